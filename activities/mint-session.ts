@@ -1,0 +1,119 @@
+import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CredentialError } from '../common/errors';
+import type { CredentialRecord } from '../common/types';
+import type { SessionCredentials, TaskDefinition } from '../tasks/define-task';
+import type { AwsSettings } from '../lib/runtime-config';
+import { buildSessionPolicy } from './session-policy';
+
+/** Session length: STS's minimum, the least that covers one action. */
+export const SESSION_DURATION_SECONDS = 900;
+/** STS's rule for RoleSessionName and SourceIdentity: 2–64 of `[\w+=,.@-]`. */
+const STS_NAME = /^[\w+=,.@-]{2,64}$/;
+
+/** A minted session: credentials and secret values live only as long as the activity that holds them. */
+export interface MintedSession {
+  credentials: SessionCredentials;
+  secrets: Record<string, string>;
+  record: CredentialRecord;
+  /** Every string that must never leave the activity: secret values and credential strings. */
+  sensitive: string[];
+}
+
+/** What minting needs. */
+export interface MintDeps {
+  sts: STSClient;
+  secretsClient: (credentials: SessionCredentials) => SecretsManagerClient;
+  aws: AwsSettings;
+}
+
+/**
+ * Assumes the task's role with a session policy built from the task and its validated input, then reads the task's
+ * secrets with that session. Must be called only inside the plan or execute activity; what it returns must not be
+ * returned, logged or thrown.
+ */
+export async function mintSession(
+  deps: MintDeps,
+  args: { task: TaskDefinition; input: unknown; actionId: string; requester: string; mode: 'plan' | 'execute' },
+): Promise<MintedSession> {
+  const { task, input, actionId, requester, mode } = args;
+  const sessionName = mode === 'execute' ? actionId : `${actionId}.plan`;
+  if (!STS_NAME.test(sessionName)) {
+    throw new CredentialError(`Action id "${actionId}" cannot be an STS session name (2–64 of letters, digits, +=,.@_-).`, false);
+  }
+  if (!STS_NAME.test(requester)) {
+    throw new CredentialError(`Requester "${requester}" cannot be an STS SourceIdentity (2–64 of letters, digits, +=,.@_-).`, false);
+  }
+  const roleArn = `arn:aws:iam::${deps.aws.accountId}:role/${task.credentials.role}`;
+  const policy = buildSessionPolicy(task, input, mode, deps.aws);
+  let assumed;
+  try {
+    assumed = await deps.sts.send(
+      new AssumeRoleCommand({
+        RoleArn: roleArn,
+        RoleSessionName: sessionName,
+        DurationSeconds: SESSION_DURATION_SECONDS,
+        Policy: JSON.stringify(policy),
+        SourceIdentity: requester,
+        Tags: [
+          { Key: 'airlock-task', Value: task.name },
+          { Key: 'airlock-action', Value: actionId },
+          { Key: 'airlock-mode', Value: mode },
+        ],
+      }),
+    );
+  } catch (err) {
+    const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode;
+    throw new CredentialError(
+      `STS AssumeRole of ${roleArn} failed (${e.name ?? 'error'}: ${e.message ?? ''}). ` +
+        'Check that the role exists and that the worker may assume it.',
+      status === undefined || status >= 500 || e.name === 'Throttling',
+    );
+  }
+  const c = assumed.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+    throw new CredentialError(`STS AssumeRole of ${roleArn} returned no credentials.`, true);
+  }
+  const credentials = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+  const sensitive = [c.AccessKeyId, c.SecretAccessKey, c.SessionToken];
+
+  const client = deps.secretsClient(credentials);
+  const secrets: Record<string, string> = {};
+  try {
+    for (const [name, secretId] of Object.entries(task.credentials.secrets)) {
+      try {
+        const value = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+        if (value.SecretString === undefined) {
+          throw new CredentialError(`Secret ${secretId} has no string value; Airlock reads SecretString only.`, false);
+        }
+        secrets[name] = value.SecretString;
+        sensitive.push(value.SecretString);
+      } catch (err) {
+        if (err instanceof CredentialError) throw err;
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        const status = e.$metadata?.httpStatusCode;
+        throw new CredentialError(
+          `Reading secret ${secretId} with the action's session failed (${e.name ?? 'error'}). ` +
+            'Check that the secret exists and that the role may read it.',
+          status === undefined || status >= 500,
+        );
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+  return {
+    credentials,
+    secrets,
+    sensitive,
+    record: {
+      roleArn,
+      sessionName,
+      sourceIdentity: requester,
+      expiresAt: c.Expiration.toISOString(),
+      durationSeconds: SESSION_DURATION_SECONDS,
+      secretIds: Object.values(task.credentials.secrets),
+    },
+  };
+}

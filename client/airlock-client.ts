@@ -1,0 +1,192 @@
+import {
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import { ActionNotFoundError, DecisionError, IdempotencyConflictError } from '../common/errors';
+import { decideUpdate, getActionQuery } from '../common/messages';
+import { initialSearchAttributes, SA_STATUS, SA_TASK, SA_REQUESTER, SA_RISK } from '../common/search-attributes';
+import { isFinalStatus, type ActionStatus } from '../common/statuses';
+import { ACTION_WORKFLOW_TYPE, AIRLOCK_TASK_QUEUE } from '../common/task-queue';
+import type { ActionRequest, ActionState, ApprovalAttempt } from '../common/types';
+import { sha256Canonical } from '../lib/canonical-json';
+import { connectClient } from '../lib/temporal-connection';
+import { actionIdFor } from './action-id';
+
+/** A proposal, as an agent backend sends it. */
+export interface ProposeOptions extends ActionRequest {
+  /** Same key (for the same agent) = same action, never a second one. */
+  idempotencyKey?: string;
+}
+
+/** What `propose` returns. */
+export interface Proposal {
+  id: string;
+  status: ActionStatus;
+  /** True when an earlier proposal with the same idempotency key was found instead of starting a new one. */
+  existing: boolean;
+}
+
+/** One line of `list`. */
+export interface ActionSummary {
+  id: string;
+  task: string;
+  status: ActionStatus;
+  requester: string;
+  risk?: string;
+  startedAt: Date;
+}
+
+/**
+ * Airlock for agent backends and tools: propose actions, follow them, decide on them.
+ * One action = one workflow; the action id is the workflow id.
+ */
+export class AirlockClient {
+  constructor(
+    readonly temporal: Client,
+    private readonly taskQueue: string = AIRLOCK_TASK_QUEUE,
+  ) {}
+
+  /** Connects using the environment (see README); the local stack by default. */
+  static async connect(opts: { taskQueue?: string } = {}): Promise<AirlockClient> {
+    return new AirlockClient(await connectClient(), opts.taskQueue);
+  }
+
+  /**
+   * Proposes an action. Starts its workflow and returns at once; the workflow validates, asks policy, plans and,
+   * where needed, waits for approvals. With an idempotency key, a repeat returns the existing action; reusing a key
+   * for a different proposal throws {@link IdempotencyConflictError}.
+   */
+  async propose(opts: ProposeOptions): Promise<Proposal> {
+    const { idempotencyKey, ...request } = opts;
+    const id = actionIdFor(request.agent, idempotencyKey);
+    const requestHash = sha256Canonical(request);
+    const handle = this.temporal.workflow.getHandle(id);
+    if (idempotencyKey !== undefined) {
+      const found = await handle.describe().catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      });
+      if (found) return this.sameProposal(found, requestHash, idempotencyKey);
+    }
+    try {
+      await this.temporal.workflow.start(ACTION_WORKFLOW_TYPE, {
+        workflowId: id,
+        taskQueue: this.taskQueue,
+        args: [request],
+        // Two concurrent sends of one key meet in one action; a finished action is never started again.
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: initialSearchAttributes(request),
+        memo: { requestHash },
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      return this.sameProposal(await handle.describe(), requestHash, idempotencyKey);
+    }
+    if (idempotencyKey === undefined) return { id, status: 'validating', existing: false };
+    // With a key, a concurrent proposal may have won the start: make sure it is this one.
+    return { ...(await this.sameProposal(await handle.describe(), requestHash, idempotencyKey)), existing: false };
+  }
+
+  /** The existing action under an idempotency key, if it is the same proposal; else a conflict. */
+  private sameProposal(description: WorkflowExecutionDescription, requestHash: string, key: string | undefined): Proposal {
+    const memo = (description.memo ?? {}) as { requestHash?: string };
+    if (memo.requestHash !== requestHash) throw new IdempotencyConflictError(key ?? '(none)', description.workflowId);
+    const status = (description.typedSearchAttributes.get(SA_STATUS) as ActionStatus | undefined) ?? 'validating';
+    return { id: description.workflowId, status, existing: true };
+  }
+
+  /** The action's current state. A running action is asked (a worker must be up); a finished one is read from history. */
+  async get(id: string): Promise<ActionState> {
+    const handle = this.temporal.workflow.getHandle(id);
+    try {
+      const description = await handle.describe();
+      if (description.status.name === 'RUNNING') return await handle.query(getActionQuery);
+      return (await handle.result()) as ActionState;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ActionNotFoundError(id);
+      throw err;
+    }
+  }
+
+  /** Waits for the action's final state; with a timeout, throws if it is not final by then. */
+  async result(id: string, opts: { timeoutMs?: number } = {}): Promise<ActionState> {
+    const handle = this.temporal.workflow.getHandle(id);
+    const wait = handle.result() as Promise<ActionState>;
+    try {
+      if (opts.timeoutMs === undefined) return await wait;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`Action ${id} did not finish within ${opts.timeoutMs} ms; it goes on. Ask again later.`)),
+          opts.timeoutMs,
+        );
+      });
+      try {
+        return await Promise.race([wait, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ActionNotFoundError(id);
+      throw err;
+    }
+  }
+
+  /** Waits until the action reaches one of `statuses` (or a final status); polls the status search attribute. */
+  async waitFor(id: string, statuses: ActionStatus[], opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<ActionStatus> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+    const handle = this.temporal.workflow.getHandle(id);
+    for (;;) {
+      const d = await handle.describe();
+      const status = d.typedSearchAttributes.get(SA_STATUS) as ActionStatus;
+      if (statuses.includes(status) || isFinalStatus(status)) return status;
+      if (Date.now() > deadline) throw new Error(`Action ${id} is still ${status}; waited ${opts.timeoutMs ?? 30_000} ms.`);
+      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
+    }
+  }
+
+  /** Actions, newest first, optionally only those of a status or task. */
+  async list(filter: { status?: ActionStatus; task?: string; limit?: number } = {}): Promise<ActionSummary[]> {
+    const clauses = [`WorkflowType = '${ACTION_WORKFLOW_TYPE}'`];
+    if (filter.status) clauses.push(`${SA_STATUS.name} = '${filter.status.replace(/'/g, '')}'`);
+    if (filter.task) clauses.push(`${SA_TASK.name} = '${filter.task.replace(/'/g, '')}'`);
+    const out: ActionSummary[] = [];
+    for await (const wf of this.temporal.workflow.list({ query: clauses.join(' AND ') })) {
+      out.push({
+        id: wf.workflowId,
+        task: wf.typedSearchAttributes.get(SA_TASK) ?? '',
+        status: wf.typedSearchAttributes.get(SA_STATUS) as ActionStatus,
+        requester: wf.typedSearchAttributes.get(SA_REQUESTER) ?? '',
+        risk: wf.typedSearchAttributes.get(SA_RISK),
+        startedAt: wf.startTime,
+      });
+      if (out.length >= (filter.limit ?? 100)) break;
+    }
+    return out;
+  }
+
+  /**
+   * Sends an approver's decision on the plan hash they reviewed. Resolves with the recorded attempt, accepted or
+   * refused (its `refusal` says which rule refused it). Throws {@link DecisionError} if the action has finished.
+   */
+  async decide(id: string, decision: { approver: string; decision: 'approve' | 'reject'; reason?: string; planHash: string }): Promise<ApprovalAttempt> {
+    const handle = this.temporal.workflow.getHandle(id);
+    try {
+      return await handle.executeUpdate(decideUpdate, { args: [decision] });
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        const state = await this.get(id).catch(() => undefined);
+        if (state) throw new DecisionError(`Action ${id} has finished (${state.status}); a decision changes nothing.`);
+        throw new ActionNotFoundError(id);
+      }
+      if (err instanceof WorkflowUpdateFailedError) throw new DecisionError(`The decision failed: ${err.cause?.message ?? err.message}`);
+      throw err;
+    }
+  }
+}

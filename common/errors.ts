@@ -1,0 +1,104 @@
+import { ApplicationFailure } from '@temporalio/common';
+
+/**
+ * Airlock's errors: each has a stable `type` (what code and people match on) and a message that says what was
+ * wrong and what to do. `retryable` says whether trying the same thing again can help.
+ */
+export abstract class AirlockError extends Error {
+  /** Stable identifier, also the `type` of the Temporal `ApplicationFailure` it maps to. */
+  abstract readonly type: string;
+  /** Whether Temporal should retry the activity that threw it. */
+  readonly retryable: boolean = false;
+
+  constructor(message: string, readonly details?: unknown) {
+    super(message);
+    this.name = new.target.name;
+  }
+
+  /** The Temporal failure this error becomes when an activity throws it. */
+  toFailure(): ApplicationFailure {
+    return ApplicationFailure.create({
+      type: this.type,
+      message: this.message,
+      nonRetryable: !this.retryable,
+      details: this.details === undefined ? undefined : [this.details],
+    });
+  }
+}
+
+/** The task name is not registered. */
+export class UnknownTaskError extends AirlockError {
+  readonly type = 'AIRLOCK_UNKNOWN_TASK';
+  constructor(task: string, known: string[]) {
+    super(`Unknown task "${task}". Registered tasks: ${known.join(', ') || '(none)'}. Run \`airlock tasks\` to list them.`);
+  }
+}
+
+/** A task was registered twice under one name. */
+export class DuplicateTaskError extends AirlockError {
+  readonly type = 'AIRLOCK_DUPLICATE_TASK';
+  constructor(task: string) {
+    super(`Task "${task}" is already registered. Task names must be unique: rename one of the two task files.`);
+  }
+}
+
+/** A task definition is malformed. */
+export class TaskDefinitionError extends AirlockError {
+  readonly type = 'AIRLOCK_TASK_DEFINITION';
+}
+
+/** Configuration is missing or malformed (environment, temporal-dev.yml, policy files). */
+export class ConfigError extends AirlockError {
+  readonly type = 'AIRLOCK_CONFIG';
+}
+
+/** Policy could not be evaluated (as opposed to a deny, which is a decision). */
+export class PolicyEvaluationError extends AirlockError {
+  readonly type = 'AIRLOCK_POLICY_EVALUATION';
+}
+
+/** Minting credentials or reading a secret failed. */
+export class CredentialError extends AirlockError {
+  readonly type = 'AIRLOCK_CREDENTIALS';
+  constructor(message: string, readonly retryable: boolean) {
+    super(message);
+  }
+}
+
+/** The target system answered with an error. 4xx will not get better by retrying; 5xx and network errors may. */
+export class TargetError extends AirlockError {
+  readonly type = 'AIRLOCK_TARGET_ERROR';
+  constructor(message: string, readonly status: number | undefined, readonly retryable: boolean) {
+    super(message, { status });
+  }
+}
+
+/** No action has this id. */
+export class ActionNotFoundError extends AirlockError {
+  readonly type = 'AIRLOCK_ACTION_NOT_FOUND';
+  constructor(id: string) {
+    super(`No action with id "${id}". Run \`airlock pending\` or \`airlock list\` to see actions.`);
+  }
+}
+
+/** An idempotency key was reused for a different proposal. */
+export class IdempotencyConflictError extends AirlockError {
+  readonly type = 'AIRLOCK_IDEMPOTENCY_CONFLICT';
+  constructor(key: string, id: string) {
+    super(
+      `Idempotency key "${key}" was already used for a different proposal (action ${id}). ` +
+        'Use a new key for a new proposal, or resend exactly the same proposal to get the existing action.',
+    );
+  }
+}
+
+/** A decision could not be delivered (the action finished, or the command was malformed). */
+export class DecisionError extends AirlockError {
+  readonly type = 'AIRLOCK_DECISION';
+}
+
+/** Turns any thrown value into the Temporal failure an activity should throw; unknown errors stay retryable. */
+export function toActivityFailure(err: unknown): unknown {
+  if (err instanceof AirlockError) return err.toFailure();
+  return err;
+}

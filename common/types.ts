@@ -1,0 +1,156 @@
+/**
+ * Data that crosses the workflow boundary: proposals, plans, decisions, approvals, results.
+ * Workflow-safe: types and plain data only.
+ */
+import type { ActionStatus, Risk } from './statuses';
+
+/** What an agent proposes. `input` is untrusted until the task's schema has parsed it. */
+export interface ActionRequest {
+  /** Registered task name, e.g. `crm.add_note_to_customer`. */
+  task: string;
+  /** Input for the task; validated by the workflow, never trusted as given. */
+  input: unknown;
+  /** The proposing agent. */
+  agent: string;
+  /** The user the agent acts for, if any. */
+  user?: string;
+  /** Why the agent proposes this, shown to approvers. */
+  reason?: string;
+  /** Plan only: the action ends `planned` and executes nothing. */
+  dryRun?: boolean;
+}
+
+/** One field-level difference between the state before and after an action. */
+export interface DiffEntry {
+  /** Dotted path of the field, e.g. `email` or `notes[3]`. */
+  path: string;
+  op: 'add' | 'remove' | 'change';
+  before?: unknown;
+  after?: unknown;
+}
+
+/** The dry-run result: what would happen, bound to its hash. The plan is data; execution carries it out. */
+export interface Plan {
+  /** The resource the action touches, e.g. `demo-crm:customer/C-1001`. */
+  target: string;
+  /** One line for approvers. */
+  summary: string;
+  /** What executing it would change, in words. */
+  sideEffects: string[];
+  before: unknown;
+  after: unknown;
+  diff: DiffEntry[];
+  /** sha-256 of the canonical JSON of everything above plus task and input: approvals bind to it. */
+  hash: string;
+  /** When the plan was made (ISO 8601). */
+  plannedAt: string;
+}
+
+/** What policy decided about one proposal. */
+export interface PolicyDecision {
+  decision: 'allow' | 'deny';
+  /** Distinct approvals required before execution; 0 = none. */
+  approvalsRequired: number;
+  /** Ids of the policies that determined the decision (Cedar `@id`). */
+  policyIds: string[];
+  /** How long approvers have, in seconds, from the moment the plan is ready. */
+  approvalTimeoutSeconds: number;
+  /** Users that policy permits to approve this task (for display; each approval is checked again). */
+  eligibleApprovers: string[];
+  /** Why, in words, for people. */
+  explanation: string;
+}
+
+/** A decision an approver sends. */
+export interface ApprovalDecision {
+  approver: string;
+  decision: 'approve' | 'reject';
+  reason?: string;
+  /** The plan hash the approver saw; anything else is refused. */
+  planHash: string;
+}
+
+/** Why an approval attempt was refused (stable codes; the message says what to do). */
+export type ApprovalRefusalCode =
+  | 'not_awaiting_approval'
+  | 'wrong_plan_hash'
+  | 'self_approval'
+  | 'not_permitted'
+  | 'duplicate_approver'
+  | 'missing_reason'
+  | 'expired';
+
+/** Every attempt to approve or reject, accepted or refused; all are kept. */
+export interface ApprovalAttempt extends ApprovalDecision {
+  /** When the workflow received it (ISO 8601). */
+  at: string;
+  accepted: boolean;
+  refusal?: { code: ApprovalRefusalCode; message: string };
+  /** Ids of the policies that permitted (or failed to permit) this approver. */
+  policyIds?: string[];
+}
+
+/** Credential facts safe to record: never a key, token or secret value. */
+export interface CredentialRecord {
+  roleArn: string;
+  sessionName: string;
+  sourceIdentity: string;
+  expiresAt: string;
+  durationSeconds: number;
+  secretIds: string[];
+}
+
+/** What the execute activity returns. */
+export interface ExecutionResult {
+  /** The target's response, with every secret value redacted. */
+  output: unknown;
+  credentials: CredentialRecord;
+  /** The idempotency key sent to the target. */
+  idempotencyKey: string;
+}
+
+/** An error as recorded on an action. */
+export interface ActionError {
+  /** Stable error type, e.g. `AIRLOCK_TARGET_ERROR`. */
+  type: string;
+  message: string;
+}
+
+/** A validation issue, as zod reports it. */
+export interface InputIssue {
+  path: (string | number)[];
+  code: string;
+  message: string;
+}
+
+/** The whole state of one action, as the workflow keeps it and the query returns it. */
+export interface ActionState {
+  id: string;
+  task: string;
+  status: ActionStatus;
+  agent: string;
+  user?: string;
+  /** The user when there is one, else the agent. */
+  requester: string;
+  reason?: string;
+  dryRun: boolean;
+  risk?: Risk;
+  description?: string;
+  /** The validated, normalised input (absent while validating or when invalid). */
+  input?: unknown;
+  issues?: InputIssue[];
+  policy?: PolicyDecision;
+  plan?: Plan;
+  approvalsRequired: number;
+  /** Approvers whose approvals were accepted, in order. */
+  approvedBy: string[];
+  approvals: ApprovalAttempt[];
+  /** When an awaited approval runs out (ISO 8601). */
+  expiresAt?: string;
+  result?: ExecutionResult;
+  error?: ActionError;
+  createdAt: string;
+  updatedAt: string;
+  /** Every status the action went through, with the time it entered it. */
+  transitions: { status: ActionStatus; at: string }[];
+}

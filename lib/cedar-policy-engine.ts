@@ -1,0 +1,202 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { ConfigError, PolicyEvaluationError } from '../common/errors';
+import type { PolicyDecision } from '../common/types';
+import type { Risk } from '../common/statuses';
+
+const NS = 'Airlock';
+/** The most approvals policy can ask for; a proposal no number up to this allows is denied. */
+export const MAX_APPROVALS = 5;
+/** Approval timeout when no permitting policy sets `@approval_timeout`. */
+export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 24 * 60 * 60;
+
+/** What policy is asked about a proposal. */
+export interface ProposalQuery {
+  agent: string;
+  user?: string;
+  task: string;
+  risk: Risk;
+  target: string;
+}
+
+/** What policy is asked about an approver. */
+export interface ApproverQuery {
+  approver: string;
+  task: string;
+  risk: Risk;
+  requester: string;
+  agent: string;
+}
+
+type Uid = { type: string; id: string };
+const uid = (type: string, id: string): Uid => ({ type: `${NS}::${type}`, id });
+const ref = (type: string, id: string) => ({ __entity: uid(type, id) });
+
+/** Parses `30s`, `15m`, `24h`, `7d` into seconds. */
+export function parseDurationSeconds(text: string, where: string): number {
+  const m = /^(\d+)\s*([smhd])$/.exec(text.trim());
+  if (!m) throw new ConfigError(`${where}: "${text}" is not a duration; write e.g. 30s, 15m, 24h or 7d.`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+/**
+ * Cedar policies, schema and entities, loaded and validated once per worker.
+ * Each policy needs an `@id`; the ids name policies in decisions and in the audit.
+ */
+export class CedarPolicyEngine {
+  private constructor(
+    private readonly policies: Record<string, string>,
+    private readonly annotations: Record<string, Record<string, string>>,
+    private readonly entities: cedar.EntityJson[],
+  ) {}
+
+  /**
+   * Loads `policies.cedar`, `airlock.cedarschema` and `entities.json` from `dir`, adds one action per task to the
+   * schema, and validates the policies against it.
+   * @throws ConfigError naming the file and the problem when anything does not parse or validate.
+   */
+  static load(dir: string, taskNames: readonly string[]): CedarPolicyEngine {
+    const read = (file: string) => {
+      try {
+        return readFileSync(join(dir, file), 'utf8');
+      } catch (err) {
+        throw new ConfigError(`Cannot read policy file ${join(dir, file)}: ${(err as Error).message}`);
+      }
+    };
+    const schemaAnswer = cedar.schemaToJson(read('airlock.cedarschema'));
+    if (schemaAnswer.type !== 'success') {
+      throw new ConfigError(`airlock.cedarschema does not parse: ${messages(schemaAnswer.errors)}`);
+    }
+    const schema = schemaAnswer.json;
+    const ns = schema[NS];
+    if (!ns) throw new ConfigError(`airlock.cedarschema must declare namespace ${NS}.`);
+    for (const task of taskNames) {
+      ns.actions[task] = {
+        appliesTo: { principalTypes: ['Agent'], resourceTypes: ['Target'], context: { type: 'ProposeContext' } },
+      };
+    }
+
+    const parts = cedar.policySetTextToParts(read('policies.cedar'));
+    if (parts.type !== 'success') throw new ConfigError(`policies.cedar does not parse: ${messages(parts.errors)}`);
+    const policies: Record<string, string> = {};
+    const annotations: Record<string, Record<string, string>> = {};
+    for (const text of parts.policies) {
+      const json = cedar.policyToJson(text);
+      if (json.type !== 'success') throw new ConfigError(`policies.cedar: ${messages(json.errors)}`);
+      const id = json.json.annotations?.id;
+      if (!id) throw new ConfigError(`policies.cedar: every policy needs an @id("...") annotation; this one has none:\n${text}`);
+      if (policies[id]) throw new ConfigError(`policies.cedar: two policies have @id("${id}"); ids must be unique.`);
+      policies[id] = text;
+      annotations[id] = json.json.annotations ?? {};
+      if (annotations[id].approval_timeout) parseDurationSeconds(annotations[id].approval_timeout, `policy ${id}`);
+    }
+
+    const validation = cedar.validate({
+      schema,
+      policies: { staticPolicies: policies },
+      validationSettings: { mode: 'strict' },
+    });
+    if (validation.type !== 'success') throw new ConfigError(`Policies do not validate: ${messages(validation.errors)}`);
+    if (validation.validationErrors.length) {
+      throw new ConfigError(
+        'Policies do not validate against the schema: ' +
+          validation.validationErrors.map((e) => `${e.policyId}: ${e.error.message}`).join('; '),
+      );
+    }
+
+    let entities: cedar.EntityJson[];
+    try {
+      entities = JSON.parse(read('entities.json')) as cedar.EntityJson[];
+    } catch (err) {
+      throw new ConfigError(`entities.json is not valid JSON: ${(err as Error).message}`);
+    }
+    const parsed = cedar.checkParseEntities({ entities, schema });
+    if (parsed.type !== 'success') throw new ConfigError(`entities.json does not match the schema: ${messages(parsed.errors)}`);
+    return new CedarPolicyEngine(policies, annotations, entities);
+  }
+
+  /** Decides a proposal: denied, or allowed with the least number of approvals policy accepts. */
+  decideProposal(q: ProposalQuery): PolicyDecision {
+    const resource = { uid: uid('Target', q.target), attrs: { task: q.task, risk: q.risk }, parents: [] };
+    let lastDeny: string[] = [];
+    for (let approvals = 0; approvals <= MAX_APPROVALS; approvals++) {
+      const context: cedar.Context = { approvals };
+      if (q.user) context.user = ref('User', q.user);
+      const response = this.authorize(uid('Agent', q.agent), uid('Action', q.task), resource, context);
+      if (response.decision === 'allow') {
+        const timeouts = response.diagnostics.reason
+          .map((id) => this.annotations[id]?.approval_timeout)
+          .filter((t): t is string => Boolean(t))
+          .map((t) => parseDurationSeconds(t, 'approval_timeout'));
+        const eligibleApprovers = approvals
+          ? this.users().filter((u) => this.canApprove({ approver: u, task: q.task, risk: q.risk, requester: q.user ?? q.agent, agent: q.agent }).permitted)
+          : [];
+        return {
+          decision: 'allow',
+          approvalsRequired: approvals,
+          policyIds: response.diagnostics.reason,
+          approvalTimeoutSeconds: timeouts.length ? Math.min(...timeouts) : DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+          eligibleApprovers,
+          explanation: approvals
+            ? `Allowed after ${approvals} distinct approval${approvals > 1 ? 's' : ''} by ${eligibleApprovers.join(', ') || 'nobody (no user may approve this task: fix the policy)'}.`
+            : 'Allowed without approval.',
+        };
+      }
+      if (approvals === 0 || response.diagnostics.reason.length) lastDeny = response.diagnostics.reason;
+    }
+    const actor = q.user ? `agent ${q.agent} acting for user ${q.user}` : `agent ${q.agent} acting for no user`;
+    return {
+      decision: 'deny',
+      approvalsRequired: 0,
+      policyIds: lastDeny,
+      approvalTimeoutSeconds: 0,
+      eligibleApprovers: [],
+      explanation: lastDeny.length
+        ? `Denied for ${actor} by ${lastDeny.join(', ')}.`
+        : `Denied: no policy permits ${actor} to run ${q.task}, with any number of approvals. Ask an administrator to add a policy if this should be allowed.`,
+    };
+  }
+
+  /** Whether policy lets this user approve this task. */
+  canApprove(q: ApproverQuery): { permitted: boolean; policyIds: string[] } {
+    const resource = { uid: uid('Task', q.task), attrs: { risk: q.risk }, parents: [] };
+    const response = this.authorize(uid('User', q.approver), uid('Action', 'approve'), resource, {
+      requester: q.requester,
+      agent: ref('Agent', q.agent),
+    });
+    return { permitted: response.decision === 'allow', policyIds: response.diagnostics.reason };
+  }
+
+  private users(): string[] {
+    return this.entities.filter((e) => entityType(e) === `${NS}::User`).map((e) => entityId(e));
+  }
+
+  private authorize(principal: Uid, action: Uid, resource: cedar.EntityJson, context: cedar.Context): cedar.Response {
+    const answer = cedar.isAuthorized({
+      principal,
+      action,
+      resource: resource.uid,
+      context,
+      policies: { staticPolicies: this.policies },
+      entities: [...this.entities, resource],
+    });
+    if (answer.type !== 'success') throw new PolicyEvaluationError(`Cedar could not evaluate the request: ${messages(answer.errors)}`);
+    if (answer.response.diagnostics.errors.length) {
+      // A policy that errors is skipped by Cedar; surface it, since it may be a permit or forbid that should apply.
+      const detail = answer.response.diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`).join('; ');
+      throw new PolicyEvaluationError(`A policy failed to evaluate (${detail}). Fix the policy; nothing was decided.`);
+    }
+    return answer.response;
+  }
+}
+
+function entityType(e: cedar.EntityJson): string {
+  return '__entity' in e.uid ? e.uid.__entity.type : e.uid.type;
+}
+function entityId(e: cedar.EntityJson): string {
+  return '__entity' in e.uid ? e.uid.__entity.id : e.uid.id;
+}
+function messages(errors: { message: string }[]): string {
+  return errors.map((e) => e.message).join('; ');
+}

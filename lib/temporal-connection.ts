@@ -1,0 +1,54 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { loadDevConfig } from './dev-config';
+
+/** Where and how to reach Temporal. */
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+  tls?: unknown;
+  apiKey?: string;
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Reads the Temporal target from the environment (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`,
+ * `TEMPORAL_TLS_*`, `TEMPORAL_PROFILE` and the Temporal CLI's config file), so the same code runs against a
+ * cluster or Temporal Cloud; with nothing set, the local stack of `temporal-dev.yml`.
+ */
+export function temporalTargetFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalTarget {
+  const dev = loadDevConfig();
+  const { connectionOptions, namespace } = loadClientConnectConfig({
+    profile: env.TEMPORAL_PROFILE,
+    overrideEnvVars: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string')),
+  });
+  return {
+    address: connectionOptions.address ?? `${dev.temporal.ip}:${dev.temporal.port}`,
+    namespace: namespace ?? dev.temporal.namespace,
+    tls: connectionOptions.tls,
+    apiKey: typeof connectionOptions.apiKey === 'string' ? connectionOptions.apiKey : undefined,
+    metadata: connectionOptions.metadata,
+  };
+}
+
+/** A client connection for the SDK and CLI. */
+export async function connectClient(target = temporalTargetFromEnv()): Promise<Client> {
+  const connection = await Connection.connect({
+    address: target.address,
+    tls: target.tls as never,
+    apiKey: target.apiKey,
+    metadata: target.metadata,
+  });
+  return new Client({ connection, namespace: target.namespace });
+}
+
+/** A worker connection. */
+export async function connectWorker(target = temporalTargetFromEnv()): Promise<NativeConnection> {
+  return NativeConnection.connect({
+    address: target.address,
+    tls: target.tls as never,
+    apiKey: target.apiKey,
+    metadata: target.metadata,
+  });
+}

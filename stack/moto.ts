@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { DevConfig } from '../lib/dev-config';
+import { motoServerPath } from './tools';
+
+/** Credentials for talking to moto as its administrator (moto accepts any). */
+export const MOTO_ADMIN = { accessKeyId: 'moto-admin', secretAccessKey: 'moto-admin' };
+
+/** A running moto server. */
+export interface Moto {
+  endpoint: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `moto_server` on 127.0.0.1:port and waits until it answers. */
+export async function startMoto(port: number, opts: { log?: (line: string) => void } = {}): Promise<Moto> {
+  const child = spawn(motoServerPath(), ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, MOTO_ACCOUNT_ID: undefined },
+  });
+  const lines = (chunk: Buffer) => opts.log?.(chunk.toString());
+  child.stdout?.on('data', lines);
+  child.stderr?.on('data', lines);
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`moto_server exited with code ${child.exitCode} before it was ready.`);
+    try {
+      const res = await fetch(`${endpoint}/moto-api/data.json`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill();
+      throw new Error(`moto_server did not answer on ${endpoint} within 30 s.`);
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return {
+    endpoint,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/**
+ * Seeds moto with the roles and secrets of `temporal-dev.yml`; idempotent (existing ones are kept).
+ * Returns secret values by name (generated ones are random, kept by moto for its lifetime).
+ */
+export async function seedMoto(endpoint: string, cfg: DevConfig['moto'], overrides: Record<string, string> = {}): Promise<Record<string, string>> {
+  const common = { region: cfg.region, endpoint, credentials: MOTO_ADMIN };
+  const iam = new IAMClient(common);
+  const sm = new SecretsManagerClient(common);
+  try {
+    for (const role of cfg.roles) {
+      const exists = await iam.send(new GetRoleCommand({ RoleName: role.name })).then(() => true, () => false);
+      if (!exists) {
+        await iam.send(
+          new CreateRoleCommand({
+            RoleName: role.name,
+            Description: role.description,
+            AssumeRolePolicyDocument: JSON.stringify({
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${cfg.accountId}:root` }, Action: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'] }],
+            }),
+          }),
+        );
+      }
+      await iam.send(new PutRolePolicyCommand({ RoleName: role.name, PolicyName: 'airlock-role-policy', PolicyDocument: JSON.stringify(role.policy) }));
+    }
+    const values: Record<string, string> = {};
+    for (const secret of cfg.secrets) {
+      const existing = await sm.send(new GetSecretValueCommand({ SecretId: secret.name })).then((r) => r.SecretString, () => undefined);
+      if (existing !== undefined && overrides[secret.name] === undefined) {
+        values[secret.name] = existing;
+        continue;
+      }
+      const value = overrides[secret.name] ?? secret.value ?? (secret.generate ? randomBytes(24).toString('base64url') : undefined);
+      if (value === undefined) throw new Error(`temporal-dev.yml: secret ${secret.name} needs a value or generate: true.`);
+      if (existing === undefined) await sm.send(new CreateSecretCommand({ Name: secret.name, Description: secret.description, SecretString: value }));
+      else await sm.send(new PutSecretValueCommand({ SecretId: secret.name, SecretString: value }));
+      values[secret.name] = value;
+    }
+    return values;
+  } finally {
+    iam.destroy();
+    sm.destroy();
+  }
+}

@@ -1,0 +1,23 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../common/errors';
+import { REPO_ROOT } from '../lib/dev-config';
+
+const venvBin = join(REPO_ROOT, '.tools', 'venv', 'bin');
+
+function locate(envVar: string, name: string): string {
+  const fromEnv = process.env[envVar];
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new ConfigError(`${envVar} points at ${fromEnv}, which does not exist.`);
+    return fromEnv;
+  }
+  const local = join(venvBin, name);
+  if (existsSync(local)) return local;
+  throw new ConfigError(`${name} is not installed in .tools/venv. Run \`node scripts/bootstrap.js\` (npm start and npm test do), or set ${envVar}.`);
+}
+
+/** Path of the Temporal CLI: AIRLOCK_TEMPORAL_CLI, else the one bootstrap installed. */
+export const temporalCliPath = (): string => locate('AIRLOCK_TEMPORAL_CLI', 'temporal');
+
+/** Path of moto's server: AIRLOCK_MOTO_SERVER, else the one bootstrap installed. */
+export const motoServerPath = (): string => locate('AIRLOCK_MOTO_SERVER', 'moto_server');

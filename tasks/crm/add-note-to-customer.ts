@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { defineTask } from '../define-task';
+import { crmRequest, DEMO_CRM_ROLE, DEMO_CRM_TOKEN_SECRET, type Customer, type Note } from './demo-crm-client';
+
+/** Input of `crm.add_note_to_customer`. */
+export const AddNoteToCustomerSchema = z.strictObject({
+  customerId: z.string().regex(/^C-\d{4,}$/, 'a customer id looks like C-1001'),
+  note: z.string().trim().min(1, 'the note must not be empty').max(2000, 'a note has at most 2000 characters'),
+});
+
+/** Validated input of `crm.add_note_to_customer`. */
+export type AddNoteToCustomerInput = z.output<typeof AddNoteToCustomerSchema>;
+
+/** Adds a note to a customer in the demo CRM. Low risk: notes add information and change no record. */
+export const addNoteToCustomer = defineTask({
+  name: 'crm.add_note_to_customer',
+  description: 'Add a note to a customer record in the CRM (demo CRM). Does not change any customer field.',
+  risk: 'low',
+  inputSchema: AddNoteToCustomerSchema,
+  target: (input) => `demo-crm:customer/${input.customerId}`,
+  credentials: { role: DEMO_CRM_ROLE, secrets: { token: DEMO_CRM_TOKEN_SECRET } },
+  async plan(input, ctx) {
+    const customer = await crmRequest<Customer>(ctx, 'GET', `/customers/${input.customerId}`);
+    const notes = await crmRequest<Note[]>(ctx, 'GET', `/customers/${input.customerId}/notes`);
+    return {
+      summary: `Add a note to ${customer.name} (${customer.id})`,
+      sideEffects: [`creates note #${notes.length + 1} on customer ${customer.id}`],
+      before: { customer: customer.id, notes: notes.length },
+      after: { customer: customer.id, notes: notes.length + 1, newNote: input.note },
+    };
+  },
+  async execute(input, ctx) {
+    const note = await crmRequest<Note>(ctx, 'POST', `/customers/${input.customerId}/notes`, { text: input.note });
+    return { noteId: note.id, customerId: note.customerId, createdAt: note.createdAt };
+  },
+});

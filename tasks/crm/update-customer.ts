@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { defineTask } from '../define-task';
+import { crmRequest, DEMO_CRM_ROLE, DEMO_CRM_TOKEN_SECRET, type Customer } from './demo-crm-client';
+
+/** The fields `crm.update_customer` may change; at least one. */
+export const CustomerChangesSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    email: z.email().optional(),
+    phone: z.string().regex(/^\+?[0-9 ()-]{5,30}$/, 'a phone number has digits, spaces, ( ) - and an optional +').optional(),
+    tier: z.enum(['bronze', 'silver', 'gold', 'platinum']).optional(),
+  })
+  .refine((changes) => Object.values(changes).some((v) => v !== undefined), {
+    message: 'give at least one of name, email, phone, tier',
+  });
+
+/** Input of `crm.update_customer`. */
+export const UpdateCustomerSchema = z.strictObject({
+  customerId: z.string().regex(/^C-\d{4,}$/, 'a customer id looks like C-1001'),
+  changes: CustomerChangesSchema,
+});
+
+/** Validated input of `crm.update_customer`. */
+export type UpdateCustomerInput = z.output<typeof UpdateCustomerSchema>;
+
+/** Changes fields of a customer record. High risk: it overwrites data people rely on. */
+export const updateCustomer = defineTask({
+  name: 'crm.update_customer',
+  description: 'Change a customer record in the CRM (demo CRM): name, email, phone and/or tier.',
+  risk: 'high',
+  inputSchema: UpdateCustomerSchema,
+  target: (input) => `demo-crm:customer/${input.customerId}`,
+  credentials: { role: DEMO_CRM_ROLE, secrets: { token: DEMO_CRM_TOKEN_SECRET } },
+  async plan(input, ctx) {
+    const customer = await crmRequest<Customer>(ctx, 'GET', `/customers/${input.customerId}`);
+    const after = { ...customer, ...input.changes };
+    const changed = Object.keys(input.changes).filter(
+      (k) => customer[k as keyof Customer] !== after[k as keyof Customer],
+    );
+    return {
+      summary: changed.length
+        ? `Change ${changed.join(', ')} of ${customer.name} (${customer.id})`
+        : `No change to ${customer.name} (${customer.id}): the record already has these values`,
+      sideEffects: changed.map((k) => `overwrites ${k} of customer ${customer.id}`),
+      before: customer,
+      after,
+    };
+  },
+  async execute(input, ctx) {
+    const updated = await crmRequest<Customer>(ctx, 'PATCH', `/customers/${input.customerId}`, input.changes);
+    return { customer: updated };
+  },
+});

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import type { Risk } from '../common/statuses';
+import { RISK_LEVELS } from '../common/statuses';
+import { TaskDefinitionError } from '../common/errors';
+
+/** AWS credentials of one short-lived session, as STS returns them. Exists only inside an activity. */
+export interface SessionCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+}
+
+/** What a task's `plan` and `execute` get. Everything here lives only inside one activity call. */
+export interface TaskContext {
+  /** The action id; `execute` sends it to the target as the idempotency key. */
+  actionId: string;
+  /** Secret values by the logical names the task declared, read with this action's own session. */
+  secrets: Record<string, string>;
+  /** Base URLs of target services by name (e.g. `demo-crm`), from the worker's configuration. */
+  endpoints: Record<string, string>;
+  /** HTTP client; the worker's, so that tests and production share one code path. */
+  fetch: typeof fetch;
+  /** This action's AWS session, for tasks whose target is an AWS API. */
+  aws: { region: string; endpoint?: string; credentials: SessionCredentials };
+}
+
+/** What a task's `plan` returns; Airlock adds the diff (unless given) and the hash. */
+export interface PlanDraft {
+  summary: string;
+  sideEffects: string[];
+  before: unknown;
+  after: unknown;
+  /** Override the field-by-field diff Airlock computes from before/after. */
+  diff?: { path: string; op: 'add' | 'remove' | 'change'; before?: unknown; after?: unknown }[];
+}
+
+/** An IAM policy statement, as in a policy document. */
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+/** How a task gets credentials. Airlock grants read access to exactly the declared secrets, nothing more. */
+export interface TaskCredentials<I> {
+  /** Name of the IAM role to assume (in the worker's AWS account). */
+  role: string;
+  /** Secrets the task needs, by logical name → Secrets Manager secret name. */
+  secrets: Record<string, string>;
+  /** Extra statements the execute session needs, built from the validated input (e.g. one parameter's ARN). */
+  executeStatements?: (input: I, aws: { region: string; accountId: string }) => PolicyStatement[];
+  /** Extra statements the read-only plan session needs. */
+  planStatements?: (input: I, aws: { region: string; accountId: string }) => PolicyStatement[];
+}
+
+/** Everything Airlock knows about one task. One file under `tasks/` defines one. */
+export interface TaskDefinition<S extends z.ZodType = z.ZodType> {
+  /** `area.verb_object`, e.g. `crm.add_note_to_customer`. */
+  name: string;
+  /** What the task does, for agents (MCP, tool definitions) and approvers. */
+  description: string;
+  risk: Risk;
+  /** zod schema of the input. Unknown keys must be refused (`z.strictObject`). */
+  inputSchema: S;
+  /** The resource the action touches, from the validated input, e.g. `demo-crm:customer/C-1001`. */
+  target: (input: z.output<S>) => string;
+  credentials: TaskCredentials<z.output<S>>;
+  /**
+   * Dry run: reads current state and says what would change.
+   * Must not change anything at the target.
+   */
+  plan: (input: z.output<S>, ctx: TaskContext) => Promise<PlanDraft>;
+  /**
+   * Carries out the approved plan.
+   * Must send `ctx.actionId` as the target's idempotency key, so a retry never acts twice.
+   */
+  execute: (input: z.output<S>, ctx: TaskContext) => Promise<unknown>;
+}
+
+const TASK_NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+
+/**
+ * Declares a task. Checks the definition's shape at load time, so a malformed task fails the worker's start,
+ * not an approver's afternoon.
+ */
+export function defineTask<S extends z.ZodType>(def: TaskDefinition<S>): TaskDefinition<S> {
+  if (!TASK_NAME.test(def.name)) {
+    throw new TaskDefinitionError(
+      `Task name "${def.name}" is not of the form area.verb_object (lowercase, dot-separated, e.g. crm.add_note).`,
+    );
+  }
+  if (!RISK_LEVELS.includes(def.risk)) {
+    throw new TaskDefinitionError(`Task "${def.name}" has risk "${def.risk}"; use one of ${RISK_LEVELS.join(', ')}.`);
+  }
+  if (!def.description.trim()) {
+    throw new TaskDefinitionError(`Task "${def.name}" needs a description: agents and approvers read it.`);
+  }
+  return Object.freeze(def);
+}

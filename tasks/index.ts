@@ -1,0 +1,15 @@
+import { TaskRegistry } from './task-registry';
+import { addNoteToCustomer } from './crm/add-note-to-customer';
+import { updateCustomer } from './crm/update-customer';
+
+/** Every task this build of Airlock ships. Adding a task: write its file, then list it here. */
+export const ALL_TASKS = [addNoteToCustomer, updateCustomer];
+
+/** A registry of every shipped task. */
+export function createDefaultRegistry(): TaskRegistry {
+  return new TaskRegistry(ALL_TASKS);
+}
+
+export { defineTask } from './define-task';
+export type { TaskDefinition, TaskContext, PlanDraft } from './define-task';
+export { TaskRegistry } from './task-registry';

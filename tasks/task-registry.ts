@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { DuplicateTaskError, UnknownTaskError } from '../common/errors';
+import type { TaskDefinition } from './define-task';
+import type { Risk } from '../common/statuses';
+
+/** What agents and approvers see of a task. */
+export interface TaskSummary {
+  name: string;
+  description: string;
+  risk: Risk;
+  /** JSON Schema of the input, generated from the zod schema. */
+  inputSchema: unknown;
+}
+
+/** The set of tasks a worker can run. Registering a name twice throws. */
+export class TaskRegistry {
+  private readonly tasks = new Map<string, TaskDefinition>();
+
+  constructor(tasks: readonly TaskDefinition[] = []) {
+    for (const task of tasks) this.register(task);
+  }
+
+  /** Adds a task; throws {@link DuplicateTaskError} if its name is taken. */
+  register(task: TaskDefinition): this {
+    if (this.tasks.has(task.name)) throw new DuplicateTaskError(task.name);
+    this.tasks.set(task.name, task);
+    return this;
+  }
+
+  /** Whether a task of this name is registered. */
+  has(name: string): boolean {
+    return this.tasks.has(name);
+  }
+
+  /** The task of this name; throws {@link UnknownTaskError} if there is none. */
+  get(name: string): TaskDefinition {
+    const task = this.tasks.get(name);
+    if (!task) throw new UnknownTaskError(name, this.names());
+    return task;
+  }
+
+  /** Registered names, sorted. */
+  names(): string[] {
+    return [...this.tasks.keys()].sort();
+  }
+
+  /** Every task's public description, with its input as JSON Schema. */
+  summaries(): TaskSummary[] {
+    return this.names().map((name) => {
+      const task = this.get(name);
+      return {
+        name,
+        description: task.description,
+        risk: task.risk,
+        inputSchema: z.toJSONSchema(task.inputSchema, { io: 'input' }),
+      };
+    });
+  }
+}

@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { AirlockClient } from '../../client/airlock-client';
+import { loadDevConfig, REPO_ROOT } from '../../lib/dev-config';
+import type { AwsSettings } from '../../lib/runtime-config';
+import { createAirlockWorker } from '../../workers/create-worker';
+import { startDemoCrm, type DemoCrm } from '../fixtures/demo-crm/demo-crm-server';
+import { testEnv } from './test-env';
+import { join } from 'node:path';
+
+let runtimeInstalled = false;
+
+/** Everything one test file needs: a client, a running worker on its own task queue, a demo CRM. */
+export interface Harness {
+  airlock: AirlockClient;
+  client: Client;
+  crm: DemoCrm;
+  aws: AwsSettings;
+  taskQueue: string;
+  /** Starts (or restarts) the worker. */
+  startWorker(): Promise<void>;
+  /** Stops the worker and waits until it has shut down. */
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Connects to the suite's Temporal and moto, starts a demo CRM and a worker. */
+export async function startHarness(opts: { policiesDir?: string } = {}): Promise<Harness> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const cfg = loadDevConfig();
+  const address = testEnv('temporalAddress');
+  const namespace = testEnv('namespace');
+  const aws: AwsSettings = { region: cfg.moto.region, endpoint: testEnv('motoEndpoint'), accountId: cfg.moto.accountId };
+  const crm = await startDemoCrm({ token: testEnv('crmToken'), customers: cfg.demoCrm.customers });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace });
+  const nativeConnection = await NativeConnection.connect({ address });
+  const taskQueue = `airlock-test-${randomUUID()}`;
+  const airlock = new AirlockClient(client, taskQueue);
+
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  const startWorker = async () => {
+    worker = await createAirlockWorker({
+      connection: nativeConnection,
+      namespace,
+      taskQueue,
+      aws,
+      endpoints: { 'demo-crm': crm.url },
+      policiesDir: opts.policiesDir ?? join(REPO_ROOT, cfg.worker.policiesDir),
+      workflowBundle: { codePath: testEnv('workflowBundle') },
+      awsCredentials: { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' },
+    });
+    running = worker.run();
+  };
+  const stopWorker = async () => {
+    worker?.shutdown();
+    await running;
+    worker = undefined;
+    running = undefined;
+  };
+  await startWorker();
+  return {
+    airlock,
+    client,
+    crm,
+    aws,
+    taskQueue,
+    startWorker,
+    stopWorker,
+    async close() {
+      await stopWorker();
+      await nativeConnection.close();
+      await connection.close();
+      await crm.close();
+    },
+  };
+}

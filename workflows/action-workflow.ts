@@ -1,0 +1,233 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { AirlockActivities } from '../activities';
+import { decideUpdate, getActionQuery } from '../common/messages';
+import { SA_APPROVERS, SA_RISK, SA_STATUS } from '../common/search-attributes';
+import type { ActionStatus } from '../common/statuses';
+import type { ActionRequest, ActionState, ApprovalAttempt, ApprovalDecision, ApprovalRefusalCode } from '../common/types';
+
+// Pure, fast decisions run as local activities: no extra round trip through the server.
+const { validateProposal, decidePolicy, authorizeApprover } = proxyLocalActivities<AirlockActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 3 },
+});
+// The dry run reads the target: retried with backoff, each attempt with a fresh read-only session.
+const { planAction } = proxyActivities<AirlockActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+// Execution may be retried safely only because the target receives the action id as its idempotency key.
+const { executeAction } = proxyActivities<AirlockActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/**
+ * One proposed action, from proposal to result: validate ▸ policy ▸ plan ▸ [approval] ▸ execute.
+ *
+ * Contract:
+ * - it must not execute anything unless validation passed, policy allowed, and (where policy asks) the required
+ *   number of distinct permitted approvers approved the exact plan hash before the approval window closed;
+ * - it must not execute a dry-run proposal;
+ * - it must record every decision attempt, accepted or refused, with its reason;
+ * - it returns the final {@link ActionState}; it does not throw for outcomes (invalid, denied, failed, ...).
+ */
+export async function actionWorkflow(request: ActionRequest): Promise<ActionState> {
+  const info = workflowInfo();
+  const now = (): string => new Date().toISOString(); // workflow time: deterministic on replay
+  const requester = request.user ?? request.agent;
+  const state: ActionState = {
+    id: info.workflowId,
+    task: request.task,
+    status: 'validating',
+    agent: request.agent,
+    user: request.user,
+    requester,
+    reason: request.reason,
+    dryRun: request.dryRun === true,
+    approvalsRequired: 0,
+    approvedBy: [],
+    approvals: [],
+    createdAt: now(),
+    updatedAt: now(),
+    transitions: [{ status: 'validating', at: now() }],
+  };
+  let rejected = false;
+
+  const setStatus = (status: ActionStatus): void => {
+    state.status = status;
+    state.updatedAt = now();
+    state.transitions.push({ status, at: state.updatedAt });
+    upsertSearchAttributes([{ key: SA_STATUS, value: status }]);
+  };
+
+  setHandler(getActionQuery, () => state);
+  setHandler(decideUpdate, async (decision: ApprovalDecision): Promise<ApprovalAttempt> => {
+    const attempt: ApprovalAttempt = {
+      approver: String(decision?.approver ?? ''),
+      decision: decision?.decision,
+      reason: decision?.reason,
+      planHash: String(decision?.planHash ?? ''),
+      at: now(),
+      accepted: false,
+    };
+    const refuse = (code: ApprovalRefusalCode, message: string): ApprovalAttempt => {
+      attempt.refusal = { code, message };
+      state.approvals.push(attempt);
+      return attempt;
+    };
+    const stillOpen = (): string | undefined => {
+      if (state.status !== 'awaiting_approval') {
+        return `Action ${state.id} is ${state.status}, not awaiting approval; the decision changes nothing.`;
+      }
+      if (state.expiresAt && Date.now() >= Date.parse(state.expiresAt)) {
+        return `The approval window of action ${state.id} closed at ${state.expiresAt}; ask the agent to propose again.`;
+      }
+      return undefined;
+    };
+
+    const closed = stillOpen();
+    if (closed) return refuse(closed.includes('window') ? 'expired' : 'not_awaiting_approval', closed);
+    if (attempt.decision !== 'approve' && attempt.decision !== 'reject') {
+      return refuse('not_awaiting_approval', `Decision must be "approve" or "reject", not "${String(attempt.decision)}".`);
+    }
+    if (attempt.planHash !== state.plan?.hash) {
+      return refuse(
+        'wrong_plan_hash',
+        `The decision names plan ${attempt.planHash.slice(0, 12) || '(none)'}, but the plan awaiting approval is ` +
+          `${state.plan?.hash.slice(0, 12)}. Review the current plan (airlock show ${state.id}) and decide on that.`,
+      );
+    }
+    if (attempt.approver === state.user || attempt.approver === state.agent) {
+      return refuse(
+        'self_approval',
+        `${attempt.approver} requested this action and cannot decide on it; another approver must.`,
+      );
+    }
+    if (attempt.decision === 'reject' && !attempt.reason?.trim()) {
+      return refuse('missing_reason', 'A rejection needs a reason, so the agent and its user learn what to change.');
+    }
+    const auth = await authorizeApprover({
+      approver: attempt.approver,
+      task: state.task,
+      risk: state.risk ?? 'critical',
+      requester,
+      agent: state.agent,
+    });
+    attempt.policyIds = auth.policyIds;
+    if (!auth.permitted) {
+      return refuse(
+        'not_permitted',
+        `Policy does not permit ${attempt.approver} to approve ${state.task}` +
+          (state.policy?.eligibleApprovers.length ? `; ask one of: ${state.policy.eligibleApprovers.join(', ')}.` : '.'),
+      );
+    }
+    // The policy check awaited: the action may have moved on meanwhile.
+    const closedNow = stillOpen();
+    if (closedNow) return refuse(closedNow.includes('window') ? 'expired' : 'not_awaiting_approval', closedNow);
+    if (attempt.decision === 'approve' && state.approvedBy.includes(attempt.approver)) {
+      return refuse(
+        'duplicate_approver',
+        `${attempt.approver} has already approved; ${state.approvalsRequired - state.approvedBy.length} more distinct approver(s) needed.`,
+      );
+    }
+    attempt.accepted = true;
+    state.approvals.push(attempt);
+    if (attempt.decision === 'approve') {
+      state.approvedBy.push(attempt.approver);
+      upsertSearchAttributes([{ key: SA_APPROVERS, value: [...state.approvedBy] }]);
+    } else {
+      rejected = true;
+    }
+    state.updatedAt = now();
+    return attempt;
+  });
+
+  const finish = async (status: ActionStatus): Promise<ActionState> => {
+    setStatus(status);
+    // Let in-flight decisions answer before the run closes, so no approver is left without a reply.
+    await condition(allHandlersFinished);
+    return state;
+  };
+
+  try {
+    // 1. validate
+    const validation = await validateProposal(request);
+    if (!validation.ok) {
+      state.issues = validation.issues;
+      state.error = { type: 'AIRLOCK_INVALID_INPUT', message: validation.message };
+      return await finish('invalid');
+    }
+    state.input = validation.input;
+    state.risk = validation.risk;
+    state.description = validation.description;
+    upsertSearchAttributes([{ key: SA_RISK, value: validation.risk }]);
+
+    // 2. policy
+    const decision = await decidePolicy({
+      agent: request.agent,
+      user: request.user,
+      task: request.task,
+      risk: validation.risk,
+      target: validation.target,
+    });
+    state.policy = decision;
+    if (decision.decision === 'deny') {
+      state.error = { type: 'AIRLOCK_DENIED', message: decision.explanation };
+      return await finish('denied');
+    }
+    state.approvalsRequired = decision.approvalsRequired;
+
+    // 3. plan (dry run)
+    setStatus('planning');
+    const ref = { actionId: state.id, task: state.task, input: state.input, requester };
+    state.plan = await planAction(ref);
+    if (state.dryRun) return await finish('planned');
+
+    // 4. approval
+    if (state.approvalsRequired > 0) {
+      const timeoutMs = decision.approvalTimeoutSeconds * 1000;
+      state.expiresAt = new Date(Date.now() + timeoutMs).toISOString();
+      setStatus('awaiting_approval');
+      const decided = await condition(() => rejected || state.approvedBy.length >= state.approvalsRequired, timeoutMs);
+      if (rejected) {
+        const by = state.approvals.find((a) => a.accepted && a.decision === 'reject');
+        state.error = { type: 'AIRLOCK_REJECTED', message: `Rejected by ${by?.approver}: ${by?.reason}` };
+        return await finish('rejected');
+      }
+      if (!decided) {
+        state.error = {
+          type: 'AIRLOCK_EXPIRED',
+          message: `No quorum of ${state.approvalsRequired} approval(s) before ${state.expiresAt}; nothing was executed. Propose again if still needed.`,
+        };
+        return await finish('expired');
+      }
+    }
+
+    // 5. execute
+    setStatus('executing');
+    state.result = await executeAction(ref);
+    return await finish('succeeded');
+  } catch (err) {
+    if (isCancellation(err)) {
+      state.error = { type: 'AIRLOCK_CANCELLED', message: 'The action was cancelled before it finished.' };
+      return await finish('cancelled');
+    }
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    state.error = {
+      type: cause instanceof ApplicationFailure && cause.type ? cause.type : 'AIRLOCK_INTERNAL',
+      message: cause instanceof Error ? cause.message : String(cause),
+    };
+    return await finish('failed');
+  }
+}

@@ -1,0 +1,2 @@
+// The one module the worker's workflowsPath points to: it exports every workflow.
+export { actionWorkflow } from './action-workflow';
