@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { AirlockError, DecisionError } from '../../common/errors';
+import { isFinalStatus } from '../../common/statuses';
+import { temporalTargetFromEnv } from '../../lib/temporal-connection';
+import { createDefaultRegistry } from '../../tasks';
+import { AirlockClient } from '../airlock-client';
+import { auditTrail } from '../audit-trail';
+import { bold, formatAction, relative, statusColor, useColor } from './format';
+
+/**
+ * Exit codes: 0 success; 1 error (bad arguments, unknown action, Temporal unreachable); 2 a decision was refused;
+ * 3 with --wait, the action ended other than succeeded or planned.
+ */
+const EXIT = { ok: 0, error: 1, refused: 2, unsuccessful: 3 } as const;
+
+class CliError extends Error {
+  constructor(message: string, readonly code: number = EXIT.error) {
+    super(message);
+  }
+}
+
+const color = useColor();
+let jsonOutput = false;
+const print = (human: string, json: unknown) => {
+  process.stdout.write(jsonOutput ? `${JSON.stringify(json, null, 2)}\n` : `${human}\n`);
+};
+
+let clientPromise: Promise<AirlockClient> | undefined;
+const airlock = () => (clientPromise ??= AirlockClient.connect());
+
+function parseInput(text: string): unknown {
+  const source = text.startsWith('@') ? readFileSync(text.slice(1), 'utf8') : text;
+  try {
+    return JSON.parse(source);
+  } catch (err) {
+    throw new CliError(`--input is not valid JSON (${(err as Error).message}). Pass a JSON object, or @file.json.`);
+  }
+}
+
+const program = new Command()
+  .name('airlock')
+  .description('Propose, review, approve and audit actions that AI agents take on real systems.')
+  .option('--json', 'print machine-readable JSON')
+  .showHelpAfterError()
+  .exitOverride()
+  .hook('preAction', (cmd) => {
+    jsonOutput = Boolean(cmd.opts().json);
+  });
+
+/** Options may be given before or after the sub-command; both set --json. */
+const withJson = (cmd: Command) => cmd.option('--json', 'print machine-readable JSON').hook('preAction', (c) => {
+  jsonOutput ||= Boolean(c.opts().json);
+});
+
+withJson(program.command('tasks').description('list the registered tasks and their input schemas')).action(() => {
+  const tasks = createDefaultRegistry().summaries();
+  print(tasks.map((t) => `${bold(t.name, color)}  [${t.risk}]\n  ${t.description}\n  input: ${JSON.stringify(t.inputSchema)}`).join('\n\n'), tasks);
+});
+
+withJson(
+  program
+    .command('propose <task>')
+    .description('propose an action (prints the action id)')
+    .requiredOption('--input <json|@file>', 'task input as JSON, or @path to a JSON file')
+    .requiredOption('--agent <id>', 'the proposing agent')
+    .option('--user <id>', 'the user the agent acts for')
+    .option('--reason <text>', 'why, for approvers')
+    .option('--key <idempotency-key>', 'same key, same action: resending never proposes twice')
+    .option('--dry-run', 'plan only; execute nothing')
+    .option('--wait', 'wait for the final state'),
+).action(async (task: string, o: { input: string; agent: string; user?: string; reason?: string; key?: string; dryRun?: boolean; wait?: boolean }) => {
+  const client = await airlock();
+  const proposal = await client.propose({
+    task,
+    input: parseInput(o.input),
+    agent: o.agent,
+    user: o.user,
+    reason: o.reason,
+    dryRun: o.dryRun,
+    idempotencyKey: o.key,
+  });
+  if (!o.wait) {
+    print(`${proposal.id}${proposal.existing ? ' (existing action for this key)' : ''}`, proposal);
+    return;
+  }
+  const state = await client.result(proposal.id);
+  print(formatAction(state, color), state);
+  if (state.status !== 'succeeded' && state.status !== 'planned') throw new CliError('', EXIT.unsuccessful);
+});
+
+withJson(program.command('pending').description('actions awaiting approval, oldest first')).action(async () => {
+  const client = await airlock();
+  const pending = (await client.list({ status: 'awaiting_approval' })).reverse();
+  const states = await Promise.all(pending.map((p) => client.get(p.id)));
+  const rows = states.map((s) => ({
+    id: s.id,
+    task: s.task,
+    requester: s.requester,
+    agent: s.agent,
+    risk: s.risk,
+    summary: s.plan?.summary,
+    planHash: s.plan?.hash,
+    approvals: s.approvedBy.length,
+    approvalsRequired: s.approvalsRequired,
+    createdAt: s.createdAt,
+    expiresAt: s.expiresAt,
+  }));
+  const human = rows.length
+    ? rows
+        .map((r) => `${bold(r.id, color)}  ${r.task}  [${r.risk}]  by ${r.requester}  ${relative(r.createdAt)}\n  ${r.summary}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'}`)
+        .join('\n')
+    : 'Nothing awaits approval.';
+  print(human, rows);
+});
+
+withJson(program.command('show <action-id>').description('an action: status, plan and diff, approvals, result')).action(async (id: string) => {
+  const state = await (await airlock()).get(id);
+  print(formatAction(state, color), state);
+});
+
+const decide = async (id: string, decision: 'approve' | 'reject', o: { as: string; reason?: string; plan?: string }) => {
+  const client = await airlock();
+  const state = await client.get(id);
+  if (isFinalStatus(state.status)) throw new CliError(`Action ${id} has finished (${state.status}); a decision changes nothing.`);
+  if (!state.plan) throw new CliError(`Action ${id} has no plan yet (${state.status}); try again in a moment.`);
+  // Without --plan, the approver decides on the plan shown here, and that hash is what the workflow checks.
+  const planHash = o.plan ?? state.plan.hash;
+  const attempt = await client.decide(id, { approver: o.as, decision, reason: o.reason, planHash });
+  if (!attempt.accepted) {
+    print(`${decision} refused (${attempt.refusal?.code}): ${attempt.refusal?.message}`, attempt);
+    throw new CliError('', EXIT.refused);
+  }
+  const after = await client.get(id).catch(() => undefined);
+  print(`${decision === 'approve' ? 'approved' : 'rejected'} ${id} (plan ${planHash.slice(0, 12)}) as ${o.as}${after ? `; status ${statusColor(after.status, color)}` : ''}`, { ...attempt, status: after?.status });
+};
+
+withJson(
+  program
+    .command('approve <action-id>')
+    .description('approve the plan of an action')
+    .requiredOption('--as <approver>', 'who approves')
+    .option('--reason <text>', 'why')
+    .option('--plan <hash>', 'the plan hash you reviewed (default: the plan shown by `airlock show` now)'),
+).action((id: string, o: { as: string; reason?: string; plan?: string }) => decide(id, 'approve', o));
+
+withJson(
+  program
+    .command('reject <action-id>')
+    .description('reject an action; it ends and executes nothing')
+    .requiredOption('--as <approver>', 'who rejects')
+    .requiredOption('--reason <text>', 'why: the agent and its user read it')
+    .option('--plan <hash>', 'the plan hash you reviewed'),
+).action((id: string, o: { as: string; reason: string; plan?: string }) => decide(id, 'reject', o));
+
+withJson(program.command('audit <action-id>').description('the action’s audit trail, read from its workflow history')).action(async (id: string) => {
+  const events = await auditTrail((await airlock()).temporal, id);
+  print(events.map((e) => `${e.at}  ${e.summary}`).join('\n'), events);
+});
+
+async function main(): Promise<number> {
+  try {
+    await program.parseAsync(process.argv);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.error;
+    if (err instanceof CliError) {
+      if (err.message) process.stderr.write(`airlock: ${err.message}\n`);
+      return err.code;
+    }
+    if (err instanceof DecisionError || err instanceof AirlockError) {
+      process.stderr.write(`airlock: ${err.message}\n`);
+      return EXIT.error;
+    }
+    const message = (err as Error).message ?? String(err);
+    if (/ECONNREFUSED|UNAVAILABLE|Failed to connect|connect/i.test(message)) {
+      const { address } = temporalTargetFromEnv();
+      process.stderr.write(`airlock: cannot reach Temporal at ${address} (${message}). Start the local stack with \`npm start\`, or set TEMPORAL_ADDRESS.\n`);
+      return EXIT.error;
+    }
+    process.stderr.write(`airlock: ${message}\n`);
+    return EXIT.error;
+  }
+}
+
+void main().then((code) => {
+  process.exit(code);
+});

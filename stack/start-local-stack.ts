@@ -1,0 +1,138 @@
+/**
+ * `npm start`: the whole local stack, kept running until Ctrl-C.
+ * Temporal dev server (SQLite under .airlock/, Web UI), moto seeded with the dev roles and secrets, the demo CRM
+ * (a demonstration target) reading its token from moto, and the Airlock worker as its own process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { loadDevConfig, REPO_ROOT } from '../lib/dev-config';
+import { startDemoCrm } from '../test/fixtures/demo-crm/demo-crm-server';
+import { MOTO_ADMIN, seedMoto, startMoto } from './moto';
+import { registerSearchAttributes } from './register-search-attributes';
+import { dynamicConfigArgs } from './temporal-dev-server';
+import { temporalCliPath } from './tools';
+import { ALL_SEARCH_ATTRIBUTES, searchAttributeCliType } from '../common/search-attributes';
+
+const children: ChildProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+function log(part: string, text: string): void {
+  for (const line of text.split('\n')) if (line.trim()) console.log(`[${part}] ${line}`);
+}
+
+async function waitForTemporal(address: string, child: ChildProcess): Promise<Connection> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the Temporal dev server exited (code ${child.exitCode}); is port ${address} already in use?`);
+    try {
+      return await Connection.connect({ address, connectTimeout: 1000 });
+    } catch {
+      if (Date.now() > deadline) throw new Error(`the Temporal dev server did not answer on ${address} within 60 s.`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const cfg = loadDevConfig();
+  const t = cfg.temporal;
+  const address = `${t.ip}:${t.port}`;
+  const dbFile = join(REPO_ROOT, t.dbFile);
+  mkdirSync(dirname(dbFile), { recursive: true });
+
+  const temporal = spawn(
+    temporalCliPath(),
+    [
+      'server', 'start-dev',
+      '--ip', t.ip,
+      '--port', String(t.port),
+      '--ui-port', String(t.ui.port),
+      '--namespace', t.namespace,
+      '--db-filename', dbFile,
+      '--log-level', 'warn',
+      ...ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${searchAttributeCliType(k.type)}`]),
+      ...dynamicConfigArgs(t),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(temporal);
+  temporal.stdout?.on('data', (c: Buffer) => log('temporal', c.toString()));
+  temporal.stderr?.on('data', (c: Buffer) => log('temporal', c.toString()));
+
+  const moto = await startMoto(cfg.moto.port, { log: (l) => process.env.AIRLOCK_DEBUG && log('moto', l) });
+  cleanups.push(() => moto.stop());
+  await seedMoto(moto.endpoint, cfg.moto);
+
+  // The demo CRM reads its token from the same secret the tasks read, with its own (admin) identity.
+  const sm = new SecretsManagerClient({ region: cfg.moto.region, endpoint: moto.endpoint, credentials: MOTO_ADMIN });
+  const token = (await sm.send(new GetSecretValueCommand({ SecretId: cfg.demoCrm.tokenSecret }))).SecretString ?? '';
+  sm.destroy();
+  const crm = await startDemoCrm({ token, customers: cfg.demoCrm.customers, host: cfg.demoCrm.ip, port: cfg.demoCrm.port });
+  cleanups.push(() => crm.close());
+
+  const connection = await waitForTemporal(address, temporal);
+  const added = await registerSearchAttributes(connection, t.namespace);
+  if (added.length) log('temporal', `registered search attributes: ${added.join(', ')}`);
+  await connection.close();
+
+  const worker = spawn(process.execPath, [require.resolve('tsx/cli'), join(REPO_ROOT, 'workers', 'main.ts')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: t.namespace,
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_REGION: cfg.moto.region,
+      AIRLOCK_ENDPOINT_DEMO_CRM: crm.url,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
+  });
+  children.push(worker);
+  worker.stdout?.on('data', (c: Buffer) => log('worker', c.toString()));
+  worker.stderr?.on('data', (c: Buffer) => log('worker', c.toString()));
+  worker.on('exit', (code) => {
+    if (!shuttingDown) {
+      log('worker', `exited with code ${code}; stopping the stack.`);
+      void shutdown(1);
+    }
+  });
+
+  console.log(`
+Airlock local stack is up.
+  Temporal        ${address}  (namespace ${t.namespace}, database ${t.dbFile})
+  Temporal Web UI http://localhost:${t.ui.port}
+  moto (AWS)      ${moto.endpoint}  (STS, IAM, Secrets Manager; seeded from temporal-dev.yml)
+  demo CRM        ${crm.url}  (a demonstration target; customers C-1001 … C-1005)
+  worker          polling task queue airlock-actions
+
+Try, in another terminal:
+  npx airlock propose crm.add_note_to_customer --agent support-bot --user alice \\
+      --input '{"customerId":"C-1001","note":"Called about renewal"}' --wait
+  npx airlock propose crm.update_customer --agent support-bot --user alice \\
+      --input '{"customerId":"C-1002","changes":{"tier":"gold"}}'
+  npx airlock pending
+  npx airlock approve <action-id> --as bob
+  npx airlock audit <action-id>
+
+Ctrl-C stops everything; pending actions stay in ${t.dbFile}.`);
+}
+
+let shuttingDown = false;
+async function shutdown(code: number): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  for (const child of children.reverse()) if (child.exitCode === null) child.kill('SIGTERM');
+  await Promise.all(cleanups.map((c) => c().catch(() => undefined)));
+  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+main().catch((err: unknown) => {
+  console.error(`npm start: ${(err as Error).message}`);
+  void shutdown(1);
+});
