@@ -1,4 +1,6 @@
+import { auditTrail } from '../client/audit-trail';
 import { startHarness, type Harness } from './support/harness';
+import { sessionsOf } from './support/moto-sessions';
 
 let h: Harness;
 beforeAll(async () => {
@@ -8,18 +10,188 @@ afterAll(async () => {
   await h?.close();
 });
 
+const alice = { agent: 'support-bot', user: 'alice' };
+const customer = (id: string) => ({ ...h.crm.store.customers.get(id)! });
+const notesOf = (id: string) => h.crm.store.notes.filter((n) => n.customerId === id).map((n) => n.text);
+
 test('a low-risk note runs to succeeded with no approval and lands in the CRM once', async () => {
-  const { id } = await h.airlock.propose({
-    task: 'crm.add_note_to_customer',
-    input: { customerId: 'C-1001', note: 'Called about renewal' },
-    agent: 'support-bot',
-    user: 'alice',
-  });
+  const { id } = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'Called about renewal' }, ...alice });
+  const final = await h.airlock.result(id, { timeoutMs: 30_000 });
+
+  expect(final.status).toBe('succeeded');
+  expect(final.approvalsRequired).toBe(0);
+  expect(final.approvals).toEqual([]);
+  expect(notesOf('C-1001')).toEqual(['Called about renewal']);
+  const note = h.crm.store.notes.find((n) => n.text === 'Called about renewal')!;
+  expect(final.result?.output).toEqual({ noteId: note.id, customerId: 'C-1001', createdAt: note.createdAt });
+  expect(final.result?.credentials).toMatchObject({ sessionName: id, sourceIdentity: 'alice', durationSeconds: 900 });
+  expect(final.transitions.map((t) => t.status)).toEqual(['validating', 'planning', 'executing', 'succeeded']);
+});
+
+test('a high-risk update waits in awaiting_approval, then succeeds after one approval', async () => {
+  const before = customer('C-1002');
+  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1002', changes: { tier: 'gold', email: 'grace@navy.example' } }, ...alice, reason: 'customer asked' });
+  expect(await h.airlock.waitFor(id, ['awaiting_approval'])).toBe('awaiting_approval');
+
+  const pending = await h.airlock.get(id);
+  expect(pending.policy).toMatchObject({ decision: 'allow', approvalsRequired: 1, eligibleApprovers: ['bob', 'carol'] });
+  expect(pending.plan?.diff).toEqual([
+    { path: 'email', op: 'change', before: before.email, after: 'grace@navy.example' },
+    { path: 'tier', op: 'change', before: 'silver', after: 'gold' },
+  ]);
+  expect(pending.plan?.hash).toMatch(/^[0-9a-f]{64}$/);
+  expect(customer('C-1002')).toEqual(before); // nothing happens before approval
+  const listed = await h.airlock.list({ status: 'awaiting_approval' });
+  expect(listed.map((a) => a.id)).toContain(id);
+
+  const attempt = await h.airlock.decide(id, { approver: 'bob', decision: 'approve', planHash: pending.plan!.hash, reason: 'verified by phone' });
+  expect(attempt.accepted).toBe(true);
   const final = await h.airlock.result(id, { timeoutMs: 30_000 });
   expect(final.status).toBe('succeeded');
-  expect(final.approvals).toEqual([]);
-  const notes = h.crm.store.notes.filter((n) => n.customerId === 'C-1001');
-  expect(notes.map((n) => n.text)).toEqual(['Called about renewal']);
-  expect(final.result?.output).toMatchObject({ noteId: notes[0].id, customerId: 'C-1001' });
-  expect(final.result?.credentials).toMatchObject({ sessionName: id, sourceIdentity: 'alice', durationSeconds: 900 });
+  expect(final.approvedBy).toEqual(['bob']);
+  expect(customer('C-1002')).toEqual({ ...before, tier: 'gold', email: 'grace@navy.example' });
+});
+
+test('a rejection ends the action rejected and the target keeps its state', async () => {
+  const before = customer('C-1003');
+  const writes = h.crm.store.writes;
+  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1003', changes: { name: 'A. M. Turing' } }, ...alice });
+  await h.airlock.waitFor(id, ['awaiting_approval']);
+  const { plan } = await h.airlock.get(id);
+
+  const noReason = await h.airlock.decide(id, { approver: 'carol', decision: 'reject', planHash: plan!.hash });
+  expect(noReason.refusal?.code).toBe('missing_reason');
+  const attempt = await h.airlock.decide(id, { approver: 'carol', decision: 'reject', planHash: plan!.hash, reason: 'name change needs ID check' });
+  expect(attempt.accepted).toBe(true);
+
+  const final = await h.airlock.result(id);
+  expect(final.status).toBe('rejected');
+  expect(final.error?.message).toContain('name change needs ID check');
+  expect(customer('C-1003')).toEqual(before);
+  expect(h.crm.store.writes).toBe(writes);
+  expect(await sessionsOf(h.motoEndpoint, id)).toHaveLength(1); // the read-only plan session only
+});
+
+test('a dry run ends planned with the plan as its result and changes nothing at the target', async () => {
+  const before = customer('C-1004');
+  const writes = h.crm.store.writes;
+  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1004', changes: { tier: 'platinum' } }, ...alice, dryRun: true });
+  const final = await h.airlock.result(id);
+
+  expect(final.status).toBe('planned');
+  expect(final.plan?.diff).toEqual([{ path: 'tier', op: 'change', before: 'gold', after: 'platinum' }]);
+  expect(final.result).toBeUndefined();
+  expect(customer('C-1004')).toEqual(before);
+  expect(h.crm.store.writes).toBe(writes);
+  expect((await sessionsOf(h.motoEndpoint, id)).map((s) => s.session_name)).toEqual([`${id}.plan`]);
+});
+
+test('an unknown task ends invalid, naming the registered tasks', async () => {
+  const { id } = await h.airlock.propose({ task: 'crm.delete_everything', input: {}, ...alice });
+  const final = await h.airlock.result(id);
+  expect(final.status).toBe('invalid');
+  expect(final.issues).toEqual([
+    expect.objectContaining({ path: ['task'], code: 'unknown_task', message: expect.stringContaining('crm.add_note_to_customer') }),
+  ]);
+  expect(await sessionsOf(h.motoEndpoint, id)).toEqual([]);
+});
+
+test('schema-invalid input ends invalid with the zod issues, and nothing is touched', async () => {
+  const writes = h.crm.store.writes;
+  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'X-1', changes: {}, extra: true }, ...alice });
+  const final = await h.airlock.result(id);
+  expect(final.status).toBe('invalid');
+  const byPath = Object.fromEntries((final.issues ?? []).map((i) => [i.path.join('.'), i]));
+  expect(byPath['input.customerId'].message).toContain('C-1001');
+  expect(byPath['input.changes'].message).toContain('at least one of');
+  expect(byPath['input'].code).toBe('unrecognized_keys');
+  expect(h.crm.store.writes).toBe(writes);
+  expect(await sessionsOf(h.motoEndpoint, id)).toEqual([]);
+});
+
+test('a proposal no policy permits ends denied, says why, and mints no credentials', async () => {
+  const forUnknownUser = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1005', note: 'x' }, agent: 'support-bot', user: 'mallory' });
+  const byUnknownAgent = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1005', note: 'x' }, agent: 'rogue-bot', user: 'alice' });
+  for (const { id } of [forUnknownUser, byUnknownAgent]) {
+    const final = await h.airlock.result(id);
+    expect(final.status).toBe('denied');
+    expect(final.error?.message).toMatch(/no policy permits/);
+    expect(await sessionsOf(h.motoEndpoint, id)).toEqual([]);
+  }
+  expect(notesOf('C-1005')).toEqual([]);
+});
+
+test('wrong-plan-hash, self- and non-member approvals are refused, recorded and audited; the target is untouched', async () => {
+  const before = customer('C-1005');
+  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1005', changes: { phone: '+31 20 555 9999' } }, ...alice });
+  await h.airlock.waitFor(id, ['awaiting_approval']);
+  const { plan } = await h.airlock.get(id);
+  const hash = plan!.hash;
+
+  const refused = [
+    await h.airlock.decide(id, { approver: 'bob', decision: 'approve', planHash: '0'.repeat(64) }),
+    await h.airlock.decide(id, { approver: 'alice', decision: 'approve', planHash: hash }),
+    await h.airlock.decide(id, { approver: 'support-bot', decision: 'approve', planHash: hash }),
+    await h.airlock.decide(id, { approver: 'mallory', decision: 'approve', planHash: hash }),
+  ];
+  expect(refused.map((a) => [a.accepted, a.refusal?.code])).toEqual([
+    [false, 'wrong_plan_hash'],
+    [false, 'self_approval'],
+    [false, 'self_approval'],
+    [false, 'not_permitted'],
+  ]);
+  const state = await h.airlock.get(id);
+  expect(state.status).toBe('awaiting_approval');
+  expect(state.approvedBy).toEqual([]);
+  expect(customer('C-1005')).toEqual(before);
+
+  const audit = await auditTrail(h.client, id);
+  const recorded = audit.filter((e) => e.kind === 'decision_recorded').map((e) => e.summary);
+  expect(recorded).toEqual([
+    expect.stringMatching(/approve by bob REFUSED \(wrong_plan_hash\)/),
+    expect.stringMatching(/approve by alice REFUSED \(self_approval\)/),
+    expect.stringMatching(/approve by support-bot REFUSED \(self_approval\)/),
+    expect.stringMatching(/approve by mallory REFUSED \(not_permitted\)/),
+  ]);
+
+  await h.airlock.decide(id, { approver: 'carol', decision: 'approve', planHash: hash });
+  expect((await h.airlock.result(id)).status).toBe('succeeded');
+  expect(customer('C-1005').phone).toBe('+31 20 555 9999');
+  const kinds = (await auditTrail(h.client, id)).map((e) => e.kind);
+  expect(kinds).toEqual(expect.arrayContaining(['proposed', 'validated', 'policy_decided', 'planned', 'approval_window_opened', 'executed', 'finished']));
+});
+
+test('the same idempotency key twice gives one action and one note; a different proposal under it is refused', async () => {
+  const proposal = { task: 'crm.add_note_to_customer', input: { customerId: 'C-1004', note: 'idempotent note' }, ...alice, idempotencyKey: 'ticket-4711' };
+  const first = await h.airlock.propose(proposal);
+  await h.airlock.result(first.id);
+  const second = await h.airlock.propose(proposal);
+
+  expect(second).toEqual({ id: first.id, status: 'succeeded', existing: true });
+  expect(notesOf('C-1004').filter((t) => t === 'idempotent note')).toHaveLength(1);
+  await expect(h.airlock.propose({ ...proposal, input: { customerId: 'C-1004', note: 'something else' } })).rejects.toMatchObject({
+    type: 'AIRLOCK_IDEMPOTENCY_CONFLICT',
+  });
+  // Another agent using the same key is another action.
+  const other = await h.airlock.propose({ ...proposal, agent: 'other-bot' });
+  expect(other.id).not.toBe(first.id);
+});
+
+test('a pending action survives a worker restart and completes exactly once', async () => {
+  const writes = h.crm.store.writes;
+  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1001', changes: { tier: 'platinum' } }, ...alice });
+  await h.airlock.waitFor(id, ['awaiting_approval']);
+  const { plan } = await h.airlock.get(id);
+
+  await h.stopWorker();
+  const decision = h.airlock.decide(id, { approver: 'bob', decision: 'approve', planHash: plan!.hash });
+  await new Promise((r) => setTimeout(r, 500));
+  await h.startWorker(); // a new worker picks the action up from history
+  expect((await decision).accepted).toBe(true);
+
+  const final = await h.airlock.result(id);
+  expect(final.status).toBe('succeeded');
+  expect(customer('C-1001').tier).toBe('platinum');
+  expect(h.crm.store.writes).toBe(writes + 1);
+  expect((await sessionsOf(h.motoEndpoint, id)).filter((s) => s.session_name === id)).toHaveLength(1);
 });

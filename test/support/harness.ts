@@ -8,6 +8,7 @@ import { createAirlockWorker } from '../../workers/create-worker';
 import { startDemoCrm, type DemoCrm } from '../fixtures/demo-crm/demo-crm-server';
 import { testEnv } from './test-env';
 import { join } from 'node:path';
+import type { TaskRegistry } from '../../tasks/task-registry';
 
 let runtimeInstalled = false;
 
@@ -20,13 +21,14 @@ export interface Harness {
   taskQueue: string;
   /** Starts (or restarts) the worker. */
   startWorker(): Promise<void>;
+  motoEndpoint: string;
   /** Stops the worker and waits until it has shut down. */
   stopWorker(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Connects to the suite's Temporal and moto, starts a demo CRM and a worker. */
-export async function startHarness(opts: { policiesDir?: string } = {}): Promise<Harness> {
+export async function startHarness(opts: { policiesDir?: string; taskQueue?: string; registry?: TaskRegistry } = {}): Promise<Harness> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
     runtimeInstalled = true;
@@ -39,7 +41,7 @@ export async function startHarness(opts: { policiesDir?: string } = {}): Promise
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace });
   const nativeConnection = await NativeConnection.connect({ address });
-  const taskQueue = `airlock-test-${randomUUID()}`;
+  const taskQueue = opts.taskQueue ?? `airlock-test-${randomUUID()}`;
   const airlock = new AirlockClient(client, taskQueue);
 
   let worker: Worker | undefined;
@@ -52,6 +54,7 @@ export async function startHarness(opts: { policiesDir?: string } = {}): Promise
       aws,
       endpoints: { 'demo-crm': crm.url },
       policiesDir: opts.policiesDir ?? join(REPO_ROOT, cfg.worker.policiesDir),
+      registry: opts.registry,
       workflowBundle: { codePath: testEnv('workflowBundle') },
       awsCredentials: { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' },
     });
@@ -70,6 +73,7 @@ export async function startHarness(opts: { policiesDir?: string } = {}): Promise
     crm,
     aws,
     taskQueue,
+    motoEndpoint: aws.endpoint!,
     startWorker,
     stopWorker,
     async close() {
