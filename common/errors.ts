@@ -60,7 +60,7 @@ export class PolicyEvaluationError extends AirlockError {
 /** Minting credentials or reading a secret failed. */
 export class CredentialError extends AirlockError {
   readonly type = 'AIRLOCK_CREDENTIALS';
-  constructor(message: string, readonly retryable: boolean) {
+  constructor(message: string, override readonly retryable: boolean) {
     super(message);
   }
 }
@@ -68,7 +68,7 @@ export class CredentialError extends AirlockError {
 /** The target system answered with an error. 4xx will not get better by retrying; 5xx and network errors may. */
 export class TargetError extends AirlockError {
   readonly type = 'AIRLOCK_TARGET_ERROR';
-  constructor(message: string, readonly status: number | undefined, readonly retryable: boolean) {
+  constructor(message: string, readonly status: number | undefined, override readonly retryable: boolean) {
     super(message, { status });
   }
 }

@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type Metadata } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { loadDevConfig } from './dev-config';
@@ -9,7 +9,7 @@ export interface TemporalTarget {
   namespace: string;
   tls?: unknown;
   apiKey?: string;
-  metadata?: Record<string, string>;
+  metadata?: Metadata;
 }
 
 /**

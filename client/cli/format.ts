@@ -63,3 +63,8 @@ export function statusColor(status: string, color: boolean): string {
   if (['failed', 'invalid', 'denied', 'rejected', 'expired', 'stale', 'cancelled'].includes(status)) return red(status, color);
   return yellow(status, color);
 }
+
+/** The JSON form of an action: every documented key present, `null` where there is nothing yet. */
+export function actionJson(s: ActionState): Omit<ActionState, 'plan' | 'result' | 'error'> & { plan: ActionState['plan'] | null; result: ActionState['result'] | null; error: ActionState['error'] | null } {
+  return { ...s, plan: s.plan ?? null, result: s.result ?? null, error: s.error ?? null };
+}

@@ -6,7 +6,7 @@ import { temporalTargetFromEnv } from '../../lib/temporal-connection';
 import { createDefaultRegistry } from '../../tasks';
 import { AirlockClient } from '../airlock-client';
 import { auditTrail } from '../audit-trail';
-import { bold, formatAction, relative, statusColor, useColor } from './format';
+import { actionJson, bold, formatAction, relative, statusColor, useColor } from './format';
 
 /**
  * Exit codes: 0 success; 1 error (bad arguments, unknown action, Temporal unreachable); 2 a decision was refused;
@@ -85,7 +85,7 @@ withJson(
     return;
   }
   const state = await client.result(proposal.id);
-  print(formatAction(state, color), state);
+  print(formatAction(state, color), actionJson(state));
   if (state.status !== 'succeeded' && state.status !== 'planned') throw new CliError('', EXIT.unsuccessful);
 });
 
@@ -116,7 +116,7 @@ withJson(program.command('pending').description('actions awaiting approval, olde
 
 withJson(program.command('show <action-id>').description('an action: status, plan and diff, approvals, result')).action(async (id: string) => {
   const state = await (await airlock()).get(id);
-  print(formatAction(state, color), state);
+  print(formatAction(state, color), actionJson(state));
 });
 
 const decide = async (id: string, decision: 'approve' | 'reject', o: { as: string; reason?: string; plan?: string }) => {

@@ -1,8 +1,6 @@
-import type { TestServers } from './global-setup';
+import type { EphemeralStack } from '../../stack/ephemeral-stack';
 
 /** Stops what global-setup started. */
 export default async function globalTeardown(): Promise<void> {
-  const servers = (globalThis as { __AIRLOCK_SERVERS__?: TestServers }).__AIRLOCK_SERVERS__;
-  if (!servers) return;
-  await Promise.all([servers.temporal.teardown(), servers.moto.stop()]);
+  await (globalThis as { __AIRLOCK_STACK__?: EphemeralStack }).__AIRLOCK_STACK__?.stop();
 }

@@ -1,0 +1,41 @@
+// Lint: TypeScript rules everywhere, and the determinism fence around workflow code.
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.tools/**', '.airlock/**', 'dist/**', 'coverage/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['bin/**/*.js', 'scripts/**/*.js', 'jest.config.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // Workflows only orchestrate: no I/O, no Node built-ins, no SDKs. They may import @temporalio/workflow,
+    // @temporalio/common and workflow-safe modules under common/; activities and tasks only as types.
+    files: ['workflows/**/*.ts', 'common/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins: it must replay deterministically.' })),
+          patterns: [
+            {
+              group: ['@aws-sdk/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing', '@cedar-policy/*', 'zod', 'yaml', 'commander'],
+              message: 'Workflow code must not use SDKs or I/O libraries; call an activity instead.',
+            },
+            { group: ['../activities', '../activities/*', '../tasks', '../tasks/*', '../lib/*', '../client/*', '../workers/*', '../stack/*'], allowTypeImports: true, message: 'Workflow code may import these as types only (import type).' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'process', message: 'Workflow code must not read the process environment.' }, { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'fetch', message: 'Network calls belong in activities.' }],
+    },
+  },
+);

@@ -1,0 +1,33 @@
+import { startHarness, type Harness } from './support/harness';
+import { policiesWith } from './support/policies-with';
+import { auditTrail } from '../client/audit-trail';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({
+    policiesDir: policiesWith(`
+@id("hasty-bot-updates-with-a-short-window") @approval_timeout("2s")
+permit (principal == Airlock::Agent::"hasty-bot", action == Airlock::Action::"crm.update_customer", resource)
+when { context.approvals >= 1 };`),
+  });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+test('an action whose approval window closes ends expired, executes nothing, and refuses a late approval', async () => {
+  const before = { ...h.crm.store.customers.get('C-1003')! };
+  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1003', changes: { tier: 'platinum' } }, agent: 'hasty-bot' });
+  await h.airlock.waitFor(id, ['awaiting_approval']);
+  const pending = await h.airlock.get(id);
+  expect(Date.parse(pending.expiresAt!) - Date.parse(pending.plan!.plannedAt)).toBeLessThanOrEqual(3000);
+
+  const final = await h.airlock.result(id, { timeoutMs: 20_000 });
+  expect(final.status).toBe('expired');
+  expect(final.error?.type).toBe('AIRLOCK_EXPIRED');
+  expect(h.crm.store.customers.get('C-1003')).toEqual(before);
+  await expect(h.airlock.decide(id, { approver: 'bob', decision: 'approve', planHash: pending.plan!.hash })).rejects.toThrow(/has finished \(expired\)/);
+  expect(h.crm.store.customers.get('C-1003')).toEqual(before);
+  const kinds = (await auditTrail(h.client, id)).map((e) => e.kind);
+  expect(kinds).toEqual(expect.arrayContaining(['approval_window_opened', 'approval_window_closed']));
+});

@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
+import { REPO_ROOT } from '../lib/dev-config';
+import { startHarness, type Harness } from './support/harness';
+import { testEnv } from './support/test-env';
+
+let h: Harness;
+beforeAll(async () => {
+  // The CLI starts actions on the production task queue; this file's worker polls it.
+  h = await startHarness({ taskQueue: AIRLOCK_TASK_QUEUE });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function airlock(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(REPO_ROOT, 'bin', 'airlock.js'), ...args],
+      { env: { ...process.env, TEMPORAL_ADDRESS: testEnv('temporalAddress'), TEMPORAL_NAMESPACE: testEnv('namespace'), NO_COLOR: '1' } },
+      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+const json = (r: Run) => JSON.parse(r.stdout);
+
+test('propose --wait runs a note to succeeded and exits 0; --json has id and status', async () => {
+  const r = await airlock('propose', 'crm.add_note_to_customer', '--agent', 'support-bot', '--user', 'alice', '--input', '{"customerId":"C-1001","note":"via CLI"}', '--wait', '--json');
+  expect(r.code).toBe(0);
+  expect(json(r)).toMatchObject({ id: expect.stringMatching(/^act-/), status: 'succeeded' });
+  expect(h.crm.store.notes.map((n) => n.text)).toContain('via CLI');
+});
+
+test('an approver sees the action in pending, is refused when not permitted (exit 2), and approves (exit 0)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-cli-'));
+  writeFileSync(join(dir, 'input.json'), '{"customerId":"C-1002","changes":{"phone":"+1 202 555 0199"}}');
+  const proposed = await airlock('propose', 'crm.update_customer', '--agent', 'support-bot', '--user', 'alice', '--input', `@${join(dir, 'input.json')}`, '--key', 'cli-1', '--json');
+  expect(proposed.code).toBe(0);
+  const { id } = json(proposed);
+  await h.airlock.waitFor(id, ['awaiting_approval']);
+
+  const pending = await airlock('pending', '--json');
+  expect(pending.code).toBe(0);
+  expect(json(pending)).toEqual(expect.arrayContaining([expect.objectContaining({ id, task: 'crm.update_customer', requester: 'alice', approvals: 0, approvalsRequired: 1 })]));
+
+  const shown = json(await airlock('show', id, '--json'));
+  expect(shown).toMatchObject({ id, task: 'crm.update_customer', status: 'awaiting_approval', risk: 'high', requester: 'alice', approvals: [], result: null, error: null });
+  expect(shown.plan.diff).toEqual([{ path: 'phone', op: 'change', before: '+1 202 555 0102', after: '+1 202 555 0199' }]);
+  const human = await airlock('show', id);
+  expect(human.stdout).toContain('~ phone');
+  expect(human.stdout).not.toContain('\u001b['); // NO_COLOR
+
+  const refused = await airlock('approve', id, '--as', 'mallory');
+  expect(refused.code).toBe(2);
+  expect(refused.stdout).toContain('refused (not_permitted)');
+  expect(h.crm.store.customers.get('C-1002')?.phone).toBe('+1 202 555 0102');
+
+  const approved = await airlock('approve', id, '--as', 'bob', '--reason', 'ok', '--json');
+  expect(approved.code).toBe(0);
+  expect(json(approved)).toMatchObject({ approver: 'bob', accepted: true });
+  expect((await h.airlock.result(id)).status).toBe('succeeded');
+  expect(h.crm.store.customers.get('C-1002')?.phone).toBe('+1 202 555 0199');
+
+  const audit = await airlock('audit', id, '--json');
+  expect(audit.code).toBe(0);
+  const kinds = json(audit).map((e: { kind: string }) => e.kind);
+  expect(kinds[0]).toBe('proposed');
+  expect(kinds).toEqual(expect.arrayContaining(['decision_recorded', 'executed', 'finished']));
+  expect((await airlock('audit', id)).stdout).toMatch(/approve by mallory REFUSED \(not_permitted\)/);
+
+  // The same key again is the same action.
+  const again = json(await airlock('propose', 'crm.update_customer', '--agent', 'support-bot', '--user', 'alice', '--input', `@${join(dir, 'input.json')}`, '--key', 'cli-1', '--json'));
+  expect(again).toMatchObject({ id, existing: true, status: 'succeeded' });
+});
+
+test('reject needs a reason; a rejected action exits 3 for a proposer who waited', async () => {
+  const waiting = airlock('propose', 'crm.update_customer', '--agent', 'support-bot', '--user', 'alice', '--input', '{"customerId":"C-1003","changes":{"tier":"gold"}}', '--key', 'cli-2', '--wait', '--json');
+  const id = (await waitForPending('C-1003')).id;
+  const noReason = await airlock('reject', id, '--as', 'carol');
+  expect(noReason.code).toBe(1);
+  expect(noReason.stderr).toContain("required option '--reason <text>' not specified");
+  expect((await airlock('reject', id, '--as', 'carol', '--reason', 'not verified')).code).toBe(0);
+  const waited = await waiting;
+  expect(waited.code).toBe(3);
+  expect(json(waited)).toMatchObject({ id, status: 'rejected' });
+  expect(h.crm.store.customers.get('C-1003')?.tier).toBe('bronze');
+});
+
+test('bad input gets a clear message and exit 1', async () => {
+  const badJson = await airlock('propose', 'crm.add_note_to_customer', '--agent', 'support-bot', '--input', '{oops');
+  expect(badJson.code).toBe(1);
+  expect(badJson.stderr).toContain('--input is not valid JSON');
+  const unknown = await airlock('show', 'act-doesnotexist');
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain('No action with id "act-doesnotexist"');
+  const tasks = await airlock('tasks', '--json');
+  expect(json(tasks).map((t: { name: string }) => t.name)).toEqual(['crm.add_note_to_customer', 'crm.update_customer']);
+});
+
+async function waitForPending(customerId: string): Promise<{ id: string }> {
+  for (let i = 0; i < 100; i++) {
+    for (const a of await h.airlock.list({ status: 'awaiting_approval' })) {
+      const s = await h.airlock.get(a.id);
+      if ((s.input as { customerId: string }).customerId === customerId) return s;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no pending action for ${customerId}`);
+}

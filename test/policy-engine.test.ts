@@ -1,0 +1,83 @@
+import { mkdtempSync, cpSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CedarPolicyEngine, DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../lib/cedar-policy-engine';
+import { REPO_ROOT } from '../lib/dev-config';
+import { createDefaultRegistry } from '../tasks';
+import { policiesWith } from './support/policies-with';
+
+const tasks = createDefaultRegistry().names();
+const engine = CedarPolicyEngine.load(join(REPO_ROOT, 'policies'), tasks);
+const note = { agent: 'support-bot', user: 'alice', task: 'crm.add_note_to_customer', risk: 'low' as const, target: 'demo-crm:customer/C-1001' };
+const update = { ...note, task: 'crm.update_customer', risk: 'high' as const };
+
+test('support-bot may add notes for alice without approval', () => {
+  expect(engine.decideProposal(note)).toMatchObject({
+    decision: 'allow',
+    approvalsRequired: 0,
+    policyIds: ['support-bot-adds-crm-notes-for-alice'],
+  });
+});
+
+test('support-bot may update customers for alice after one approval by the approvers group, within 24 h', () => {
+  expect(engine.decideProposal(update)).toEqual({
+    decision: 'allow',
+    approvalsRequired: 1,
+    policyIds: ['support-bot-updates-crm-customers-for-alice-with-one-approval'],
+    approvalTimeoutSeconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+    eligibleApprovers: ['bob', 'carol'],
+    explanation: 'Allowed after 1 distinct approval by bob, carol.',
+  });
+});
+
+test('anything not permitted is denied: other users, other agents, no user', () => {
+  for (const q of [{ ...note, user: 'mallory' }, { ...note, agent: 'rogue-bot' }, { ...note, user: undefined }]) {
+    const d = engine.decideProposal(q);
+    expect(d.decision).toBe('deny');
+    expect(d.explanation).toContain('no policy permits');
+  }
+});
+
+test('a critical task needs two distinct approvers, whatever the permit says', () => {
+  const dir = policiesWith(`@id("support-bot-anything-critical")\npermit (principal == Airlock::Agent::"support-bot", action, resource) when { resource.risk == "critical" };`);
+  const critical = CedarPolicyEngine.load(dir, tasks).decideProposal({ ...update, risk: 'critical' });
+  expect(critical).toMatchObject({ decision: 'allow', approvalsRequired: 2, policyIds: expect.arrayContaining(['support-bot-anything-critical']) });
+});
+
+test('a forbid names itself in the denial, and @approval_timeout sets the approval window', () => {
+  const dir = policiesWith(`
+@id("no-crm-updates-on-fridays")
+forbid (principal, action == Airlock::Action::"crm.update_customer", resource is Airlock::Target);
+@id("quick-notes") @approval_timeout("90s")
+permit (principal == Airlock::Agent::"quick-bot", action == Airlock::Action::"crm.add_note_to_customer", resource) when { context.approvals >= 1 };`);
+  const e = CedarPolicyEngine.load(dir, tasks);
+  expect(e.decideProposal(update)).toMatchObject({ decision: 'deny', policyIds: ['no-crm-updates-on-fridays'] });
+  expect(e.decideProposal({ ...note, agent: 'quick-bot', user: undefined })).toMatchObject({ decision: 'allow', approvalsRequired: 1, approvalTimeoutSeconds: 90 });
+});
+
+test('only members of the approvers group may approve', () => {
+  const q = { task: 'crm.update_customer', risk: 'high' as const, requester: 'alice', agent: 'support-bot' };
+  expect(engine.canApprove({ ...q, approver: 'bob' })).toEqual({ permitted: true, policyIds: ['approvers-group-approves-any-task'] });
+  expect(engine.canApprove({ ...q, approver: 'carol' }).permitted).toBe(true);
+  expect(engine.canApprove({ ...q, approver: 'mallory' })).toEqual({ permitted: false, policyIds: [] });
+  expect(engine.canApprove({ ...q, approver: 'alice' }).permitted).toBe(false);
+});
+
+describe('bad policy files fail the worker start with a message naming the problem', () => {
+  const broken = (file: string, text: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-bad-policies-'));
+    cpSync(join(REPO_ROOT, 'policies'), dir, { recursive: true });
+    writeFileSync(join(dir, file), text);
+    return dir;
+  };
+  test.each([
+    ['a policy without @id', 'policies.cedar', 'permit (principal, action, resource);', /every policy needs an @id/],
+    ['a syntax error', 'policies.cedar', '@id("x") permit (principal, action resource);', /policies.cedar does not parse/],
+    ['an unknown task', 'policies.cedar', '@id("x") permit (principal, action == Airlock::Action::"crm.nope", resource);', /do not validate/],
+    ['a duplicate id', 'policies.cedar', '@id("x") permit (principal, action, resource);\n@id("x") forbid (principal, action, resource);', /two policies have @id\("x"\)/],
+    ['a bad timeout', 'policies.cedar', '@id("x") @approval_timeout("soon") permit (principal, action, resource);', /"soon" is not a duration/],
+    ['entities of an unknown type', 'entities.json', '[{"uid":{"type":"Airlock::Robot","id":"r"},"attrs":{},"parents":[]}]', /entities.json does not match the schema/],
+  ])('%s', (_name, file, text, message) => {
+    expect(() => CedarPolicyEngine.load(broken(file, text), tasks)).toThrow(message);
+  });
+});

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { defineTask } from '../tasks/define-task';
+import { createDefaultRegistry, TaskRegistry } from '../tasks';
+import { addNoteToCustomer } from '../tasks/crm/add-note-to-customer';
+
+const minimal = (name: string) =>
+  defineTask({
+    name,
+    description: 'test task',
+    risk: 'low',
+    inputSchema: z.strictObject({ x: z.string() }),
+    target: (i) => `test:${i.x}`,
+    credentials: { role: 'r', secrets: {} },
+    plan: async () => ({ summary: '', sideEffects: [], before: null, after: null }),
+    execute: async () => null,
+  });
+
+test('registering a task name twice throws', () => {
+  const registry = new TaskRegistry([addNoteToCustomer]);
+  expect(() => registry.register(addNoteToCustomer)).toThrow('Task "crm.add_note_to_customer" is already registered');
+  expect(() => new TaskRegistry([minimal('a.b'), minimal('a.b')])).toThrow(/already registered/);
+});
+
+test('an unknown task name says which tasks exist', () => {
+  expect(() => createDefaultRegistry().get('crm.nope')).toThrow(/Unknown task "crm.nope". Registered tasks: crm.add_note_to_customer, crm.update_customer/);
+});
+
+test('malformed task definitions are refused at load', () => {
+  expect(() => minimal('NoDots')).toThrow(/not of the form area.verb_object/);
+  expect(() => defineTask({ ...minimal('a.b'), risk: 'medium' as never })).toThrow(/risk "medium"/);
+  expect(() => defineTask({ ...minimal('a.b'), description: ' ' })).toThrow(/needs a description/);
+});
+
+test('each task publishes its input as JSON Schema generated from zod', () => {
+  const [note, update] = createDefaultRegistry().summaries();
+  expect(note).toMatchObject({ name: 'crm.add_note_to_customer', risk: 'low' });
+  expect(note.inputSchema).toMatchObject({ type: 'object', required: ['customerId', 'note'], additionalProperties: false });
+  expect(update).toMatchObject({ name: 'crm.update_customer', risk: 'high' });
+  expect((update.inputSchema as { properties: { changes: { properties: object } } }).properties.changes.properties).toHaveProperty('tier');
+});
