@@ -33,7 +33,9 @@ function npmPackages() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   const lock = join(root, 'package-lock.json');
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
-  run('npm', ['ci', '--no-audit', '--no-fund'], 'installing npm packages');
+  // `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional binaries out of the lock file,
+  // which `npm ci` then rejects as out of sync. The lock file still pins every version.
+  run('npm', ['install', '--no-audit', '--no-fund'], 'installing npm packages');
 }
 
 function pythonTools() {
