@@ -36,11 +36,28 @@ async function waitForTemporal(address: string, child: ChildProcess): Promise<Co
   }
 }
 
-async function main(): Promise<void> {
+/**
+ * temporal-dev.yml's settings, with ports and the state folder overridable for running a second stack beside the
+ * first (the stack's own test does): AIRLOCK_STACK_DIR, AIRLOCK_TEMPORAL_PORT, AIRLOCK_UI_PORT, AIRLOCK_MOTO_PORT,
+ * AIRLOCK_CRM_PORT.
+ */
+function settings() {
   const cfg = loadDevConfig();
-  const t = cfg.temporal;
+  const env = process.env;
+  const port = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
+  const stateDir = env.AIRLOCK_STACK_DIR;
+  return {
+    cfg,
+    temporal: { ...cfg.temporal, port: port('AIRLOCK_TEMPORAL_PORT', cfg.temporal.port), ui: { port: port('AIRLOCK_UI_PORT', cfg.temporal.ui.port) } },
+    motoPort: port('AIRLOCK_MOTO_PORT', cfg.moto.port),
+    crmPort: port('AIRLOCK_CRM_PORT', cfg.demoCrm.port),
+    dbFile: stateDir ? join(stateDir, 'temporal.db') : join(REPO_ROOT, cfg.temporal.dbFile),
+  };
+}
+
+async function main(): Promise<void> {
+  const { cfg, temporal: t, motoPort, crmPort, dbFile } = settings();
   const address = `${t.ip}:${t.port}`;
-  const dbFile = join(REPO_ROOT, t.dbFile);
   mkdirSync(dirname(dbFile), { recursive: true });
 
   const temporal = spawn(
@@ -62,7 +79,7 @@ async function main(): Promise<void> {
   temporal.stdout?.on('data', (c: Buffer) => log('temporal', c.toString()));
   temporal.stderr?.on('data', (c: Buffer) => log('temporal', c.toString()));
 
-  const moto = await startMoto(cfg.moto.port, { log: (l) => process.env.AIRLOCK_DEBUG && log('moto', l) });
+  const moto = await startMoto(motoPort, { log: (l) => process.env.AIRLOCK_DEBUG && log('moto', l) });
   cleanups.push(() => moto.stop());
   await seedMoto(moto.endpoint, cfg.moto);
 
@@ -70,7 +87,7 @@ async function main(): Promise<void> {
   const sm = new SecretsManagerClient({ region: cfg.moto.region, endpoint: moto.endpoint, credentials: MOTO_ADMIN });
   const token = (await sm.send(new GetSecretValueCommand({ SecretId: cfg.demoCrm.tokenSecret }))).SecretString ?? '';
   sm.destroy();
-  const crm = await startDemoCrm({ token, customers: cfg.demoCrm.customers, host: cfg.demoCrm.ip, port: cfg.demoCrm.port });
+  const crm = await startDemoCrm({ token, customers: cfg.demoCrm.customers, host: cfg.demoCrm.ip, port: crmPort });
   cleanups.push(() => crm.close());
 
   const connection = await waitForTemporal(address, temporal);
@@ -91,7 +108,13 @@ async function main(): Promise<void> {
     },
   });
   children.push(worker);
-  worker.stdout?.on('data', (c: Buffer) => log('worker', c.toString()));
+  const polling = new Promise<void>((resolve) => {
+    worker.stdout?.on('data', (c: Buffer) => {
+      const text = c.toString();
+      if (process.env.AIRLOCK_DEBUG || !/\[INFO\]|modules by path|webpack|^\s/.test(text)) log('worker', text);
+      if (text.includes('airlock worker: polling')) resolve();
+    });
+  });
   worker.stderr?.on('data', (c: Buffer) => log('worker', c.toString()));
   worker.on('exit', (code) => {
     if (!shuttingDown) {
@@ -100,9 +123,10 @@ async function main(): Promise<void> {
     }
   });
 
+  await polling;
   console.log(`
 Airlock local stack is up.
-  Temporal        ${address}  (namespace ${t.namespace}, database ${t.dbFile})
+  Temporal        ${address}  (namespace ${t.namespace}, database ${dbFile})
   Temporal Web UI http://localhost:${t.ui.port}
   moto (AWS)      ${moto.endpoint}  (STS, IAM, Secrets Manager; seeded from temporal-dev.yml)
   demo CRM        ${crm.url}  (a demonstration target; customers C-1001 … C-1005)
@@ -117,7 +141,7 @@ Try, in another terminal:
   npx airlock approve <action-id> --as bob
   npx airlock audit <action-id>
 
-Ctrl-C stops everything; pending actions stay in ${t.dbFile}.`);
+Ctrl-C stops everything; pending actions stay in ${dbFile}.`);
 }
 
 let shuttingDown = false;

@@ -1,0 +1,90 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../lib/dev-config';
+import { freePort } from '../stack/free-port';
+
+// `npm start`'s stack, on free ports and a temporary state folder, started twice on the same database.
+jest.setTimeout(240_000);
+
+let ports: Record<'temporal' | 'ui' | 'moto' | 'crm', number>;
+const stateDir = mkdtempSync(join(tmpdir(), 'airlock-stack-'));
+let stack: ChildProcess | undefined;
+let output = '';
+
+async function startStack(): Promise<void> {
+  output = '';
+  stack = spawn(process.execPath, [require.resolve('tsx/cli'), join(REPO_ROOT, 'stack', 'start-local-stack.ts')], {
+    env: {
+      ...process.env,
+      AIRLOCK_STACK_DIR: stateDir,
+      AIRLOCK_TEMPORAL_PORT: String(ports.temporal),
+      AIRLOCK_UI_PORT: String(ports.ui),
+      AIRLOCK_MOTO_PORT: String(ports.moto),
+      AIRLOCK_CRM_PORT: String(ports.crm),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  stack.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  stack.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+  const deadline = Date.now() + 120_000;
+  while (!output.includes('Airlock local stack is up.')) {
+    if (stack.exitCode !== null || Date.now() > deadline) throw new Error(`the stack did not come up:\n${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function stopStack(): Promise<void> {
+  if (!stack || stack.exitCode !== null) return;
+  const exited = new Promise((r) => stack!.once('exit', r));
+  stack.kill('SIGINT');
+  await exited;
+}
+
+function airlock(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), ...args, '--json'], { env: { ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}` } }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+beforeAll(async () => {
+  ports = { temporal: await freePort(), ui: await freePort(), moto: await freePort(), crm: await freePort() };
+});
+afterAll(stopStack);
+
+test('npm start brings up Temporal, moto, the demo CRM and the worker; a pending action survives a restart', async () => {
+  await startStack();
+  expect(output).toContain(`Temporal Web UI http://localhost:${ports.ui}`);
+  expect(output).toContain(`demo CRM        http://127.0.0.1:${ports.crm}`);
+  const ui = await fetch(`http://127.0.0.1:${ports.ui}/`);
+  expect(ui.status).toBe(200);
+
+  const note = await airlock('propose', 'crm.add_note_to_customer', '--agent', 'support-bot', '--user', 'alice', '--input', '{"customerId":"C-1001","note":"hello from the stack test"}', '--wait');
+  expect(note.code).toBe(0);
+  expect(JSON.parse(note.stdout)).toMatchObject({ status: 'succeeded', result: { output: { customerId: 'C-1001' } } });
+
+  const proposed = await airlock('propose', 'crm.update_customer', '--agent', 'support-bot', '--user', 'alice', '--input', '{"customerId":"C-1002","changes":{"tier":"gold"}}');
+  const { id } = JSON.parse(proposed.stdout);
+  let status = '';
+  for (let i = 0; i < 100 && status !== 'awaiting_approval'; i++) {
+    status = JSON.parse((await airlock('show', id)).stdout).status;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(status).toBe('awaiting_approval');
+
+  await stopStack();
+  await startStack(); // same SQLite database
+
+  expect(JSON.parse((await airlock('show', id)).stdout).status).toBe('awaiting_approval');
+  expect((await airlock('approve', id, '--as', 'bob')).code).toBe(0);
+  let final: { status: string; result?: { output: { customer: { tier: string } } } } = { status: '' };
+  for (let i = 0; i < 100 && final.status !== 'succeeded'; i++) {
+    final = JSON.parse((await airlock('show', id)).stdout);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(final.status).toBe('succeeded');
+  expect(final.result?.output.customer.tier).toBe('gold');
+});
