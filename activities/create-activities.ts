@@ -1,12 +1,14 @@
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { toActivityFailure } from '../common/errors';
-import type { ActionRequest, ExecutionResult, InputIssue, Plan, PolicyDecision } from '../common/types';
+import type { ActionRequest, ApprovalRefusalCode, ExecutionResult, InputIssue, Plan, PolicyDecision, SignedDecision } from '../common/types';
 import type { Risk } from '../common/statuses';
 import type { SessionCredentials, TaskContext, TaskDefinition } from '../tasks/define-task';
 import type { TaskRegistry } from '../tasks/task-registry';
-import type { ApproverQuery, CedarPolicyEngine, ProposalQuery } from '../lib/cedar-policy-engine';
+import type { CedarPolicyEngine, ProposalQuery } from '../lib/cedar-policy-engine';
 import type { AwsSettings } from '../lib/runtime-config';
+import type { ApproverRegistry } from '../lib/approvers-config';
+import { verifyPayload } from '../lib/approver-keys';
 import { sha256Canonical } from '../lib/canonical-json';
 import { diffValues } from '../lib/diff';
 import { redact, redactError } from '../lib/redact';
@@ -27,7 +29,14 @@ export interface ActivityDeps {
   aws: AwsSettings;
   /** Target base URLs by name. */
   endpoints: Record<string, string>;
+  /** People who may sign decisions, with their public keys. */
+  approvers: ApproverRegistry;
 }
+
+/** What verifying a signed decision found. */
+export type DecisionCheck =
+  | { signatureValid: false; code: Extract<ApprovalRefusalCode, 'unknown_key' | 'bad_signature' | 'malformed'>; message: string }
+  | { signatureValid: true; permitted: boolean; policyIds: string[] };
 
 /** The result of validating a proposal. */
 export type ValidationOutcome =
@@ -122,10 +131,33 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Asks Cedar whether this user may approve this task. */
-    async authorizeApprover(q: ApproverQuery): Promise<{ permitted: boolean; policyIds: string[] }> {
+    /**
+     * Verifies a signed decision against the approver's registered key, then asks Cedar whether that approver may
+     * approve this task. The workflow checks the rest (action, run, plan hash, nonce, freshness, self-approval).
+     */
+    async verifyDecision(args: { signed: SignedDecision; task: string; risk: Risk; requester: string; agent: string }): Promise<DecisionCheck> {
+      const { payload, signature } = args.signed ?? ({} as SignedDecision);
+      if (!payload || typeof payload !== 'object' || typeof signature !== 'string') {
+        return { signatureValid: false, code: 'malformed', message: 'A decision needs a payload and a signature; sign it with `airlock approve`.' };
+      }
+      const approver = deps.approvers.get(String(payload.approver));
+      if (!approver) {
+        return {
+          signatureValid: false,
+          code: 'unknown_key',
+          message: `No public key is registered for "${String(payload.approver)}". Create one with \`airlock keys new\` and have it added to the approvers file.`,
+        };
+      }
+      if (!verifyPayload(payload, signature, approver.publicKey)) {
+        return {
+          signatureValid: false,
+          code: 'bad_signature',
+          message: `The signature does not verify against ${approver.name}'s registered key: the decision was altered, or signed with another key.`,
+        };
+      }
       try {
-        return deps.policy.canApprove(q);
+        const auth = deps.policy.canApprove({ approver: approver.name, task: args.task, risk: args.risk, requester: args.requester, agent: args.agent });
+        return { signatureValid: true, ...auth };
       } catch (err) {
         throw toActivityFailure(err);
       }

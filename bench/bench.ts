@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     aws: { region: cfg.moto.region, endpoint: stack.moto.endpoint, accountId: cfg.moto.accountId },
     endpoints: { 'demo-crm': crm.url },
     policiesDir: join(REPO_ROOT, cfg.worker.policiesDir),
+    approvers: new Map(), // auto-approved actions only
     awsCredentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
   const bareWorker = await Worker.create({

@@ -12,7 +12,9 @@ import { decideUpdate, getActionQuery } from '../common/messages';
 import { initialSearchAttributes, SA_STATUS, SA_TASK, SA_REQUESTER, SA_RISK } from '../common/search-attributes';
 import { isFinalStatus, type ActionStatus } from '../common/statuses';
 import { ACTION_WORKFLOW_TYPE, AIRLOCK_TASK_QUEUE } from '../common/task-queue';
-import type { ActionRequest, ActionState, ApprovalAttempt } from '../common/types';
+import type { ActionRequest, ActionState, ApprovalAttempt, DecisionPayload, SignedDecision } from '../common/types';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { signPayload } from '../lib/approver-keys';
 import { sha256Canonical } from '../lib/canonical-json';
 import { connectClient } from '../lib/temporal-connection';
 import { actionIdFor } from './action-id';
@@ -172,13 +174,46 @@ export class AirlockClient {
   }
 
   /**
-   * Sends an approver's decision on the plan hash they reviewed. Resolves with the recorded attempt, accepted or
-   * refused (its `refusal` says which rule refused it). Throws {@link DecisionError} if the action has finished.
+   * Signs and sends an approver's decision on the action's current plan (or on `planHash`, the one they reviewed).
+   * Resolves with the recorded attempt, accepted or refused (`refusal.code` names the rule).
+   * Throws {@link DecisionError} if the action has finished.
    */
-  async decide(id: string, decision: { approver: string; decision: 'approve' | 'reject'; reason?: string; planHash: string }): Promise<ApprovalAttempt> {
+  async decideAs(
+    id: string,
+    opts: { approver: string; key: KeyObject; decision: 'approve' | 'reject'; reason?: string; planHash?: string },
+  ): Promise<ApprovalAttempt> {
+    // describe() needs no worker: a decision on a known plan hash can be sent while workers are down.
+    const description = await this.temporal.workflow.getHandle(id).describe().catch((err: unknown) => {
+      throw err instanceof WorkflowNotFoundError ? new ActionNotFoundError(id) : err;
+    });
+    if (description.status.name !== 'RUNNING') {
+      const final = (await this.get(id)).status;
+      throw new DecisionError(`Action ${id} has finished (${final}); a decision changes nothing.`);
+    }
+    let planHash = opts.planHash;
+    if (!planHash) {
+      const state = await this.get(id);
+      if (!state.plan) throw new DecisionError(`Action ${id} has no plan yet (${state.status}); try again in a moment.`);
+      planHash = state.plan.hash;
+    }
+    const payload: DecisionPayload = {
+      approver: opts.approver,
+      actionId: id,
+      runId: description.runId,
+      planHash,
+      decision: opts.decision,
+      reason: opts.reason,
+      time: new Date().toISOString(),
+      nonce: randomBytes(16).toString('hex'),
+    };
+    return this.decide(id, { payload, signature: signPayload(payload, opts.key) });
+  }
+
+  /** Sends an already signed decision (see {@link decideAs}); the workflow verifies and records it. */
+  async decide(id: string, signed: SignedDecision): Promise<ApprovalAttempt> {
     const handle = this.temporal.workflow.getHandle(id);
     try {
-      return await handle.executeUpdate(decideUpdate, { args: [decision] });
+      return await handle.executeUpdate(decideUpdate, { args: [signed] });
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         const state = await this.get(id).catch(() => undefined);

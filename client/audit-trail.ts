@@ -82,8 +82,14 @@ export async function auditTrail(client: Client, id: string, converter: PayloadC
         push('validated', result?.ok ? 'input valid' : `input invalid: ${String(result?.message ?? '')}`, result);
       } else if (type === 'decidePolicy') {
         push('policy_decided', `policy: ${String(result?.decision)} (${(result?.policyIds as string[] | undefined)?.join(', ') || 'no policy matched'}) — ${String(result?.explanation ?? '')}`, result);
-      } else if (type === 'authorizeApprover') {
-        push('approver_checked', `approver ${result?.permitted ? 'permitted' : 'not permitted'} by policy (${(result?.policyIds as string[] | undefined)?.join(', ') || 'no policy matched'})`, result);
+      } else if (type === 'verifyDecision') {
+        push(
+          'approver_checked',
+          result?.signatureValid
+            ? `signature valid; approver ${result.permitted ? 'permitted' : 'not permitted'} by policy (${(result.policyIds as string[] | undefined)?.join(', ') || 'no policy matched'})`
+            : `signature check failed (${String(result?.code)}): ${String(result?.message)}`,
+          result,
+        );
       }
     } else if (e.upsertWorkflowSearchAttributesEventAttributes) {
       const fields = e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields ?? {};

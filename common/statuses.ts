@@ -21,7 +21,10 @@ export const ACTION_STATUSES = [
 /** Where an action stands. */
 export type ActionStatus = (typeof ACTION_STATUSES)[number];
 
-/** Statuses an action never leaves. */
+/**
+ * Statuses an action never leaves. `stale` is not among them: a stale action awaits approval of its new plan, and
+ * ends `stale` only when its target keeps changing (see the workflow).
+ */
 export const FINAL_STATUSES: readonly ActionStatus[] = [
   'succeeded',
   'failed',
@@ -29,10 +32,12 @@ export const FINAL_STATUSES: readonly ActionStatus[] = [
   'denied',
   'rejected',
   'expired',
-  'stale',
   'cancelled',
   'planned',
 ];
+
+/** Statuses in which an action takes decisions. */
+export const DECIDING_STATUSES: readonly ActionStatus[] = ['awaiting_approval', 'stale'];
 
 /** Whether the action has finished. */
 export function isFinalStatus(status: ActionStatus): boolean {

@@ -61,17 +61,37 @@ export interface PolicyDecision {
   explanation: string;
 }
 
-/** A decision an approver sends. */
-export interface ApprovalDecision {
+/** What an approver signs: the decision bound to one run of one action and one plan, fresh and unique. */
+export interface DecisionPayload {
   approver: string;
+  actionId: string;
+  /** The workflow run: a decision cannot be carried over to another run of the same id. */
+  runId: string;
+  /** The plan hash the approver reviewed; anything else is refused. */
+  planHash: string;
   decision: 'approve' | 'reject';
   reason?: string;
-  /** The plan hash the approver saw; anything else is refused. */
-  planHash: string;
+  /** When it was signed (ISO 8601); stale signatures are refused. */
+  time: string;
+  /** Random, single use: a replayed decision is refused. */
+  nonce: string;
+}
+
+/** A decision with its Ed25519 signature over the canonical JSON of the payload. */
+export interface SignedDecision {
+  payload: DecisionPayload;
+  /** base64 */
+  signature: string;
 }
 
 /** Why an approval attempt was refused (stable codes; the message says what to do). */
 export type ApprovalRefusalCode =
+  | 'malformed'
+  | 'unknown_key'
+  | 'bad_signature'
+  | 'wrong_action'
+  | 'replayed_nonce'
+  | 'stale_signature'
   | 'not_awaiting_approval'
   | 'wrong_plan_hash'
   | 'self_approval'
@@ -81,7 +101,16 @@ export type ApprovalRefusalCode =
   | 'expired';
 
 /** Every attempt to approve or reject, accepted or refused; all are kept. */
-export interface ApprovalAttempt extends ApprovalDecision {
+export interface ApprovalAttempt {
+  approver: string;
+  decision: 'approve' | 'reject';
+  reason?: string;
+  planHash: string;
+  nonce: string;
+  /** When the approver signed it, by their clock. */
+  signedAt: string;
+  /** The signature, kept so the decision can be verified again later. */
+  signature: string;
   /** When the workflow received it (ISO 8601). */
   at: string;
   accepted: boolean;
@@ -126,6 +155,8 @@ export interface InputIssue {
 /** The whole state of one action, as the workflow keeps it and the query returns it. */
 export interface ActionState {
   id: string;
+  /** The workflow run; signed decisions name it. */
+  runId: string;
   task: string;
   status: ActionStatus;
   agent: string;
@@ -141,6 +172,8 @@ export interface ActionState {
   issues?: InputIssue[];
   policy?: PolicyDecision;
   plan?: Plan;
+  /** Plans that were approved but went stale: the target changed before execution. Newest last. */
+  stalePlans: Plan[];
   approvalsRequired: number;
   /** Approvers whose approvals were accepted, in order. */
   approvedBy: string[];

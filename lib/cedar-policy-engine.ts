@@ -53,10 +53,10 @@ export class CedarPolicyEngine {
 
   /**
    * Loads `policies.cedar`, `airlock.cedarschema` and `entities.json` from `dir`, adds one action per task to the
-   * schema, and validates the policies against it.
+   * schema and one `User` entity per registered person (members of their groups), and validates it all.
    * @throws ConfigError naming the file and the problem when anything does not parse or validate.
    */
-  static load(dir: string, taskNames: readonly string[]): CedarPolicyEngine {
+  static load(dir: string, taskNames: readonly string[], people: readonly { name: string; groups: string[] }[] = []): CedarPolicyEngine {
     const read = (file: string) => {
       try {
         return readFileSync(join(dir, file), 'utf8');
@@ -110,6 +110,13 @@ export class CedarPolicyEngine {
       entities = JSON.parse(read('entities.json')) as cedar.EntityJson[];
     } catch (err) {
       throw new ConfigError(`entities.json is not valid JSON: ${(err as Error).message}`);
+    }
+    const listed = new Set(entities.map((e) => `${entityType(e)}::${entityId(e)}`));
+    for (const person of people) {
+      if (listed.has(`${NS}::User::${person.name}`)) {
+        throw new ConfigError(`User ${person.name} is in both entities.json and the approvers file; keep people in the approvers file only.`);
+      }
+      entities.push({ uid: uid('User', person.name), attrs: {}, parents: person.groups.map((g) => uid('Group', g)) });
     }
     const parsed = cedar.checkParseEntities({ entities, schema });
     if (parsed.type !== 'success') throw new ConfigError(`entities.json does not match the schema: ${messages(parsed.errors)}`);

@@ -38,6 +38,7 @@ export const DevConfigSchema = z.strictObject({
     ),
   }),
   worker: z.strictObject({ policiesDir: z.string() }),
+  approvers: z.array(z.strictObject({ name: z.string(), groups: z.array(z.string()).default([]) })).default([]),
 });
 
 /** The local stack's settings. */

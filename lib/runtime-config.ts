@@ -38,3 +38,8 @@ export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<s
 export function policiesDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.AIRLOCK_POLICIES_DIR ?? resolve(REPO_ROOT, loadDevConfig().worker.policiesDir));
 }
+
+/** The approvers file: `AIRLOCK_APPROVERS_FILE`, else `.airlock/approvers.json` (which `npm start` writes). */
+export function approversFileFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.AIRLOCK_APPROVERS_FILE ?? resolve(REPO_ROOT, '.airlock', 'approvers.json'));
+}

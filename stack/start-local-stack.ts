@@ -15,6 +15,9 @@ import { registerSearchAttributes } from './register-search-attributes';
 import { dynamicConfigArgs } from './temporal-dev-server';
 import { temporalCliPath } from './tools';
 import { ALL_SEARCH_ATTRIBUTES, searchAttributeCliType } from '../common/search-attributes';
+import { keysDir } from '../lib/approver-keys';
+import { approversFileFromEnv } from '../lib/runtime-config';
+import { seedApprovers } from './seed-approvers';
 
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -52,11 +55,13 @@ function settings() {
     motoPort: port('AIRLOCK_MOTO_PORT', cfg.moto.port),
     crmPort: port('AIRLOCK_CRM_PORT', cfg.demoCrm.port),
     dbFile: stateDir ? join(stateDir, 'temporal.db') : join(REPO_ROOT, cfg.temporal.dbFile),
+    approversFile: stateDir ? join(stateDir, 'approvers.json') : approversFileFromEnv(),
   };
 }
 
 async function main(): Promise<void> {
-  const { cfg, temporal: t, motoPort, crmPort, dbFile } = settings();
+  const { cfg, temporal: t, motoPort, crmPort, dbFile, approversFile } = settings();
+  seedApprovers(keysDir(), approversFile, cfg.approvers);
   const address = `${t.ip}:${t.port}`;
   mkdirSync(dirname(dbFile), { recursive: true });
 
@@ -104,6 +109,7 @@ async function main(): Promise<void> {
       AWS_ENDPOINT_URL: moto.endpoint,
       AWS_REGION: cfg.moto.region,
       AIRLOCK_ENDPOINT_DEMO_CRM: crm.url,
+      AIRLOCK_APPROVERS_FILE: approversFile,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
   });
@@ -131,6 +137,8 @@ Airlock local stack is up.
   moto (AWS)      ${moto.endpoint}  (STS, IAM, Secrets Manager; seeded from temporal-dev.yml)
   demo CRM        ${crm.url}  (a demonstration target; customers C-1001 … C-1005)
   worker          polling task queue airlock-actions
+  approvers       ${cfg.approvers.map((a) => `${a.name}${a.groups.length ? ` (${a.groups.join(', ')})` : ''}`).join(', ')}
+                  keys in ${keysDir()}, registered in ${approversFile}
 
 Try, in another terminal:
   npx airlock propose crm.add_note_to_customer --agent support-bot --user alice \\

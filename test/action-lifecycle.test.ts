@@ -44,7 +44,7 @@ test('a high-risk update waits in awaiting_approval, then succeeds after one app
   const listed = await h.airlock.list({ status: 'awaiting_approval' });
   expect(listed.map((a) => a.id)).toContain(id);
 
-  const attempt = await h.airlock.decide(id, { approver: 'bob', decision: 'approve', planHash: pending.plan!.hash, reason: 'verified by phone' });
+  const attempt = await h.decide(id, 'bob', 'approve', { reason: 'verified by phone' });
   expect(attempt.accepted).toBe(true);
   const final = await h.airlock.result(id, { timeoutMs: 30_000 });
   expect(final.status).toBe('succeeded');
@@ -59,9 +59,9 @@ test('a rejection ends the action rejected and the target keeps its state', asyn
   await h.airlock.waitFor(id, ['awaiting_approval']);
   const { plan } = await h.airlock.get(id);
 
-  const noReason = await h.airlock.decide(id, { approver: 'carol', decision: 'reject', planHash: plan!.hash });
+  const noReason = await h.decide(id, 'carol', 'reject', { planHash: plan!.hash });
   expect(noReason.refusal?.code).toBe('missing_reason');
-  const attempt = await h.airlock.decide(id, { approver: 'carol', decision: 'reject', planHash: plan!.hash, reason: 'name change needs ID check' });
+  const attempt = await h.decide(id, 'carol', 'reject', { reason: 'name change needs ID check' });
   expect(attempt.accepted).toBe(true);
 
   const final = await h.airlock.result(id);
@@ -129,10 +129,10 @@ test('wrong-plan-hash, self- and non-member approvals are refused, recorded and 
   const hash = plan!.hash;
 
   const refused = [
-    await h.airlock.decide(id, { approver: 'bob', decision: 'approve', planHash: '0'.repeat(64) }),
-    await h.airlock.decide(id, { approver: 'alice', decision: 'approve', planHash: hash }),
-    await h.airlock.decide(id, { approver: 'support-bot', decision: 'approve', planHash: hash }),
-    await h.airlock.decide(id, { approver: 'mallory', decision: 'approve', planHash: hash }),
+    await h.decide(id, 'bob', 'approve', { planHash: '0'.repeat(64) }),
+    await h.decide(id, 'alice', 'approve', { planHash: hash }),
+    await h.decide(id, 'support-bot', 'approve', { planHash: hash }),
+    await h.decide(id, 'mallory', 'approve', { planHash: hash }),
   ];
   expect(refused.map((a) => [a.accepted, a.refusal?.code])).toEqual([
     [false, 'wrong_plan_hash'],
@@ -154,7 +154,7 @@ test('wrong-plan-hash, self- and non-member approvals are refused, recorded and 
     expect.stringMatching(/approve by mallory REFUSED \(not_permitted\)/),
   ]);
 
-  await h.airlock.decide(id, { approver: 'carol', decision: 'approve', planHash: hash });
+  await h.decide(id, 'carol', 'approve', { planHash: hash });
   expect((await h.airlock.result(id)).status).toBe('succeeded');
   expect(customer('C-1005').phone).toBe('+31 20 555 9999');
   const kinds = (await auditTrail(h.client, id)).map((e) => e.kind);
@@ -184,7 +184,7 @@ test('a pending action survives a worker restart and completes exactly once', as
   const { plan } = await h.airlock.get(id);
 
   await h.stopWorker();
-  const decision = h.airlock.decide(id, { approver: 'bob', decision: 'approve', planHash: plan!.hash });
+  const decision = h.decide(id, 'bob', 'approve', { planHash: plan!.hash }); // sent while no worker runs
   await new Promise((r) => setTimeout(r, 500));
   await h.startWorker(); // a new worker picks the action up from history
   expect((await decision).accepted).toBe(true);

@@ -26,7 +26,7 @@ test('an action whose approval window closes ends expired, executes nothing, and
   expect(final.status).toBe('expired');
   expect(final.error?.type).toBe('AIRLOCK_EXPIRED');
   expect(h.crm.store.customers.get('C-1003')).toEqual(before);
-  await expect(h.airlock.decide(id, { approver: 'bob', decision: 'approve', planHash: pending.plan!.hash })).rejects.toThrow(/has finished \(expired\)/);
+  await expect(h.decide(id, 'bob', 'approve')).rejects.toThrow(/has finished \(expired\)/);
   expect(h.crm.store.customers.get('C-1003')).toEqual(before);
   const kinds = (await auditTrail(h.client, id)).map((e) => e.kind);
   expect(kinds).toEqual(expect.arrayContaining(['approval_window_opened', 'approval_window_closed']));

@@ -10,6 +10,7 @@ jest.setTimeout(240_000);
 
 let ports: Record<'temporal' | 'ui' | 'moto' | 'crm', number>;
 const stateDir = mkdtempSync(join(tmpdir(), 'airlock-stack-'));
+const keysDir = join(stateDir, 'keys');
 let stack: ChildProcess | undefined;
 let output = '';
 
@@ -19,6 +20,7 @@ async function startStack(): Promise<void> {
     env: {
       ...process.env,
       AIRLOCK_STACK_DIR: stateDir,
+      AIRLOCK_KEYS_DIR: keysDir,
       AIRLOCK_TEMPORAL_PORT: String(ports.temporal),
       AIRLOCK_UI_PORT: String(ports.ui),
       AIRLOCK_MOTO_PORT: String(ports.moto),
@@ -44,7 +46,7 @@ async function stopStack(): Promise<void> {
 
 function airlock(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), ...args, '--json'], { env: { ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}` } }, (err, stdout, stderr) =>
+    execFile(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), ...args, '--json'], { env: { ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`, AIRLOCK_KEYS_DIR: keysDir } }, (err, stdout, stderr) =>
       resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
     );
   });

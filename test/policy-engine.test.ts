@@ -2,12 +2,13 @@ import { mkdtempSync, cpSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CedarPolicyEngine, DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../lib/cedar-policy-engine';
-import { REPO_ROOT } from '../lib/dev-config';
+import { loadDevConfig, REPO_ROOT } from '../lib/dev-config';
 import { createDefaultRegistry } from '../tasks';
 import { policiesWith } from './support/policies-with';
 
 const tasks = createDefaultRegistry().names();
-const engine = CedarPolicyEngine.load(join(REPO_ROOT, 'policies'), tasks);
+const people = loadDevConfig().approvers; // bob and carol in group approvers; alice and mallory in none
+const engine = CedarPolicyEngine.load(join(REPO_ROOT, 'policies'), tasks, people);
 const note = { agent: 'support-bot', user: 'alice', task: 'crm.add_note_to_customer', risk: 'low' as const, target: 'demo-crm:customer/C-1001' };
 const update = { ...note, task: 'crm.update_customer', risk: 'high' as const };
 
@@ -40,7 +41,7 @@ test('anything not permitted is denied: other users, other agents, no user', () 
 
 test('a critical task needs two distinct approvers, whatever the permit says', () => {
   const dir = policiesWith(`@id("support-bot-anything-critical")\npermit (principal == Airlock::Agent::"support-bot", action, resource) when { resource.risk == "critical" };`);
-  const critical = CedarPolicyEngine.load(dir, tasks).decideProposal({ ...update, risk: 'critical' });
+  const critical = CedarPolicyEngine.load(dir, tasks, people).decideProposal({ ...update, risk: 'critical' });
   expect(critical).toMatchObject({ decision: 'allow', approvalsRequired: 2, policyIds: expect.arrayContaining(['support-bot-anything-critical']) });
 });
 
@@ -50,7 +51,7 @@ test('a forbid names itself in the denial, and @approval_timeout sets the approv
 forbid (principal, action == Airlock::Action::"crm.update_customer", resource is Airlock::Target);
 @id("quick-notes") @approval_timeout("90s")
 permit (principal == Airlock::Agent::"quick-bot", action == Airlock::Action::"crm.add_note_to_customer", resource) when { context.approvals >= 1 };`);
-  const e = CedarPolicyEngine.load(dir, tasks);
+  const e = CedarPolicyEngine.load(dir, tasks, people);
   expect(e.decideProposal(update)).toMatchObject({ decision: 'deny', policyIds: ['no-crm-updates-on-fridays'] });
   expect(e.decideProposal({ ...note, agent: 'quick-bot', user: undefined })).toMatchObject({ decision: 'allow', approvalsRequired: 1, approvalTimeoutSeconds: 90 });
 });
@@ -77,7 +78,8 @@ describe('bad policy files fail the worker start with a message naming the probl
     ['a duplicate id', 'policies.cedar', '@id("x") permit (principal, action, resource);\n@id("x") forbid (principal, action, resource);', /two policies have @id\("x"\)/],
     ['a bad timeout', 'policies.cedar', '@id("x") @approval_timeout("soon") permit (principal, action, resource);', /"soon" is not a duration/],
     ['entities of an unknown type', 'entities.json', '[{"uid":{"type":"Airlock::Robot","id":"r"},"attrs":{},"parents":[]}]', /entities.json does not match the schema/],
+    ['a person in entities.json too', 'entities.json', '[{"uid":{"type":"Airlock::User","id":"bob"},"attrs":{},"parents":[]}]', /bob is in both entities.json and the approvers file/],
   ])('%s', (_name, file, text, message) => {
-    expect(() => CedarPolicyEngine.load(broken(file, text), tasks)).toThrow(message);
+    expect(() => CedarPolicyEngine.load(broken(file, text), tasks, people)).toThrow(message);
   });
 });

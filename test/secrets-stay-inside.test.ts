@@ -50,7 +50,7 @@ test('neither the secret nor any minted credential appears in the history of a r
   const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1001', changes: { tier: 'gold' } }, agent: 'support-bot', user: 'alice' });
   await h.airlock.waitFor(id, ['awaiting_approval']);
   const { plan } = await h.airlock.get(id);
-  await h.airlock.decide(id, { approver: 'bob', decision: 'approve', planHash: plan!.hash });
+  await h.decide(id, 'bob', 'approve', { planHash: plan!.hash });
   expect((await h.airlock.result(id)).status).toBe('succeeded');
 
   const history = await rawHistoryText(h.client, id);

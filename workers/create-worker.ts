@@ -5,6 +5,7 @@ import { createActivities } from '../activities';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 import { CedarPolicyEngine } from '../lib/cedar-policy-engine';
 import type { AwsSettings } from '../lib/runtime-config';
+import type { ApproverRegistry } from '../lib/approvers-config';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { createDefaultRegistry } from '../tasks';
 
@@ -15,6 +16,8 @@ export interface AirlockWorkerOptions {
   aws: AwsSettings;
   endpoints: Record<string, string>;
   policiesDir: string;
+  /** People who may sign decisions (the approvers file); their groups become Cedar group memberships. */
+  approvers: ApproverRegistry;
   taskQueue?: string;
   registry?: TaskRegistry;
   /** A prebuilt workflow bundle (tests build one and share it); otherwise the workflows are bundled at start. */
@@ -29,7 +32,7 @@ export interface AirlockWorkerOptions {
 /** Builds an Airlock worker: loads the policies once, wires the activities to their dependencies. */
 export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<Worker> {
   const registry = opts.registry ?? createDefaultRegistry();
-  const policy = CedarPolicyEngine.load(opts.policiesDir, registry.names());
+  const policy = CedarPolicyEngine.load(opts.policiesDir, registry.names(), [...opts.approvers.values()]);
   const sts = new STSClient({ region: opts.aws.region, endpoint: opts.aws.endpoint, credentials: opts.awsCredentials });
   const activities = createActivities({
     sts,
@@ -40,6 +43,7 @@ export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<W
     policy,
     aws: opts.aws,
     endpoints: opts.endpoints,
+    approvers: opts.approvers,
   });
   return Worker.create({
     connection: opts.connection,

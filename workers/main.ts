@@ -4,7 +4,8 @@
  * a cluster or Temporal Cloud.
  */
 import { connectWorker, temporalTargetFromEnv } from '../lib/temporal-connection';
-import { awsSettingsFromEnv, endpointsFromEnv, policiesDirFromEnv } from '../lib/runtime-config';
+import { approversFileFromEnv, awsSettingsFromEnv, endpointsFromEnv, policiesDirFromEnv } from '../lib/runtime-config';
+import { loadApprovers } from '../lib/approvers-config';
 import { createAirlockWorker } from './create-worker';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     aws,
     endpoints: endpointsFromEnv(),
     policiesDir: policiesDirFromEnv(),
+    approvers: loadApprovers(approversFileFromEnv()),
     // Against moto any key pair works; against AWS the SDK's default provider chain applies.
     awsCredentials: aws.endpoint && !process.env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' } : undefined,
   });

@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createPublicKey } from 'node:crypto';
 import { Command, CommanderError } from 'commander';
 import { AirlockError, DecisionError } from '../../common/errors';
-import { isFinalStatus } from '../../common/statuses';
 import { temporalTargetFromEnv } from '../../lib/temporal-connection';
 import { createDefaultRegistry } from '../../tasks';
 import { AirlockClient } from '../airlock-client';
 import { auditTrail } from '../audit-trail';
+import { createApproverKey, keysDir, loadApproverKey, publicKeyText } from '../../lib/approver-keys';
 import { actionJson, bold, formatAction, relative, statusColor, useColor } from './format';
 
 /**
@@ -121,18 +122,18 @@ withJson(program.command('show <action-id>').description('an action: status, pla
 
 const decide = async (id: string, decision: 'approve' | 'reject', o: { as: string; reason?: string; plan?: string }) => {
   const client = await airlock();
-  const state = await client.get(id);
-  if (isFinalStatus(state.status)) throw new CliError(`Action ${id} has finished (${state.status}); a decision changes nothing.`);
-  if (!state.plan) throw new CliError(`Action ${id} has no plan yet (${state.status}); try again in a moment.`);
-  // Without --plan, the approver decides on the plan shown here, and that hash is what the workflow checks.
-  const planHash = o.plan ?? state.plan.hash;
-  const attempt = await client.decide(id, { approver: o.as, decision, reason: o.reason, planHash });
+  // Without --plan, the approver decides on the plan `airlock show` shows now; that hash is what gets signed.
+  const key = loadApproverKey(o.as);
+  const attempt = await client.decideAs(id, { approver: o.as, key, decision, reason: o.reason, planHash: o.plan });
   if (!attempt.accepted) {
     print(`${decision} refused (${attempt.refusal?.code}): ${attempt.refusal?.message}`, attempt);
     throw new CliError('', EXIT.refused);
   }
   const after = await client.get(id).catch(() => undefined);
-  print(`${decision === 'approve' ? 'approved' : 'rejected'} ${id} (plan ${planHash.slice(0, 12)}) as ${o.as}${after ? `; status ${statusColor(after.status, color)}` : ''}`, { ...attempt, status: after?.status });
+  print(
+    `${decision === 'approve' ? 'approved' : 'rejected'} ${id} (plan ${attempt.planHash.slice(0, 12)}) as ${o.as}${after ? `; status ${statusColor(after.status, color)}` : ''}`,
+    { ...attempt, status: after?.status },
+  );
 };
 
 withJson(
@@ -152,6 +153,22 @@ withJson(
     .requiredOption('--reason <text>', 'why: the agent and its user read it')
     .option('--plan <hash>', 'the plan hash you reviewed'),
 ).action((id: string, o: { as: string; reason: string; plan?: string }) => decide(id, 'reject', o));
+
+const keys = program.command('keys').description('approver keys (Ed25519): create and list');
+withJson(keys.command('new <name>').description('create a key pair for an approver; prints the public key to register')).action((name: string) => {
+  const { publicKey, privateKeyPath } = createApproverKey(name);
+  print(
+    `${publicKey}\n\nPrivate key: ${privateKeyPath} (mode 0600; never share it).\n` +
+      `Register the public key in the approvers file the worker loads:\n  { "name": "${name}", "publicKey": "${publicKey}", "groups": ["approvers"] }`,
+    { name, publicKey, privateKeyPath },
+  );
+});
+withJson(keys.command('list').description('keys in the keys directory (AIRLOCK_KEYS_DIR)')).action(() => {
+  const dir = keysDir();
+  const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.key')).map((f) => f.slice(0, -4)).sort() : [];
+  const rows = names.map((name) => ({ name, publicKey: publicKeyText(createPublicKey(loadApproverKey(name))) }));
+  print(rows.length ? rows.map((r) => `${r.name}  ${r.publicKey}`).join('\n') : `No keys in ${dir}.`, rows);
+});
 
 withJson(program.command('audit <action-id>').description('the action’s audit trail, read from its workflow history')).action(async (id: string) => {
   const events = await auditTrail((await airlock()).temporal, id);

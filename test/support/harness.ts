@@ -8,6 +8,12 @@ import { createAirlockWorker } from '../../workers/create-worker';
 import { startDemoCrm, type DemoCrm } from '../fixtures/demo-crm/demo-crm-server';
 import { testEnv } from './test-env';
 import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { loadApprovers } from '../../lib/approvers-config';
+import { loadApproverKey } from '../../lib/approver-keys';
+import { seedApprovers } from '../../stack/seed-approvers';
+import type { ApprovalAttempt } from '../../common/types';
 import type { TaskRegistry } from '../../tasks/task-registry';
 
 let runtimeInstalled = false;
@@ -22,6 +28,11 @@ export interface Harness {
   /** Starts (or restarts) the worker. */
   startWorker(): Promise<void>;
   motoEndpoint: string;
+  /** The approvers' private keys (bob, carol in group approvers; alice, mallory, support-bot in none). */
+  keysDir: string;
+  approversFile: string;
+  /** Signs and sends a decision as `approver`, with their key from {@link keysDir}. */
+  decide(id: string, approver: string, decision?: 'approve' | 'reject', opts?: { reason?: string; planHash?: string }): Promise<ApprovalAttempt>;
   /** Stops the worker and waits until it has shut down. */
   stopWorker(): Promise<void>;
   close(): Promise<void>;
@@ -41,6 +52,10 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace });
   const nativeConnection = await NativeConnection.connect({ address });
+  const keysDir = mkdtempSync(join(tmpdir(), 'airlock-keys-'));
+  const approversFile = join(keysDir, 'approvers.json');
+  seedApprovers(keysDir, approversFile, [...cfg.approvers, { name: 'support-bot', groups: [] }]);
+  const approvers = loadApprovers(approversFile);
   const taskQueue = opts.taskQueue ?? `airlock-test-${randomUUID()}`;
   const airlock = new AirlockClient(client, taskQueue);
 
@@ -55,6 +70,7 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
       endpoints: { 'demo-crm': crm.url },
       policiesDir: opts.policiesDir ?? join(REPO_ROOT, cfg.worker.policiesDir),
       registry: opts.registry,
+      approvers,
       workflowBundle: { codePath: testEnv('workflowBundle') },
       awsCredentials: { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' },
     });
@@ -74,6 +90,9 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
     aws,
     taskQueue,
     motoEndpoint: aws.endpoint!,
+    keysDir,
+    approversFile,
+    decide: (id, approver, decision = 'approve', o = {}) => airlock.decideAs(id, { approver, key: loadApproverKey(approver, keysDir), decision, ...o }),
     startWorker,
     stopWorker,
     async close() {

@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { auditTrail } from '../client/audit-trail';
+import type { DecisionPayload, SignedDecision } from '../common/types';
+import { createApproverKey, loadApproverKey, signPayload } from '../lib/approver-keys';
+import { startHarness, type Harness } from './support/harness';
+import { policiesWith } from './support/policies-with';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({
+    policiesDir: policiesWith(`
+@id("ceo-bot-updates-with-two-approvals")
+permit (principal == Airlock::Agent::"ceo-bot", action == Airlock::Action::"crm.update_customer", resource)
+when { context.approvals >= 2 };`),
+  });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const customer = (id: string) => ({ ...h.crm.store.customers.get(id)! });
+
+async function pendingUpdate(customerId: string, changes: Record<string, string>, agent = 'support-bot') {
+  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId, changes }, agent, user: 'alice' });
+  await h.airlock.waitFor(id, ['awaiting_approval']);
+  return h.airlock.get(id);
+}
+
+/** A decision payload as the CLI builds it, for tests that then tamper with it. */
+function payloadFor(state: { id: string; runId: string; plan?: { hash: string } }, approver: string): DecisionPayload {
+  return {
+    approver,
+    actionId: state.id,
+    runId: state.runId,
+    planHash: state.plan!.hash,
+    decision: 'approve',
+    time: new Date().toISOString(),
+    nonce: randomBytes(16).toString('hex'),
+  };
+}
+const signAs = (payload: DecisionPayload, who: string): SignedDecision => ({ payload, signature: signPayload(payload, loadApproverKey(who, h.keysDir)) });
+
+async function refusalsIn(id: string): Promise<string[]> {
+  return (await auditTrail(h.client, id)).filter((e) => e.kind === 'decision_recorded').map((e) => e.summary);
+}
+
+test('forged, foreign, replayed and misdirected decisions are refused, recorded with their rule, and change nothing', async () => {
+  const target = await pendingUpdate('C-1001', { tier: 'silver' });
+  const other = await pendingUpdate('C-1002', { tier: 'bronze' });
+  const before = [customer('C-1001'), customer('C-1002')];
+
+  // A bad signature: bob signed, then the payload was altered in transit.
+  const tampered = signAs(payloadFor(target, 'bob'), 'bob');
+  tampered.payload = { ...tampered.payload, reason: 'added after signing' };
+  // An unknown key: eve made a key pair but is in no approvers file.
+  const eveDir = mkdtempSync(join(tmpdir(), 'airlock-eve-'));
+  createApproverKey('eve', eveDir);
+  const eve = { payload: payloadFor(target, 'eve'), signature: '' };
+  eve.signature = signPayload(eve.payload, loadApproverKey('eve', eveDir));
+  // mallory claims to be bob, signing with her own key.
+  const impostor = { payload: payloadFor(target, 'bob'), signature: '' };
+  impostor.signature = signPayload(impostor.payload, loadApproverKey('mallory', h.keysDir));
+  // A valid approval of the other action, replayed onto this one.
+  const forOther = signAs(payloadFor(other, 'bob'), 'bob');
+  // A decision signed long ago.
+  const old = signAs({ ...payloadFor(target, 'carol'), time: new Date(Date.now() - 3_600_000).toISOString() }, 'carol');
+
+  const attempts = [
+    await h.airlock.decide(target.id, tampered),
+    await h.airlock.decide(target.id, eve),
+    await h.airlock.decide(target.id, impostor),
+    await h.airlock.decide(target.id, forOther),
+    await h.airlock.decide(target.id, old),
+    await h.decide(target.id, 'alice', 'approve', { planHash: target.plan!.hash }),
+    await h.decide(target.id, 'mallory', 'approve', { planHash: target.plan!.hash }),
+    await h.decide(target.id, 'bob', 'approve', { planHash: other.plan!.hash }),
+  ];
+  expect(attempts.map((a) => a.refusal?.code)).toEqual([
+    'bad_signature',
+    'unknown_key',
+    'bad_signature',
+    'wrong_action',
+    'stale_signature',
+    'self_approval',
+    'not_permitted',
+    'wrong_plan_hash',
+  ]);
+  expect(attempts.every((a) => !a.accepted)).toBe(true);
+  expect((await h.airlock.get(target.id)).approvedBy).toEqual([]);
+  expect((await h.airlock.get(other.id)).approvals).toEqual([]);
+  expect([customer('C-1001'), customer('C-1002')]).toEqual(before);
+
+  const recorded = await refusalsIn(target.id);
+  expect(recorded).toHaveLength(8);
+  for (const [i, code] of ['bad_signature', 'unknown_key', 'bad_signature', 'wrong_action', 'stale_signature', 'self_approval', 'not_permitted', 'wrong_plan_hash'].entries()) {
+    expect(recorded[i]).toContain(`REFUSED (${code})`);
+  }
+
+  // The valid decision for the other action still works there, exactly once; replaying it again is refused.
+  expect((await h.airlock.decide(other.id, forOther)).accepted).toBe(true);
+  expect((await h.airlock.result(other.id)).status).toBe('succeeded');
+  expect(customer('C-1002').tier).toBe('bronze');
+  await expect(h.airlock.decide(other.id, forOther)).rejects.toThrow(/has finished \(succeeded\)/);
+});
+
+test('a replayed nonce is refused; the same approver twice counts once; a quorum of two distinct approvers runs it once', async () => {
+  const writes = h.crm.store.writes;
+  const state = await pendingUpdate('C-1003', { email: 'turing@example.org' }, 'ceo-bot');
+  expect(state.approvalsRequired).toBe(2);
+
+  const bob = signAs(payloadFor(state, 'bob'), 'bob');
+  expect((await h.airlock.decide(state.id, bob)).accepted).toBe(true);
+  expect((await h.airlock.decide(state.id, bob)).refusal?.code).toBe('replayed_nonce');
+  expect((await h.decide(state.id, 'bob', 'approve', { planHash: state.plan!.hash })).refusal?.code).toBe('duplicate_approver');
+  const midway = await h.airlock.get(state.id);
+  expect(midway.status).toBe('awaiting_approval');
+  expect(midway.approvedBy).toEqual(['bob']);
+  expect(customer('C-1003').email).toBe('alan@example.com');
+
+  expect((await h.decide(state.id, 'carol', 'approve', { planHash: state.plan!.hash })).accepted).toBe(true);
+  const final = await h.airlock.result(state.id);
+  expect(final.status).toBe('succeeded');
+  expect(final.approvedBy).toEqual(['bob', 'carol']);
+  expect(customer('C-1003').email).toBe('turing@example.org');
+  expect(h.crm.store.writes).toBe(writes + 1);
+});
+
+test('a target changed between approval and execution makes the action stale; nothing runs until the new plan is approved, then once', async () => {
+  const writes = h.crm.store.writes;
+  const state = await pendingUpdate('C-1004', { tier: 'platinum' });
+  // Someone changes the record after the plan was made and reviewed.
+  h.crm.store.customers.get('C-1004')!.email = 'kj@nasa.example';
+
+  expect((await h.decide(state.id, 'bob', 'approve', { planHash: state.plan!.hash })).accepted).toBe(true);
+  expect(await h.airlock.waitFor(state.id, ['stale'])).toBe('stale');
+  const stale = await h.airlock.get(state.id);
+  expect(stale.stalePlans.map((p) => p.hash)).toEqual([state.plan!.hash]);
+  expect(stale.plan!.hash).not.toBe(state.plan!.hash);
+  expect(stale.plan!.before).toMatchObject({ email: 'kj@nasa.example', tier: 'gold' });
+  expect(stale.approvedBy).toEqual([]);
+  expect(h.crm.store.writes).toBe(writes);
+  expect(customer('C-1004').tier).toBe('gold');
+
+  // The old approval cannot be reused on the new plan.
+  expect((await h.decide(state.id, 'carol', 'approve', { planHash: state.plan!.hash })).refusal?.code).toBe('wrong_plan_hash');
+  expect((await h.decide(state.id, 'carol', 'approve', { planHash: stale.plan!.hash })).accepted).toBe(true);
+  const final = await h.airlock.result(state.id);
+  expect(final.status).toBe('succeeded');
+  expect(final.transitions.map((t) => t.status)).toEqual(['validating', 'planning', 'awaiting_approval', 'stale', 'executing', 'succeeded']);
+  expect(customer('C-1004')).toMatchObject({ tier: 'platinum', email: 'kj@nasa.example' });
+  expect(h.crm.store.writes).toBe(writes + 1);
+});
+
+test('a rejection by a permitted approver ends the action; nothing executes', async () => {
+  const state = await pendingUpdate('C-1005', { name: 'E. W. Dijkstra' }, 'ceo-bot');
+  expect((await h.decide(state.id, 'bob', 'approve', { planHash: state.plan!.hash })).accepted).toBe(true);
+  expect((await h.decide(state.id, 'carol', 'reject', { planHash: state.plan!.hash, reason: 'legal name unchanged' })).accepted).toBe(true);
+  const final = await h.airlock.result(state.id);
+  expect(final.status).toBe('rejected');
+  expect(customer('C-1005').name).toBe('Edsger Dijkstra');
+});
