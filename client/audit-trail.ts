@@ -109,7 +109,13 @@ export async function auditTrail(client: Client, id: string, converter: PayloadC
         if (s.type === 'planAction') push(kinds.done, `plan ${String(result.hash).slice(0, 12)}: ${String(result.summary)} (${ms} ms)`, result);
         else {
           const cred = result.credentials as { roleArn: string; sessionName: string; expiresAt: string; sourceIdentity: string };
-          push(kinds.done, `executed in ${ms} ms with role ${cred.roleArn}, session ${cred.sessionName} (source identity ${cred.sourceIdentity}, expires ${cred.expiresAt}); idempotency key ${String(result.idempotencyKey)}`, result);
+          const response = JSON.stringify(result.output) ?? 'null';
+          push(
+            kinds.done,
+            `executed in ${ms} ms with role ${cred.roleArn}, session ${cred.sessionName} (source identity ${cred.sourceIdentity}, expires ${cred.expiresAt}); ` +
+              `idempotency key ${String(result.idempotencyKey)}; target answered ${response.length > 160 ? `${response.slice(0, 157)}...` : response}`,
+            result,
+          );
         }
       }
     } else if (e.activityTaskFailedEventAttributes) {
@@ -141,7 +147,8 @@ export async function auditTrail(client: Client, id: string, converter: PayloadC
       push('approval_window_closed', 'approval window closed');
     } else if (e.workflowExecutionCompletedEventAttributes) {
       const state = first(e.workflowExecutionCompletedEventAttributes.result) as { status: string; error?: { message: string } };
-      push('finished', `finished: ${state.status}${state.error ? ` — ${state.error.message}` : ''}`, state);
+      const took = out.length ? at - Date.parse(out[0].at) : 0;
+      push('finished', `finished: ${state.status} after ${formatMs(took)}${state.error ? ` — ${state.error.message}` : ''}`, state);
     } else if (e.workflowExecutionTerminatedEventAttributes) {
       push('terminated', `terminated by an operator: ${e.workflowExecutionTerminatedEventAttributes.reason ?? ''}`);
     } else if (e.workflowExecutionCancelRequestedEventAttributes) {
@@ -154,6 +161,10 @@ export async function auditTrail(client: Client, id: string, converter: PayloadC
 function eventTime(e: HistoryEvent): number {
   const t = e.eventTime;
   return t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : 0;
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : formatSeconds(Math.round(ms / 100) / 10);
 }
 
 function formatSeconds(s: number): string {

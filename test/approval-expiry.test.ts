@@ -31,3 +31,26 @@ test('an action whose approval window closes ends expired, executes nothing, and
   const kinds = (await auditTrail(h.client, id)).map((e) => e.kind);
   expect(kinds).toEqual(expect.arrayContaining(['approval_window_opened', 'approval_window_closed']));
 });
+
+test('an approval that arrives after the window closed, while no worker ran, is refused as expired and recorded', async () => {
+  const before = { ...h.crm.store.customers.get('C-1004')! };
+  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1004', changes: { tier: 'bronze' } }, agent: 'hasty-bot' });
+  await h.airlock.waitFor(id, ['awaiting_approval']);
+  const { plan } = await h.airlock.get(id);
+
+  await h.stopWorker();
+  await new Promise((r) => setTimeout(r, 2500)); // the window closes while the worker is down
+  const late = h.decide(id, 'bob', 'approve', { planHash: plan!.hash });
+  await new Promise((r) => setTimeout(r, 300));
+  await h.startWorker();
+
+  const attempt = await late;
+  expect(attempt.accepted).toBe(false);
+  expect(attempt.refusal?.code).toBe('expired');
+  const final = await h.airlock.result(id);
+  expect(final.status).toBe('expired');
+  expect(final.approvals).toEqual([expect.objectContaining({ approver: 'bob', accepted: false, refusal: expect.objectContaining({ code: 'expired' }) })]);
+  expect(h.crm.store.customers.get('C-1004')).toEqual(before);
+  const recorded = (await auditTrail(h.client, id)).filter((e) => e.kind === 'decision_recorded').map((e) => e.summary);
+  expect(recorded).toEqual([expect.stringContaining('REFUSED (expired)')]);
+});

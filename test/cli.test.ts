@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 import { REPO_ROOT } from '../lib/dev-config';
@@ -117,3 +117,42 @@ async function waitForPending(customerId: string): Promise<{ id: string }> {
   }
   throw new Error(`no pending action for ${customerId}`);
 }
+
+test('keys new creates an Ed25519 key pair with a 0600 private key, prints the public key, and never overwrites', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-cli-keys-'));
+  const run = (...args: string[]) =>
+    new Promise<Run>((resolve) =>
+      execFile(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), ...args], { env: { ...process.env, AIRLOCK_KEYS_DIR: dir } }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+      ),
+    );
+  const created = await run('keys', 'new', 'dave', '--json');
+  expect(created.code).toBe(0);
+  const { publicKey, privateKeyPath } = JSON.parse(created.stdout);
+  expect(publicKey).toMatch(/^ed25519:[A-Za-z0-9+/=]+$/);
+  expect(statSync(privateKeyPath).mode & 0o777).toBe(0o600);
+  expect(readFileSync(privateKeyPath, 'utf8')).toContain('PRIVATE KEY');
+  const again = await run('keys', 'new', 'dave');
+  expect(again.code).toBe(1);
+  expect(again.stderr).toContain('already exists');
+  expect(JSON.parse((await run('keys', 'list', '--json')).stdout)).toEqual([{ name: 'dave', publicKey }]);
+  expect(readFileSync(privateKeyPath, 'utf8')).toContain('PRIVATE KEY'); // untouched
+});
+
+test('a stale action shows in pending, and show tells the approver what changed since the approved plan', async () => {
+  const { id } = json(await airlock('propose', 'crm.update_customer', '--agent', 'support-bot', '--user', 'alice', '--input', '{"customerId":"C-1004","changes":{"tier":"platinum"}}', '--json'));
+  await h.airlock.waitFor(id, ['awaiting_approval']);
+  h.crm.store.customers.get('C-1004')!.email = 'kj@nasa.example';
+  expect((await airlock('approve', id, '--as', 'bob')).code).toBe(0);
+  await h.airlock.waitFor(id, ['stale']);
+
+  expect(json(await airlock('pending', '--json'))).toEqual(expect.arrayContaining([expect.objectContaining({ id, status: 'stale', approvals: 0 })]));
+  const shown = (await airlock('show', id)).stdout;
+  expect(shown).toContain('The target changed after plan');
+  expect(shown).toMatch(/what changed at the target since[\s\S]*~ email[\s\S]*"katherine@example.com"[\s\S]*"kj@nasa.example"/);
+  expect(h.crm.store.customers.get('C-1004')?.tier).toBe('gold');
+
+  expect((await airlock('approve', id, '--as', 'carol')).code).toBe(0);
+  expect((await h.airlock.result(id)).status).toBe('succeeded');
+  expect(h.crm.store.customers.get('C-1004')?.tier).toBe('platinum');
+});

@@ -1,4 +1,5 @@
 import type { ActionState, DiffEntry } from '../../common/types';
+import { diffValues } from '../../lib/diff';
 
 /** Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
@@ -42,12 +43,22 @@ export function formatAction(s: ActionState, color: boolean): string {
   if (s.policy) lines.push(`  policy: ${s.policy.decision} (${s.policy.policyIds.join(', ') || 'no policy matched'}) — ${s.policy.explanation}`);
   if (s.issues?.length) lines.push('  input issues:', ...s.issues.map((i) => `    ${i.path.join('.')}: ${i.message}`));
   if (s.plan) {
+    const approved = s.stalePlans.at(-1);
+    if (approved) {
+      lines.push(
+        yellow(`  The target changed after plan ${approved.hash.slice(0, 12)} was approved; the new plan needs new approvals.`, color),
+        `  approved plan ${approved.hash}:`,
+        ...formatDiff(approved.diff, color),
+        '  what changed at the target since (approved "before" → current "before"):',
+        ...formatDiff(diffValues(approved.before, s.plan.before), color),
+      );
+    }
     lines.push(`  plan ${s.plan.hash}`, `  target ${s.plan.target}`, `  ${bold(s.plan.summary, color)}`);
     for (const e of s.plan.sideEffects) lines.push(`    • ${e}`);
     lines.push(...formatDiff(s.plan.diff, color));
   }
   if (s.approvalsRequired) {
-    lines.push(`  approvals ${s.approvedBy.length}/${s.approvalsRequired}${s.approvedBy.length ? ` (${s.approvedBy.join(', ')})` : ''}${s.expiresAt && s.status === 'awaiting_approval' ? ` · expires ${relative(s.expiresAt)}` : ''}`);
+    lines.push(`  approvals ${s.approvedBy.length}/${s.approvalsRequired}${s.approvedBy.length ? ` (${s.approvedBy.join(', ')})` : ''}${s.expiresAt && (s.status === 'awaiting_approval' || s.status === 'stale') ? ` · expires ${relative(s.expiresAt)}` : ''}`);
   }
   for (const a of s.approvals) {
     lines.push(`    ${a.at} ${a.approver} ${a.decision}: ${a.accepted ? green('accepted', color) : red(`refused (${a.refusal?.code}) ${a.refusal?.message}`, color)}`);

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createPublicKey } from 'node:crypto';
 import { Command, CommanderError } from 'commander';
 import { AirlockError, DecisionError } from '../../common/errors';
+import { DECIDING_STATUSES } from '../../common/statuses';
 import { temporalTargetFromEnv } from '../../lib/temporal-connection';
 import { createDefaultRegistry } from '../../tasks';
 import { AirlockClient } from '../airlock-client';
@@ -92,11 +93,14 @@ withJson(
 
 withJson(program.command('pending').description('actions awaiting approval, oldest first')).action(async () => {
   const client = await airlock();
-  const pending = (await client.list({ status: 'awaiting_approval' })).reverse();
+  const pending = (await Promise.all(DECIDING_STATUSES.map((status) => client.list({ status }))))
+    .flat()
+    .sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
   const states = await Promise.all(pending.map((p) => client.get(p.id)));
   const rows = states.map((s) => ({
     id: s.id,
     task: s.task,
+    status: s.status,
     requester: s.requester,
     agent: s.agent,
     risk: s.risk,
@@ -109,7 +113,11 @@ withJson(program.command('pending').description('actions awaiting approval, olde
   }));
   const human = rows.length
     ? rows
-        .map((r) => `${bold(r.id, color)}  ${r.task}  [${r.risk}]  by ${r.requester}  ${relative(r.createdAt)}\n  ${r.summary}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'}`)
+        .map(
+          (r) =>
+            `${bold(r.id, color)}  ${r.task}  [${r.risk}]  by ${r.requester}  proposed ${relative(r.createdAt)}${r.status === 'stale' ? `  ${statusColor('stale: the target changed, review the new plan', color)}` : ''}\n` +
+            `  ${r.summary}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'}`,
+        )
         .join('\n')
     : 'Nothing awaits approval.';
   print(human, rows);
