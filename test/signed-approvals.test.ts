@@ -126,6 +126,12 @@ test('a replayed nonce is refused; the same approver twice counts once; a quorum
   expect(final.approvedBy).toEqual(['bob', 'carol']);
   expect(customer('C-1003').email).toBe('turing@example.org');
   expect(h.crm.store.writes).toBe(writes + 1);
+  expect(await refusalsIn(state.id)).toEqual([
+    expect.stringContaining('approve by bob accepted'),
+    expect.stringContaining('REFUSED (replayed_nonce)'),
+    expect.stringContaining('REFUSED (duplicate_approver)'),
+    expect.stringContaining('approve by carol accepted'),
+  ]);
 });
 
 test('a target changed between approval and execution makes the action stale; nothing runs until the new plan is approved, then once', async () => {
