@@ -50,6 +50,8 @@ export interface ActionRef {
   /** The validated input. */
   input: unknown;
   requester: string;
+  /** Session length policy granted (seconds); 900 when absent. */
+  sessionSeconds?: number;
 }
 
 /** Who may be named as agent or user: what STS accepts as SourceIdentity, so it can carry into AWS. */
@@ -78,8 +80,8 @@ export function createActivities(deps: ActivityDeps) {
       const task = deps.registry.get(ref.task);
       const input = parseInput(task, ref.input);
       const session = await mintSession(
-        { sts: deps.sts, secretsClient: deps.secrets, aws: deps.aws },
-        { task, input, actionId: ref.actionId, requester: ref.requester, mode },
+        { sts: deps.sts, secretsClient: deps.secrets, aws: deps.aws, clock: deps.clock },
+        { task, input, actionId: ref.actionId, requester: ref.requester, mode, durationSeconds: ref.sessionSeconds },
       );
       sensitive = session.sensitive;
       return redact(await fn(task, input, session), sensitive);

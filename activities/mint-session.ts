@@ -5,11 +5,10 @@ import type { CredentialRecord } from '../common/types';
 import type { SessionCredentials, TaskDefinition } from '../tasks/define-task';
 import type { AwsSettings } from '../lib/runtime-config';
 import { buildSessionPolicy } from './session-policy';
+import { AssumeRoleRequestSchema } from './session-request';
+import { z } from 'zod';
+import { DEFAULT_SESSION_SECONDS } from '../common/session-limits';
 
-/** Session length: STS's minimum, the least that covers one action. */
-export const SESSION_DURATION_SECONDS = 900;
-/** STS's rule for RoleSessionName and SourceIdentity: 2–64 of `[\w+=,.@-]`. */
-const STS_NAME = /^[\w+=,.@-]{2,64}$/;
 
 /** A minted session: credentials and secret values live only as long as the activity that holds them. */
 export interface MintedSession {
@@ -25,6 +24,7 @@ export interface MintDeps {
   sts: STSClient;
   secretsClient: (credentials: SessionCredentials) => SecretsManagerClient;
   aws: AwsSettings;
+  clock: () => Date;
 }
 
 /**
@@ -34,34 +34,40 @@ export interface MintDeps {
  */
 export async function mintSession(
   deps: MintDeps,
-  args: { task: TaskDefinition; input: unknown; actionId: string; requester: string; mode: 'plan' | 'execute' },
+  args: {
+    task: TaskDefinition;
+    input: unknown;
+    actionId: string;
+    requester: string;
+    mode: 'plan' | 'execute';
+    /** Granted by policy; 900 s when not. */
+    durationSeconds?: number;
+  },
 ): Promise<MintedSession> {
   const { task, input, actionId, requester, mode } = args;
-  const sessionName = mode === 'execute' ? actionId : `${actionId}.plan`;
-  if (!STS_NAME.test(sessionName)) {
-    throw new CredentialError(`Action id "${actionId}" cannot be an STS session name (2–64 of letters, digits, +=,.@_-).`, false);
-  }
-  if (!STS_NAME.test(requester)) {
-    throw new CredentialError(`Requester "${requester}" cannot be an STS SourceIdentity (2–64 of letters, digits, +=,.@_-).`, false);
-  }
+  const durationSeconds = args.durationSeconds ?? DEFAULT_SESSION_SECONDS;
   const roleArn = `arn:aws:iam::${deps.aws.accountId}:role/${task.credentials.role}`;
-  const policy = buildSessionPolicy(task, input, mode, deps.aws);
+  const expiresAt = new Date(deps.clock().getTime() + durationSeconds * 1000);
+  const checked = AssumeRoleRequestSchema.safeParse({
+    RoleArn: roleArn,
+    RoleSessionName: mode === 'execute' ? actionId : `${actionId}.plan`,
+    DurationSeconds: durationSeconds,
+    Policy: JSON.stringify(buildSessionPolicy(task, input, mode, deps.aws, expiresAt)),
+    SourceIdentity: requester,
+    Tags: [
+      { Key: 'airlock-task', Value: task.name },
+      { Key: 'airlock-action', Value: actionId },
+      { Key: 'airlock-mode', Value: mode },
+    ],
+  });
+  if (!checked.success) {
+    throw new CredentialError(`Airlock will not ask STS for this session: ${z.prettifyError(checked.error)}`, false);
+  }
+  const request = checked.data;
+  const sessionName = request.RoleSessionName;
   let assumed;
   try {
-    assumed = await deps.sts.send(
-      new AssumeRoleCommand({
-        RoleArn: roleArn,
-        RoleSessionName: sessionName,
-        DurationSeconds: SESSION_DURATION_SECONDS,
-        Policy: JSON.stringify(policy),
-        SourceIdentity: requester,
-        Tags: [
-          { Key: 'airlock-task', Value: task.name },
-          { Key: 'airlock-action', Value: actionId },
-          { Key: 'airlock-mode', Value: mode },
-        ],
-      }),
-    );
+    assumed = await deps.sts.send(new AssumeRoleCommand(request));
   } catch (err) {
     const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
@@ -112,7 +118,7 @@ export async function mintSession(
       sessionName,
       sourceIdentity: requester,
       expiresAt: c.Expiration.toISOString(),
-      durationSeconds: SESSION_DURATION_SECONDS,
+      durationSeconds,
       secretIds: Object.values(task.credentials.secrets),
     },
   };

@@ -1,4 +1,5 @@
 import type { PolicyStatement, TaskDefinition } from '../tasks/define-task';
+import { TaskDefinitionError } from '../common/errors';
 
 /** An IAM policy document. */
 export interface PolicyDocument {
@@ -11,15 +12,21 @@ export function secretArnPattern(region: string, accountId: string, name: string
   return `arn:aws:secretsmanager:${region}:${accountId}:secret:${name}-??????`;
 }
 
+/** The one wildcard allowed in a session policy: the six random characters AWS appends to a secret's name. */
+const SECRET_SUFFIX = /-\?{6}$/;
+
 /**
  * The inline session policy of one action: read exactly the task's secrets, plus the statements the task asks for
- * this input. STS intersects it with the role's policy, so the session can never do more than both allow.
+ * this input, each valid only until the session expires. STS intersects it with the role's policy, so the session
+ * can never do more than both allow.
+ * @throws TaskDefinitionError when a task asks for a wildcard action or resource.
  */
 export function buildSessionPolicy(
   task: TaskDefinition,
   input: unknown,
   mode: 'plan' | 'execute',
   aws: { region: string; accountId: string },
+  expiresAt: Date,
 ): PolicyDocument {
   const statements: PolicyStatement[] = [];
   const secretNames = Object.values(task.credentials.secrets);
@@ -33,5 +40,19 @@ export function buildSessionPolicy(
   }
   const extra = mode === 'execute' ? task.credentials.executeStatements : task.credentials.planStatements;
   if (extra) statements.push(...extra(input, aws));
+  for (const statement of statements) {
+    for (const action of [statement.Action].flat()) {
+      if (action.includes('*')) throw new TaskDefinitionError(`Task ${task.name} asks for "${action}": name each action it needs.`);
+    }
+    for (const resource of [statement.Resource].flat()) {
+      if (resource.replace(SECRET_SUFFIX, '').includes('*') || resource.replace(SECRET_SUFFIX, '').includes('?')) {
+        throw new TaskDefinitionError(`Task ${task.name} asks for "${resource}": name the exact resource of this action.`);
+      }
+    }
+    // Belt and braces: the statement itself stops at the session's expiry, should the credentials outlive it.
+    if (statement.Effect === 'Allow') {
+      statement.Condition = { ...statement.Condition, DateLessThan: { 'aws:CurrentTime': expiresAt.toISOString() } };
+    }
+  }
   return { Version: '2012-10-17', Statement: statements };
 }

@@ -55,6 +55,8 @@ export interface PolicyDecision {
   policyIds: string[];
   /** How long approvers have, in seconds, from the moment the plan is ready. */
   approvalTimeoutSeconds: number;
+  /** How long the execution session may last, in seconds (`@session_duration`, default 900, at most 3600). */
+  sessionSeconds: number;
   /** Users that policy permits to approve this task (for display; each approval is checked again). */
   eligibleApprovers: string[];
   /** Why, in words, for people. */

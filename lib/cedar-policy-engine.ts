@@ -4,12 +4,14 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { ConfigError, PolicyEvaluationError } from '../common/errors';
 import type { PolicyDecision } from '../common/types';
 import type { Risk } from '../common/statuses';
+import { DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS } from '../common/session-limits';
 
 const NS = 'Airlock';
 /** The most approvals policy can ask for; a proposal no number up to this allows is denied. */
 export const MAX_APPROVALS = 5;
 /** Approval timeout when no permitting policy sets `@approval_timeout`. */
 export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 24 * 60 * 60;
+
 
 /** What policy is asked about a proposal. */
 export interface ProposalQuery {
@@ -90,6 +92,12 @@ export class CedarPolicyEngine {
       policies[id] = text;
       annotations[id] = json.json.annotations ?? {};
       if (annotations[id].approval_timeout) parseDurationSeconds(annotations[id].approval_timeout, `policy ${id}`);
+      if (annotations[id].session_duration) {
+        const seconds = parseDurationSeconds(annotations[id].session_duration, `policy ${id}`);
+        if (seconds < DEFAULT_SESSION_SECONDS || seconds > MAX_SESSION_SECONDS) {
+          throw new ConfigError(`policy ${id}: @session_duration must be between 15m and 1h (STS minimum, Airlock maximum).`);
+        }
+      }
     }
 
     const validation = cedar.validate({
@@ -132,10 +140,13 @@ export class CedarPolicyEngine {
       if (q.user) context.user = ref('User', q.user);
       const response = this.authorize(uid('Agent', q.agent), uid('Action', q.task), resource, context);
       if (response.decision === 'allow') {
-        const timeouts = response.diagnostics.reason
-          .map((id) => this.annotations[id]?.approval_timeout)
-          .filter((t): t is string => Boolean(t))
-          .map((t) => parseDurationSeconds(t, 'approval_timeout'));
+        const annotated = (name: string) =>
+          response.diagnostics.reason
+            .map((id) => this.annotations[id]?.[name])
+            .filter((t): t is string => Boolean(t))
+            .map((t) => parseDurationSeconds(t, name));
+        const timeouts = annotated('approval_timeout');
+        const sessions = annotated('session_duration');
         const eligibleApprovers = approvals
           ? this.users().filter((u) => this.canApprove({ approver: u, task: q.task, risk: q.risk, requester: q.user ?? q.agent, agent: q.agent }).permitted)
           : [];
@@ -144,6 +155,7 @@ export class CedarPolicyEngine {
           approvalsRequired: approvals,
           policyIds: response.diagnostics.reason,
           approvalTimeoutSeconds: timeouts.length ? Math.min(...timeouts) : DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+          sessionSeconds: sessions.length ? Math.min(...sessions) : DEFAULT_SESSION_SECONDS,
           eligibleApprovers,
           explanation: approvals
             ? `Allowed after ${approvals} distinct approval${approvals > 1 ? 's' : ''} by ${eligibleApprovers.join(', ') || 'nobody (no user may approve this task: fix the policy)'}.`
@@ -158,6 +170,7 @@ export class CedarPolicyEngine {
       approvalsRequired: 0,
       policyIds: lastDeny,
       approvalTimeoutSeconds: 0,
+      sessionSeconds: 0,
       eligibleApprovers: [],
       explanation: lastDeny.length
         ? `Denied for ${actor} by ${lastDeny.join(', ')}.`

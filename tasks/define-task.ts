@@ -64,6 +64,8 @@ export interface TaskDefinition<S extends z.ZodType = z.ZodType> {
   risk: Risk;
   /** zod schema of the input. Unknown keys must be refused (`z.strictObject`). */
   inputSchema: S;
+  /** Valid example inputs (at least one): shown to agents, and run through every task-wide test (least privilege…). */
+  examples: z.input<S>[];
   /** The resource the action touches, from the validated input, e.g. `demo-crm:customer/C-1001`. */
   target: (input: z.output<S>) => string;
   credentials: TaskCredentials<z.output<S>>;
@@ -96,6 +98,15 @@ export function defineTask<S extends z.ZodType>(def: TaskDefinition<S>): TaskDef
   }
   if (!def.description.trim()) {
     throw new TaskDefinitionError(`Task "${def.name}" needs a description: agents and approvers read it.`);
+  }
+  if (!def.examples?.length) {
+    throw new TaskDefinitionError(`Task "${def.name}" needs at least one example input: agents learn from it, and the task-wide tests run it.`);
+  }
+  for (const [i, example] of def.examples.entries()) {
+    const parsed = def.inputSchema.safeParse(example);
+    if (!parsed.success) {
+      throw new TaskDefinitionError(`Task "${def.name}": example ${i + 1} does not match its own schema: ${z.prettifyError(parsed.error)}`);
+    }
   }
   return Object.freeze(def);
 }

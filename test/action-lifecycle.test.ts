@@ -26,6 +26,25 @@ test('a low-risk note runs to succeeded with no approval and lands in the CRM on
   expect(final.result?.output).toEqual({ noteId: note.id, customerId: 'C-1001', createdAt: note.createdAt });
   expect(final.result?.credentials).toMatchObject({ sessionName: id, sourceIdentity: 'alice', durationSeconds: 900 });
   expect(final.transitions.map((t) => t.status)).toEqual(['validating', 'planning', 'executing', 'succeeded']);
+
+  // What STS was really asked for: one read-only plan session and one execute session, each with the inline policy
+  // the least-privilege tests simulate.
+  const sessions = await sessionsOf(h.motoEndpoint, id);
+  expect(sessions.map((s) => s.session_name).sort()).toEqual([id, `${id}.plan`]);
+  for (const session of sessions) {
+    expect(JSON.parse(session.policy!)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'ReadTaskSecrets',
+          Effect: 'Allow',
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: ['arn:aws:secretsmanager:us-east-1:123456789012:secret:airlock/demo-crm/api-token-??????'],
+          Condition: { DateLessThan: { 'aws:CurrentTime': expect.stringMatching(/^\d{4}-\d\d-\d\dT/) } },
+        },
+      ],
+    });
+  }
 });
 
 test('a high-risk update waits in awaiting_approval, then succeeds after one approval', async () => {

@@ -26,6 +26,7 @@ test('support-bot may update customers for alice after one approval by the appro
     approvalsRequired: 1,
     policyIds: ['support-bot-updates-crm-customers-for-alice-with-one-approval'],
     approvalTimeoutSeconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+    sessionSeconds: 900,
     eligibleApprovers: ['bob', 'carol'],
     explanation: 'Allowed after 1 distinct approval by bob, carol.',
   });

@@ -17,6 +17,7 @@ const echoSecret = defineTask({
   description: 'Test only: leaks its secret in output and errors, so that redaction can be seen to work.',
   risk: 'low',
   inputSchema: EchoSecretSchema,
+  examples: [{ fail: false }],
   target: () => 'test:echo',
   credentials: { role: DEMO_CRM_ROLE, secrets: { token: DEMO_CRM_TOKEN_SECRET } },
   plan: async (_input, ctx) => ({ summary: `would echo ${ctx.secrets.token}`, sideEffects: [], before: null, after: { echoed: ctx.secrets.token } }),

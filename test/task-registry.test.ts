@@ -9,6 +9,7 @@ const minimal = (name: string) =>
     description: 'test task',
     risk: 'low',
     inputSchema: z.strictObject({ x: z.string() }),
+    examples: [{ x: 'a' }],
     target: (i) => `test:${i.x}`,
     credentials: { role: 'r', secrets: {} },
     plan: async () => ({ summary: '', sideEffects: [], before: null, after: null }),

@@ -206,6 +206,7 @@ export async function actionWorkflow(request: ActionRequest): Promise<ActionStat
     // 3. plan (dry run)
     setStatus('planning');
     const ref = { actionId: state.id, task: state.task, input: state.input, requester };
+    const executeRef = { ...ref, sessionSeconds: decision.sessionSeconds };
     state.plan = await planAction(ref);
     if (state.dryRun) return await finish('planned');
 
@@ -248,7 +249,7 @@ export async function actionWorkflow(request: ActionRequest): Promise<ActionStat
 
     // 5. execute
     setStatus('executing');
-    state.result = await executeAction(ref);
+    state.result = await executeAction(executeRef);
     return await finish('succeeded');
   } catch (err) {
     if (isCancellation(err)) {

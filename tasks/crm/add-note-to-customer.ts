@@ -17,6 +17,7 @@ export const addNoteToCustomer = defineTask({
   description: 'Add a note to a customer record in the CRM (demo CRM). Does not change any customer field.',
   risk: 'low',
   inputSchema: AddNoteToCustomerSchema,
+  examples: [{ customerId: 'C-1001', note: 'Called about the renewal; wants a quote by Friday.' }],
   target: (input) => `demo-crm:customer/${input.customerId}`,
   credentials: { role: DEMO_CRM_ROLE, secrets: { token: DEMO_CRM_TOKEN_SECRET } },
   async plan(input, ctx) {

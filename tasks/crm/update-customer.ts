@@ -29,6 +29,7 @@ export const updateCustomer = defineTask({
   description: 'Change a customer record in the CRM (demo CRM): name, email, phone and/or tier.',
   risk: 'high',
   inputSchema: UpdateCustomerSchema,
+  examples: [{ customerId: 'C-1002', changes: { tier: 'gold' } }, { customerId: 'C-1003', changes: { email: 'alan@example.org', phone: '+44 20 7946 0999' } }],
   target: (input) => `demo-crm:customer/${input.customerId}`,
   credentials: { role: DEMO_CRM_ROLE, secrets: { token: DEMO_CRM_TOKEN_SECRET } },
   async plan(input, ctx) {

