@@ -102,7 +102,7 @@ describe.each(cases)('$name', ({ task, mode, input }) => {
 });
 
 test('a task asking for a wildcard action or resource is refused when its policy is built', () => {
-  const [task] = ALL_TASKS;
+  const [task] = tasks;
   const greedy = { ...task, credentials: { ...task.credentials, executeStatements: () => [{ Effect: 'Allow' as const, Action: 'ssm:*', Resource: 'arn:aws:ssm:us-east-1:123456789012:parameter/x' }] } };
   expect(() => buildSessionPolicy(greedy, {}, 'execute', aws, expiresAt)).toThrow(/asks for "ssm:\*": name each action/);
   const broad = { ...task, credentials: { ...task.credentials, executeStatements: () => [{ Effect: 'Allow' as const, Action: 'ssm:PutParameter', Resource: 'arn:aws:ssm:us-east-1:123456789012:parameter/*' }] } };
