@@ -17,6 +17,8 @@ import { startEphemeralStack } from '../stack/ephemeral-stack';
 import { startDemoCrm } from '../test/fixtures/demo-crm/demo-crm-server';
 import { createAirlockWorker } from '../workers/create-worker';
 import { createBaselineActivities } from './baseline-activities';
+import { airlockDataConverter } from '../lib/data-converter';
+import { newCodecKeyFile, parseCodecKeys } from '../lib/encryption-codec';
 
 const ACTIONS = Number(process.env.BENCH_ACTIONS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
@@ -57,7 +59,10 @@ async function main(): Promise<void> {
   const crm = await startDemoCrm({ token: stack.crmToken, customers: cfg.demoCrm.customers });
   const native = await NativeConnection.connect({ address: stack.address });
   const connection = await Connection.connect({ address: stack.address });
+  // Airlock encrypts every payload; the bare baseline does not.
+  const codecKeys = parseCodecKeys(newCodecKeyFile(), 'bench');
   const client = new Client({ connection, namespace: stack.namespace });
+  const airlockTemporal = new Client({ connection, namespace: stack.namespace, dataConverter: airlockDataConverter(codecKeys) });
   const airlockQueue = `bench-airlock-${randomUUID()}`;
   const bareQueue = `bench-bare-${randomUUID()}`;
 
@@ -69,6 +74,7 @@ async function main(): Promise<void> {
     endpoints: { 'demo-crm': crm.url },
     policiesDir: join(REPO_ROOT, cfg.worker.policiesDir),
     approvers: new Map(), // auto-approved actions only
+    codecKeys,
     awsCredentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
   const bareWorker = await Worker.create({
@@ -78,7 +84,7 @@ async function main(): Promise<void> {
     workflowsPath: require.resolve('./baseline-workflows'),
     activities: createBaselineActivities(crm.url, stack.crmToken),
   });
-  const airlock = new AirlockClient(client, airlockQueue);
+  const airlock = new AirlockClient(airlockTemporal, airlockQueue);
 
   const runAirlock = async (i: number) => {
     const { id } = await airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: `bench ${i}` }, agent: 'support-bot', user: 'alice' });

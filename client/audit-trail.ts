@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { defaultPayloadConverter, type Payload, type PayloadConverter } from '@temporalio/common';
+import type { Payload } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { ActionNotFoundError } from '../common/errors';
 import { SA_STATUS } from '../common/search-attributes';
@@ -47,7 +47,9 @@ const ACTIVITY_KIND: Record<string, { started: AuditEvent['kind']; done: AuditEv
  * The audit trail of one action: its workflow history, read event by event and put in words.
  * The history is the record; this only reads it.
  */
-export async function auditTrail(client: Client, id: string, converter: PayloadConverter = defaultPayloadConverter): Promise<AuditEvent[]> {
+export async function auditTrail(client: Client, id: string): Promise<AuditEvent[]> {
+  // The client's own data converter: encrypted payloads are decrypted with its codec keys.
+  const { payloadCodecs, payloadConverter } = client.workflow.options.loadedDataConverter;
   let events: HistoryEvent[];
   try {
     const history = await client.workflow.getHandle(id).fetchHistory();
@@ -56,8 +58,22 @@ export async function auditTrail(client: Client, id: string, converter: PayloadC
     if (err instanceof WorkflowNotFoundError) throw new ActionNotFoundError(id);
     throw err;
   }
-  const decode = (p?: Payload | null): unknown => (p ? converter.fromPayload(p) : undefined);
-  const first = (ps?: { payloads?: Payload[] | null } | null): unknown => decode(ps?.payloads?.[0]);
+  const decode = async (p?: Payload | null): Promise<unknown> => {
+    if (!p) return undefined;
+    let decoded = p;
+    for (const codec of [...payloadCodecs].reverse()) [decoded] = await codec.decode([decoded]);
+    return payloadConverter.fromPayload(decoded);
+  };
+  const first = (ps?: { payloads?: Payload[] | null } | null): Promise<unknown> => decode(ps?.payloads?.[0]);
+  /** A failure's message, from its encoded attributes when the failure converter moved it there. */
+  const failureMessage = async (f?: temporal.api.failure.v1.IFailure | null): Promise<string> => {
+    if (!f) return '';
+    if (f.encodedAttributes) {
+      const attrs = (await decode(f.encodedAttributes)) as { message?: string } | undefined;
+      if (attrs?.message) return attrs.message;
+    }
+    return f.message ?? '';
+  };
   const scheduled = new Map<string, { type: string; at: number }>();
   const out: AuditEvent[] = [];
 
@@ -67,7 +83,7 @@ export async function auditTrail(client: Client, id: string, converter: PayloadC
     const push = (kind: AuditEvent['kind'], summary: string, data?: unknown) => out.push({ ...base, kind, summary, data });
 
     if (e.workflowExecutionStartedEventAttributes) {
-      const req = first(e.workflowExecutionStartedEventAttributes.input) as { task: string; agent: string; user?: string; reason?: string; dryRun?: boolean };
+      const req = await first(e.workflowExecutionStartedEventAttributes.input) as { task: string; agent: string; user?: string; reason?: string; dryRun?: boolean };
       push(
         'proposed',
         `${req.agent}${req.user ? ` for ${req.user}` : ''} proposed ${req.task}${req.dryRun ? ' (dry run)' : ''}${req.reason ? `: "${req.reason}"` : ''}`,
@@ -75,8 +91,8 @@ export async function auditTrail(client: Client, id: string, converter: PayloadC
       );
     } else if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') {
       const details = e.markerRecordedEventAttributes.details ?? {};
-      const meta = first(details.data) as { activity_type?: string; attempt?: number } | undefined;
-      const result = first(details.result) as Record<string, unknown> | undefined;
+      const meta = await first(details.data) as { activity_type?: string; attempt?: number } | undefined;
+      const result = await first(details.result) as Record<string, unknown> | undefined;
       const type = meta?.activity_type;
       if (type === 'validateProposal') {
         push('validated', result?.ok ? 'input valid' : `input invalid: ${String(result?.message ?? '')}`, result);
@@ -94,7 +110,7 @@ export async function auditTrail(client: Client, id: string, converter: PayloadC
     } else if (e.upsertWorkflowSearchAttributesEventAttributes) {
       const fields = e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields ?? {};
       const status = fields[SA_STATUS.name];
-      if (status) push('status_changed', `status → ${String(decode(status))}`);
+      if (status) push('status_changed', `status → ${String(await decode(status))}`);
     } else if (e.activityTaskScheduledEventAttributes) {
       const type = e.activityTaskScheduledEventAttributes.activityType?.name ?? '';
       scheduled.set(String(e.eventId), { type, at });
@@ -104,7 +120,7 @@ export async function auditTrail(client: Client, id: string, converter: PayloadC
       const s = scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId));
       const kinds = s && ACTIVITY_KIND[s.type];
       if (kinds && s) {
-        const result = first(e.activityTaskCompletedEventAttributes.result) as Record<string, unknown>;
+        const result = await first(e.activityTaskCompletedEventAttributes.result) as Record<string, unknown>;
         const ms = at - s.at;
         if (s.type === 'planAction') push(kinds.done, `plan ${String(result.hash).slice(0, 12)}: ${String(result.summary)} (${ms} ms)`, result);
         else {
@@ -122,13 +138,14 @@ export async function auditTrail(client: Client, id: string, converter: PayloadC
       const s = scheduled.get(String(e.activityTaskFailedEventAttributes.scheduledEventId));
       const kinds = s && ACTIVITY_KIND[s.type];
       const failure = e.activityTaskFailedEventAttributes.failure;
-      if (kinds) push(kinds.failed, `${s.type} failed: ${failure?.message ?? ''}`, { type: failure?.applicationFailureInfo?.type, message: failure?.message });
+      const message = await failureMessage(failure);
+      if (kinds) push(kinds.failed, `${s.type} failed: ${message}`, { type: failure?.applicationFailureInfo?.type, message });
     } else if (e.workflowExecutionUpdateAcceptedEventAttributes) {
       const req = e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest;
-      const decision = first(req?.input?.args) as { approver?: string; decision?: string; planHash?: string; reason?: string };
+      const decision = await first(req?.input?.args) as { approver?: string; decision?: string; planHash?: string; reason?: string };
       push('decision_received', `${decision?.approver} sent "${decision?.decision}" for plan ${String(decision?.planHash ?? '').slice(0, 12)}${decision?.reason ? `: "${decision.reason}"` : ''}`, decision);
     } else if (e.workflowExecutionUpdateCompletedEventAttributes) {
-      const attempt = first(e.workflowExecutionUpdateCompletedEventAttributes.outcome?.success) as
+      const attempt = await first(e.workflowExecutionUpdateCompletedEventAttributes.outcome?.success) as
         | { approver: string; decision: string; accepted: boolean; refusal?: { code: string; message: string } }
         | undefined;
       if (attempt) {
@@ -146,7 +163,7 @@ export async function auditTrail(client: Client, id: string, converter: PayloadC
     } else if (e.timerFiredEventAttributes) {
       push('approval_window_closed', 'approval window closed');
     } else if (e.workflowExecutionCompletedEventAttributes) {
-      const state = first(e.workflowExecutionCompletedEventAttributes.result) as { status: string; error?: { message: string } };
+      const state = await first(e.workflowExecutionCompletedEventAttributes.result) as { status: string; error?: { message: string } };
       const took = out.length ? at - Date.parse(out[0].at) : 0;
       push('finished', `finished: ${state.status} after ${formatMs(took)}${state.error ? ` — ${state.error.message}` : ''}`, state);
     } else if (e.workflowExecutionTerminatedEventAttributes) {

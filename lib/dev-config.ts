@@ -37,6 +37,7 @@ export const DevConfigSchema = z.strictObject({
       z.strictObject({ id: z.string(), name: z.string(), email: z.string(), phone: z.string(), tier: z.enum(['bronze', 'silver', 'gold', 'platinum']) }),
     ),
   }),
+  codecServer: z.strictObject({ ip: z.string(), port: z.number().int() }),
   worker: z.strictObject({ policiesDir: z.string() }),
   approvers: z.array(z.strictObject({ name: z.string(), groups: z.array(z.string()).default([]) })).default([]),
 });

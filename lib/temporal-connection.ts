@@ -2,6 +2,7 @@ import { Client, Connection, type Metadata } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { loadDevConfig } from './dev-config';
+import { airlockDataConverter, requireCodecKeys } from './data-converter';
 
 /** Where and how to reach Temporal. */
 export interface TemporalTarget {
@@ -32,15 +33,15 @@ export function temporalTargetFromEnv(env: NodeJS.ProcessEnv = process.env): Tem
   };
 }
 
-/** A client connection for the SDK and CLI. */
-export async function connectClient(target = temporalTargetFromEnv()): Promise<Client> {
+/** A client for the SDK and CLI, encrypting and decrypting payloads with the codec keys of the environment. */
+export async function connectClient(target = temporalTargetFromEnv(), keys = requireCodecKeys()): Promise<Client> {
   const connection = await Connection.connect({
     address: target.address,
     tls: target.tls as never,
     apiKey: target.apiKey,
     metadata: target.metadata,
   });
-  return new Client({ connection, namespace: target.namespace });
+  return new Client({ connection, namespace: target.namespace, dataConverter: airlockDataConverter(keys) });
 }
 
 /** A worker connection. */

@@ -4,7 +4,8 @@
  * (a demonstration target) reading its token from moto, and the Airlock worker as its own process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -18,6 +19,9 @@ import { ALL_SEARCH_ATTRIBUTES, searchAttributeCliType } from '../common/search-
 import { keysDir } from '../lib/approver-keys';
 import { approversFileFromEnv } from '../lib/runtime-config';
 import { seedApprovers } from './seed-approvers';
+import { startCodecServer } from './codec-server';
+import { AesGcmCodec, newCodecKeyFile } from '../lib/encryption-codec';
+import { LOCAL_STACK_KEY_FILE, requireCodecKeys } from '../lib/data-converter';
 
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -53,15 +57,35 @@ function settings() {
     cfg,
     temporal: { ...cfg.temporal, port: port('AIRLOCK_TEMPORAL_PORT', cfg.temporal.port), ui: { port: port('AIRLOCK_UI_PORT', cfg.temporal.ui.port) } },
     motoPort: port('AIRLOCK_MOTO_PORT', cfg.moto.port),
+    codecPort: port('AIRLOCK_CODEC_PORT', cfg.codecServer.port),
+    stateDir: stateDir ?? join(REPO_ROOT, '.airlock'),
     crmPort: port('AIRLOCK_CRM_PORT', cfg.demoCrm.port),
     dbFile: stateDir ? join(stateDir, 'temporal.db') : join(REPO_ROOT, cfg.temporal.dbFile),
     approversFile: stateDir ? join(stateDir, 'approvers.json') : approversFileFromEnv(),
+    codecKeyFile: stateDir ? join(stateDir, 'codec-keys.json') : LOCAL_STACK_KEY_FILE,
   };
 }
 
 async function main(): Promise<void> {
-  const { cfg, temporal: t, motoPort, crmPort, dbFile, approversFile } = settings();
+  const { cfg, temporal: t, motoPort, crmPort, codecPort, dbFile, approversFile, codecKeyFile, stateDir } = settings();
   seedApprovers(keysDir(), approversFile, cfg.approvers);
+  mkdirSync(stateDir, { recursive: true });
+  // Payload encryption keys live beside the database, never in the repository; created once, kept across starts.
+  if (!existsSync(codecKeyFile)) writeFileSync(codecKeyFile, newCodecKeyFile(), { mode: 0o600 });
+  const codecKeys = requireCodecKeys({ AIRLOCK_CODEC_KEY_FILE: codecKeyFile });
+  const codecToken = randomBytes(24).toString('base64url');
+  writeFileSync(join(stateDir, 'codec-server-token'), `${codecToken}\n`, { mode: 0o600 });
+  const uiOrigin = `http://localhost:${t.ui.port}`;
+  const codecServer = await startCodecServer({
+    codec: new AesGcmCodec(codecKeys),
+    token: codecToken,
+    allowedOrigins: [uiOrigin, `http://127.0.0.1:${t.ui.port}`],
+    // The dev server's Web UI has no login, hence no token to pass: trust its origin, on this machine only.
+    trustedUiOrigin: uiOrigin,
+    host: cfg.codecServer.ip,
+    port: codecPort,
+  });
+  cleanups.push(() => codecServer.close());
   const address = `${t.ip}:${t.port}`;
   mkdirSync(dirname(dbFile), { recursive: true });
 
@@ -75,6 +99,7 @@ async function main(): Promise<void> {
       '--namespace', t.namespace,
       '--db-filename', dbFile,
       '--log-level', 'warn',
+      '--ui-codec-endpoint', codecServer.url,
       ...ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${searchAttributeCliType(k.type)}`]),
       ...dynamicConfigArgs(t),
     ],
@@ -110,6 +135,7 @@ async function main(): Promise<void> {
       AWS_REGION: cfg.moto.region,
       AIRLOCK_ENDPOINT_DEMO_CRM: crm.url,
       AIRLOCK_APPROVERS_FILE: approversFile,
+      AIRLOCK_CODEC_KEY_FILE: codecKeyFile,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
   });
@@ -136,6 +162,9 @@ Airlock local stack is up.
   Temporal Web UI http://localhost:${t.ui.port}
   moto (AWS)      ${moto.endpoint}  (STS, IAM, Secrets Manager; seeded from temporal-dev.yml)
   demo CRM        ${crm.url}  (a demonstration target; customers C-1001 … C-1005)
+  codec server    ${codecServer.url}  (payloads are AES-256-GCM encrypted; keys in ${codecKeyFile})
+                  temporal workflow show -w <action-id> --address ${address} \\
+                      --codec-endpoint ${codecServer.url} --codec-auth "Bearer ${codecToken}"
   worker          polling task queue airlock-actions
   approvers       ${cfg.approvers.map((a) => `${a.name}${a.groups.length ? ` (${a.groups.join(', ')})` : ''}`).join(', ')}
                   keys in ${keysDir()}, registered in ${approversFile}

@@ -27,7 +27,7 @@ function airlock(...args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       [join(REPO_ROOT, 'bin', 'airlock.js'), ...args],
-      { env: { ...process.env, TEMPORAL_ADDRESS: testEnv('temporalAddress'), TEMPORAL_NAMESPACE: testEnv('namespace'), AIRLOCK_KEYS_DIR: h.keysDir, NO_COLOR: '1' } },
+      { env: { ...process.env, TEMPORAL_ADDRESS: testEnv('temporalAddress'), TEMPORAL_NAMESPACE: testEnv('namespace'), AIRLOCK_KEYS_DIR: h.keysDir, AIRLOCK_CODEC_KEYS: testEnv('codecKeys'), NO_COLOR: '1' } },
       (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
     );
   });

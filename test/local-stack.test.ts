@@ -8,7 +8,7 @@ import { freePort } from '../stack/free-port';
 // `npm start`'s stack, on free ports and a temporary state folder, started twice on the same database.
 jest.setTimeout(240_000);
 
-let ports: Record<'temporal' | 'ui' | 'moto' | 'crm', number>;
+let ports: Record<'temporal' | 'ui' | 'moto' | 'crm' | 'codec', number>;
 const stateDir = mkdtempSync(join(tmpdir(), 'airlock-stack-'));
 const keysDir = join(stateDir, 'keys');
 let stack: ChildProcess | undefined;
@@ -25,6 +25,7 @@ async function startStack(): Promise<void> {
       AIRLOCK_UI_PORT: String(ports.ui),
       AIRLOCK_MOTO_PORT: String(ports.moto),
       AIRLOCK_CRM_PORT: String(ports.crm),
+      AIRLOCK_CODEC_PORT: String(ports.codec),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -46,14 +47,14 @@ async function stopStack(): Promise<void> {
 
 function airlock(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), ...args, '--json'], { env: { ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`, AIRLOCK_KEYS_DIR: keysDir } }, (err, stdout, stderr) =>
+    execFile(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), ...args, '--json'], { env: { ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`, AIRLOCK_KEYS_DIR: keysDir, AIRLOCK_CODEC_KEY_FILE: join(stateDir, 'codec-keys.json') } }, (err, stdout, stderr) =>
       resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
 
 beforeAll(async () => {
-  ports = { temporal: await freePort(), ui: await freePort(), moto: await freePort(), crm: await freePort() };
+  ports = { temporal: await freePort(), ui: await freePort(), moto: await freePort(), crm: await freePort(), codec: await freePort() };
 });
 afterAll(stopStack);
 

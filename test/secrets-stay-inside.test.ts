@@ -55,7 +55,8 @@ test('neither the secret nor any minted credential appears in the history of a r
   expect((await h.airlock.result(id)).status).toBe('succeeded');
 
   const history = await rawHistoryText(h.client, id);
-  expect(history).toContain('C-1001'); // the raw text is readable: the absence below means something
+  expect(history).toContain('crm.update_customer'); // the raw text is readable: the absences below mean something
+  expect(history).not.toContain('C-1001'); // payloads are encrypted
   expect(history).not.toContain(token());
   for (const credential of await credentialStrings(id)) expect(history).not.toContain(credential);
 });
@@ -68,7 +69,6 @@ test('a secret the task returns is redacted from the result and absent from hist
   expect(final.plan?.summary).toBe(`would echo ${REDACTED}`);
 
   const history = await rawHistoryText(h.client, id);
-  expect(history).toContain(REDACTED);
   expect(history).not.toContain(token());
   for (const credential of await credentialStrings(id)) expect(history).not.toContain(credential);
 });

@@ -6,6 +6,8 @@ import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 import { CedarPolicyEngine } from '../lib/cedar-policy-engine';
 import type { AwsSettings } from '../lib/runtime-config';
 import type { ApproverRegistry } from '../lib/approvers-config';
+import type { CodecKeys } from '../lib/encryption-codec';
+import { airlockDataConverter } from '../lib/data-converter';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { createDefaultRegistry } from '../tasks';
 
@@ -18,6 +20,8 @@ export interface AirlockWorkerOptions {
   policiesDir: string;
   /** People who may sign decisions (the approvers file); their groups become Cedar group memberships. */
   approvers: ApproverRegistry;
+  /** Payload encryption keys: every payload and failure this worker writes to history is encrypted. */
+  codecKeys: CodecKeys;
   taskQueue?: string;
   registry?: TaskRegistry;
   /** A prebuilt workflow bundle (tests build one and share it); otherwise the workflows are bundled at start. */
@@ -50,6 +54,7 @@ export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<W
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? AIRLOCK_TASK_QUEUE,
     activities,
+    dataConverter: airlockDataConverter(opts.codecKeys),
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),

@@ -6,6 +6,7 @@
 import { connectWorker, temporalTargetFromEnv } from '../lib/temporal-connection';
 import { approversFileFromEnv, awsSettingsFromEnv, endpointsFromEnv, policiesDirFromEnv } from '../lib/runtime-config';
 import { loadApprovers } from '../lib/approvers-config';
+import { requireCodecKeys } from '../lib/data-converter';
 import { createAirlockWorker } from './create-worker';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
     endpoints: endpointsFromEnv(),
     policiesDir: policiesDirFromEnv(),
     approvers: loadApprovers(approversFileFromEnv()),
+    codecKeys: requireCodecKeys(),
     // Against moto any key pair works; against AWS the SDK's default provider chain applies.
     awsCredentials: aws.endpoint && !process.env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' } : undefined,
   });

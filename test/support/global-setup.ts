@@ -2,6 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { REPO_ROOT } from '../../lib/dev-config';
+import { FAILURE_CONVERTER_PATH } from '../../lib/data-converter';
+import { newCodecKeyFile } from '../../lib/encryption-codec';
 import { startEphemeralStack, type EphemeralStack } from '../../stack/ephemeral-stack';
 import { TEST_ENV } from './test-env';
 
@@ -10,7 +12,11 @@ export default async function globalSetup(): Promise<void> {
   const stack = await startEphemeralStack();
   (globalThis as { __AIRLOCK_STACK__?: EphemeralStack }).__AIRLOCK_STACK__ = stack;
 
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    logger: quietLogger,
+  });
   const dir = join(REPO_ROOT, '.airlock', 'test');
   mkdirSync(dir, { recursive: true });
   const bundlePath = join(dir, 'workflow-bundle.js');
@@ -21,6 +27,9 @@ export default async function globalSetup(): Promise<void> {
   process.env[TEST_ENV.motoEndpoint] = stack.moto.endpoint;
   process.env[TEST_ENV.crmToken] = stack.crmToken;
   process.env[TEST_ENV.workflowBundle] = bundlePath;
+  // Two keys, the newer current: histories are written with k2, and k1 must still decrypt.
+  const keys = JSON.parse(newCodecKeyFile('k1'));
+  process.env[TEST_ENV.codecKeys] = JSON.stringify({ current: 'k2', keys: { ...keys.keys, ...JSON.parse(newCodecKeyFile('k2')).keys } });
 }
 
 const quietLogger = {

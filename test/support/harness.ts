@@ -6,7 +6,9 @@ import { loadDevConfig, REPO_ROOT } from '../../lib/dev-config';
 import type { AwsSettings } from '../../lib/runtime-config';
 import { createAirlockWorker } from '../../workers/create-worker';
 import { startDemoCrm, type DemoCrm } from '../fixtures/demo-crm/demo-crm-server';
-import { testEnv } from './test-env';
+import { TEST_ENV, testEnv } from './test-env';
+import { airlockDataConverter } from '../../lib/data-converter';
+import { parseCodecKeys } from '../../lib/encryption-codec';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,7 +52,8 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
   const aws: AwsSettings = { region: cfg.moto.region, endpoint: testEnv('motoEndpoint'), accountId: cfg.moto.accountId };
   const crm = await startDemoCrm({ token: testEnv('crmToken'), customers: cfg.demoCrm.customers });
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace });
+  const codecKeys = parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys);
+  const client = new Client({ connection, namespace, dataConverter: airlockDataConverter(codecKeys) });
   const nativeConnection = await NativeConnection.connect({ address });
   const keysDir = mkdtempSync(join(tmpdir(), 'airlock-keys-'));
   const approversFile = join(keysDir, 'approvers.json');
@@ -71,6 +74,7 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
       policiesDir: opts.policiesDir ?? join(REPO_ROOT, cfg.worker.policiesDir),
       registry: opts.registry,
       approvers,
+      codecKeys,
       workflowBundle: { codePath: testEnv('workflowBundle') },
       awsCredentials: { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' },
     });

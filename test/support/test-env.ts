@@ -5,6 +5,7 @@ export const TEST_ENV = {
   motoEndpoint: 'AIRLOCK_TEST_MOTO_ENDPOINT',
   crmToken: 'AIRLOCK_TEST_CRM_TOKEN',
   workflowBundle: 'AIRLOCK_TEST_WORKFLOW_BUNDLE',
+  codecKeys: 'AIRLOCK_TEST_CODEC_KEYS',
 } as const;
 
 /** Reads one of them; fails clearly when a test runs without the global setup. */

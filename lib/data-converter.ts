@@ -1,0 +1,33 @@
+import type { DataConverter } from '@temporalio/common';
+import { ConfigError } from '../common/errors';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { AesGcmCodec, codecKeysFromEnv, type CodecKeys } from './encryption-codec';
+import { REPO_ROOT } from './dev-config';
+
+/** The key file `npm start` creates (git-ignored). */
+export const LOCAL_STACK_KEY_FILE = join(REPO_ROOT, '.airlock', 'codec-keys.json');
+
+/** Path of the failure converter module (message and stack trace encoded), for clients, workers and the bundler. */
+export const FAILURE_CONVERTER_PATH = require.resolve('../common/failure-converter');
+
+/** The data converter of every Airlock client and worker: payloads and failure details encrypted. */
+export function airlockDataConverter(keys: CodecKeys): DataConverter {
+  return { payloadCodecs: [new AesGcmCodec(keys)], failureConverterPath: FAILURE_CONVERTER_PATH };
+}
+
+/**
+ * Codec keys from the environment; Airlock does not run without them, since history would then hold input and
+ * output values in plain text.
+ */
+export function requireCodecKeys(env: NodeJS.ProcessEnv = process.env): CodecKeys {
+  // In a checkout with the local stack, its key file is the default, so `npx airlock` needs no setup.
+  const keys = codecKeysFromEnv(env) ?? (existsSync(LOCAL_STACK_KEY_FILE) ? codecKeysFromEnv({ AIRLOCK_CODEC_KEY_FILE: LOCAL_STACK_KEY_FILE }) : undefined);
+  if (!keys) {
+    throw new ConfigError(
+      'No payload encryption keys: set AIRLOCK_CODEC_KEY_FILE to a key file ({"current":"k1","keys":{"k1":"<base64 of 32 random bytes>"}}) ' +
+        'or AIRLOCK_CODEC_KEYS to its JSON. `npm start` creates one in .airlock/codec-keys.json.',
+    );
+  }
+  return keys;
+}
