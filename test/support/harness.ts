@@ -19,6 +19,8 @@ import type { ApprovalAttempt } from '../../common/types';
 import type { TaskRegistry } from '../../tasks/task-registry';
 
 let runtimeInstalled = false;
+/** Everything the worker runtime logged in this test file (messages and their metadata, as text). */
+const workerLogs: string[] = [];
 
 /** Everything one test file needs: a client, a running worker on its own task queue, a demo CRM. */
 export interface Harness {
@@ -30,6 +32,8 @@ export interface Harness {
   /** Starts (or restarts) the worker. */
   startWorker(): Promise<void>;
   motoEndpoint: string;
+  /** What the worker runtime logged so far in this test file. */
+  logs: string[];
   /** The approvers' private keys (bob, carol in group approvers; alice, mallory, support-bot in none). */
   keysDir: string;
   approversFile: string;
@@ -43,7 +47,12 @@ export interface Harness {
 /** Connects to the suite's Temporal and moto, starts a demo CRM and a worker. */
 export async function startHarness(opts: { policiesDir?: string; taskQueue?: string; registry?: TaskRegistry } = {}): Promise<Harness> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({
+      logger: new DefaultLogger('DEBUG', (entry) => {
+        workerLogs.push(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {}, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v))}`);
+        if (entry.level === 'WARN' || entry.level === 'ERROR') console.warn(`[worker ${entry.level}] ${entry.message}`);
+      }),
+    });
     runtimeInstalled = true;
   }
   const cfg = loadDevConfig();
@@ -94,6 +103,7 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
     aws,
     taskQueue,
     motoEndpoint: aws.endpoint!,
+    logs: workerLogs,
     keysDir,
     approversFile,
     decide: (id, approver, decision = 'approve', o = {}) => airlock.decideAs(id, { approver, key: loadApproverKey(approver, keysDir), decision, ...o }),

@@ -1,0 +1,110 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { auditTrail } from '../client/audit-trail';
+import { REPO_ROOT } from '../lib/dev-config';
+import { ALL_TASKS, type TaskDefinition } from '../tasks';
+import type { ActionState } from '../common/types';
+import { startHarness, type Harness } from './support/harness';
+import { sessionsOf } from './support/moto-sessions';
+import { policiesWith } from './support/policies-with';
+import { rawHistoryText } from './support/raw-history';
+import { testEnv } from './support/test-env';
+
+// Every registered task through success, policy denial, rejection, target error and retry; then every history is
+// read raw (no codec) and decoded, with the worker's logs, the CLI's output and the error messages.
+jest.setTimeout(180_000);
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({
+    policiesDir: policiesWith(`
+@id("careful-bot-anything-with-one-approval")
+permit (principal == Airlock::Agent::"careful-bot", action, resource is Airlock::Target)
+when { context.approvals >= 1 };`),
+  });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const tasks: TaskDefinition[] = ALL_TASKS;
+/** Leaf string values of a JSON value (long enough that random ciphertext cannot contain them by chance). */
+const leaves = (v: unknown): string[] =>
+  typeof v === 'string' ? (v.length >= 5 ? [v] : []) : v && typeof v === 'object' ? Object.values(v).flatMap(leaves) : [];
+
+function cli(...args: string[]): Promise<string> {
+  return new Promise((resolve) =>
+    execFile(
+      process.execPath,
+      [join(REPO_ROOT, 'bin', 'airlock.js'), ...args],
+      { env: { ...process.env, TEMPORAL_ADDRESS: testEnv('temporalAddress'), AIRLOCK_CODEC_KEYS: testEnv('codecKeys'), AIRLOCK_KEYS_DIR: h.keysDir } },
+      (_err, stdout, stderr) => resolve(stdout + stderr),
+    ),
+  );
+}
+
+describe.each(tasks.map((task) => ({ name: task.name, task })))('$name', ({ task }) => {
+  const input = task.examples[0];
+  const finals: ActionState[] = [];
+
+  async function run(agent: string, decide?: (id: string) => Promise<unknown>, before?: () => void): Promise<ActionState> {
+    const { id } = await h.airlock.propose({ task: task.name, input, agent, user: 'alice', reason: 'confidentiality test' });
+    if (decide) {
+      await h.airlock.waitFor(id, ['awaiting_approval']);
+      before?.();
+      await decide(id);
+    }
+    const final = await h.airlock.result(id);
+    finals.push(final);
+    return final;
+  }
+
+  test('success, denial, rejection, target error and retry end as they should', async () => {
+    const approve = (id: string) => h.decide(id, 'bob', 'approve');
+    expect((await run('careful-bot', approve)).status).toBe('succeeded');
+    expect((await run('rogue-bot')).status).toBe('denied');
+    expect((await run('careful-bot', (id) => h.decide(id, 'bob', 'reject', { reason: 'not now' }))).status).toBe('rejected');
+    const failed = await run('careful-bot', approve, () => h.crm.failWrites(400, 1));
+    expect([failed.status, failed.error?.type]).toEqual(['failed', 'AIRLOCK_TARGET_ERROR']);
+    const retried = await run('careful-bot', approve, () => h.crm.failWrites(503, 1));
+    expect(retried.status).toBe('succeeded');
+    expect((await auditTrail(h.client, retried.id)).filter((e) => e.kind === 'executed')).toHaveLength(1);
+  });
+
+  test('raw histories hold no input value, output value, secret or credential', async () => {
+    const secret = testEnv('crmToken');
+    for (const final of finals) {
+      const raw = await rawHistoryText(h.client, final.id);
+      expect(raw).toContain(task.name); // readable text: what is absent is really absent
+      const forbidden = [
+        ...leaves(input),
+        ...leaves(final.result?.output),
+        ...leaves(final.plan?.before),
+        ...leaves(final.plan?.after),
+        secret,
+        ...(await sessionsOf(h.motoEndpoint, final.id)).flatMap((s) => [s.access_key_id, s.secret_access_key, s.session_token]),
+      ];
+      expect(forbidden.length).toBeGreaterThanOrEqual(2); // at least an input value and the secret
+      for (const value of forbidden) expect([final.status, value, raw.includes(value)]).toEqual([final.status, value, false]);
+    }
+  });
+
+  test('decoded histories, audit trails, worker logs, CLI output and errors hold no secret or credential', async () => {
+    const secrets = [testEnv('crmToken')];
+    for (const final of finals) {
+      for (const s of await sessionsOf(h.motoEndpoint, final.id)) secrets.push(s.access_key_id, s.secret_access_key, s.session_token);
+    }
+    const texts: [string, string][] = [['worker logs', h.logs.join('\n')]];
+    for (const final of finals) {
+      texts.push([`state ${final.id}`, JSON.stringify(await h.airlock.get(final.id))]);
+      texts.push([`audit ${final.id}`, JSON.stringify(await auditTrail(h.client, final.id))]);
+      texts.push([`cli ${final.id}`, (await cli('show', final.id, '--json')) + (await cli('audit', final.id))]);
+      texts.push([`error ${final.id}`, final.error?.message ?? '']);
+    }
+    expect(texts.find(([name]) => name.startsWith('cli'))![1]).toContain(task.name); // the CLI could decode
+    expect(h.logs.some((l) => l.includes('AIRLOCK_TARGET_ERROR') || l.includes('injected_fault'))).toBe(true); // failures were logged
+    for (const [name, text] of texts) {
+      for (const secret of secrets) expect([name, text.includes(secret)]).toEqual([name, false]);
+    }
+  });
+});
