@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { AesGcmCodec, parseCodecKeys, newCodecKeyFile, ENCRYPTED_ENCODING } from '../lib/encryption-codec';
+import { startCodecServer, type CodecServer } from '../stack/codec-server';
+import { temporalCliPath } from '../stack/tools';
+import { startHarness, type Harness } from './support/harness';
+import { TEST_ENV, testEnv } from './support/test-env';
+import { historyText } from './support/raw-history';
+
+let h: Harness;
+let server: CodecServer;
+const token = randomBytes(16).toString('hex');
+const ui = 'http://localhost:8233';
+beforeAll(async () => {
+  h = await startHarness();
+  server = await startCodecServer({ codec: new AesGcmCodec(parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys)), token, allowedOrigins: [ui] });
+});
+afterAll(async () => {
+  await server?.close();
+  await h?.close();
+});
+
+function temporal(...args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) =>
+    execFile(temporalCliPath(), args, (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr })),
+  );
+}
+
+test('the Temporal CLI reads a decrypted history through the codec server, with the bearer token only', async () => {
+  const { id } = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'codec server check' }, agent: 'support-bot', user: 'alice' });
+  await h.airlock.result(id);
+  const base = ['workflow', 'show', '-w', id, '--address', testEnv('temporalAddress'), '-o', 'json'];
+
+  const withCodec = await temporal(...base, '--codec-endpoint', server.url, '--codec-auth', `Bearer ${token}`);
+  expect(withCodec.code).toBe(0);
+  expect(historyText(JSON.parse(withCodec.out))).toContain('codec server check');
+
+  const plain = await temporal(...base);
+  expect(plain.code).toBe(0);
+  const plainText = historyText(JSON.parse(plain.out));
+  expect(plainText).not.toContain('codec server check');
+  expect(plainText).toContain(ENCRYPTED_ENCODING);
+
+  const wrongToken = await temporal(...base, '--codec-endpoint', server.url, '--codec-auth', 'Bearer nope');
+  expect(wrongToken.out).not.toContain('codec server check');
+  expect(wrongToken.out).not.toContain(Buffer.from('codec server check').toString('base64').slice(0, 16));
+});
+
+test('the codec server answers the Web UI’s CORS preflight and refuses requests without the token', async () => {
+  const preflight = await fetch(`${server.url}/decode`, {
+    method: 'OPTIONS',
+    headers: { Origin: ui, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,x-namespace,authorization' },
+  });
+  expect(preflight.status).toBe(204);
+  expect(preflight.headers.get('access-control-allow-origin')).toBe(ui);
+  expect(preflight.headers.get('access-control-allow-credentials')).toBe('true');
+  expect(preflight.headers.get('access-control-allow-headers')).toMatch(/X-Namespace/i);
+  const stranger = await fetch(`${server.url}/decode`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example' } });
+  expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
+
+  const body = JSON.stringify({ payloads: [] });
+  expect((await fetch(`${server.url}/decode`, { method: 'POST', body, headers: { Origin: ui } })).status).toBe(401);
+  const ok = await fetch(`${server.url}/decode`, { method: 'POST', body, headers: { Origin: ui, Authorization: `Bearer ${token}` } });
+  expect(ok.status).toBe(200);
+  expect(await ok.json()).toEqual({ payloads: [] });
+});
+
+test('with a trusted UI origin (the dev Web UI has no login), that origin needs no token and others still do', async () => {
+  const dev = await startCodecServer({ codec: new AesGcmCodec(parseCodecKeys(newCodecKeyFile('d1'), 'dev')), token, allowedOrigins: [ui], trustedUiOrigin: ui });
+  try {
+    const body = JSON.stringify({ payloads: [] });
+    expect((await fetch(`${dev.url}/decode`, { method: 'POST', body, headers: { Origin: ui } })).status).toBe(200);
+    expect((await fetch(`${dev.url}/decode`, { method: 'POST', body, headers: { Origin: 'https://evil.example' } })).status).toBe(401);
+    expect((await fetch(`${dev.url}/decode`, { method: 'POST', body })).status).toBe(401);
+  } finally {
+    await dev.close();
+  }
+});
+
+test('keys rotate: encrypt with the current key, decrypt with any; a missing key is a clear error', async () => {
+  const k1 = parseCodecKeys(newCodecKeyFile('k1'), 'k1');
+  const k2 = parseCodecKeys(newCodecKeyFile('k2'), 'k2');
+  const old = new AesGcmCodec(k1);
+  const rotated = new AesGcmCodec({ current: 'k2', keys: { ...k1.keys, ...k2.keys } });
+  const payload = defaultPayloadConverter.toPayload({ customerId: 'C-1001' });
+
+  const [byOld] = await old.encode([payload]);
+  const [byNew] = await rotated.encode([payload]);
+  expect(Buffer.from(byNew.metadata!['encryption-key-id']).toString()).toBe('k2');
+  expect(Buffer.from(byNew.data!).toString()).not.toContain('C-1001');
+  expect(defaultPayloadConverter.fromPayload((await rotated.decode([byOld]))[0])).toEqual({ customerId: 'C-1001' });
+  expect(defaultPayloadConverter.fromPayload((await rotated.decode([byNew]))[0])).toEqual({ customerId: 'C-1001' });
+  await expect(new AesGcmCodec(k2).decode([byOld])).rejects.toThrow(/encrypted with key "k1", which this process does not have/);
+
+  const tampered = { ...byNew, data: Buffer.from(byNew.data!).fill(0, 20, 21) };
+  await expect(rotated.decode([tampered])).rejects.toThrow();
+});
