@@ -1,13 +1,15 @@
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { toActivityFailure } from '../common/errors';
-import type { ActionRequest, ApprovalRefusalCode, ExecutionResult, InputIssue, Plan, PolicyDecision, SignedDecision } from '../common/types';
+import type { ActionRequest, ActionState, ApprovalRefusalCode, ExecutionResult, InputIssue, Plan, PolicyDecision, SignedDecision } from '../common/types';
 import type { Risk } from '../common/statuses';
 import type { SessionCredentials, TaskContext, TaskDefinition } from '../tasks/define-task';
 import type { TaskRegistry } from '../tasks/task-registry';
 import type { CedarPolicyEngine, ProposalQuery } from '../lib/cedar-policy-engine';
 import type { AwsSettings } from '../lib/runtime-config';
 import type { ApproverRegistry } from '../lib/approvers-config';
+import type { JsonlAuditLog } from '../lib/audit-log';
+import type { AuditEvent } from '../client/audit-trail';
 import { verifyPayload } from '../lib/approver-keys';
 import { sha256Canonical } from '../lib/canonical-json';
 import { diffValues } from '../lib/diff';
@@ -31,6 +33,10 @@ export interface ActivityDeps {
   endpoints: Record<string, string>;
   /** People who may sign decisions, with their public keys. */
   approvers: ApproverRegistry;
+  /** The append-only audit log every finished action is recorded in. */
+  auditLog: JsonlAuditLog;
+  /** Reads an action's audit trail from its workflow history. */
+  auditTrail: (actionId: string) => Promise<AuditEvent[]>;
 }
 
 /** What verifying a signed decision found. */
@@ -163,6 +169,30 @@ export function createActivities(deps: ActivityDeps) {
       } catch (err) {
         throw toActivityFailure(err);
       }
+    },
+
+    /**
+     * Appends the finished action's audit record (its history's events, and the outcome) to the audit log, which
+     * outlives the namespace's history retention. Idempotent by action id: a retry never writes a second record.
+     */
+    async recordAudit(state: ActionState): Promise<{ seq: number; hash: string }> {
+      const events = await deps.auditTrail(state.id);
+      events.push({
+        at: state.updatedAt,
+        eventId: 0,
+        kind: 'finished',
+        summary: `finished: ${state.status}${state.error ? ` — ${state.error.message}` : ''}`,
+        data: { status: state.status, error: state.error, approvedBy: state.approvedBy },
+      });
+      const record = await deps.auditLog.append({
+        actionId: state.id,
+        runId: state.runId,
+        task: state.task,
+        status: state.status,
+        recordedAt: deps.clock().toISOString(),
+        events,
+      });
+      return { seq: record.seq, hash: record.hash };
     },
 
     /** Dry run with a read-only session: reads current state and returns the plan, hashed. Changes nothing. */

@@ -7,7 +7,8 @@
  * A benchmark, not a test: it prints numbers and asserts nothing but that every action succeeded.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
     policiesDir: join(REPO_ROOT, cfg.worker.policiesDir),
     approvers: new Map(), // auto-approved actions only
     codecKeys,
+    auditLogPath: join(mkdtempSync(join(tmpdir(), 'airlock-bench-')), 'audit.jsonl'),
     awsCredentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
   const bareWorker = await Worker.create({

@@ -43,3 +43,8 @@ export function policiesDirFromEnv(env: NodeJS.ProcessEnv = process.env): string
 export function approversFileFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.AIRLOCK_APPROVERS_FILE ?? resolve(REPO_ROOT, '.airlock', 'approvers.json'));
 }
+
+/** The audit log: `AIRLOCK_AUDIT_LOG`, else `.airlock/audit.jsonl`. */
+export function auditLogPathFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.AIRLOCK_AUDIT_LOG ?? resolve(REPO_ROOT, '.airlock', 'audit.jsonl'));
+}

@@ -136,6 +136,7 @@ async function main(): Promise<void> {
       AIRLOCK_ENDPOINT_DEMO_CRM: crm.url,
       AIRLOCK_APPROVERS_FILE: approversFile,
       AIRLOCK_CODEC_KEY_FILE: codecKeyFile,
+      AIRLOCK_AUDIT_LOG: process.env.AIRLOCK_AUDIT_LOG ?? join(stateDir, 'audit.jsonl'),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
   });

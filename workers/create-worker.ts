@@ -8,6 +8,9 @@ import type { AwsSettings } from '../lib/runtime-config';
 import type { ApproverRegistry } from '../lib/approvers-config';
 import type { CodecKeys } from '../lib/encryption-codec';
 import { airlockDataConverter } from '../lib/data-converter';
+import { JsonlAuditLog } from '../lib/audit-log';
+import { auditTrail } from '../client/audit-trail';
+import { Client } from '@temporalio/client';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { createDefaultRegistry } from '../tasks';
 
@@ -22,6 +25,8 @@ export interface AirlockWorkerOptions {
   approvers: ApproverRegistry;
   /** Payload encryption keys: every payload and failure this worker writes to history is encrypted. */
   codecKeys: CodecKeys;
+  /** The append-only audit log (JSON Lines, hash-chained). */
+  auditLogPath: string;
   taskQueue?: string;
   registry?: TaskRegistry;
   /** A prebuilt workflow bundle (tests build one and share it); otherwise the workflows are bundled at start. */
@@ -37,6 +42,8 @@ export interface AirlockWorkerOptions {
 export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<Worker> {
   const registry = opts.registry ?? createDefaultRegistry();
   const policy = CedarPolicyEngine.load(opts.policiesDir, registry.names(), [...opts.approvers.values()]);
+  // The worker reads its own actions' histories (decrypted) to write their audit records.
+  const historyReader = new Client({ connection: opts.connection, namespace: opts.namespace, dataConverter: airlockDataConverter(opts.codecKeys) });
   const sts = new STSClient({ region: opts.aws.region, endpoint: opts.aws.endpoint, credentials: opts.awsCredentials });
   const activities = createActivities({
     sts,
@@ -48,6 +55,8 @@ export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<W
     aws: opts.aws,
     endpoints: opts.endpoints,
     approvers: opts.approvers,
+    auditLog: new JsonlAuditLog(opts.auditLogPath),
+    auditTrail: (id) => auditTrail(historyReader, id),
   });
   return Worker.create({
     connection: opts.connection,

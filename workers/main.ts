@@ -4,7 +4,7 @@
  * a cluster or Temporal Cloud.
  */
 import { connectWorker, temporalTargetFromEnv } from '../lib/temporal-connection';
-import { approversFileFromEnv, awsSettingsFromEnv, endpointsFromEnv, policiesDirFromEnv } from '../lib/runtime-config';
+import { approversFileFromEnv, auditLogPathFromEnv, awsSettingsFromEnv, endpointsFromEnv, policiesDirFromEnv } from '../lib/runtime-config';
 import { loadApprovers } from '../lib/approvers-config';
 import { requireCodecKeys } from '../lib/data-converter';
 import { createAirlockWorker } from './create-worker';
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     policiesDir: policiesDirFromEnv(),
     approvers: loadApprovers(approversFileFromEnv()),
     codecKeys: requireCodecKeys(),
+    auditLogPath: auditLogPathFromEnv(),
     // Against moto any key pair works; against AWS the SDK's default provider chain applies.
     awsCredentials: aws.endpoint && !process.env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' } : undefined,
   });

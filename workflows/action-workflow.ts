@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
   condition,
   isCancellation,
@@ -25,6 +26,11 @@ const { validateProposal, decidePolicy, verifyDecision } = proxyLocalActivities<
 const { planAction } = proxyActivities<AirlockActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+// The audit record must be written: retried until it is (appending is idempotent by action id).
+const { recordAudit } = proxyActivities<AirlockActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 // Execution may be retried safely only because the target receives the action id as its idempotency key.
 const { executeAction } = proxyActivities<AirlockActivities>({
@@ -172,6 +178,8 @@ export async function actionWorkflow(request: ActionRequest): Promise<ActionStat
     setStatus(status);
     // Let in-flight decisions answer before the run closes, so no approver is left without a reply.
     await condition(allHandlersFinished);
+    // History goes after the namespace's retention; the audit log keeps the record. Even a cancelled action is recorded.
+    await CancellationScope.nonCancellable(() => recordAudit(state));
     return state;
   };
 

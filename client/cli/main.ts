@@ -4,6 +4,8 @@ import { Command, CommanderError } from 'commander';
 import { AirlockError, DecisionError } from '../../common/errors';
 import { DECIDING_STATUSES } from '../../common/statuses';
 import { temporalTargetFromEnv } from '../../lib/temporal-connection';
+import { JsonlAuditLog } from '../../lib/audit-log';
+import { auditLogPathFromEnv } from '../../lib/runtime-config';
 import { createDefaultRegistry } from '../../tasks';
 import { AirlockClient } from '../airlock-client';
 import { auditTrail } from '../audit-trail';
@@ -178,7 +180,22 @@ withJson(keys.command('list').description('keys in the keys directory (AIRLOCK_K
   print(rows.length ? rows.map((r) => `${r.name}  ${r.publicKey}`).join('\n') : `No keys in ${dir}.`, rows);
 });
 
-withJson(program.command('audit <action-id>').description('the action’s audit trail, read from its workflow history')).action(async (id: string) => {
+withJson(
+  program
+    .command('audit <action-id|verify>')
+    .description('an action’s audit trail, read from its workflow history; `audit verify` checks the audit log’s hash chain')
+    .option('--file <path>', 'with verify: the audit log (default AIRLOCK_AUDIT_LOG or .airlock/audit.jsonl)'),
+).action(async (id: string, o: { file?: string }) => {
+  if (id === 'verify') {
+    const log = new JsonlAuditLog(o.file ?? auditLogPathFromEnv());
+    const result = log.verify();
+    if (result.ok) {
+      print(`${log.path}: ${result.records} record(s), chain intact; head ${result.head}`, { file: log.path, ...result });
+      return;
+    }
+    print(`${log.path}: ${result.message}`, { file: log.path, ...result });
+    throw new CliError('', EXIT.error);
+  }
   const events = await auditTrail((await airlock()).temporal, id);
   print(events.map((e) => `${e.at}  ${e.summary}`).join('\n'), events);
 });

@@ -32,6 +32,8 @@ export interface Harness {
   /** Starts (or restarts) the worker. */
   startWorker(): Promise<void>;
   motoEndpoint: string;
+  /** This file's audit log. */
+  auditLogPath: string;
   /** What the worker runtime logged so far in this test file. */
   logs: string[];
   /** The approvers' private keys (bob, carol in group approvers; alice, mallory, support-bot in none). */
@@ -66,6 +68,7 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
   const nativeConnection = await NativeConnection.connect({ address });
   const keysDir = mkdtempSync(join(tmpdir(), 'airlock-keys-'));
   const approversFile = join(keysDir, 'approvers.json');
+  const auditLogPath = join(keysDir, 'audit.jsonl');
   seedApprovers(keysDir, approversFile, [...cfg.approvers, { name: 'support-bot', groups: [] }]);
   const approvers = loadApprovers(approversFile);
   const taskQueue = opts.taskQueue ?? `airlock-test-${randomUUID()}`;
@@ -84,6 +87,7 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
       registry: opts.registry,
       approvers,
       codecKeys,
+      auditLogPath,
       workflowBundle: { codePath: testEnv('workflowBundle') },
       awsCredentials: { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' },
     });
@@ -104,6 +108,7 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
     taskQueue,
     motoEndpoint: aws.endpoint!,
     logs: workerLogs,
+    auditLogPath,
     keysDir,
     approversFile,
     decide: (id, approver, decision = 'approve', o = {}) => airlock.decideAs(id, { approver, key: loadApproverKey(approver, keysDir), decision, ...o }),

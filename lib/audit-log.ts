@@ -1,0 +1,133 @@
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, appendFileSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { canonicalJson, sha256Canonical } from './canonical-json';
+
+/** The hash the first record chains to. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** One action's audit record, chained to the one before it. */
+export interface AuditRecord {
+  /** 1, 2, 3, ... in file order. */
+  seq: number;
+  actionId: string;
+  runId: string;
+  task: string;
+  status: string;
+  recordedAt: string;
+  /** The same events as `airlock audit --json`. */
+  events: unknown[];
+  /** `hash` of the previous record (GENESIS_HASH for the first). */
+  prevHash: string;
+  /** sha-256 of the canonical JSON of every other field. */
+  hash: string;
+}
+
+/** What `verify` found. */
+export type VerifyResult =
+  | { ok: true; records: number; head: string }
+  | { ok: false; records: number; line: number; actionId?: string; problem: 'unreadable' | 'changed' | 'removed' | 'reordered'; message: string };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * An append-only JSON Lines audit log, one record per action, each carrying the hash of the one before (a hash
+ * chain, as CloudTrail's digest files do), so that a changed, removed or reordered record is found by `verify`.
+ *
+ * Appends are idempotent by action id (a retried activity never writes twice) and serialised across processes by a
+ * lock file. Truncating the newest records cannot be seen from the file alone: keep the head hash `verify` prints.
+ */
+export class JsonlAuditLog {
+  constructor(readonly path: string) {}
+
+  /** Appends the record of an action, unless one is already there; returns the record in the log. */
+  async append(entry: Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>): Promise<AuditRecord> {
+    return this.locked(() => {
+      const records = this.read();
+      const existing = records.find((r) => r.actionId === entry.actionId);
+      if (existing) return existing;
+      const last = records.at(-1);
+      const body = { ...entry, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? GENESIS_HASH };
+      const record: AuditRecord = { ...body, hash: sha256Canonical(body) };
+      appendFileSync(this.path, `${canonicalJson(record)}\n`, { mode: 0o640 });
+      return record;
+    });
+  }
+
+  /** Every record, in file order (assumes an intact file; `verify` checks that). */
+  read(): AuditRecord[] {
+    if (!existsSync(this.path)) return [];
+    return readFileSync(this.path, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as AuditRecord);
+  }
+
+  /** Checks the chain; names the first record that was changed, removed or reordered. */
+  verify(): VerifyResult {
+    if (!existsSync(this.path)) return { ok: true, records: 0, head: GENESIS_HASH };
+    const lines = readFileSync(this.path, 'utf8').split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    // A sequence number missing from the whole file was removed; one found elsewhere was moved.
+    const seqs = new Set(lines.map(seqOf));
+    let prev = GENESIS_HASH;
+    for (const [i, line] of lines.entries()) {
+      const n = i + 1;
+      let record: AuditRecord;
+      try {
+        record = JSON.parse(line) as AuditRecord;
+      } catch {
+        return { ok: false, records: lines.length, line: n, problem: 'unreadable', message: `Record ${n} is not valid JSON: it was changed.` };
+      }
+      const { hash, ...body } = record;
+      const where = `Record ${n} (action ${record.actionId})`;
+      if (record.seq > n && !seqs.has(n)) {
+        return { ok: false, records: lines.length, line: n, actionId: record.actionId, problem: 'removed', message: `${where} has sequence number ${record.seq}: ${record.seq - n} record(s) before it were removed.` };
+      }
+      if (record.seq !== n) {
+        return { ok: false, records: lines.length, line: n, actionId: record.actionId, problem: 'reordered', message: `${where} has sequence number ${record.seq}: records were reordered.` };
+      }
+      if (sha256Canonical(body) !== hash) {
+        return { ok: false, records: lines.length, line: n, actionId: record.actionId, problem: 'changed', message: `${where} does not match its hash: it was changed.` };
+      }
+      if (record.prevHash !== prev) {
+        return { ok: false, records: lines.length, line: n, actionId: record.actionId, problem: 'changed', message: `${where} does not chain to record ${n - 1}: a record before it was changed and its hash recomputed.` };
+      }
+      prev = hash;
+    }
+    return { ok: true, records: lines.length, head: prev };
+  }
+
+  /** Runs `fn` holding the log's lock file (O_EXCL), so processes sharing the log append one at a time. */
+  private async locked<T>(fn: () => T): Promise<T> {
+    mkdirSync(dirname(this.path), { recursive: true });
+    const lock = `${this.path}.lock`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fd = openSync(lock, 'wx');
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        // A lock older than 30 s belongs to a process that died holding it.
+        const held = statSync(lock, { throwIfNoEntry: false });
+        if (held && Date.now() - held.mtimeMs > 30_000) unlinkSync(lock);
+        if (attempt > 200) throw new Error(`The audit log ${this.path} stayed locked (${lock}); remove the lock file if no worker holds it.`);
+        await sleep(25);
+      }
+    }
+    try {
+      return fn();
+    } finally {
+      unlinkSync(lock);
+    }
+  }
+}
+
+function seqOf(line: string): number | undefined {
+  try {
+    return (JSON.parse(line) as AuditRecord).seq;
+  } catch {
+    return undefined;
+  }
+}

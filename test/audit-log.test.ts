@@ -1,0 +1,121 @@
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities, type ActivityDeps } from '../activities';
+import { auditTrail } from '../client/audit-trail';
+import { JsonlAuditLog } from '../lib/audit-log';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../lib/canonical-json';
+import { REPO_ROOT } from '../lib/dev-config';
+import { startHarness, type Harness } from './support/harness';
+
+let h: Harness;
+const ids: string[] = [];
+beforeAll(async () => {
+  h = await startHarness();
+  // Four finished actions: succeeded, invalid, denied, rejected.
+  const alice = { agent: 'support-bot', user: 'alice' };
+  const run = async (p: Parameters<Harness['airlock']['propose']>[0], decide?: (id: string) => Promise<unknown>) => {
+    const { id } = await h.airlock.propose(p);
+    if (decide) {
+      await h.airlock.waitFor(id, ['awaiting_approval']);
+      await decide(id);
+    }
+    await h.airlock.result(id);
+    ids.push(id);
+  };
+  await run({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'one' }, ...alice });
+  await run({ task: 'crm.add_note_to_customer', input: { customerId: 'nope', note: 'two' }, ...alice });
+  await run({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'three' }, agent: 'rogue-bot' });
+  await run({ task: 'crm.update_customer', input: { customerId: 'C-1002', changes: { tier: 'gold' } }, ...alice }, (id) => h.decide(id, 'bob', 'reject', { reason: 'no' }));
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const lines = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n');
+function verifyCli(file: string): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) =>
+    execFile(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), 'audit', 'verify', '--file', file], (err, stdout, stderr) =>
+      resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
+    ),
+  );
+}
+
+test('every finished action is appended once, with the same events as `airlock audit`, in an intact chain', async () => {
+  const log = new JsonlAuditLog(h.auditLogPath);
+  const records = log.read();
+  expect(records.map((r) => r.actionId)).toEqual(ids);
+  expect(records.map((r) => r.status)).toEqual(['succeeded', 'invalid', 'denied', 'rejected']);
+  expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+  expect(log.verify()).toEqual({ ok: true, records: 4, head: records[3].hash });
+
+  const fromHistory = await auditTrail(h.client, ids[0]);
+  const recorded = records[0].events as { kind: string; summary: string }[];
+  // The record is written just before the run completes: every event up to then, then the outcome.
+  expect(recorded.slice(0, -1)).toEqual(fromHistory.slice(0, recorded.length - 1));
+  expect(recorded.at(-1)).toMatchObject({ kind: 'finished', summary: 'finished: succeeded' });
+  expect(recorded.map((e) => e.kind)).toEqual(expect.arrayContaining(['proposed', 'policy_decided', 'planned', 'executed']));
+
+  const cli = await verifyCli(h.auditLogPath);
+  expect(cli.code).toBe(0);
+  expect(cli.out).toContain(`4 record(s), chain intact; head ${records[3].hash}`);
+});
+
+test('a retried audit activity writes no second record', async () => {
+  const before = lines(h.auditLogPath);
+  const state = await h.airlock.get(ids[0]);
+  const deps = { auditLog: new JsonlAuditLog(h.auditLogPath), auditTrail: (id: string) => auditTrail(h.client, id), clock: () => new Date() } as Partial<ActivityDeps>;
+  const { recordAudit } = createActivities(deps as ActivityDeps);
+  const env = new MockActivityEnvironment({ attempt: 2 });
+  const again = (await env.run(recordAudit, state)) as { seq: number; hash: string };
+  const third = await env.run(recordAudit, state);
+  expect(again).toEqual(third);
+  expect(again.seq).toBe(1);
+  expect(lines(h.auditLogPath)).toEqual(before);
+});
+
+describe('verify names the first record that was tampered with', () => {
+  const copy = () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'airlock-audit-')), 'audit.jsonl');
+    copyFileSync(h.auditLogPath, file);
+    return file;
+  };
+
+  test('one changed byte', async () => {
+    const file = copy();
+    const text = readFileSync(file, 'utf8');
+    const at = text.indexOf('"status":"invalid"') + 10; // inside record 2
+    writeFileSync(file, text.slice(0, at) + 'X' + text.slice(at + 1));
+    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 2, actionId: ids[1], problem: 'changed' });
+    const cli = await verifyCli(file);
+    expect(cli.code).toBe(1);
+    expect(cli.out).toContain(`Record 2 (action ${ids[1]}) does not match its hash: it was changed.`);
+  });
+
+  test('a changed record whose hash was recomputed breaks the next link', () => {
+    const file = copy();
+    const records = lines(file).map((l) => JSON.parse(l));
+    records[1].status = 'succeeded';
+    const { hash: _old, ...body } = records[1];
+    records[1].hash = createHash('sha256').update(canonicalJson(body)).digest('hex');
+    writeFileSync(file, records.map((r) => canonicalJson(r)).join('\n') + '\n');
+    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 3, actionId: ids[2], problem: 'changed' });
+  });
+
+  test('a deleted record', () => {
+    const file = copy();
+    const all = lines(file);
+    writeFileSync(file, [all[0], all[2], all[3]].join('\n') + '\n');
+    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 2, actionId: ids[2], problem: 'removed' });
+  });
+
+  test('two swapped records', () => {
+    const file = copy();
+    const all = lines(file);
+    writeFileSync(file, [all[0], all[2], all[1], all[3]].join('\n') + '\n');
+    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 2, actionId: ids[2], problem: 'reordered' });
+  });
+});
