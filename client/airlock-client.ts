@@ -7,7 +7,9 @@ import {
   WorkflowUpdateFailedError,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
-import { ActionNotFoundError, DecisionError, IdempotencyConflictError } from '../common/errors';
+import { ActionNotFoundError, DecisionError, IdempotencyConflictError, UnknownTaskError } from '../common/errors';
+import { createDefaultRegistry } from '../tasks';
+import type { TaskRegistry } from '../tasks/task-registry';
 import { decideUpdate, getActionQuery } from '../common/messages';
 import { initialSearchAttributes, SA_STATUS, SA_TASK, SA_REQUESTER, SA_RISK } from '../common/search-attributes';
 import { isFinalStatus, type ActionStatus } from '../common/statuses';
@@ -33,6 +35,15 @@ export interface Proposal {
   existing: boolean;
 }
 
+/** A tool in the form common LLM tool-calling APIs accept. */
+export interface ToolDefinition {
+  type: 'function';
+  function: { name: string; description: string; parameters: Record<string, unknown> };
+}
+
+/** A task name as a tool name: letters, digits, `_` and `-` only. */
+export const toolNameFor = (task: string): string => task.replace(/\./g, '__');
+
 /** One line of `list`. */
 export interface ActionSummary {
   id: string;
@@ -51,11 +62,39 @@ export class AirlockClient {
   constructor(
     readonly temporal: Client,
     private readonly taskQueue: string = AIRLOCK_TASK_QUEUE,
+    /** The tasks this client describes to agents; the worker's registry decides what runs. */
+    readonly registry: TaskRegistry = createDefaultRegistry(),
   ) {}
 
   /** Connects using the environment (see README); the local stack by default. */
   static async connect(opts: { taskQueue?: string } = {}): Promise<AirlockClient> {
     return new AirlockClient(await connectClient(), opts.taskQueue);
+  }
+
+  /**
+   * Every task as a function definition for LLM tool-calling APIs (`{ type: 'function', function: { name,
+   * description, parameters } }`), its parameters the JSON Schema generated from the task's zod schema. Tool names
+   * replace dots with `__` (`crm__add_note_to_customer`), which those APIs require; {@link taskForTool} maps back.
+   */
+  toolDefinitions(): ToolDefinition[] {
+    return this.registry.summaries().map((t) => {
+      const { $schema: _ignored, ...parameters } = t.inputSchema as Record<string, unknown>;
+      return {
+        type: 'function',
+        function: {
+          name: toolNameFor(t.name),
+          description: `${t.description} Risk: ${t.risk}; Airlock checks policy and may wait for human approval before it runs.`,
+          parameters,
+        },
+      };
+    });
+  }
+
+  /** The task a tool name from {@link toolDefinitions} stands for. */
+  taskForTool(toolName: string): string {
+    const task = this.registry.names().find((name) => toolNameFor(name) === toolName);
+    if (!task) throw new UnknownTaskError(toolName, this.registry.names().map(toolNameFor));
+    return task;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../lib/dev-config';
@@ -64,6 +64,14 @@ test('npm start brings up Temporal, moto, the demo CRM and the worker; a pending
   expect(output).toContain(`demo CRM        http://127.0.0.1:${ports.crm}`);
   const ui = await fetch(`http://127.0.0.1:${ports.ui}/`);
   expect(ui.status).toBe(200);
+  // The Web UI is wired to the codec server, which decodes with the token the stack wrote.
+  const settings = (await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+  expect(settings.Codec?.Endpoint).toBe(`http://127.0.0.1:${ports.codec}`);
+  const codecToken = readFileSync(join(stateDir, 'codec-server-token'), 'utf8').trim();
+  const decode = (auth?: string) =>
+    fetch(`http://127.0.0.1:${ports.codec}/decode`, { method: 'POST', body: '{"payloads":[]}', headers: auth ? { authorization: auth } : {} });
+  expect((await decode()).status).toBe(401);
+  expect((await decode(`Bearer ${codecToken}`)).status).toBe(200);
 
   const note = await airlock('propose', 'crm.add_note_to_customer', '--agent', 'support-bot', '--user', 'alice', '--input', '{"customerId":"C-1001","note":"hello from the stack test"}', '--wait');
   expect(note.code).toBe(0);

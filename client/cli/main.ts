@@ -9,6 +9,8 @@ import { auditLogPathFromEnv } from '../../lib/runtime-config';
 import { createDefaultRegistry } from '../../tasks';
 import { AirlockClient } from '../airlock-client';
 import { auditTrail } from '../audit-trail';
+import { createMcpServer } from '../mcp-server';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createApproverKey, keysDir, loadApproverKey, publicKeyText } from '../../lib/approver-keys';
 import { actionJson, bold, formatAction, relative, statusColor, useColor } from './format';
 
@@ -199,6 +201,18 @@ withJson(
   const events = await auditTrail((await airlock()).temporal, id);
   print(events.map((e) => `${e.at}  ${e.summary}`).join('\n'), events);
 });
+
+program
+  .command('mcp')
+  .description('serve the Model Context Protocol on stdio for one agent (AIRLOCK_AGENT, optional AIRLOCK_USER)')
+  .action(async () => {
+    const agent = process.env.AIRLOCK_AGENT;
+    if (!agent) throw new CliError('Set AIRLOCK_AGENT to the agent this MCP server proposes as (and AIRLOCK_USER to the user it acts for, if any).');
+    const server = createMcpServer(await airlock(), { agent, user: process.env.AIRLOCK_USER || undefined });
+    await server.connect(new StdioServerTransport());
+    // Serve until the client closes stdin.
+    await new Promise<void>((resolve) => process.stdin.once('close', resolve).once('end', resolve));
+  });
 
 async function main(): Promise<number> {
   try {

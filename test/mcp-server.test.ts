@@ -1,0 +1,139 @@
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import Ajv from 'ajv';
+import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
+import { REPO_ROOT } from '../lib/dev-config';
+import { startHarness, type Harness } from './support/harness';
+import { testEnv } from './support/test-env';
+
+// The SDK's real MCP client, talking to the real `airlock mcp` process over stdio.
+jest.setTimeout(120_000);
+
+let h: Harness;
+const clients: Client[] = [];
+beforeAll(async () => {
+  h = await startHarness({ taskQueue: AIRLOCK_TASK_QUEUE });
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await h?.close();
+});
+
+async function connect(agent: string, user?: string): Promise<Client> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [join(REPO_ROOT, 'bin', 'airlock.js'), 'mcp'],
+    env: {
+      ...(process.env as Record<string, string>),
+      TEMPORAL_ADDRESS: testEnv('temporalAddress'),
+      AIRLOCK_CODEC_KEYS: testEnv('codecKeys'),
+      AIRLOCK_AGENT: agent,
+      ...(user ? { AIRLOCK_USER: user } : {}),
+    },
+    stderr: 'pipe',
+  });
+  const client = new Client({ name: 'airlock-test-agent', version: '1.0.0' });
+  await client.connect(transport);
+  clients.push(client);
+  return client;
+}
+
+type CallResult = { content: { type: string; text: string }[]; isError?: boolean };
+const call = async (c: Client, name: string, args: Record<string, unknown>) => (await c.callTool({ name, arguments: args })) as CallResult;
+const body = (r: CallResult) => r.content.map((c) => c.text).join('\n');
+
+let bot: Client;
+beforeAll(async () => {
+  bot = await connect('support-bot', 'alice');
+});
+
+test('the tools are list_tasks, propose_action and get_action; schemas come from zod, in the list and the description', async () => {
+  const { tools } = await bot.listTools();
+  expect(tools.map((t) => t.name).sort()).toEqual(['get_action', 'list_tasks', 'propose_action']);
+  const propose = tools.find((t) => t.name === 'propose_action')!;
+  expect(Object.keys(propose.inputSchema.properties ?? {}).sort()).toEqual(['dry_run', 'idempotency_key', 'input', 'reason', 'task']);
+  expect(propose.description).toContain('"required":["customerId","note"]');
+
+  const listed = JSON.parse(body(await call(bot, 'list_tasks', {})));
+  const note = listed.find((t: { name: string }) => t.name === 'crm.add_note_to_customer');
+  expect(note.inputSchema).toEqual(h.airlock.registry.summaries().find((t) => t.name === 'crm.add_note_to_customer')!.inputSchema);
+});
+
+test('a valid low-risk proposal succeeds and returns the result', async () => {
+  const r = await call(bot, 'propose_action', { task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'via MCP' }, reason: 'customer call' });
+  expect(r.isError).toBeFalsy();
+  const out = JSON.parse(body(r));
+  expect(out).toMatchObject({ status: 'succeeded', task: 'crm.add_note_to_customer', result: { customerId: 'C-1001' } });
+  expect(h.crm.store.notes.map((n) => n.text)).toContain('via MCP');
+});
+
+test('invalid input is a tool error listing the zod issues', async () => {
+  const r = await call(bot, 'propose_action', { task: 'crm.add_note_to_customer', input: { customerId: 'X', note: '' } });
+  expect(r.isError).toBe(true);
+  expect(body(r)).toMatch(/Invalid proposal for crm.add_note_to_customer; nothing was done. Fix these and propose again:\n- input.customerId: a customer id looks like C-1001\n- input.note: the note must not be empty/);
+});
+
+test('a denied proposal is a tool error saying so', async () => {
+  // Policy lets support-bot act for alice only: a server configured for mallory is denied.
+  const stranger = await connect('support-bot', 'mallory');
+  const denied = await call(stranger, 'propose_action', { task: 'crm.add_note_to_customer', input: { customerId: 'C-1003', note: 'hi' } });
+  expect(denied.isError).toBe(true);
+  expect(body(denied)).toMatch(/^Denied by policy; nothing was done\./);
+  expect(h.crm.store.notes.map((n) => n.text)).not.toContain('hi');
+});
+
+test('awaiting approval is a tool error saying whom and to ask again with get_action, which then waits for the result', async () => {
+  const writes = h.crm.store.writes;
+  const r = await call(bot, 'propose_action', { task: 'crm.update_customer', input: { customerId: 'C-1004', changes: { phone: '+1 757 555 0199' } }, idempotency_key: 'mcp-1' });
+  expect(r.isError).toBe(true);
+  expect(body(r)).toMatch(/is awaiting approval by bob or carol \(0\/1 approvals, until .*\); nothing has run yet\. Ask again later with get_action/);
+  const id = /Action (act-[0-9a-f]+)/.exec(body(r))![1];
+  expect(h.crm.store.writes).toBe(writes);
+
+  // The same key again: the same action, not a second one.
+  const again = await call(bot, 'propose_action', { task: 'crm.update_customer', input: { customerId: 'C-1004', changes: { phone: '+1 757 555 0199' } }, idempotency_key: 'mcp-1' });
+  expect(body(again)).toContain(id);
+
+  const waiting = call(bot, 'get_action', { action_id: id, wait_seconds: 60 });
+  await h.decide(id, 'bob', 'approve');
+  const done = await waiting;
+  expect(done.isError).toBeFalsy();
+  expect(JSON.parse(body(done))).toMatchObject({ action_id: id, status: 'succeeded' });
+  expect(h.crm.store.customers.get('C-1004')?.phone).toBe('+1 757 555 0199');
+});
+
+test('a dry run plans and changes nothing', async () => {
+  const writes = h.crm.store.writes;
+  const r = await call(bot, 'propose_action', { task: 'crm.update_customer', input: { customerId: 'C-1005', changes: { tier: 'bronze' } }, dry_run: true });
+  expect(r.isError).toBeFalsy();
+  expect(JSON.parse(body(r))).toMatchObject({ status: 'planned', diff: [{ path: 'tier', op: 'change', before: 'silver', after: 'bronze' }] });
+  expect(h.crm.store.writes).toBe(writes);
+});
+
+test('the model cannot choose who it acts as, nor read other agents’ actions', async () => {
+  const r = await call(bot, 'propose_action', { task: 'crm.add_note_to_customer', input: { customerId: 'C-1002', note: 'spoof' }, agent: 'admin-bot', user: 'carol' });
+  const { action_id } = JSON.parse(body(r));
+  const state = await h.airlock.get(action_id);
+  expect([state.agent, state.user]).toEqual(['support-bot', 'alice']);
+
+  const other = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1002', note: 'private' }, agent: 'other-bot', user: 'alice' });
+  const peek = await call(bot, 'get_action', { action_id: other.id });
+  expect(peek.isError).toBe(true);
+  expect(body(peek)).toContain(`No action with id "${other.id}"`);
+});
+
+test('toolDefinitions() are JSON Schema function definitions that accept each task’s examples', () => {
+  const ajv = new Ajv({ strict: false });
+  const defs = h.airlock.toolDefinitions();
+  expect(defs.map((d) => d.function.name)).toEqual(['crm__add_note_to_customer', 'crm__update_customer']);
+  for (const def of defs) {
+    expect(def.type).toBe('function');
+    expect(def.function.name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
+    expect(def.function.parameters).toMatchObject({ type: 'object' });
+    const validate = ajv.compile(def.function.parameters);
+    const task = h.airlock.registry.get(h.airlock.taskForTool(def.function.name));
+    for (const example of task.examples) expect(validate(example)).toBe(true);
+    expect(validate({ unexpected: true })).toBe(false);
+  }
+});
