@@ -25,6 +25,8 @@ export const DevConfigSchema = z.strictObject({
     region: z.string(),
     accountId: z.string().regex(/^\d{12}$/),
     roles: z.array(z.strictObject({ name: z.string(), description: z.string().optional(), policy: PolicyDocumentSchema })),
+    sesIdentities: z.array(z.string()).default([]),
+    tables: z.array(z.strictObject({ name: z.string(), key: z.string() })).default([]),
     secrets: z.array(
       z.strictObject({ name: z.string(), description: z.string().optional(), generate: z.boolean().default(false), value: z.string().optional() }),
     ),

@@ -4,6 +4,8 @@ import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } fr
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DevConfig } from '../lib/dev-config';
 import { motoServerPath } from './tools';
+import { SESClient, VerifyEmailIdentityCommand } from '@aws-sdk/client-ses';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 /** Credentials for talking to moto as its administrator (moto accepts any). */
 export const MOTO_ADMIN = { accessKeyId: 'moto-admin', secretAccessKey: 'moto-admin' };
@@ -53,13 +55,15 @@ export async function startMoto(port: number, opts: { log?: (line: string) => vo
 }
 
 /**
- * Seeds moto with the roles and secrets of `temporal-dev.yml`; idempotent (existing ones are kept).
+ * Seeds moto with the roles, secrets, SES identities and tables of `temporal-dev.yml`; idempotent.
  * Returns secret values by name (generated ones are random, kept by moto for its lifetime).
  */
 export async function seedMoto(endpoint: string, cfg: DevConfig['moto'], overrides: Record<string, string> = {}): Promise<Record<string, string>> {
   const common = { region: cfg.region, endpoint, credentials: MOTO_ADMIN };
   const iam = new IAMClient(common);
   const sm = new SecretsManagerClient(common);
+  const ses = new SESClient(common);
+  const ddb = new DynamoDBClient(common);
   try {
     for (const role of cfg.roles) {
       const exists = await iam.send(new GetRoleCommand({ RoleName: role.name })).then(() => true, () => false);
@@ -76,6 +80,21 @@ export async function seedMoto(endpoint: string, cfg: DevConfig['moto'], overrid
         );
       }
       await iam.send(new PutRolePolicyCommand({ RoleName: role.name, PolicyName: 'airlock-role-policy', PolicyDocument: JSON.stringify(role.policy) }));
+    }
+    for (const identity of cfg.sesIdentities) await ses.send(new VerifyEmailIdentityCommand({ EmailAddress: identity }));
+    for (const table of cfg.tables) {
+      await ddb
+        .send(
+          new CreateTableCommand({
+            TableName: table.name,
+            KeySchema: [{ AttributeName: table.key, KeyType: 'HASH' }],
+            AttributeDefinitions: [{ AttributeName: table.key, AttributeType: 'S' }],
+            BillingMode: 'PAY_PER_REQUEST',
+          }),
+        )
+        .catch((err: { name?: string }) => {
+          if (err.name !== 'ResourceInUseException') throw err;
+        });
     }
     const values: Record<string, string> = {};
     for (const secret of cfg.secrets) {
@@ -94,5 +113,7 @@ export async function seedMoto(endpoint: string, cfg: DevConfig['moto'], overrid
   } finally {
     iam.destroy();
     sm.destroy();
+    ses.destroy();
+    ddb.destroy();
   }
 }

@@ -1,9 +1,11 @@
 import { TaskRegistry } from './task-registry';
 import { addNoteToCustomer } from './crm/add-note-to-customer';
 import { updateCustomer } from './crm/update-customer';
+import { setParameter } from './ops/set-parameter';
+import { sendEmail } from './support/send-email';
 
 /** Every task this build of Airlock ships. Adding a task: write its file, then list it here. */
-export const ALL_TASKS = [addNoteToCustomer, updateCustomer];
+export const ALL_TASKS = [addNoteToCustomer, updateCustomer, setParameter, sendEmail];
 
 /** A registry of every shipped task. */
 export function createDefaultRegistry(): TaskRegistry {

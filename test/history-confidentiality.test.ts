@@ -32,6 +32,12 @@ const tasks: TaskDefinition[] = ALL_TASKS;
 const leaves = (v: unknown): string[] =>
   typeof v === 'string' ? (v.length >= 5 ? [v] : []) : v && typeof v === 'object' ? Object.values(v).flatMap(leaves) : [];
 
+/** Makes the target refuse the task's next write: the demo CRM by itself, AWS targets through the harness's proxy. */
+function failNextWrite(task: string, status: number): void {
+  if (task.startsWith('crm.')) h.crm.failWrites(status, 1);
+  else h.awsFaults.failNext(/AmazonSSM\.PutParameter|SendEmail/, status, 1);
+}
+
 function cli(...args: string[]): Promise<string> {
   return new Promise((resolve) =>
     execFile(
@@ -64,9 +70,9 @@ describe.each(tasks.map((task) => ({ name: task.name, task })))('$name', ({ task
     expect((await run('careful-bot', approve)).status).toBe('succeeded');
     expect((await run('rogue-bot')).status).toBe('denied');
     expect((await run('careful-bot', (id) => h.decide(id, 'bob', 'reject', { reason: 'not now' }))).status).toBe('rejected');
-    const failed = await run('careful-bot', approve, () => h.crm.failWrites(400, 1));
+    const failed = await run('careful-bot', approve, () => failNextWrite(task.name, 400));
     expect([failed.status, failed.error?.type]).toEqual(['failed', 'AIRLOCK_TARGET_ERROR']);
-    const retried = await run('careful-bot', approve, () => h.crm.failWrites(503, 1));
+    const retried = await run('careful-bot', approve, () => failNextWrite(task.name, 503));
     expect(retried.status).toBe('succeeded');
     expect((await auditTrail(h.client, retried.id)).filter((e) => e.kind === 'executed')).toHaveLength(1);
   });

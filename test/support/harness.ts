@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, DefaultLogger, type ActivityExecuteInput, type Worker } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Context as ActivityContext } from '@temporalio/activity';
 import { AirlockClient } from '../../client/airlock-client';
 import { loadDevConfig, REPO_ROOT } from '../../lib/dev-config';
 import type { AwsSettings } from '../../lib/runtime-config';
 import { createAirlockWorker } from '../../workers/create-worker';
 import { startDemoCrm, type DemoCrm } from '../fixtures/demo-crm/demo-crm-server';
 import { TEST_ENV, testEnv } from './test-env';
+import { startFaultProxy, type FaultProxy } from './fault-proxy';
 import { airlockDataConverter } from '../../lib/data-converter';
 import { parseCodecKeys } from '../../lib/encryption-codec';
 import { join } from 'node:path';
@@ -32,6 +35,8 @@ export interface Harness {
   /** Starts (or restarts) the worker. */
   startWorker(): Promise<void>;
   motoEndpoint: string;
+  /** Makes chosen AWS operations of the worker fail (the worker's AWS endpoint is this proxy in front of moto). */
+  awsFaults: FaultProxy;
   /** This file's audit log. */
   auditLogPath: string;
   /** What the worker runtime logged so far in this test file. */
@@ -47,7 +52,23 @@ export interface Harness {
 }
 
 /** Connects to the suite's Temporal and moto, starts a demo CRM and a worker. */
-export async function startHarness(opts: { policiesDir?: string; taskQueue?: string; registry?: TaskRegistry } = {}): Promise<Harness> {
+/**
+ * Simulates a worker that crashes after a task's effect but before the result reaches Temporal: the first attempt
+ * of every execution runs fully, then its result is lost, so Temporal runs the execution again.
+ */
+const loseFirstExecutionResult = (ctx: ActivityContext) => ({
+  inbound: {
+    async execute(input: ActivityExecuteInput, next: (input: ActivityExecuteInput) => Promise<unknown>) {
+      const result = await next(input);
+      if (ctx.info.activityType === 'executeAction' && ctx.info.attempt === 1) {
+        throw ApplicationFailure.retryable('simulated worker crash after the effect, before the result was recorded', 'SIMULATED_CRASH');
+      }
+      return result;
+    },
+  },
+});
+
+export async function startHarness(opts: { policiesDir?: string; taskQueue?: string; registry?: TaskRegistry; crashAfterFirstExecution?: boolean } = {}): Promise<Harness> {
   if (!runtimeInstalled) {
     Runtime.install({
       logger: new DefaultLogger('DEBUG', (entry) => {
@@ -60,7 +81,9 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
   const cfg = loadDevConfig();
   const address = testEnv('temporalAddress');
   const namespace = testEnv('namespace');
-  const aws: AwsSettings = { region: cfg.moto.region, endpoint: testEnv('motoEndpoint'), accountId: cfg.moto.accountId };
+  // The worker reaches moto through a proxy that tests can make fail; tests read moto directly.
+  const awsFaults = await startFaultProxy(testEnv('motoEndpoint'));
+  const aws: AwsSettings = { region: cfg.moto.region, endpoint: awsFaults.url, accountId: cfg.moto.accountId };
   const crm = await startDemoCrm({ token: testEnv('crmToken'), customers: cfg.demoCrm.customers });
   const connection = await Connection.connect({ address });
   const codecKeys = parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys);
@@ -89,6 +112,7 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
       codecKeys,
       auditLogPath,
       workflowBundle: { codePath: testEnv('workflowBundle') },
+      tuning: opts.crashAfterFirstExecution ? { interceptors: { activity: [loseFirstExecutionResult] } } : undefined,
       awsCredentials: { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' },
     });
     running = worker.run();
@@ -106,7 +130,8 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
     crm,
     aws,
     taskQueue,
-    motoEndpoint: aws.endpoint!,
+    motoEndpoint: testEnv('motoEndpoint'),
+    awsFaults,
     logs: workerLogs,
     auditLogPath,
     keysDir,
@@ -119,6 +144,7 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
       await nativeConnection.close();
       await connection.close();
       await crm.close();
+      await awsFaults.close();
     },
   };
 }

@@ -1,0 +1,129 @@
+import { GetParameterCommand, GetParameterHistoryCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { loadDevConfig } from '../lib/dev-config';
+import { MOTO_ADMIN } from '../stack/moto';
+import { startHarness, type Harness } from './support/harness';
+
+// Every task against its real target: through approval to an effect read back from the target, a dry run that
+// changes nothing, and an execution whose first result is lost (a worker crash after the effect) producing one effect.
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ crashAfterFirstExecution: true });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const cfg = loadDevConfig();
+const ssm = () => new SSMClient({ region: cfg.moto.region, endpoint: h.motoEndpoint, credentials: MOTO_ADMIN });
+async function sentMail(): Promise<{ body: string; subject: string; source: string; destinations: { ToAddresses: string[] } }[]> {
+  const data = (await (await fetch(`${h.motoEndpoint}/moto-api/data.json`)).json()) as { ses?: { Message?: never[] } };
+  return data.ses?.Message ?? [];
+}
+async function parameterHistory(name: string) {
+  const client = ssm();
+  try {
+    return (await client.send(new GetParameterHistoryCommand({ Name: name }))).Parameters ?? [];
+  } catch {
+    return [];
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The attempt on which the action's execution completed, from its history. */
+async function executionAttempts(id: string): Promise<number> {
+  const events = (await h.client.workflow.getHandle(id).fetchHistory()).events ?? [];
+  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeAction');
+  const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
+  return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
+}
+
+interface Case {
+  task: string;
+  agent: string;
+  user?: string;
+  input: Record<string, unknown>;
+  /** A snapshot of what the target holds that this action would change. */
+  effect: () => Promise<unknown>;
+  /** Checks the target after the action ran once. */
+  check: (before: unknown, after: unknown) => void;
+}
+
+const cases: Case[] = [
+  {
+    task: 'crm.add_note_to_customer',
+    agent: 'support-bot',
+    user: 'alice',
+    input: { customerId: 'C-1001', note: 'effect test note' },
+    effect: async () => h.crm.store.notes.filter((n) => n.text === 'effect test note').length,
+    check: (before, after) => expect([before, after]).toEqual([0, 1]),
+  },
+  {
+    task: 'crm.update_customer',
+    agent: 'support-bot',
+    user: 'alice',
+    input: { customerId: 'C-1002', changes: { email: 'hopper@navy.example' } },
+    effect: async () => ({ email: h.crm.store.customers.get('C-1002')!.email, writes: h.crm.store.writes }),
+    check: (before, after) => {
+      expect((after as { email: string }).email).toBe('hopper@navy.example');
+      expect((after as { writes: number }).writes).toBe((before as { writes: number }).writes + 1);
+    },
+  },
+  {
+    task: 'ops.set_parameter',
+    agent: 'ops-bot',
+    input: { name: '/app/flags/effect-test', value: 'on' },
+    effect: async () => (await parameterHistory('/app/flags/effect-test')).map((p) => p.Value),
+    check: (before, after) => expect([before, after]).toEqual([['off'], ['off', 'on']]),
+  },
+  {
+    task: 'support.send_email',
+    agent: 'support-bot',
+    user: 'alice',
+    input: { to: 'ada@example.com', subject: 'Effect test quote', body: 'Dear Ada, your quote is ready.' },
+    effect: async () => (await sentMail()).filter((m) => m.subject === 'Effect test quote'),
+    check: (before, after) => {
+      expect(before).toEqual([]);
+      expect(after).toEqual([expect.objectContaining({ source: 'support@example.com', body: 'Dear Ada, your quote is ready.', destinations: { ToAddresses: ['ada@example.com'] } })]);
+    },
+  },
+];
+
+beforeAll(async () => {
+  const client = ssm();
+  await client.send(new PutParameterCommand({ Name: '/app/flags/effect-test', Value: 'off', Type: 'String', Overwrite: true }));
+  client.destroy();
+});
+
+describe.each(cases)('$task', (c) => {
+  test('a dry run shows the change and changes nothing', async () => {
+    const before = await c.effect();
+    const { id } = await h.airlock.propose({ task: c.task, input: c.input, agent: c.agent, user: c.user, dryRun: true });
+    const final = await h.airlock.result(id);
+    expect(final.status).toBe('planned');
+    expect(final.plan?.diff.length).toBeGreaterThan(0);
+    expect(await c.effect()).toEqual(before);
+  });
+
+  test('through approval to one real effect, even though the first execution’s result was lost', async () => {
+    const before = await c.effect();
+    const { id } = await h.airlock.propose({ task: c.task, input: c.input, agent: c.agent, user: c.user, reason: 'effect test' });
+    const pending = await h.airlock.waitFor(id, ['awaiting_approval', 'executing']);
+    if (pending === 'awaiting_approval') expect((await h.decide(id, 'carol', 'approve')).accepted).toBe(true);
+    const final = await h.airlock.result(id, { timeoutMs: 60_000 });
+    expect([final.status, final.error]).toEqual(['succeeded', undefined]);
+    c.check(before, await c.effect());
+    // The execution really ran twice (its first result was lost), and the target saw one effect.
+    expect(await executionAttempts(id)).toBe(2);
+  });
+});
+
+test('an SSM parameter outside /app/ is refused at validation', async () => {
+  const { id } = await h.airlock.propose({ task: 'ops.set_parameter', input: { name: '/prod/db/password', value: 'x' }, agent: 'ops-bot' });
+  const final = await h.airlock.result(id);
+  expect(final.status).toBe('invalid');
+  expect(final.issues?.[0].message).toContain('under /app/');
+  const client = ssm();
+  await expect(client.send(new GetParameterCommand({ Name: '/prod/db/password' }))).rejects.toMatchObject({ name: 'ParameterNotFound' });
+  client.destroy();
+});
