@@ -28,7 +28,7 @@ export const DevConfigSchema = z.strictObject({
     sesIdentities: z.array(z.string()).default([]),
     tables: z.array(z.strictObject({ name: z.string(), key: z.string() })).default([]),
     secrets: z.array(
-      z.strictObject({ name: z.string(), description: z.string().optional(), generate: z.boolean().default(false), value: z.string().optional() }),
+      z.strictObject({ name: z.string(), description: z.string().optional(), generate: z.boolean().default(false), prefix: z.string().default(''), value: z.string().optional() }),
     ),
   }),
   demoCrm: z.strictObject({
@@ -40,6 +40,7 @@ export const DevConfigSchema = z.strictObject({
     ),
   }),
   codecServer: z.strictObject({ ip: z.string(), port: z.number().int() }),
+  stripeMock: z.strictObject({ ip: z.string(), port: z.number().int() }),
   worker: z.strictObject({ policiesDir: z.string() }),
   approvers: z.array(z.strictObject({ name: z.string(), groups: z.array(z.string()).default([]) })).default([]),
 });

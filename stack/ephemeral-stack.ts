@@ -6,8 +6,9 @@ import { freePort } from './free-port';
 import { seedMoto, startMoto, type Moto } from './moto';
 import { dynamicConfigArgs } from './temporal-dev-server';
 import { temporalCliPath } from './tools';
+import { startStripeMock, type StripeMock } from './stripe-mock';
 
-/** A throwaway stack for tests and benchmarks: real Temporal dev server and moto on free ports, in memory. */
+/** A throwaway stack for tests and benchmarks: real Temporal dev server, moto and stripe-mock on free ports. */
 export interface EphemeralStack {
   temporal: TestWorkflowEnvironment;
   moto: Moto;
@@ -16,6 +17,7 @@ export interface EphemeralStack {
   namespace: string;
   /** The demo CRM token seeded into moto's Secrets Manager. */
   crmToken: string;
+  stripe: StripeMock;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function startEphemeralStack(): Promise<EphemeralStack> {
     }),
     freePort().then((port) => startMoto(port)),
   ]);
+  const stripe = await startStripeMock(await freePort());
   const crmToken = `crm-${randomBytes(18).toString('base64url')}`;
   await seedMoto(moto.endpoint, cfg.moto, { [cfg.demoCrm.tokenSecret]: crmToken });
   const address = temporal.connection.options.address;
@@ -44,8 +47,9 @@ export async function startEphemeralStack(): Promise<EphemeralStack> {
     address: typeof address === 'string' ? address : String(address),
     namespace: temporal.namespace ?? cfg.temporal.namespace,
     crmToken,
+    stripe,
     stop: async () => {
-      await Promise.all([temporal.teardown(), moto.stop()]);
+      await Promise.all([temporal.teardown(), moto.stop(), stripe.stop()]);
     },
   };
 }

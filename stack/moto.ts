@@ -103,7 +103,7 @@ export async function seedMoto(endpoint: string, cfg: DevConfig['moto'], overrid
         values[secret.name] = existing;
         continue;
       }
-      const value = overrides[secret.name] ?? secret.value ?? (secret.generate ? randomBytes(24).toString('base64url') : undefined);
+      const value = overrides[secret.name] ?? secret.value ?? (secret.generate ? `${secret.prefix}${randomBytes(24).toString('hex')}` : undefined);
       if (value === undefined) throw new Error(`temporal-dev.yml: secret ${secret.name} needs a value or generate: true.`);
       if (existing === undefined) await sm.send(new CreateSecretCommand({ Name: secret.name, Description: secret.description, SecretString: value }));
       else await sm.send(new PutSecretValueCommand({ SecretId: secret.name, SecretString: value }));

@@ -104,7 +104,7 @@ test('bad input gets a clear message and exit 1', async () => {
   expect(unknown.code).toBe(1);
   expect(unknown.stderr).toContain('No action with id "act-doesnotexist"');
   const tasks = await airlock('tasks', '--json');
-  expect(json(tasks).map((t: { name: string }) => t.name)).toEqual(['crm.add_note_to_customer', 'crm.update_customer', 'ops.set_parameter', 'support.send_email']);
+  expect(json(tasks).map((t: { name: string }) => t.name)).toEqual(['billing.refund_charge', 'crm.add_note_to_customer', 'crm.update_customer', 'ops.set_parameter', 'support.send_email']);
 });
 
 async function waitForPending(customerId: string): Promise<{ id: string }> {

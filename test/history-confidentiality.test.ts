@@ -4,6 +4,7 @@ import { auditTrail } from '../client/audit-trail';
 import { REPO_ROOT } from '../lib/dev-config';
 import { ALL_TASKS, type TaskDefinition } from '../tasks';
 import type { ActionState } from '../common/types';
+import { ACTION_STATUSES } from '../common/statuses';
 import { startHarness, type Harness } from './support/harness';
 import { sessionsOf } from './support/moto-sessions';
 import { policiesWith } from './support/policies-with';
@@ -35,6 +36,7 @@ const leaves = (v: unknown): string[] =>
 /** Makes the target refuse the task's next write: the demo CRM by itself, AWS targets through the harness's proxy. */
 function failNextWrite(task: string, status: number): void {
   if (task.startsWith('crm.')) h.crm.failWrites(status, 1);
+  else if (task.startsWith('billing.')) h.stripe.failNext(/^POST \/v1\/refunds/, status, 1);
   else h.awsFaults.failNext(/AmazonSSM\.PutParameter|SendEmail/, status, 1);
 }
 
@@ -66,7 +68,7 @@ describe.each(tasks.map((task) => ({ name: task.name, task })))('$name', ({ task
   }
 
   test('success, denial, rejection, target error and retry end as they should', async () => {
-    const approve = (id: string) => h.decide(id, 'bob', 'approve');
+    const approve = (id: string) => h.approveAll(id);
     expect((await run('careful-bot', approve)).status).toBe('succeeded');
     expect((await run('rogue-bot')).status).toBe('denied');
     expect((await run('careful-bot', (id) => h.decide(id, 'bob', 'reject', { reason: 'not now' }))).status).toBe('rejected');
@@ -84,7 +86,8 @@ describe.each(tasks.map((task) => ({ name: task.name, task })))('$name', ({ task
       expect(raw).toContain(task.name); // readable text: what is absent is really absent
       const forbidden = [
         ...leaves(input),
-        ...leaves(final.result?.output),
+        // Status words are Airlock's own vocabulary (search attributes), not the target's data.
+        ...leaves(final.result?.output).filter((v) => !(ACTION_STATUSES as readonly string[]).includes(v)),
         ...leaves(final.plan?.before),
         ...leaves(final.plan?.after),
         secret,
@@ -108,7 +111,7 @@ describe.each(tasks.map((task) => ({ name: task.name, task })))('$name', ({ task
       texts.push([`error ${final.id}`, final.error?.message ?? '']);
     }
     expect(texts.find(([name]) => name.startsWith('cli'))![1]).toContain(task.name); // the CLI could decode
-    expect(h.logs.some((l) => l.includes('AIRLOCK_TARGET_ERROR') || l.includes('injected_fault'))).toBe(true); // failures were logged
+    expect(h.logs.some((l) => /injected[ _]fault/.test(l))).toBe(true); // the target errors were logged, and are searched below
     for (const [name, text] of texts) {
       for (const secret of secrets) expect([name, text.includes(secret)]).toEqual([name, false]);
     }

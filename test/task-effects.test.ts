@@ -46,10 +46,32 @@ interface Case {
   /** A snapshot of what the target holds that this action would change. */
   effect: () => Promise<unknown>;
   /** Checks the target after the action ran once. */
-  check: (before: unknown, after: unknown) => void;
+  check: (before: unknown, after: unknown, actionId: string) => void;
 }
 
+const refundRequests = () => h.stripe.requests.filter((r) => r.method === 'POST' && r.path === '/v1/refunds');
+
 const cases: Case[] = [
+  {
+    task: 'billing.refund_charge',
+    agent: 'support-bot',
+    user: 'alice',
+    input: { chargeId: 'ch_effecttest0001', amount: 40, reason: 'requested_by_customer' },
+    effect: async () => refundRequests().length,
+    // stripe-mock keeps no state: what it can show is that it accepted the request as valid for Stripe's API, and that
+    // every attempt carried the action id as Idempotency-Key, which is how Stripe makes a retry the same refund.
+    check: (before, _after, id) => {
+      const sent = refundRequests().slice(before as number);
+      expect(sent.length).toBeGreaterThanOrEqual(1);
+      for (const r of sent) {
+        expect(r.status).toBe(200);
+        expect(r.headers['idempotency-key']).toBe(id);
+        expect(new URLSearchParams(r.body).get('amount')).toBe('40');
+        expect(new URLSearchParams(r.body).get('charge')).toBe('ch_effecttest0001');
+      }
+      expect(new Set(sent.map((r) => r.body)).size).toBe(1);
+    },
+  },
   {
     task: 'crm.add_note_to_customer',
     agent: 'support-bot',
@@ -100,7 +122,7 @@ describe.each(cases)('$task', (c) => {
     const before = await c.effect();
     const { id } = await h.airlock.propose({ task: c.task, input: c.input, agent: c.agent, user: c.user, dryRun: true });
     const final = await h.airlock.result(id);
-    expect(final.status).toBe('planned');
+    expect([final.status, final.error]).toEqual(['planned', undefined]);
     expect(final.plan?.diff.length).toBeGreaterThan(0);
     expect(await c.effect()).toEqual(before);
   });
@@ -108,14 +130,23 @@ describe.each(cases)('$task', (c) => {
   test('through approval to one real effect, even though the first execution’s result was lost', async () => {
     const before = await c.effect();
     const { id } = await h.airlock.propose({ task: c.task, input: c.input, agent: c.agent, user: c.user, reason: 'effect test' });
-    const pending = await h.airlock.waitFor(id, ['awaiting_approval', 'executing']);
-    if (pending === 'awaiting_approval') expect((await h.decide(id, 'carol', 'approve')).accepted).toBe(true);
+    await h.approveAll(id);
     const final = await h.airlock.result(id, { timeoutMs: 60_000 });
     expect([final.status, final.error]).toEqual(['succeeded', undefined]);
-    c.check(before, await c.effect());
+    c.check(before, await c.effect(), id);
     // The execution really ran twice (its first result was lost), and the target saw one effect.
     expect(await executionAttempts(id)).toBe(2);
   });
+});
+
+test('a refund of more than remains is refused at plan, and nothing reaches Stripe but the read', async () => {
+  const before = refundRequests().length;
+  const { id } = await h.airlock.propose({ task: 'billing.refund_charge', input: { chargeId: 'ch_effecttest0002', amount: 101 }, agent: 'support-bot', user: 'alice' });
+  const final = await h.airlock.result(id);
+  expect(final.status).toBe('failed');
+  expect(final.error?.message).toContain('only 100 of 100 remains refundable');
+  expect(refundRequests().length).toBe(before);
+  expect(final.transitions.map((t) => t.status)).not.toContain('awaiting_approval');
 });
 
 test('an SSM parameter outside /app/ is refused at validation', async () => {

@@ -37,6 +37,8 @@ export interface Harness {
   motoEndpoint: string;
   /** Makes chosen AWS operations of the worker fail (the worker's AWS endpoint is this proxy in front of moto). */
   awsFaults: FaultProxy;
+  /** Everything the worker sent to stripe-mock. */
+  stripe: FaultProxy;
   /** This file's audit log. */
   auditLogPath: string;
   /** What the worker runtime logged so far in this test file. */
@@ -44,6 +46,8 @@ export interface Harness {
   /** The approvers' private keys (bob, carol in group approvers; alice, mallory, support-bot in none). */
   keysDir: string;
   approversFile: string;
+  /** Approves as bob, then carol, until the action stops awaiting approval (quorums of one or two). */
+  approveAll(id: string): Promise<void>;
   /** Signs and sends a decision as `approver`, with their key from {@link keysDir}. */
   decide(id: string, approver: string, decision?: 'approve' | 'reject', opts?: { reason?: string; planHash?: string }): Promise<ApprovalAttempt>;
   /** Stops the worker and waits until it has shut down. */
@@ -83,6 +87,8 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
   const namespace = testEnv('namespace');
   // The worker reaches moto through a proxy that tests can make fail; tests read moto directly.
   const awsFaults = await startFaultProxy(testEnv('motoEndpoint'));
+  // Stripe calls go through a recording proxy too: stripe-mock keeps no state, so tests read what it was sent.
+  const stripe = await startFaultProxy(testEnv('stripeUrl'));
   const aws: AwsSettings = { region: cfg.moto.region, endpoint: awsFaults.url, accountId: cfg.moto.accountId };
   const crm = await startDemoCrm({ token: testEnv('crmToken'), customers: cfg.demoCrm.customers });
   const connection = await Connection.connect({ address });
@@ -105,7 +111,7 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
       namespace,
       taskQueue,
       aws,
-      endpoints: { 'demo-crm': crm.url },
+      endpoints: { 'demo-crm': crm.url, stripe: stripe.url },
       policiesDir: opts.policiesDir ?? join(REPO_ROOT, cfg.worker.policiesDir),
       registry: opts.registry,
       approvers,
@@ -124,6 +130,8 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
     running = undefined;
   };
   await startWorker();
+  const decide: Harness['decide'] = (id, approver, decision = 'approve', o = {}) =>
+    airlock.decideAs(id, { approver, key: loadApproverKey(approver, keysDir), decision, ...o });
   return {
     airlock,
     client,
@@ -132,11 +140,20 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
     taskQueue,
     motoEndpoint: testEnv('motoEndpoint'),
     awsFaults,
+    stripe,
     logs: workerLogs,
     auditLogPath,
     keysDir,
     approversFile,
-    decide: (id, approver, decision = 'approve', o = {}) => airlock.decideAs(id, { approver, key: loadApproverKey(approver, keysDir), decision, ...o }),
+    decide,
+    async approveAll(id) {
+      for (const approver of ['bob', 'carol']) {
+        if ((await airlock.waitFor(id, ['awaiting_approval', 'stale', 'executing'])) !== 'awaiting_approval') return;
+        const attempt = await decide(id, approver);
+        if (!attempt.accepted) throw new Error(`${approver}'s approval of ${id} was refused: ${attempt.refusal?.message}`);
+        await airlock.waitFor(id, ['stale', 'executing'], { timeoutMs: 1000 }).catch(() => undefined);
+      }
+    },
     startWorker,
     stopWorker,
     async close() {
@@ -145,6 +162,7 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
       await connection.close();
       await crm.close();
       await awsFaults.close();
+      await stripe.close();
     },
   };
 }

@@ -6,6 +6,7 @@ export const TEST_ENV = {
   crmToken: 'AIRLOCK_TEST_CRM_TOKEN',
   workflowBundle: 'AIRLOCK_TEST_WORKFLOW_BUNDLE',
   codecKeys: 'AIRLOCK_TEST_CODEC_KEYS',
+  stripeUrl: 'AIRLOCK_TEST_STRIPE_URL',
 } as const;
 
 /** Reads one of them; fails clearly when a test runs without the global setup. */

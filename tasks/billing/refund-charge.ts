@@ -1,0 +1,82 @@
+import Stripe from 'stripe';
+import { z } from 'zod';
+import { TargetError } from '../../common/errors';
+import { defineTask, type TaskContext } from '../define-task';
+
+/** Name of Stripe in the worker's endpoint map (`AIRLOCK_ENDPOINT_STRIPE`; stripe-mock in development). */
+export const STRIPE_ENDPOINT = 'stripe';
+
+/** Input of `billing.refund_charge`. Amounts are in the currency's smallest unit (cents for USD). */
+export const RefundChargeSchema = z.strictObject({
+  chargeId: z.string().regex(/^ch_[A-Za-z0-9]{3,}$/, 'a Stripe charge id looks like ch_3MmlLrLkdIwHu7ix0snN0B15'),
+  amount: z.number().int().positive().max(99_999_999).optional().describe('omit to refund what remains'),
+  reason: z.enum(['duplicate', 'fraudulent', 'requested_by_customer']).optional(),
+});
+
+/** Validated input of `billing.refund_charge`. */
+export type RefundChargeInput = z.output<typeof RefundChargeSchema>;
+
+/** A Stripe client with this action's key, against the configured endpoint (api.stripe.com when none is). */
+function stripeFor(ctx: TaskContext): Stripe {
+  const endpoint = ctx.endpoints[STRIPE_ENDPOINT] ? new URL(ctx.endpoints[STRIPE_ENDPOINT]) : undefined;
+  return new Stripe(ctx.secrets.stripeKey, {
+    // Temporal retries the activity; the SDK must not retry behind its back.
+    maxNetworkRetries: 0,
+    httpClient: Stripe.createFetchHttpClient(ctx.fetch),
+    ...(endpoint
+      ? { host: endpoint.hostname, port: Number(endpoint.port || (endpoint.protocol === 'https:' ? 443 : 80)), protocol: endpoint.protocol.replace(':', '') as 'http' | 'https' }
+      : {}),
+  });
+}
+
+async function stripeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const e = err as { statusCode?: number; message?: string; type?: string };
+    const retryable = e.statusCode === undefined || e.statusCode >= 500 || e.statusCode === 429 || e.statusCode === 409;
+    throw new TargetError(`Stripe ${what} failed: ${e.type ?? 'error'}: ${e.message ?? String(err)}`, e.statusCode, retryable);
+  }
+}
+
+/** Refunds all or part of a Stripe charge. Critical: money leaves the business. */
+export const refundCharge = defineTask({
+  name: 'billing.refund_charge',
+  description: 'Refund all or part of a Stripe charge (amount in the smallest currency unit; omit it to refund what remains).',
+  risk: 'critical',
+  inputSchema: RefundChargeSchema,
+  examples: [{ chargeId: 'ch_3MmlLrLkdIwHu7ix0snN0B15', amount: 40, reason: 'requested_by_customer' }],
+  target: (input) => `stripe:charge/${input.chargeId}`,
+  credentials: { role: 'airlock-billing', secrets: { stripeKey: 'airlock/stripe/api-key' } },
+  async plan(input, ctx) {
+    const charge = await stripeCall('charges.retrieve', () => stripeFor(ctx).charges.retrieve(input.chargeId));
+    const remaining = charge.amount - charge.amount_refunded;
+    const amount = input.amount ?? remaining;
+    if (amount <= 0 || amount > remaining) {
+      throw new TargetError(
+        `Refusing to refund ${amount} ${charge.currency} of charge ${charge.id}: only ${remaining} of ${charge.amount} remains refundable ` +
+          `(${charge.amount_refunded} already refunded). Propose at most ${remaining}.`,
+        400,
+        false,
+      );
+    }
+    const money = (n: number) => `${(n / 100).toFixed(2)} ${charge.currency.toUpperCase()}`;
+    const state = (refunded: number) => ({ charge: charge.id, currency: charge.currency, amount: charge.amount, refunded, remaining: charge.amount - refunded });
+    return {
+      summary: `Refund ${money(amount)} of charge ${charge.id} (${money(remaining)} refundable)`,
+      sideEffects: [`moves ${money(amount)} back to the customer's card; refunds cannot be undone`],
+      before: state(charge.amount_refunded),
+      after: state(charge.amount_refunded + amount),
+    };
+  },
+  async execute(input, ctx) {
+    // The action id is Stripe's Idempotency-Key: a retried attempt gets the first refund back, never a second one.
+    const refund = await stripeCall('refunds.create', () =>
+      stripeFor(ctx).refunds.create({ charge: input.chargeId, amount: input.amount, reason: input.reason }, { idempotencyKey: ctx.actionId }),
+    );
+    if (typeof refund.id !== 'string' || !refund.id.startsWith('re_')) {
+      throw new TargetError(`Stripe answered refunds.create without a refund id; check charge ${input.chargeId} in the Stripe dashboard.`, undefined, false);
+    }
+    return { refundId: refund.id, charge: input.chargeId, amount: refund.amount, currency: refund.currency, status: refund.status };
+  },
+});
