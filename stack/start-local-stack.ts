@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole local stack, kept running until Ctrl-C.
  * Temporal dev server (SQLite under .airlock/, Web UI), moto seeded with the dev roles and secrets, the demo CRM
- * (a demonstration target) reading its token from moto, and the Airlock worker as its own process.
+ * (a demonstration target) reading its token from moto, stripe-mock, the codec server, and the Airlock worker as
+ * its own process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { keysDir } from '../lib/approver-keys';
 import { approversFileFromEnv } from '../lib/runtime-config';
 import { seedApprovers } from './seed-approvers';
 import { startCodecServer } from './codec-server';
+import { startStripeMock } from './stripe-mock';
 import { AesGcmCodec, newCodecKeyFile } from '../lib/encryption-codec';
 import { LOCAL_STACK_KEY_FILE, requireCodecKeys } from '../lib/data-converter';
 
@@ -60,6 +62,7 @@ function settings() {
     codecPort: port('AIRLOCK_CODEC_PORT', cfg.codecServer.port),
     stateDir: stateDir ?? join(REPO_ROOT, '.airlock'),
     crmPort: port('AIRLOCK_CRM_PORT', cfg.demoCrm.port),
+    stripePort: port('AIRLOCK_STRIPE_PORT', cfg.stripeMock.port),
     dbFile: stateDir ? join(stateDir, 'temporal.db') : join(REPO_ROOT, cfg.temporal.dbFile),
     approversFile: stateDir ? join(stateDir, 'approvers.json') : approversFileFromEnv(),
     codecKeyFile: stateDir ? join(stateDir, 'codec-keys.json') : LOCAL_STACK_KEY_FILE,
@@ -67,7 +70,7 @@ function settings() {
 }
 
 async function main(): Promise<void> {
-  const { cfg, temporal: t, motoPort, crmPort, codecPort, dbFile, approversFile, codecKeyFile, stateDir } = settings();
+  const { cfg, temporal: t, motoPort, crmPort, stripePort, codecPort, dbFile, approversFile, codecKeyFile, stateDir } = settings();
   seedApprovers(keysDir(), approversFile, cfg.approvers);
   mkdirSync(stateDir, { recursive: true });
   // Payload encryption keys live beside the database, never in the repository; created once, kept across starts.
@@ -119,6 +122,8 @@ async function main(): Promise<void> {
   sm.destroy();
   const crm = await startDemoCrm({ token, customers: cfg.demoCrm.customers, host: cfg.demoCrm.ip, port: crmPort });
   cleanups.push(() => crm.close());
+  const stripe = await startStripeMock(stripePort);
+  cleanups.push(() => stripe.stop());
 
   const connection = await waitForTemporal(address, temporal);
   const added = await registerSearchAttributes(connection, t.namespace);
@@ -134,6 +139,7 @@ async function main(): Promise<void> {
       AWS_ENDPOINT_URL: moto.endpoint,
       AWS_REGION: cfg.moto.region,
       AIRLOCK_ENDPOINT_DEMO_CRM: crm.url,
+      AIRLOCK_ENDPOINT_STRIPE: stripe.url,
       AIRLOCK_APPROVERS_FILE: approversFile,
       AIRLOCK_CODEC_KEY_FILE: codecKeyFile,
       AIRLOCK_AUDIT_LOG: process.env.AIRLOCK_AUDIT_LOG ?? join(stateDir, 'audit.jsonl'),
@@ -161,8 +167,9 @@ async function main(): Promise<void> {
 Airlock local stack is up.
   Temporal        ${address}  (namespace ${t.namespace}, database ${dbFile})
   Temporal Web UI http://localhost:${t.ui.port}
-  moto (AWS)      ${moto.endpoint}  (STS, IAM, Secrets Manager; seeded from temporal-dev.yml)
+  moto (AWS)      ${moto.endpoint}  (STS, IAM, Secrets Manager, SSM, SES, DynamoDB; seeded from temporal-dev.yml)
   demo CRM        ${crm.url}  (a demonstration target; customers C-1001 … C-1005)
+  stripe-mock     ${stripe.url}  (Stripe's API emulator; stateless)
   codec server    ${codecServer.url}  (payloads are AES-256-GCM encrypted; keys in ${codecKeyFile})
                   temporal workflow show -w <action-id> --address ${address} \\
                       --codec-endpoint ${codecServer.url} --codec-auth "Bearer ${codecToken}"

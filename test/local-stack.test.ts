@@ -8,7 +8,7 @@ import { freePort } from '../stack/free-port';
 // `npm start`'s stack, on free ports and a temporary state folder, started twice on the same database.
 jest.setTimeout(240_000);
 
-let ports: Record<'temporal' | 'ui' | 'moto' | 'crm' | 'codec', number>;
+let ports: Record<'temporal' | 'ui' | 'moto' | 'crm' | 'codec' | 'stripe', number>;
 const stateDir = mkdtempSync(join(tmpdir(), 'airlock-stack-'));
 const keysDir = join(stateDir, 'keys');
 let stack: ChildProcess | undefined;
@@ -26,6 +26,7 @@ async function startStack(): Promise<void> {
       AIRLOCK_MOTO_PORT: String(ports.moto),
       AIRLOCK_CRM_PORT: String(ports.crm),
       AIRLOCK_CODEC_PORT: String(ports.codec),
+      AIRLOCK_STRIPE_PORT: String(ports.stripe),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -54,7 +55,7 @@ function airlock(...args: string[]): Promise<{ code: number; stdout: string; std
 }
 
 beforeAll(async () => {
-  ports = { temporal: await freePort(), ui: await freePort(), moto: await freePort(), crm: await freePort(), codec: await freePort() };
+  ports = { temporal: await freePort(), ui: await freePort(), moto: await freePort(), crm: await freePort(), codec: await freePort(), stripe: await freePort() };
 });
 afterAll(stopStack);
 
@@ -76,6 +77,12 @@ test('npm start brings up Temporal, moto, the demo CRM and the worker; a pending
   const note = await airlock('propose', 'crm.add_note_to_customer', '--agent', 'support-bot', '--user', 'alice', '--input', '{"customerId":"C-1001","note":"hello from the stack test"}', '--wait');
   expect(note.code).toBe(0);
   expect(JSON.parse(note.stdout)).toMatchObject({ status: 'succeeded', result: { output: { customerId: 'C-1001' } } });
+
+  // The other targets are up and wired: a refund dry run reads the charge from stripe-mock; a parameter from moto.
+  const refund = await airlock('propose', 'billing.refund_charge', '--agent', 'support-bot', '--user', 'alice', '--input', '{"chargeId":"ch_stacktest01","amount":25}', '--dry-run', '--wait');
+  expect([refund.code, JSON.parse(refund.stdout).plan?.summary]).toEqual([0, 'Refund 0.25 USD of charge ch_stacktest01 (1.00 USD refundable)']);
+  const flag = await airlock('propose', 'ops.set_parameter', '--agent', 'ops-bot', '--input', '{"name":"/app/flags/stack-test","value":"on"}', '--dry-run', '--wait');
+  expect([flag.code, JSON.parse(flag.stdout).plan?.summary]).toEqual([0, 'Create /app/flags/stack-test = "on"']);
 
   const proposed = await airlock('propose', 'crm.update_customer', '--agent', 'support-bot', '--user', 'alice', '--input', '{"customerId":"C-1002","changes":{"tier":"gold"}}');
   const { id } = JSON.parse(proposed.stdout);
