@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DevConfig } from '../lib/dev-config';
 import { motoServerPath } from './tools';
+import { startChildService, type ChildService } from './child-service';
 import { SESClient, VerifyEmailIdentityCommand } from '@aws-sdk/client-ses';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
@@ -11,47 +11,22 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 export const MOTO_ADMIN = { accessKeyId: 'moto-admin', secretAccessKey: 'moto-admin' };
 
 /** A running moto server. */
-export interface Moto {
+export interface Moto extends ChildService {
   endpoint: string;
-  process: ChildProcess;
-  stop(): Promise<void>;
 }
 
 /** Starts `moto_server` on 127.0.0.1:port and waits until it answers. */
 export async function startMoto(port: number, opts: { log?: (line: string) => void } = {}): Promise<Moto> {
-  const child = spawn(motoServerPath(), ['-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, MOTO_ACCOUNT_ID: undefined },
-  });
-  const lines = (chunk: Buffer) => opts.log?.(chunk.toString());
-  child.stdout?.on('data', lines);
-  child.stderr?.on('data', lines);
   const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited with code ${child.exitCode} before it was ready.`);
-    try {
-      const res = await fetch(`${endpoint}/moto-api/data.json`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill();
-      throw new Error(`moto_server did not answer on ${endpoint} within 30 s.`);
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  return {
-    endpoint,
-    process: child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  const service = await startChildService({
+    name: 'moto_server',
+    command: motoServerPath(),
+    args: ['-H', '127.0.0.1', '-p', String(port)],
+    url: endpoint,
+    ready: async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok,
+    log: opts.log,
+  });
+  return { ...service, endpoint };
 }
 
 /**

@@ -103,6 +103,21 @@ test('awaiting approval is a tool error saying whom and to ask again with get_ac
   expect(h.crm.store.customers.get('C-1004')?.phone).toBe('+1 757 555 0199');
 });
 
+test('rejected and failed actions are tool errors that say what happened', async () => {
+  const r = await call(bot, 'propose_action', { task: 'crm.update_customer', input: { customerId: 'C-1003', changes: { tier: 'gold' } } });
+  const id = /Action (act-[0-9a-f]+)/.exec(body(r))![1];
+  await h.decide(id, 'carol', 'reject', { reason: 'tier changes need a contract' });
+  const rejected = await call(bot, 'get_action', { action_id: id, wait_seconds: 30 });
+  expect(rejected.isError).toBe(true);
+  expect(body(rejected)).toContain(`Action ${id} ended rejected: Rejected by carol: tier changes need a contract`);
+
+  h.crm.failWrites(400, 1);
+  const failed = await call(bot, 'propose_action', { task: 'crm.add_note_to_customer', input: { customerId: 'C-1003', note: 'will fail' } });
+  expect(failed.isError).toBe(true);
+  expect(body(failed)).toMatch(/ended failed: The demo CRM refused POST \/customers\/C-1003\/notes: HTTP 400/);
+  expect(h.crm.store.customers.get('C-1003')?.tier).toBe('bronze');
+});
+
 test('a dry run plans and changes nothing', async () => {
   const writes = h.crm.store.writes;
   const r = await call(bot, 'propose_action', { task: 'crm.update_customer', input: { customerId: 'C-1005', changes: { tier: 'bronze' } }, dry_run: true });

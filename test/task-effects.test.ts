@@ -133,6 +133,7 @@ describe.each(cases)('$task', (c) => {
     await h.approveAll(id);
     const final = await h.airlock.result(id, { timeoutMs: 60_000 });
     expect([final.status, final.error]).toEqual(['succeeded', undefined]);
+    expect([final.risk, final.approvedBy.length]).toEqual([final.risk, final.risk === 'critical' ? 2 : final.risk === 'high' ? 1 : 0]);
     c.check(before, await c.effect(), id);
     // The execution really ran twice (its first result was lost), and the target saw one effect.
     expect(await executionAttempts(id)).toBe(2);

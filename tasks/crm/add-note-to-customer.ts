@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { defineTask } from '../define-task';
-import { crmRequest, DEMO_CRM_ROLE, DEMO_CRM_TOKEN_SECRET, type Customer, type Note } from './demo-crm-client';
+import { CustomerIdSchema, crmRequest, DEMO_CRM_ROLE, DEMO_CRM_TOKEN_SECRET, type Customer, type Note } from './demo-crm-client';
 
 /** Input of `crm.add_note_to_customer`. */
 export const AddNoteToCustomerSchema = z.strictObject({
-  customerId: z.string().regex(/^C-\d{4,}$/, 'a customer id looks like C-1001'),
+  customerId: CustomerIdSchema,
   note: z.string().trim().min(1, 'the note must not be empty').max(2000, 'a note has at most 2000 characters'),
 });
 

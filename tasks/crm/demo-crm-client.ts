@@ -1,5 +1,9 @@
+import { z } from 'zod';
 import { TargetError } from '../../common/errors';
 import type { TaskContext } from '../define-task';
+
+/** A demo CRM customer id. */
+export const CustomerIdSchema = z.string().regex(/^C-\d{4,}$/, 'a customer id looks like C-1001');
 
 /** A customer record of the demo CRM. */
 export interface Customer {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTask } from '../define-task';
-import { crmRequest, DEMO_CRM_ROLE, DEMO_CRM_TOKEN_SECRET, type Customer } from './demo-crm-client';
+import { CustomerIdSchema, crmRequest, DEMO_CRM_ROLE, DEMO_CRM_TOKEN_SECRET, type Customer } from './demo-crm-client';
 
 /** The fields `crm.update_customer` may change; at least one. */
 export const CustomerChangesSchema = z
@@ -16,7 +16,7 @@ export const CustomerChangesSchema = z
 
 /** Input of `crm.update_customer`. */
 export const UpdateCustomerSchema = z.strictObject({
-  customerId: z.string().regex(/^C-\d{4,}$/, 'a customer id looks like C-1001'),
+  customerId: CustomerIdSchema,
   changes: CustomerChangesSchema,
 });
 
