@@ -142,12 +142,17 @@ export class AirlockClient {
     return { id: description.workflowId, status, existing: true };
   }
 
-  /** The action's current state. A running action is asked (a worker must be up); a finished one is read from history. */
-  async get(id: string): Promise<ActionState> {
+  /**
+   * The action's current state. A running action is asked (a worker must answer within `queryTimeoutMs`, 10 s by
+   * default); a finished one is read from history.
+   */
+  async get(id: string, opts: { queryTimeoutMs?: number } = {}): Promise<ActionState> {
     const handle = this.temporal.workflow.getHandle(id);
     try {
       const description = await handle.describe();
-      if (description.status.name === 'RUNNING') return await handle.query(getActionQuery);
+      if (description.status.name === 'RUNNING') {
+        return await this.temporal.withDeadline(Date.now() + (opts.queryTimeoutMs ?? 10_000), () => handle.query(getActionQuery));
+      }
       return (await handle.result()) as ActionState;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ActionNotFoundError(id);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
+import { actionIdFor } from '../client/action-id';
 import { REPO_ROOT } from '../lib/dev-config';
 import { startHarness, type Harness } from './support/harness';
 import { testEnv } from './support/test-env';
@@ -85,7 +86,9 @@ test('an approver sees the action in pending, is refused when not permitted (exi
 
 test('reject needs a reason; a rejected action exits 3 for a proposer who waited', async () => {
   const waiting = airlock('propose', 'crm.update_customer', '--agent', 'support-bot', '--user', 'alice', '--input', '{"customerId":"C-1003","changes":{"tier":"gold"}}', '--key', 'cli-2', '--wait', '--json');
-  const id = (await waitForPending('C-1003')).id;
+  const id = actionIdFor('support-bot', 'cli-2'); // the key makes the id known before the CLI prints it
+  await waitUntilStarted(id);
+  await h.airlock.waitFor(id, ['awaiting_approval']);
   const noReason = await airlock('reject', id, '--as', 'carol');
   expect(noReason.code).toBe(1);
   expect(noReason.stderr).toContain("required option '--reason <text>' not specified");
@@ -107,15 +110,12 @@ test('bad input gets a clear message and exit 1', async () => {
   expect(json(tasks).map((t: { name: string }) => t.name)).toEqual(['billing.refund_charge', 'crm.add_note_to_customer', 'crm.update_customer', 'ops.set_parameter', 'support.send_email']);
 });
 
-async function waitForPending(customerId: string): Promise<{ id: string }> {
+async function waitUntilStarted(id: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    for (const a of await h.airlock.list({ status: 'awaiting_approval' })) {
-      const s = await h.airlock.get(a.id);
-      if ((s.input as { customerId: string }).customerId === customerId) return s;
-    }
-    await new Promise((r) => setTimeout(r, 200));
+    if (await h.client.workflow.getHandle(id).describe().then(() => true, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`no pending action for ${customerId}`);
+  throw new Error(`action ${id} was never started`);
 }
 
 test('keys new creates an Ed25519 key pair with a 0600 private key, prints the public key, and never overwrites', async () => {
@@ -155,4 +155,19 @@ test('a stale action shows in pending, and show tells the approver what changed 
   expect((await airlock('approve', id, '--as', 'carol')).code).toBe(0);
   expect((await h.airlock.result(id)).status).toBe('succeeded');
   expect(h.crm.store.customers.get('C-1004')?.tier).toBe('platinum');
+});
+
+test('pending still lists an action whose worker is away, from its search attributes', async () => {
+  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1005', changes: { tier: 'gold' } }, agent: 'support-bot', user: 'alice' });
+  await h.airlock.waitFor(id, ['awaiting_approval']);
+  await h.stopWorker();
+  try {
+    const r = await airlock('pending', '--json');
+    expect(r.code).toBe(0);
+    const row = json(r).find((p: { id: string }) => p.id === id);
+    expect(row).toMatchObject({ id, task: 'crm.update_customer', status: 'awaiting_approval', requester: 'alice', risk: 'high', unavailable: expect.any(String) });
+    expect((await airlock('pending')).stdout).toContain('details unavailable');
+  } finally {
+    await h.startWorker();
+  }
 });

@@ -100,27 +100,38 @@ withJson(program.command('pending').description('actions awaiting approval, olde
   const pending = (await Promise.all(DECIDING_STATUSES.map((status) => client.list({ status }))))
     .flat()
     .sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
-  const states = await Promise.all(pending.map((p) => client.get(p.id)));
-  const rows = states.map((s) => ({
-    id: s.id,
-    task: s.task,
-    status: s.status,
-    requester: s.requester,
-    agent: s.agent,
-    risk: s.risk,
-    summary: s.plan?.summary,
-    planHash: s.plan?.hash,
-    approvals: s.approvedBy.length,
-    approvalsRequired: s.approvalsRequired,
-    createdAt: s.createdAt,
-    expiresAt: s.expiresAt,
-  }));
+  // One action whose worker is away must not hide the others: it is listed from its search attributes alone.
+  const rows = await Promise.all(
+    pending.map(async (p) => {
+      try {
+        const s = await client.get(p.id, { queryTimeoutMs: 5000 });
+        return {
+          id: s.id,
+          task: s.task,
+          status: s.status,
+          requester: s.requester,
+          agent: s.agent,
+          risk: s.risk,
+          summary: s.plan?.summary,
+          planHash: s.plan?.hash,
+          approvals: s.approvedBy.length,
+          approvalsRequired: s.approvalsRequired,
+          createdAt: s.createdAt,
+          expiresAt: s.expiresAt,
+        };
+      } catch (err) {
+        return { id: p.id, task: p.task, status: p.status, requester: p.requester, risk: p.risk, createdAt: p.startedAt.toISOString(), unavailable: (err as Error).message };
+      }
+    }),
+  );
   const human = rows.length
     ? rows
         .map(
           (r) =>
             `${bold(r.id, color)}  ${r.task}  [${r.risk}]  by ${r.requester}  proposed ${relative(r.createdAt)}${r.status === 'stale' ? `  ${statusColor('stale: the target changed, review the new plan', color)}` : ''}\n` +
-            `  ${r.summary}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'}`,
+            ('unavailable' in r
+              ? `  details unavailable (${r.unavailable}); is its worker running?`
+              : `  ${r.summary}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'}`),
         )
         .join('\n')
     : 'Nothing awaits approval.';
