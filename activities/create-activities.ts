@@ -14,8 +14,7 @@ import { verifyPayload } from '../lib/approver-keys';
 import { sha256Canonical } from '../lib/canonical-json';
 import { diffValues } from '../lib/diff';
 import { redact, redactError } from '../lib/redact';
-import { mintSession, noSession, type MintedSession } from './mint-session';
-import { buildSessionPolicy } from './session-policy';
+import { mintSession, type MintedSession } from './mint-session';
 
 /** Everything the activities depend on; tests and the worker build it, nothing is global. */
 export interface ActivityDeps {
@@ -80,21 +79,16 @@ export function createActivities(deps: ActivityDeps) {
   /** Re-parses the input: activities must not trust what they are handed, even by their own workflow. */
   const parseInput = (task: TaskDefinition, input: unknown): unknown => task.inputSchema.parse(input);
 
-  /**
-   * Runs `fn` with a minted session; whatever escapes has every sensitive string redacted. A step for which the task
-   * declares no permissions (say, the plan of an email) gets no session at all.
-   */
+  /** Runs `fn` with a minted session; whatever escapes has every sensitive string redacted. */
   const withSession = async <T>(ref: ActionRef, mode: 'plan' | 'execute', fn: (task: TaskDefinition, input: unknown, s: MintedSession) => Promise<T>): Promise<T> => {
     let sensitive: string[] = [];
     try {
       const task = deps.registry.get(ref.task);
       const input = parseInput(task, ref.input);
-      const session = needsSession(task, input, mode)
-        ? await mintSession(
-            { sts: deps.sts, secretsClient: deps.secrets, aws: deps.aws, clock: deps.clock },
-            { task, input, actionId: ref.actionId, requester: ref.requester, mode, durationSeconds: ref.sessionSeconds },
-          )
-        : noSession(task);
+      const session = await mintSession(
+        { sts: deps.sts, secretsClient: deps.secrets, aws: deps.aws, clock: deps.clock },
+        { task, input, actionId: ref.actionId, requester: ref.requester, mode, durationSeconds: ref.sessionSeconds },
+      );
       sensitive = session.sensitive;
       return redact(await fn(task, input, session), sensitive);
     } catch (err) {
@@ -102,9 +96,6 @@ export function createActivities(deps: ActivityDeps) {
       throw toActivityFailure(clean);
     }
   };
-
-  const needsSession = (task: TaskDefinition, input: unknown, mode: 'plan' | 'execute'): boolean =>
-    buildSessionPolicy(task, input, mode, deps.aws, deps.clock()).Statement.length > 0;
 
   return {
     /** Checks the task name, the principals and the input; returns the normalised input or the issues. */

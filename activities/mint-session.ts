@@ -9,7 +9,6 @@ import { AssumeRoleRequestSchema } from './session-request';
 import { z } from 'zod';
 import { DEFAULT_SESSION_SECONDS } from '../common/session-limits';
 
-
 /** A minted session: credentials and secret values live only as long as the activity that holds them. */
 export interface MintedSession {
   credentials: SessionCredentials;
@@ -48,11 +47,14 @@ export async function mintSession(
   const durationSeconds = args.durationSeconds ?? DEFAULT_SESSION_SECONDS;
   const roleArn = `arn:aws:iam::${deps.aws.accountId}:role/${task.credentials.role}`;
   const expiresAt = new Date(deps.clock().getTime() + durationSeconds * 1000);
+  const policy = buildSessionPolicy(task, input, mode, deps.aws, expiresAt);
+  // A step for which the task declares no permissions (say, the plan of an email) gets no session at all.
+  if (!policy.Statement.length) return noSession(task);
   const checked = AssumeRoleRequestSchema.safeParse({
     RoleArn: roleArn,
     RoleSessionName: mode === 'execute' ? actionId : `${actionId}.plan`,
     DurationSeconds: durationSeconds,
-    Policy: JSON.stringify(buildSessionPolicy(task, input, mode, deps.aws, expiresAt)),
+    Policy: JSON.stringify(policy),
     SourceIdentity: requester,
     Tags: [
       { Key: 'airlock-task', Value: task.name },

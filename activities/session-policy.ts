@@ -45,7 +45,7 @@ export function buildSessionPolicy(
       if (action.includes('*')) throw new TaskDefinitionError(`Task ${task.name} asks for "${action}": name each action it needs.`);
     }
     for (const resource of [statement.Resource].flat()) {
-      if (resource.replace(SECRET_SUFFIX, '').includes('*') || resource.replace(SECRET_SUFFIX, '').includes('?')) {
+      if (/[*?]/.test(resource.replace(SECRET_SUFFIX, ''))) {
         throw new TaskDefinitionError(`Task ${task.name} asks for "${resource}": name the exact resource of this action.`);
       }
     }

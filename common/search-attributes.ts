@@ -20,20 +20,6 @@ export const SA_APPROVERS = defineSearchAttributeKey('AirlockApprovers', SearchA
 /** Every key, for registering them with a server. */
 export const ALL_SEARCH_ATTRIBUTES = [SA_TASK, SA_STATUS, SA_REQUESTER, SA_AGENT, SA_RISK, SA_APPROVERS];
 
-/** The name `temporal operator search-attribute create` and `start-dev --search-attribute` take for a type. */
-export function searchAttributeCliType(type: SearchAttributeType): string {
-  const names: Record<string, string> = {
-    [SearchAttributeType.KEYWORD]: 'Keyword',
-    [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
-    [SearchAttributeType.TEXT]: 'Text',
-    [SearchAttributeType.INT]: 'Int',
-    [SearchAttributeType.DOUBLE]: 'Double',
-    [SearchAttributeType.BOOL]: 'Bool',
-    [SearchAttributeType.DATETIME]: 'Datetime',
-  };
-  return names[type];
-}
-
 /** Keyword values are short identifiers; an over-long one (an agent's invalid task name) is cut. */
 const keyword = (value: string): string => value.slice(0, 128);
 

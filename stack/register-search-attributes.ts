@@ -14,8 +14,9 @@ const INDEXED: Record<string, temporal.api.enums.v1.IndexedValueType> = {
 };
 
 /**
- * Registers Airlock's search attributes on a namespace where they are missing. `start-dev --search-attribute`
- * does not apply to an existing database, so the local stack calls this after every start.
+ * Registers Airlock's search attributes on a namespace where they are missing. The local stack calls this after
+ * every start, for a new database and an existing one alike (`start-dev --search-attribute` does not apply to an
+ * existing database, so the stack does not pass it at all).
  * @returns the names it added.
  */
 export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {

@@ -16,7 +16,6 @@ import { MOTO_ADMIN, seedMoto, startMoto } from './moto';
 import { registerSearchAttributes } from './register-search-attributes';
 import { dynamicConfigArgs } from './temporal-dev-server';
 import { temporalCliPath } from './tools';
-import { ALL_SEARCH_ATTRIBUTES, searchAttributeCliType } from '../common/search-attributes';
 import { keysDir } from '../lib/approver-keys';
 import { approversFileFromEnv } from '../lib/runtime-config';
 import { seedApprovers } from './seed-approvers';
@@ -103,7 +102,6 @@ async function main(): Promise<void> {
       '--db-filename', dbFile,
       '--log-level', 'warn',
       '--ui-codec-endpoint', codecServer.url,
-      ...ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${searchAttributeCliType(k.type)}`]),
       ...dynamicConfigArgs(t),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
