@@ -1,20 +1,26 @@
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { toActivityFailure } from '../common/errors';
-import type { ActionRequest, ActionState, ApprovalRefusalCode, ExecutionResult, InputIssue, Plan, PolicyDecision, SignedDecision } from '../common/types';
+import { Context } from '@temporalio/activity';
+import { z } from 'zod';
+import { executableUntil } from '../common/approval-rules';
+import { EvidenceError, toActivityFailure } from '../common/errors';
+import { PROPOSAL_FRESHNESS_MS } from '../common/proposal';
+import type { ExecuteOutcome, InputIssue, Plan, PolicyDecision, RefusalCounts, SignedDecision } from '../common/types';
 import type { Risk } from '../common/statuses';
-import type { SessionCredentials, TaskContext, TaskDefinition } from '../tasks/define-task';
+import { isUndecodable } from '../common/undecodable';
+import type { SessionCredentials, TaskContext } from '../tasks/define-task';
 import type { TaskRegistry } from '../tasks/task-registry';
-import type { CedarPolicyEngine, ProposalQuery } from '../lib/cedar-policy-engine';
+import type { CedarPolicyEngine } from '../lib/cedar-policy-engine';
 import type { AwsSettings } from '../lib/runtime-config';
-import type { ApproverRegistry } from '../lib/approvers-config';
+import type { Identities } from '../lib/identities';
 import type { JsonlAuditLog } from '../lib/audit-log';
-import type { AuditEvent } from '../client/audit-trail';
-import { verifyPayload } from '../lib/approver-keys';
-import { sha256Canonical } from '../lib/canonical-json';
+import { eventTime, type RunHistory } from '../lib/run-history';
+import { describeHistory } from '../client/audit-trail';
+import { sha256Canonical } from '../lib/sha256';
 import { diffValues } from '../lib/diff';
 import { redact, redactError } from '../lib/redact';
 import { mintSession, type MintedSession } from './mint-session';
+import { createEvidence, type Execution, type VerifiedProposal } from './evidence';
 
 /** Everything the activities depend on; tests and the worker build it, nothing is global. */
 export interface ActivityDeps {
@@ -31,202 +37,315 @@ export interface ActivityDeps {
   aws: AwsSettings;
   /** Target base URLs by name. */
   endpoints: Record<string, string>;
-  /** People who may sign decisions, with their public keys. */
-  approvers: ApproverRegistry;
+  /** Registered people (who sign decisions) and agents (who sign proposals), with their public keys. */
+  identities: Identities;
   /** The append-only audit log every finished action is recorded in. */
   auditLog: JsonlAuditLog;
-  /** Reads an action's audit trail from its workflow history. */
-  auditTrail: (actionId: string) => Promise<AuditEvent[]>;
+  /** Reads actions' runs back from Temporal. */
+  runs: RunHistory;
 }
 
-/** What verifying a signed decision found. */
-export type DecisionCheck =
-  | { signatureValid: false; code: Extract<ApprovalRefusalCode, 'unknown_key' | 'bad_signature' | 'malformed'>; message: string }
-  | { signatureValid: true; permitted: boolean; policyIds: string[] };
+/** What the admission of a proposal found. */
+export type Admission =
+  | {
+      ok: false;
+      /** Whether the proposal itself verified (signature, binding, freshness, first run): only then is it audited. */
+      authentic: boolean;
+      issues: InputIssue[];
+      message: string;
+      /** Verified identities, when the proposal was authentic. */
+      agent?: string;
+      user?: string;
+      owners?: string[];
+    }
+  | {
+      ok: true;
+      input: unknown;
+      risk: Risk;
+      target: string;
+      description: string;
+      agent: string;
+      user?: string;
+      requester: string;
+      owners: string[];
+      /** Who may not decide on the action: the user and the agent's owners. */
+      excluded: string[];
+      policy: PolicyDecision;
+      /** Registered people's raw public keys (base64) by canonical id, when approvals are needed. */
+      keys?: Record<string, string>;
+    };
 
-/** The result of validating a proposal. */
-export type ValidationOutcome =
-  | { ok: true; input: unknown; risk: Risk; target: string; description: string }
-  | { ok: false; issues: InputIssue[]; message: string };
-
-/** What the plan and execute activities are given: the action, never a credential. */
-export interface ActionRef {
-  actionId: string;
-  task: string;
-  /** The validated input. */
-  input: unknown;
-  requester: string;
-  /** Session length policy granted (seconds); 900 when absent. */
-  sessionSeconds?: number;
+/** What verifying a signed decision found (the workflow judges the rest with the approval rules). */
+export interface DecisionCheck {
+  approverId?: string;
+  signatureValid: boolean;
+  permitted: boolean;
+  policyIds: string[];
 }
 
-/** Who may be named as agent or user: what STS accepts as SourceIdentity, so it can carry into AWS. */
-const PRINCIPAL_ID = /^[\w+=,.@-]{2,64}$/;
+/** What the plan and execute activities are given: the agent's signed proposal, never a credential. */
+export interface EvidenceArgs {
+  proposal: unknown;
+  /** For execution: the plan hash the approvals are for. */
+  planHash?: string;
+}
+
+const MAX_ISSUES = 20;
+const issueText = (s: string) => (s.length > 300 ? `${s.slice(0, 297)}...` : s);
+
+/** The run that scheduled the current activity, as Temporal reports it. */
+function currentExecution(): Execution {
+  const { workflowExecution } = Context.current().info;
+  if (!workflowExecution) throw new EvidenceError('no_workflow', 'An Airlock activity runs only for an action workflow.');
+  return { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId };
+}
+
+const RecordAuditArgsSchema = z.strictObject({
+  refusedBeforeHistory: z.strictObject({ total: z.number().int().min(0), byCode: z.record(z.string().max(40), z.number().int().min(0)) }),
+  refusalsNotKept: z.number().int().min(0),
+});
 
 /**
  * Builds Airlock's activities from their dependencies.
- * Credentials are minted only inside `planAction` (read-only session) and `executeAction`; neither returns them.
+ *
+ * Contract: `planAction`, `executeAction` and `recordAudit` can be scheduled by anyone who can reach the namespace,
+ * with any arguments, so each must act only on evidence it checks itself: the agent's signed proposal bound to the
+ * run Temporal says scheduled it, policy re-evaluated on that proposal, and approvals read back from that run's
+ * history. They must not mint a credential or call a target before the evidence holds, and must not return,
+ * log or throw a credential or secret.
  */
 export function createActivities(deps: ActivityDeps) {
-  const taskContext = (ref: ActionRef, session: MintedSession): TaskContext => ({
-    actionId: ref.actionId,
+  const evidence = createEvidence({ identities: deps.identities, policy: deps.policy, registry: deps.registry, runs: deps.runs });
+
+  const taskContext = (actionId: string, session: MintedSession): TaskContext => ({
+    actionId,
     secrets: session.secrets,
     endpoints: deps.endpoints,
     fetch: deps.http,
     aws: { region: deps.aws.region, endpoint: deps.aws.endpoint, credentials: session.credentials },
   });
 
-  /** Re-parses the input: activities must not trust what they are handed, even by their own workflow. */
-  const parseInput = (task: TaskDefinition, input: unknown): unknown => task.inputSchema.parse(input);
-
   /** Runs `fn` with a minted session; whatever escapes has every sensitive string redacted. */
-  const withSession = async <T>(ref: ActionRef, mode: 'plan' | 'execute', fn: (task: TaskDefinition, input: unknown, s: MintedSession) => Promise<T>): Promise<T> => {
+  const withSession = async <T>(p: VerifiedProposal, mode: 'plan' | 'execute', sessionSeconds: number | undefined, fn: (s: MintedSession) => Promise<T>): Promise<T> => {
     let sensitive: string[] = [];
     try {
-      const task = deps.registry.get(ref.task);
-      const input = parseInput(task, ref.input);
       const session = await mintSession(
         { sts: deps.sts, secretsClient: deps.secrets, aws: deps.aws, clock: deps.clock },
-        { task, input, actionId: ref.actionId, requester: ref.requester, mode, durationSeconds: ref.sessionSeconds },
+        { task: p.task, input: p.parsed, actionId: p.payload.actionId, requester: p.requester, mode, durationSeconds: sessionSeconds },
       );
       sensitive = session.sensitive;
-      return redact(await fn(task, input, session), sensitive);
+      return redact(await fn(session), sensitive);
     } catch (err) {
-      const clean = redactError(err, sensitive);
-      throw toActivityFailure(clean);
+      throw redactError(err, sensitive);
     }
   };
 
-  return {
-    /** Checks the task name, the principals and the input; returns the normalised input or the issues. */
-    async validateProposal(req: ActionRequest): Promise<ValidationOutcome> {
-      const issues: InputIssue[] = [];
-      if (!PRINCIPAL_ID.test(req.agent ?? '')) {
-        issues.push({ path: ['agent'], code: 'invalid_agent', message: 'agent must be 2–64 of letters, digits, +=,.@_-' });
-      }
-      if (req.user !== undefined && !PRINCIPAL_ID.test(req.user)) {
-        issues.push({ path: ['user'], code: 'invalid_user', message: 'user must be 2–64 of letters, digits, +=,.@_-' });
-      }
-      if (!deps.registry.has(req.task)) {
-        const message = `unknown task "${req.task}"; registered tasks: ${deps.registry.names().join(', ')}`;
-        issues.push({ path: ['task'], code: 'unknown_task', message });
-        return { ok: false, issues, message: `Invalid proposal: ${message}.` };
-      }
-      const task = deps.registry.get(req.task);
-      const parsed = task.inputSchema.safeParse(req.input);
-      if (!parsed.success) {
-        for (const issue of parsed.error.issues) {
-          issues.push({
-            path: ['input', ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))],
-            code: issue.code,
-            message: issue.message,
-          });
-        }
-      }
-      if (issues.length || !parsed.success) {
-        const message = `Invalid proposal for ${req.task}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`;
-        return { ok: false, issues, message };
-      }
-      return { ok: true, input: parsed.data, risk: task.risk, target: task.target(parsed.data), description: task.description };
-    },
+  /** The dry run itself: reads the target with a read-only session and returns the plan, hashed. */
+  const makePlan = (p: VerifiedProposal): Promise<Plan> =>
+    withSession(p, 'plan', undefined, async (session) => {
+      const draft = await p.task.plan(p.parsed, taskContext(p.payload.actionId, session));
+      const body = {
+        task: p.task.name,
+        input: p.parsed,
+        target: p.target,
+        summary: draft.summary,
+        sideEffects: draft.sideEffects,
+        before: draft.before,
+        after: draft.after,
+        diff: draft.diff ?? diffValues(draft.before, draft.after),
+      };
+      const { task: _t, input: _i, ...plan } = body;
+      return { ...plan, hash: sha256Canonical(body), plannedAt: deps.clock().toISOString() };
+    });
 
-    /** Asks Cedar whether this agent, for this user, may run this task, and with how many approvals. */
-    async decidePolicy(q: ProposalQuery): Promise<PolicyDecision> {
+  /**
+   * The evidence every regular activity needs: an authentic proposal for the calling run (the first of its id), a
+   * registered task and an input that parses, policy allowing it now, and not too old to act on.
+   */
+  const verified = async (args: EvidenceArgs): Promise<{ p: VerifiedProposal; policy: PolicyDecision; execution: Execution }> => {
+    if (isUndecodable(args) || isUndecodable(args?.proposal)) {
+      throw new EvidenceError('undecodable', 'The activity input could not be decrypted: it was not sent by an Airlock worker.');
+    }
+    const execution = currentExecution();
+    const p = evidence.interpret(await evidence.authenticate(args.proposal, execution, { firstRun: true }));
+    const policy = evidence.decide(p);
+    if (policy.decision !== 'allow') throw new EvidenceError('denied', `Policy does not allow this proposal now: ${policy.explanation}`);
+    const until = executableUntil(p.signedAt, policy.approvalsRequired, policy.approvalTimeoutSeconds * 1000, PROPOSAL_FRESHNESS_MS);
+    if (deps.clock().getTime() > until) {
+      throw new EvidenceError('proposal_expired', `The proposal of ${p.payload.time} may no longer be acted on (it could be until ${new Date(until).toISOString()}); propose again.`);
+    }
+    return { p, policy, execution };
+  };
+
+  const fail = (err: unknown): never => {
+    throw toActivityFailure(err);
+  };
+
+  return {
+    /**
+     * Admits a proposal (local activity, run for the workflow's own first step): the agent's signature, binding to
+     * this action and run, freshness against the run's start, the task, the input, and policy. Never throws for a
+     * proposal that is refused: it says why, with an issue code per problem.
+     */
+    async admitProposal(args: { proposal: unknown; startedAt: string }): Promise<Admission> {
+      const execution = currentExecution();
+      let authentic;
       try {
-        return deps.policy.decideProposal(q);
+        authentic = await evidence.authenticate(args.proposal, execution, { startedAt: Date.parse(args.startedAt), firstRun: true });
       } catch (err) {
-        throw toActivityFailure(err);
+        if (!(err instanceof EvidenceError)) return fail(err);
+        return { ok: false, authentic: false, issues: [{ path: ['proposal'], code: err.code, message: issueText(err.message) }], message: `Invalid proposal: ${err.message}` };
+      }
+      const who = { agent: authentic.agent.id, user: authentic.user, owners: authentic.agent.owners };
+      const task = authentic.payload.task;
+      if (!deps.registry.has(task)) {
+        const message = `unknown task "${task}"; registered tasks: ${deps.registry.names().join(', ')}`;
+        return { ok: false, authentic: true, ...who, issues: [{ path: ['task'], code: 'unknown_task', message }], message: `Invalid proposal: ${message}.` };
+      }
+      const parsed = deps.registry.get(task).inputSchema.safeParse(authentic.input);
+      if (!parsed.success) {
+        const issues = parsed.error.issues.slice(0, MAX_ISSUES).map((issue) => ({
+          path: ['input', ...issue.path.slice(0, 10).map((p) => (typeof p === 'number' ? p : String(p).slice(0, 64)))],
+          code: issue.code,
+          message: issueText(issue.message),
+        }));
+        const message = `Invalid proposal for ${task}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`;
+        return { ok: false, authentic: true, ...who, issues, message: issueText(message) };
+      }
+      try {
+        const p = evidence.interpret(authentic);
+        const policy = evidence.decide(p);
+        const keys = policy.approvalsRequired > 0 ? Object.fromEntries([...deps.identities.people.values()].map((person) => [person.id, person.rawKey])) : undefined;
+        return {
+          ok: true,
+          input: p.parsed,
+          risk: p.task.risk,
+          target: p.target,
+          description: p.task.description,
+          agent: p.agent.id,
+          user: p.user,
+          requester: p.requester,
+          owners: p.agent.owners,
+          excluded: p.excluded,
+          policy,
+          ...(keys ? { keys } : {}),
+        };
+      } catch (err) {
+        return fail(err);
       }
     },
 
     /**
-     * Verifies a signed decision against the approver's registered key, then asks Cedar whether that approver may
-     * approve this task. The workflow checks the rest (action, run, plan hash, nonce, freshness, self-approval).
+     * Checks a signed decision against the approver's registered key and asks Cedar whether that approver may
+     * approve this task (local activity, from the workflow's decision handler). The approval rules do the rest.
      */
     async verifyDecision(args: { signed: SignedDecision; task: string; risk: Risk; requester: string; agent: string }): Promise<DecisionCheck> {
-      const { payload, signature } = args.signed ?? ({} as SignedDecision);
-      if (!payload || typeof payload !== 'object' || typeof signature !== 'string') {
-        return { signatureValid: false, code: 'malformed', message: 'A decision needs a payload and a signature; sign it with `airlock approve`.' };
-      }
-      const approver = deps.approvers.get(String(payload.approver));
-      if (!approver) {
-        return {
-          signatureValid: false,
-          code: 'unknown_key',
-          message: `No public key is registered for "${String(payload.approver)}". Create one with \`airlock keys new\` and have it added to the approvers file.`,
-        };
-      }
-      if (!verifyPayload(payload, signature, approver.publicKey)) {
-        return {
-          signatureValid: false,
-          code: 'bad_signature',
-          message: `The signature does not verify against ${approver.name}'s registered key: the decision was altered, or signed with another key.`,
-        };
-      }
       try {
-        const auth = deps.policy.canApprove({ approver: approver.name, task: args.task, risk: args.risk, requester: args.requester, agent: args.agent });
-        return { signatureValid: true, ...auth };
+        const { nonceFresh: _n, ...facts } = evidence.decisionFacts(args.signed, args);
+        return facts;
       } catch (err) {
-        throw toActivityFailure(err);
+        return fail(err);
+      }
+    },
+
+    /** Dry run, on evidence: the proposal must be this run's and allowed (a dry run: previewable). Changes nothing. */
+    async planAction(args: EvidenceArgs): Promise<Plan> {
+      try {
+        const { p } = await verified(args);
+        return await makePlan(p);
+      } catch (err) {
+        return fail(err);
       }
     },
 
     /**
-     * Appends the finished action's audit record (its history's events, and the outcome) to the audit log, which
-     * outlives the namespace's history retention. Idempotent by action id: a retry never writes a second record.
+     * Carries out an approved plan, on evidence: the proposal, policy now, and where policy asks for approvals, a
+     * quorum read back from this run's history for `planHash`. Then it plans again: if the target changed since the
+     * approved plan, it returns the new plan (`stale`) and executes nothing. Otherwise it mints the action's
+     * credentials and calls the target with the action id as the idempotency key.
      */
-    async recordAudit(state: ActionState): Promise<{ seq: number; hash: string }> {
-      const events = await deps.auditTrail(state.id);
-      events.push({
-        at: state.updatedAt,
-        eventId: 0,
-        kind: 'finished',
-        summary: `finished: ${state.status}${state.error ? ` — ${state.error.message}` : ''}`,
-        data: { status: state.status, error: state.error, approvedBy: state.approvedBy },
-      });
-      const record = await deps.auditLog.append({
-        actionId: state.id,
-        runId: state.runId,
-        task: state.task,
-        status: state.status,
-        recordedAt: deps.clock().toISOString(),
-        events,
-      });
-      return { seq: record.seq, hash: record.hash };
-    },
-
-    /** Dry run with a read-only session: reads current state and returns the plan, hashed. Changes nothing. */
-    async planAction(ref: ActionRef): Promise<Plan> {
-      return withSession(ref, 'plan', async (task, input, session) => {
-        const draft = await task.plan(input, taskContext(ref, session));
-        const body = {
-          task: task.name,
-          input,
-          target: task.target(input),
-          summary: draft.summary,
-          sideEffects: draft.sideEffects,
-          before: draft.before,
-          after: draft.after,
-          diff: draft.diff ?? diffValues(draft.before, draft.after),
-        };
-        const { task: _t, input: _i, ...plan } = body;
-        return { ...plan, hash: sha256Canonical(body), plannedAt: deps.clock().toISOString() };
-      });
+    async executeAction(args: EvidenceArgs): Promise<ExecuteOutcome> {
+      try {
+        const { p, policy, execution } = await verified(args);
+        if (p.payload.dryRun) throw new EvidenceError('dry_run', 'The proposal is a dry run; it is never executed.');
+        if (policy.approvalsRequired > 0) {
+          await evidence.requireQuorum(p, policy, execution, args.planHash, deps.clock().getTime());
+          // Terraform's "saved plan is stale", for business APIs: what was approved must be what runs. Checked once per
+          // execution: a retry after the target call must not see its own effect as a changed target, so the attempt
+          // that checked says so in its heartbeat. (Should that heartbeat be lost in a crash, the retry plans again
+          // and at worst asks for new approvals; it never acts twice.)
+          const ctx = Context.current();
+          const checked = (ctx.info.heartbeatDetails as { planChecked?: unknown } | undefined)?.planChecked;
+          if (checked !== args.planHash) {
+            const fresh = await makePlan(p);
+            if (fresh.hash !== args.planHash) return { kind: 'stale', plan: fresh };
+            ctx.heartbeat({ planChecked: fresh.hash });
+          }
+        }
+        const result = await withSession(p, 'execute', policy.sessionSeconds, async (session) => ({
+          output: await p.task.execute(p.parsed, taskContext(p.payload.actionId, session)),
+          credentials: session.record,
+          idempotencyKey: p.payload.actionId,
+        }));
+        return { kind: 'executed', result };
+      } catch (err) {
+        return fail(err);
+      }
     },
 
     /**
-     * Carries out an approved plan: mints the action's credentials, calls the target with the action id as the
-     * idempotency key, and returns the redacted response. Must be the only place credentials for writes exist.
+     * Appends the finished action's audit record, derived from its history (read back, never taken from the
+     * caller): the proposal must verify, and the outcome the workflow wrote must agree with what the history shows
+     * was executed. Keyed by action id and run id; a retry never writes a second record.
      */
-    async executeAction(ref: ActionRef): Promise<ExecutionResult> {
-      return withSession(ref, 'execute', async (task, input, session) => {
-        const output = await task.execute(input, taskContext(ref, session));
-        return { output, credentials: session.record, idempotencyKey: ref.actionId };
-      });
+    async recordAudit(args: unknown): Promise<{ seq: number; hash: string }> {
+      try {
+        const counts = RecordAuditArgsSchema.safeParse(args);
+        const noted = counts.success ? counts.data : { refusedBeforeHistory: { total: 0, byCode: {} } as RefusalCounts, refusalsNotKept: 0 };
+        const execution = currentExecution();
+        const history = await deps.runs.events(execution.workflowId, execution.runId);
+        const started = history[0]?.workflowExecutionStartedEventAttributes;
+        const proposal = await deps.runs.decode(started?.input?.payloads?.[0]);
+        const authentic = await evidence.authenticate(proposal, execution, { startedAt: history[0] ? eventTime(history[0]) : undefined, firstRun: true });
+        const events = await describeHistory(history, deps.runs.decode);
+        let status = '';
+        let executed = false;
+        for (const e of events) {
+          if (e.kind === 'status_changed') status = (e.data as { status: string }).status;
+          if (e.kind === 'executed') executed = true;
+        }
+        if ((status === 'succeeded') !== executed) {
+          throw new EvidenceError(
+            'outcome_mismatch',
+            `The action's status is "${status}", but its history shows it ${executed ? 'executed' : 'did not execute'}; the record would not be true.`,
+          );
+        }
+        const approvedBy = events
+          .map((e) => (e.kind === 'decision_recorded' ? (e.data as { accepted?: boolean; decision?: string; approver?: string }) : undefined))
+          .filter((a) => a?.accepted && a.decision === 'approve')
+          .map((a) => String(a?.approver));
+        events.push({
+          at: deps.clock().toISOString(),
+          eventId: 0,
+          kind: 'finished',
+          summary: `finished: ${status}` + (noted.refusedBeforeHistory.total ? `; ${noted.refusedBeforeHistory.total} decision message(s) refused before history` : ''),
+          data: { status, executed, approvedBy, refusedBeforeHistory: noted.refusedBeforeHistory, refusalsNotKept: noted.refusalsNotKept },
+        });
+        const record = await deps.auditLog.append({
+          actionId: execution.workflowId,
+          runId: execution.runId,
+          task: authentic.payload.task,
+          status,
+          recordedAt: deps.clock().toISOString(),
+          events,
+        });
+        return { seq: record.seq, hash: record.hash };
+      } catch (err) {
+        return fail(err);
+      }
     },
   };
 }
 
 /** The activities, as the workflow sees them (`import type` only). */
 export type AirlockActivities = ReturnType<typeof createActivities>;
-

@@ -1,2 +1,2 @@
 export { createActivities } from './create-activities';
-export type { AirlockActivities, ActivityDeps, ActionRef, ValidationOutcome } from './create-activities';
+export type { AirlockActivities, ActivityDeps, Admission, DecisionCheck, EvidenceArgs } from './create-activities';

@@ -6,7 +6,7 @@
  * Options (environment): BENCH_ACTIONS (default 200), BENCH_CONCURRENCY (default 10), BENCH_WARMUP (default 20).
  * A benchmark, not a test: it prints numbers and asserts nothing but that every action succeeded.
  */
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,8 @@ import { createAirlockWorker } from '../workers/create-worker';
 import { createBaselineActivities } from './baseline-activities';
 import { airlockDataConverter } from '../lib/data-converter';
 import { newCodecKeyFile, parseCodecKeys } from '../lib/encryption-codec';
+import { buildIdentities } from '../lib/identities';
+import { publicKeyText } from '../lib/signing-keys';
 
 const ACTIONS = Number(process.env.BENCH_ACTIONS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
@@ -65,6 +67,9 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: stack.namespace });
   const airlockTemporal = new Client({ connection, namespace: stack.namespace, dataConverter: airlockDataConverter(codecKeys) });
   const airlockQueue = `bench-airlock-${randomUUID()}`;
+  // Auto-approved actions only: one agent with its key, no people.
+  const { privateKey: agentKey, publicKey } = generateKeyPairSync('ed25519');
+  const benchIdentities = buildIdentities([], [{ name: 'support-bot', publicKey: publicKeyText(publicKey), owners: ['dave'] }]);
   const bareQueue = `bench-bare-${randomUUID()}`;
 
   const airlockWorker = await createAirlockWorker({
@@ -74,7 +79,7 @@ async function main(): Promise<void> {
     aws: { region: cfg.moto.region, endpoint: stack.moto.endpoint, accountId: cfg.moto.accountId },
     endpoints: { 'demo-crm': crm.url },
     policiesDir: join(REPO_ROOT, cfg.worker.policiesDir),
-    approvers: new Map(), // auto-approved actions only
+    identities: benchIdentities,
     codecKeys,
     auditLogPath: join(mkdtempSync(join(tmpdir(), 'airlock-bench-')), 'audit.jsonl'),
     awsCredentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
@@ -86,7 +91,7 @@ async function main(): Promise<void> {
     workflowsPath: require.resolve('./baseline-workflows'),
     activities: createBaselineActivities(crm.url, stack.crmToken),
   });
-  const airlock = new AirlockClient(airlockTemporal, airlockQueue);
+  const airlock = new AirlockClient(airlockTemporal, { taskQueue: airlockQueue, agentKey: () => agentKey });
 
   const runAirlock = async (i: number) => {
     const { id } = await airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: `bench ${i}` }, agent: 'support-bot', user: 'alice' });

@@ -14,10 +14,11 @@ import { decideUpdate, getActionQuery } from '../common/messages';
 import { initialSearchAttributes, SA_STATUS, SA_TASK, SA_REQUESTER, SA_RISK } from '../common/search-attributes';
 import { isFinalStatus, type ActionStatus } from '../common/statuses';
 import { ACTION_WORKFLOW_TYPE, AIRLOCK_TASK_QUEUE } from '../common/task-queue';
-import type { ActionRequest, ActionState, ApprovalAttempt, DecisionPayload, SignedDecision } from '../common/types';
+import type { ActionRequest, ActionState, ApprovalAttempt, ApprovalRefusalCode, DecisionPayload, ProposalPayload, SignedDecision, SignedProposal } from '../common/types';
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { signPayload } from '../lib/approver-keys';
-import { sha256Canonical } from '../lib/canonical-json';
+import { ApplicationFailure } from '@temporalio/common';
+import { loadSigningKey, signPayload } from '../lib/signing-keys';
+import { sha256Canonical } from '../lib/sha256';
 import { connectClient } from '../lib/temporal-connection';
 import { actionIdFor } from './action-id';
 
@@ -25,6 +26,17 @@ import { actionIdFor } from './action-id';
 export interface ProposeOptions extends ActionRequest {
   /** Same key (for the same agent) = same action, never a second one. */
   idempotencyKey?: string;
+  /** The agent's private key, which signs the proposal; by default the client's `agentKey(agent)`. */
+  key?: KeyObject;
+}
+
+/** How a client is set up. */
+export interface AirlockClientOptions {
+  taskQueue?: string;
+  /** The tasks this client describes to agents; the worker's registry decides what runs. */
+  registry?: TaskRegistry;
+  /** The private key of an agent, to sign its proposals; by default `<agent>.key` in the keys directory. */
+  agentKey?: (agent: string) => KeyObject;
 }
 
 /** What `propose` returns. */
@@ -40,6 +52,12 @@ export interface ToolDefinition {
   type: 'function';
   function: { name: string; description: string; parameters: Record<string, unknown> };
 }
+
+/** Refusal codes the decision validator answers with (see `ApprovalRefusalCode`). */
+const REFUSAL_CODES = new Set<string>([
+  'malformed', 'oversized', 'undecodable', 'too_many_attempts', 'unknown_key', 'bad_signature', 'wrong_action', 'replayed_nonce',
+  'stale_signature', 'not_awaiting_approval', 'wrong_plan_hash', 'self_approval', 'not_permitted', 'duplicate_approver', 'missing_reason', 'expired',
+] satisfies ApprovalRefusalCode[]);
 
 /** A task name as a tool name: letters, digits, `_` and `-` only. */
 export const toolNameFor = (task: string): string => task.replace(/\./g, '__');
@@ -59,16 +77,23 @@ export interface ActionSummary {
  * One action = one workflow; the action id is the workflow id.
  */
 export class AirlockClient {
+  private readonly taskQueue: string;
+  /** The tasks this client describes to agents; the worker's registry decides what runs. */
+  readonly registry: TaskRegistry;
+  private readonly agentKey: (agent: string) => KeyObject;
+
   constructor(
     readonly temporal: Client,
-    private readonly taskQueue: string = AIRLOCK_TASK_QUEUE,
-    /** The tasks this client describes to agents; the worker's registry decides what runs. */
-    readonly registry: TaskRegistry = createDefaultRegistry(),
-  ) {}
+    opts: AirlockClientOptions = {},
+  ) {
+    this.taskQueue = opts.taskQueue ?? AIRLOCK_TASK_QUEUE;
+    this.registry = opts.registry ?? createDefaultRegistry();
+    this.agentKey = opts.agentKey ?? ((agent) => loadSigningKey(agent));
+  }
 
   /** Connects using the environment (see README); the local stack by default. */
-  static async connect(opts: { taskQueue?: string } = {}): Promise<AirlockClient> {
-    return new AirlockClient(await connectClient(), opts.taskQueue);
+  static async connect(opts: AirlockClientOptions = {}): Promise<AirlockClient> {
+    return new AirlockClient(await connectClient(), opts);
   }
 
   /**
@@ -98,12 +123,13 @@ export class AirlockClient {
   }
 
   /**
-   * Proposes an action. Starts its workflow and returns at once; the workflow validates, asks policy, plans and,
-   * where needed, waits for approvals. With an idempotency key, a repeat returns the existing action; reusing a key
-   * for a different proposal throws {@link IdempotencyConflictError}.
+   * Proposes an action, signed with the agent's key. Starts its workflow and returns at once; the workflow verifies
+   * the signature, validates, asks policy, plans and, where needed, waits for approvals. With an idempotency key, a
+   * repeat returns the existing action; reusing a key for a different proposal throws
+   * {@link IdempotencyConflictError}.
    */
   async propose(opts: ProposeOptions): Promise<Proposal> {
-    const { idempotencyKey, ...request } = opts;
+    const { idempotencyKey, key, ...request } = opts;
     const id = actionIdFor(request.agent, idempotencyKey);
     const requestHash = sha256Canonical(request);
     const handle = this.temporal.workflow.getHandle(id);
@@ -118,7 +144,7 @@ export class AirlockClient {
       await this.temporal.workflow.start(ACTION_WORKFLOW_TYPE, {
         workflowId: id,
         taskQueue: this.taskQueue,
-        args: [request],
+        args: [this.sign(id, request, idempotencyKey, key)],
         // Two concurrent sends of one key meet in one action; a finished action is never started again.
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
@@ -132,6 +158,23 @@ export class AirlockClient {
     if (idempotencyKey === undefined) return { id, status: 'validating', existing: false };
     // With a key, a concurrent proposal may have won the start: make sure it is this one.
     return { ...(await this.sameProposal(await handle.describe(), requestHash, idempotencyKey)), existing: false };
+  }
+
+  /** The signed proposal: bound to its action id, the input by its digest, fresh and single use. */
+  private sign(actionId: string, request: ActionRequest, idempotencyKey: string | undefined, key: KeyObject | undefined): SignedProposal {
+    const payload: ProposalPayload = {
+      actionId,
+      agent: request.agent,
+      user: request.user,
+      task: request.task,
+      inputDigest: sha256Canonical(request.input),
+      reason: request.reason,
+      dryRun: request.dryRun === true,
+      idempotencyKey,
+      time: new Date().toISOString(),
+      nonce: randomBytes(16).toString('hex'),
+    };
+    return { payload, input: request.input, signature: signPayload('airlock.proposal.v1', payload, key ?? this.agentKey(request.agent)) };
   }
 
   /** The existing action under an idempotency key, if it is the same proposal; else a conflict. */
@@ -199,7 +242,7 @@ export class AirlockClient {
 
   /** Actions, newest first, optionally only those of a status or task. */
   async list(filter: { status?: ActionStatus; task?: string; limit?: number } = {}): Promise<ActionSummary[]> {
-    const clauses = [`WorkflowType = '${ACTION_WORKFLOW_TYPE}'`];
+    const clauses = [`WorkflowType = '${ACTION_WORKFLOW_TYPE}'`, `TaskQueue = '${this.taskQueue.replace(/'/g, '')}'`];
     if (filter.status) clauses.push(`${SA_STATUS.name} = '${filter.status.replace(/'/g, '')}'`);
     if (filter.task) clauses.push(`${SA_TASK.name} = '${filter.task.replace(/'/g, '')}'`);
     const out: ActionSummary[] = [];
@@ -250,15 +293,35 @@ export class AirlockClient {
       time: new Date().toISOString(),
       nonce: randomBytes(16).toString('hex'),
     };
-    return this.decide(id, { payload, signature: signPayload(payload, opts.key) });
+    return this.decide(id, { payload, signature: signPayload('airlock.decision.v1', payload, opts.key) });
   }
 
-  /** Sends an already signed decision (see {@link decideAs}); the workflow verifies and records it. */
+  /**
+   * Sends an already signed decision (see {@link decideAs}); the workflow verifies and records it. A decision the
+   * workflow refused before history (malformed, unsigned, replayed, ...) comes back refused with `recorded: false`.
+   */
   async decide(id: string, signed: SignedDecision): Promise<ApprovalAttempt> {
     const handle = this.temporal.workflow.getHandle(id);
     try {
       return await handle.executeUpdate(decideUpdate, { args: [signed] });
     } catch (err) {
+      const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type && REFUSAL_CODES.has(cause.type)) {
+        const p = (signed?.payload ?? {}) as Partial<DecisionPayload>;
+        return {
+          approver: String(p.approver ?? ''),
+          decision: p.decision === 'reject' ? 'reject' : 'approve',
+          reason: typeof p.reason === 'string' ? p.reason : undefined,
+          planHash: String(p.planHash ?? ''),
+          nonce: String(p.nonce ?? ''),
+          signedAt: String(p.time ?? ''),
+          signature: String(signed?.signature ?? ''),
+          at: new Date().toISOString(),
+          accepted: false,
+          refusal: { code: cause.type as ApprovalRefusalCode, message: cause.message },
+          recorded: false,
+        };
+      }
       if (err instanceof WorkflowNotFoundError) {
         const state = await this.get(id).catch(() => undefined);
         if (state) throw new DecisionError(`Action ${id} has finished (${state.status}); a decision changes nothing.`);

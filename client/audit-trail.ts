@@ -1,9 +1,12 @@
-import type { Client } from '@temporalio/client';
-import type { Payload } from '@temporalio/common';
-import type { temporal } from '@temporalio/proto';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { ActionNotFoundError } from '../common/errors';
+import type { temporal } from '@temporalio/proto';
 import { SA_STATUS } from '../common/search-attributes';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { isUndecodable } from '../common/undecodable';
+import type { HistoryDecoder } from '../lib/history-payloads';
+import { createRunHistory, eventTime, type HistoryEvent } from '../lib/run-history';
+import { visible } from '../lib/terminal-text';
 
 /** One entry of an action's audit trail, read from its workflow history. */
 export interface AuditEvent {
@@ -19,6 +22,7 @@ export interface AuditEvent {
     | 'plan_started'
     | 'planned'
     | 'plan_failed'
+    | 'plan_changed'
     | 'execution_started'
     | 'executed'
     | 'execution_failed'
@@ -27,44 +31,47 @@ export interface AuditEvent {
     | 'approver_checked'
     | 'approval_window_opened'
     | 'approval_window_closed'
+    | 'signal_received'
     | 'finished'
     | 'terminated'
     | 'cancel_requested';
-  /** One line for people. */
+  /** One line for people: every value in it that came from outside is escaped (see `visible`). */
   summary: string;
   /** The event's data (decoded payloads). */
   data?: unknown;
 }
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const ACTIVITY_KIND: Record<string, { started: AuditEvent['kind']; failed: AuditEvent['kind'] }> = {
+  planAction: { started: 'plan_started', failed: 'plan_failed' },
+  executeAction: { started: 'execution_started', failed: 'execution_failed' },
+};
 
-const ACTIVITY_KIND: Record<string, { started: AuditEvent['kind']; done: AuditEvent['kind']; failed: AuditEvent['kind'] }> = {
-  planAction: { started: 'plan_started', done: 'planned', failed: 'plan_failed' },
-  executeAction: { started: 'execution_started', done: 'executed', failed: 'execution_failed' },
+const v = visible;
+const short = (s: unknown, n = 160) => {
+  const text = v(s);
+  return text.length > n ? `${text.slice(0, n - 3)}...` : text;
 };
 
 /**
  * The audit trail of one action: its workflow history, read event by event and put in words.
  * The history is the record; this only reads it.
  */
-export async function auditTrail(client: Client, id: string): Promise<AuditEvent[]> {
-  // The client's own data converter: encrypted payloads are decrypted with its codec keys.
-  const { payloadCodecs, payloadConverter } = client.workflow.options.loadedDataConverter;
-  let events: HistoryEvent[];
-  try {
-    const history = await client.workflow.getHandle(id).fetchHistory();
-    events = history.events ?? [];
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new ActionNotFoundError(id);
-    throw err;
-  }
-  const decode = async (p?: Payload | null): Promise<unknown> => {
-    if (!p) return undefined;
-    let decoded = p;
-    for (const codec of [...payloadCodecs].reverse()) [decoded] = await codec.decode([decoded]);
-    return payloadConverter.fromPayload(decoded);
-  };
-  const first = (ps?: { payloads?: Payload[] | null } | null): Promise<unknown> => decode(ps?.payloads?.[0]);
+export async function auditTrail(client: Client, id: string, runId?: string): Promise<AuditEvent[]> {
+  const runs = createRunHistory(client);
+  const run =
+    runId ??
+    (await client.workflow
+      .getHandle(id)
+      .describe()
+      .catch((err: unknown) => {
+        throw err instanceof WorkflowNotFoundError ? new ActionNotFoundError(id) : err;
+      })).runId;
+  return describeHistory(await runs.events(id, run), runs.decode);
+}
+
+/** Puts a run's history in words; payloads are decoded with `decode` (undecodable ones are named, not fatal). */
+export async function describeHistory(events: HistoryEvent[], decode: HistoryDecoder): Promise<AuditEvent[]> {
+  const first = (ps?: { payloads?: temporal.api.common.v1.IPayload[] | null } | null): Promise<unknown> => decode(ps?.payloads?.[0]);
   /** A failure's message, from its encoded attributes when the failure converter moved it there. */
   const failureMessage = async (f?: temporal.api.failure.v1.IFailure | null): Promise<string> => {
     if (!f) return '';
@@ -83,34 +90,45 @@ export async function auditTrail(client: Client, id: string): Promise<AuditEvent
     const push = (kind: AuditEvent['kind'], summary: string, data?: unknown) => out.push({ ...base, kind, summary, data });
 
     if (e.workflowExecutionStartedEventAttributes) {
-      const req = await first(e.workflowExecutionStartedEventAttributes.input) as { task: string; agent: string; user?: string; reason?: string; dryRun?: boolean };
+      const proposal = (await first(e.workflowExecutionStartedEventAttributes.input)) as { payload?: Record<string, unknown> } | undefined;
+      const p = proposal?.payload ?? {};
       push(
         'proposed',
-        `${req.agent}${req.user ? ` for ${req.user}` : ''} proposed ${req.task}${req.dryRun ? ' (dry run)' : ''}${req.reason ? `: "${req.reason}"` : ''}`,
-        req,
+        isUndecodable(proposal)
+          ? `an undecodable proposal was sent (${v(proposal.reason)})`
+          : `${v(p.agent)}${p.user ? ` for ${v(p.user)}` : ''} proposed ${v(p.task)}${p.dryRun ? ' (dry run)' : ''}${p.reason ? `: "${short(p.reason)}"` : ''} (signed ${v(p.time)})`,
+        proposal,
       );
     } else if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') {
       const details = e.markerRecordedEventAttributes.details ?? {};
-      const meta = await first(details.data) as { activity_type?: string; attempt?: number } | undefined;
-      const result = await first(details.result) as Record<string, unknown> | undefined;
+      // The marker's own metadata is written by the SDK's core, not by the payload codec: it is plain JSON.
+      const metaPayload = details.data?.payloads?.[0];
+      const meta = (metaPayload ? defaultPayloadConverter.fromPayload(metaPayload) : undefined) as { activity_type?: string } | undefined;
+      const result = (await first(details.result)) as Record<string, unknown> | undefined;
       const type = meta?.activity_type;
-      if (type === 'validateProposal') {
-        push('validated', result?.ok ? 'input valid' : `input invalid: ${String(result?.message ?? '')}`, result);
-      } else if (type === 'decidePolicy') {
-        push('policy_decided', `policy: ${String(result?.decision)} (${(result?.policyIds as string[] | undefined)?.join(', ') || 'no policy matched'}) — ${String(result?.explanation ?? '')}`, result);
-      } else if (type === 'verifyDecision') {
+      if (type === 'admitProposal' && result) {
+        push('validated', result.ok ? `proposal verified (agent ${v(result.agent)}), input valid` : `proposal invalid: ${short(result.message, 400)}`, result);
+        const policy = result.policy as Record<string, unknown> | undefined;
+        if (policy) {
+          push('policy_decided', `policy: ${String(policy.decision)} (${(policy.policyIds as string[] | undefined)?.join(', ') || 'no policy matched'}) — ${v(policy.explanation)}`, policy);
+        }
+      } else if (type === 'verifyDecision' && result) {
         push(
           'approver_checked',
-          result?.signatureValid
-            ? `signature valid; approver ${result.permitted ? 'permitted' : 'not permitted'} by policy (${(result.policyIds as string[] | undefined)?.join(', ') || 'no policy matched'})`
-            : `signature check failed (${String(result?.code)}): ${String(result?.message)}`,
+          result.signatureValid
+            ? `signature of ${v(result.approverId)} valid; ${result.permitted ? 'permitted' : 'not permitted'} by policy (${(result.policyIds as string[] | undefined)?.join(', ') || 'no policy matched'})`
+            : 'signature check failed',
           result,
         );
       }
     } else if (e.upsertWorkflowSearchAttributesEventAttributes) {
       const fields = e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields ?? {};
       const status = fields[SA_STATUS.name];
-      if (status) push('status_changed', `status → ${String(await decode(status))}`);
+      if (status) {
+        // Search attributes are never encrypted (payload codecs skip them), so they are read without the codec.
+        const value = String(defaultPayloadConverter.fromPayload(status));
+        push('status_changed', `status → ${v(value)}`, { status: value });
+      }
     } else if (e.activityTaskScheduledEventAttributes) {
       const type = e.activityTaskScheduledEventAttributes.activityType?.name ?? '';
       scheduled.set(String(e.eventId), { type, at });
@@ -118,19 +136,21 @@ export async function auditTrail(client: Client, id: string): Promise<AuditEvent
       if (kinds) push(kinds.started, `${type} scheduled`);
     } else if (e.activityTaskCompletedEventAttributes) {
       const s = scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId));
-      const kinds = s && ACTIVITY_KIND[s.type];
-      if (kinds && s) {
-        const result = await first(e.activityTaskCompletedEventAttributes.result) as Record<string, unknown>;
+      if (s && ACTIVITY_KIND[s.type]) {
+        const result = (await first(e.activityTaskCompletedEventAttributes.result)) as Record<string, unknown>;
         const ms = at - s.at;
-        if (s.type === 'planAction') push(kinds.done, `plan ${String(result.hash).slice(0, 12)}: ${String(result.summary)} (${ms} ms)`, result);
-        else {
-          const cred = result.credentials as { roleArn: string; sessionName: string; expiresAt: string; sourceIdentity: string };
-          const response = JSON.stringify(result.output) ?? 'null';
+        if (s.type === 'planAction') push('planned', `plan ${v(String(result?.hash).slice(0, 12))}: ${short(result?.summary)} (${ms} ms)`, result);
+        else if (result?.kind === 'stale') {
+          const plan = result.plan as Record<string, unknown>;
+          push('plan_changed', `the target changed since the approved plan; nothing executed; new plan ${v(String(plan?.hash).slice(0, 12))}: ${short(plan?.summary)}`, result);
+        } else if (result?.kind === 'executed') {
+          const executed = result.result as Record<string, unknown>;
+          const cred = (executed?.credentials ?? {}) as { roleArn?: string; sessionName?: string; expiresAt?: string; sourceIdentity?: string };
           push(
-            kinds.done,
-            `executed in ${ms} ms with role ${cred.roleArn}, session ${cred.sessionName} (source identity ${cred.sourceIdentity}, expires ${cred.expiresAt}); ` +
-              `idempotency key ${String(result.idempotencyKey)}; target answered ${response.length > 160 ? `${response.slice(0, 157)}...` : response}`,
-            result,
+            'executed',
+            `executed in ${ms} ms with role ${v(cred.roleArn)}, session ${v(cred.sessionName)} (source identity ${v(cred.sourceIdentity)}, expires ${v(cred.expiresAt)}); ` +
+              `idempotency key ${v(executed?.idempotencyKey)}; target answered ${short(JSON.stringify(executed?.output) ?? 'null')}`,
+            executed,
           );
         }
       }
@@ -139,45 +159,44 @@ export async function auditTrail(client: Client, id: string): Promise<AuditEvent
       const kinds = s && ACTIVITY_KIND[s.type];
       const failure = e.activityTaskFailedEventAttributes.failure;
       const message = await failureMessage(failure);
-      if (kinds) push(kinds.failed, `${s.type} failed: ${message}`, { type: failure?.applicationFailureInfo?.type, message });
+      if (kinds && s) push(kinds.failed, `${s.type} failed: ${short(message, 400)}`, { type: failure?.applicationFailureInfo?.type, message });
     } else if (e.workflowExecutionUpdateAcceptedEventAttributes) {
       const req = e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest;
-      const decision = await first(req?.input?.args) as { approver?: string; decision?: string; planHash?: string; reason?: string };
-      push('decision_received', `${decision?.approver} sent "${decision?.decision}" for plan ${String(decision?.planHash ?? '').slice(0, 12)}${decision?.reason ? `: "${decision.reason}"` : ''}`, decision);
+      const signed = (await first(req?.input?.args)) as { payload?: Record<string, unknown> } | undefined;
+      const d = signed?.payload ?? {};
+      push('decision_received', `${v(d.approver)} sent "${v(d.decision)}" for plan ${v(String(d.planHash ?? '').slice(0, 12))}${d.reason ? `: "${short(d.reason)}"` : ''}`, d);
     } else if (e.workflowExecutionUpdateCompletedEventAttributes) {
-      const attempt = await first(e.workflowExecutionUpdateCompletedEventAttributes.outcome?.success) as
+      const attempt = (await first(e.workflowExecutionUpdateCompletedEventAttributes.outcome?.success)) as
         | { approver: string; decision: string; accepted: boolean; refusal?: { code: string; message: string } }
         | undefined;
       if (attempt) {
         push(
           'decision_recorded',
           attempt.accepted
-            ? `${attempt.decision} by ${attempt.approver} accepted`
-            : `${attempt.decision} by ${attempt.approver} REFUSED (${attempt.refusal?.code}): ${attempt.refusal?.message}`,
+            ? `${v(attempt.decision)} by ${v(attempt.approver)} accepted`
+            : `${v(attempt.decision)} by ${v(attempt.approver)} REFUSED (${v(attempt.refusal?.code)}): ${short(attempt.refusal?.message, 400)}`,
           attempt,
         );
       }
+    } else if (e.workflowExecutionSignaledEventAttributes) {
+      // Airlock takes no signals; anyone can send one, so it is named (not decoded into the trail).
+      push('signal_received', `a signal "${short(e.workflowExecutionSignaledEventAttributes.signalName, 64)}" was sent (Airlock ignores signals)`);
     } else if (e.timerStartedEventAttributes) {
       const secs = Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0);
       push('approval_window_opened', `approval window opened for ${formatSeconds(secs)}`);
     } else if (e.timerFiredEventAttributes) {
       push('approval_window_closed', 'approval window closed');
     } else if (e.workflowExecutionCompletedEventAttributes) {
-      const state = await first(e.workflowExecutionCompletedEventAttributes.result) as { status: string; error?: { message: string } };
+      const state = (await first(e.workflowExecutionCompletedEventAttributes.result)) as { status: string; error?: { message: string } };
       const took = out.length ? at - Date.parse(out[0].at) : 0;
-      push('finished', `finished: ${state.status} after ${formatMs(took)}${state.error ? ` — ${state.error.message}` : ''}`, state);
+      push('finished', `finished: ${v(state?.status)} after ${formatMs(took)}${state?.error ? ` — ${short(state.error.message, 400)}` : ''}`, state);
     } else if (e.workflowExecutionTerminatedEventAttributes) {
-      push('terminated', `terminated by an operator: ${e.workflowExecutionTerminatedEventAttributes.reason ?? ''}`);
+      push('terminated', `terminated by an operator: ${short(e.workflowExecutionTerminatedEventAttributes.reason ?? '')}`);
     } else if (e.workflowExecutionCancelRequestedEventAttributes) {
-      push('cancel_requested', `cancellation requested: ${e.workflowExecutionCancelRequestedEventAttributes.cause ?? ''}`);
+      push('cancel_requested', `cancellation requested: ${short(e.workflowExecutionCancelRequestedEventAttributes.cause ?? '')}`);
     }
   }
   return out;
-}
-
-function eventTime(e: HistoryEvent): number {
-  const t = e.eventTime;
-  return t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : 0;
 }
 
 function formatMs(ms: number): string {

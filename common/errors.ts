@@ -92,6 +92,22 @@ export class IdempotencyConflictError extends AirlockError {
   }
 }
 
+/**
+ * An activity was asked to act without the evidence that allows it: no valid signed proposal for this very action
+ * and run, a proposal policy does not allow now, approvals missing, expired or rejected, a plan that is not the
+ * approved one. Never retried: the same evidence will not become valid. Nothing was minted or called.
+ */
+export class EvidenceError extends AirlockError {
+  readonly type = 'AIRLOCK_EVIDENCE';
+  constructor(
+    /** Stable code of what is missing, e.g. `proposal_bad_signature`, `no_quorum`, `rejected`. */
+    readonly code: string,
+    message: string,
+  ) {
+    super(`Refused: ${message} Nothing was minted or called.`, { code });
+  }
+}
+
 /** A decision could not be delivered (the action finished, or the command was malformed). */
 export class DecisionError extends AirlockError {
   readonly type = 'AIRLOCK_DECISION';

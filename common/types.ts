@@ -4,7 +4,7 @@
  */
 import type { ActionStatus, Risk } from './statuses';
 
-/** What an agent proposes. `input` is untrusted until the task's schema has parsed it. */
+/** What an agent proposes, before it is signed. `input` is untrusted until the task's schema has parsed it. */
 export interface ActionRequest {
   /** Registered task name, e.g. `crm.add_note_to_customer`. */
   task: string;
@@ -18,6 +18,38 @@ export interface ActionRequest {
   reason?: string;
   /** Plan only: the action ends `planned` and executes nothing. */
   dryRun?: boolean;
+}
+
+/**
+ * What an agent signs when it proposes: who, for whom, what, a digest of the input, and when. The signature binds
+ * the proposal to one action id, so it can run as that action only, and only once.
+ */
+export interface ProposalPayload {
+  /** The action (workflow) id this proposal may run as. */
+  actionId: string;
+  agent: string;
+  user?: string;
+  task: string;
+  /** sha-256 (hex) of the canonical JSON of the input as proposed. */
+  inputDigest: string;
+  reason?: string;
+  dryRun: boolean;
+  idempotencyKey?: string;
+  /** When the agent signed it (ISO 8601 UTC); a proposal older than a few minutes when it starts is refused. */
+  time: string;
+  /** Random, single use. */
+  nonce: string;
+}
+
+/**
+ * A proposal as the action workflow receives it, and the first piece of evidence every activity checks: the signed
+ * payload, the input it digests, and the agent's Ed25519 signature (base64) over `airlock.proposal.v1` and the
+ * canonical JSON of the payload.
+ */
+export interface SignedProposal {
+  payload: ProposalPayload;
+  input: unknown;
+  signature: string;
 }
 
 /** One field-level difference between the state before and after an action. */
@@ -79,7 +111,7 @@ export interface DecisionPayload {
   nonce: string;
 }
 
-/** A decision with its Ed25519 signature over the canonical JSON of the payload. */
+/** A decision with its Ed25519 signature (base64) over `airlock.decision.v1` and the canonical JSON of the payload. */
 export interface SignedDecision {
   payload: DecisionPayload;
   /** base64 */
@@ -89,6 +121,9 @@ export interface SignedDecision {
 /** Why an approval attempt was refused (stable codes; the message says what to do). */
 export type ApprovalRefusalCode =
   | 'malformed'
+  | 'oversized'
+  | 'undecodable'
+  | 'too_many_attempts'
   | 'unknown_key'
   | 'bad_signature'
   | 'wrong_action'
@@ -102,8 +137,13 @@ export type ApprovalRefusalCode =
   | 'missing_reason'
   | 'expired';
 
-/** Every attempt to approve or reject, accepted or refused; all are kept. */
+/**
+ * An attempt to approve or reject that reached the action's history, accepted or refused. A refusal the update
+ * validator made before history (malformed, undecodable, unsigned, replayed, ...) has `recorded: false` and is only
+ * counted in {@link ActionState.refusedBeforeHistory}.
+ */
 export interface ApprovalAttempt {
+  /** The approver's canonical id when their key is registered, else the name as sent. */
   approver: string;
   decision: 'approve' | 'reject';
   reason?: string;
@@ -119,6 +159,14 @@ export interface ApprovalAttempt {
   refusal?: { code: ApprovalRefusalCode; message: string };
   /** Ids of the policies that permitted (or failed to permit) this approver. */
   policyIds?: string[];
+  /** False when the update validator refused it before it reached history. */
+  recorded?: boolean;
+}
+
+/** Decision messages refused before they reached history, by refusal code. */
+export interface RefusalCounts {
+  total: number;
+  byCode: Partial<Record<ApprovalRefusalCode, number>>;
 }
 
 /** Credential facts safe to record: never a key, token or secret value. */
@@ -131,7 +179,13 @@ export interface CredentialRecord {
   secretIds: string[];
 }
 
-/** What the execute activity returns. */
+/**
+ * What `executeAction` found: it executed, or the plan it made just before executing differs from the approved
+ * one (the target changed), and nothing was executed.
+ */
+export type ExecuteOutcome = { kind: 'executed'; result: ExecutionResult } | { kind: 'stale'; plan: Plan };
+
+/** What the execute activity returns when it executed. */
 export interface ExecutionResult {
   /** The target's response, with every secret value redacted. */
   output: unknown;
@@ -165,6 +219,8 @@ export interface ActionState {
   user?: string;
   /** The user when there is one, else the agent. */
   requester: string;
+  /** People responsible for the agent (from its registration); they may not approve its actions. */
+  owners: string[];
   reason?: string;
   dryRun: boolean;
   risk?: Risk;
@@ -180,10 +236,20 @@ export interface ActionState {
   /** Approvers whose approvals were accepted, in order. */
   approvedBy: string[];
   approvals: ApprovalAttempt[];
+  /** Refused attempts left out of `approvals` once it holds its cap (they stay in history). */
+  refusalsNotKept: number;
+  /**
+   * Decision messages refused before they reached history (malformed, oversized, undecodable, unsigned, replayed,
+   * ...). Counted in the worker's memory: a worker that reloads the action from history starts again from zero,
+   * and each refusal is also in the worker's log.
+   */
+  refusedBeforeHistory: RefusalCounts;
   /** When an awaited approval runs out (ISO 8601). */
   expiresAt?: string;
   result?: ExecutionResult;
   error?: ActionError;
+  /** Set when the audit record could not be written (the activity refused it); the history still holds everything. */
+  auditError?: string;
   createdAt: string;
   updatedAt: string;
   /** Every status the action went through, with the time it entered it. */

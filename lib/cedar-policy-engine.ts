@@ -5,6 +5,7 @@ import { ConfigError, PolicyEvaluationError } from '../common/errors';
 import type { PolicyDecision } from '../common/types';
 import type { Risk } from '../common/statuses';
 import { DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS } from '../common/session-limits';
+import { canonicalPersonId } from '../common/identifiers';
 
 const NS = 'Airlock';
 /** The most approvals policy can ask for; a proposal no number up to this allows is denied. */
@@ -55,10 +56,16 @@ export class CedarPolicyEngine {
 
   /**
    * Loads `policies.cedar`, `airlock.cedarschema` and `entities.json` from `dir`, adds one action per task to the
-   * schema and one `User` entity per registered person (members of their groups), and validates it all.
+   * schema, one `User` entity per registered person (members of their groups, by canonical id) and one `Agent`
+   * entity per registered agent, and validates it all.
    * @throws ConfigError naming the file and the problem when anything does not parse or validate.
    */
-  static load(dir: string, taskNames: readonly string[], people: readonly { name: string; groups: string[] }[] = []): CedarPolicyEngine {
+  static load(
+    dir: string,
+    taskNames: readonly string[],
+    people: readonly { name: string; groups: string[] }[] = [],
+    agents: readonly { name: string }[] = [],
+  ): CedarPolicyEngine {
     const read = (file: string) => {
       try {
         return readFileSync(join(dir, file), 'utf8');
@@ -75,6 +82,8 @@ export class CedarPolicyEngine {
     if (!ns) throw new ConfigError(`airlock.cedarschema must declare namespace ${NS}.`);
     for (const task of taskNames) {
       ns.actions[task] = {
+        // Every task is in the action group "task", so a policy can speak of all tasks at once (and not previews).
+        memberOf: [{ id: 'task' }],
         appliesTo: { principalTypes: ['Agent'], resourceTypes: ['Target'], context: { type: 'ProposeContext' } },
       };
     }
@@ -121,12 +130,23 @@ export class CedarPolicyEngine {
     }
     const listed = new Set(entities.map((e) => `${entityType(e)}::${entityId(e)}`));
     for (const person of people) {
-      if (listed.has(`${NS}::User::${person.name}`)) {
-        throw new ConfigError(`User ${person.name} is in both entities.json and the approvers file; keep people in the approvers file only.`);
+      const id = canonicalPersonId(person.name);
+      if (listed.has(`${NS}::User::${id}`)) {
+        throw new ConfigError(`User ${id} is in both entities.json and the approvers file; keep people in the approvers file only.`);
       }
-      entities.push({ uid: uid('User', person.name), attrs: {}, parents: person.groups.map((g) => uid('Group', g)) });
+      entities.push({ uid: uid('User', id), attrs: {}, parents: person.groups.map((g) => uid('Group', g)) });
+    }
+    for (const agent of agents) {
+      const id = canonicalPersonId(agent.name);
+      if (listed.has(`${NS}::Agent::${id}`)) {
+        throw new ConfigError(`Agent ${id} is in both entities.json and the agents file; keep agents in the agents file only.`);
+      }
+      entities.push({ uid: uid('Agent', id), attrs: {}, parents: [] });
     }
     const parsed = cedar.checkParseEntities({ entities, schema });
+    // Action groups live in the schema; requests are evaluated without it, so each task's action is also an entity
+    // whose parent is the group: `action in Airlock::Action::"task"` must hold for every task.
+    for (const task of taskNames) entities.push({ uid: uid('Action', task), attrs: {}, parents: [uid('Action', 'task')] });
     if (parsed.type !== 'success') throw new ConfigError(`entities.json does not match the schema: ${messages(parsed.errors)}`);
     return new CedarPolicyEngine(policies, annotations, entities);
   }
@@ -176,6 +196,18 @@ export class CedarPolicyEngine {
         ? `Denied for ${actor} by ${lastDeny.join(', ')}.`
         : `Denied: no policy permits ${actor} to run ${q.task}, with any number of approvals. Ask an administrator to add a policy if this should be allowed.`,
     };
+  }
+
+  /**
+   * Whether policy lets this agent, for this user, preview this task: make a plan (which reads current values at
+   * the target) without executing. A dry run needs this, not the task's own permission.
+   */
+  canPreview(q: ProposalQuery): { permitted: boolean; policyIds: string[] } {
+    const resource = { uid: uid('Target', q.target), attrs: { task: q.task, risk: q.risk }, parents: [] };
+    const context: cedar.Context = {};
+    if (q.user) context.user = ref('User', q.user);
+    const response = this.authorize(uid('Agent', q.agent), uid('Action', 'preview'), resource, context);
+    return { permitted: response.decision === 'allow', policyIds: response.diagnostics.reason };
   }
 
   /** Whether policy lets this user approve this task. */

@@ -2,7 +2,7 @@ import type { DataConverter } from '@temporalio/common';
 import { ConfigError } from '../common/errors';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AesGcmCodec, codecKeysFromEnv, type CodecKeys } from './encryption-codec';
+import { AesGcmCodec, codecKeysFromEnv, type CodecKeys, type UndecodablePolicy } from './encryption-codec';
 import { REPO_ROOT } from './dev-config';
 
 /** The key file `npm start` creates (git-ignored). */
@@ -11,9 +11,12 @@ export const LOCAL_STACK_KEY_FILE = join(REPO_ROOT, '.airlock', 'codec-keys.json
 /** Path of the failure converter module (message and stack trace encoded), for clients, workers and the bundler. */
 export const FAILURE_CONVERTER_PATH = require.resolve('../common/failure-converter');
 
-/** The data converter of every Airlock client and worker: payloads and failure details encrypted. */
-export function airlockDataConverter(keys: CodecKeys): DataConverter {
-  return { payloadCodecs: [new AesGcmCodec(keys)], failureConverterPath: FAILURE_CONVERTER_PATH };
+/**
+ * The data converter of every Airlock client and worker: payloads and failure details encrypted, and nothing
+ * accepted that is not. Workers use `mark` (see {@link UndecodablePolicy}), clients `throw`.
+ */
+export function airlockDataConverter(keys: CodecKeys, onUndecodable: UndecodablePolicy = 'throw'): DataConverter {
+  return { payloadCodecs: [new AesGcmCodec(keys, onUndecodable)], failureConverterPath: FAILURE_CONVERTER_PATH };
 }
 
 /**

@@ -43,6 +43,7 @@ export const DevConfigSchema = z.strictObject({
   stripeMock: z.strictObject({ ip: z.string(), port: z.number().int() }),
   worker: z.strictObject({ policiesDir: z.string() }),
   approvers: z.array(z.strictObject({ name: z.string(), groups: z.array(z.string()).default([]) })).default([]),
+  agents: z.array(z.strictObject({ name: z.string(), owners: z.array(z.string()).min(1) })).default([]),
 });
 
 /** The local stack's settings. */

@@ -1,5 +1,5 @@
 import type { DiffEntry } from '../common/types';
-import { canonicalJson } from './canonical-json';
+import { canonicalJson } from '../common/canonical-json';
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { METADATA_ENCODING_KEY, ValueError, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConfigError } from '../common/errors';
+import type { Undecodable } from '../common/undecodable';
 
 /** Encoding of an encrypted payload. */
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
@@ -18,28 +19,46 @@ export interface CodecKeys {
 }
 
 /**
+ * What decode does with a payload it cannot decrypt (not encrypted, an unknown key, a forged or cut ciphertext):
+ * `throw` (clients and the codec server: the caller gets an error naming the problem), or `mark` (workers: the
+ * payload becomes the {@link Undecodable} marker, which every consumer refuses, because a throw would fail the
+ * whole workflow task and let a stranger's message wedge an action).
+ */
+export type UndecodablePolicy = 'throw' | 'mark';
+
+/**
  * AES-256-GCM over each whole payload (its metadata too), with the key id in the clear so keys can rotate:
- * encrypt with the current key, decrypt with whichever key a payload names. Payloads that are not encrypted pass
- * through decode unchanged, so histories written before encryption stay readable.
+ * encrypt with the current key, decrypt with whichever key a payload names. Fails closed: a payload that is not
+ * encrypted with one of the keys is never passed through as data.
  */
 export class AesGcmCodec implements PayloadCodec {
-  constructor(private readonly keys: CodecKeys) {
-    if (!keys.keys[keys.current]) throw new ConfigError(`The current codec key "${keys.current}" is not among the keys.`);
-    for (const [id, key] of Object.entries(keys.keys)) {
+  private readonly keys: ReadonlyMap<string, Buffer>;
+  private readonly current: Buffer;
+
+  constructor(
+    private readonly codecKeys: CodecKeys,
+    private readonly onUndecodable: UndecodablePolicy = 'throw',
+  ) {
+    // A Map, not the parsed object: a key id like "__proto__" or "constructor" must not reach the prototype chain.
+    this.keys = new Map(Object.entries(codecKeys.keys));
+    for (const [id, key] of this.keys) {
       if (key.length !== 32) throw new ConfigError(`Codec key "${id}" has ${key.length} bytes; AES-256 needs 32.`);
     }
+    const current = this.keys.get(codecKeys.current);
+    if (!current) throw new ConfigError(`The current codec key "${codecKeys.current}" is not among the keys.`);
+    this.current = current;
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
       const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', this.keys.keys[this.keys.current], iv);
+      const cipher = createCipheriv('aes-256-gcm', this.current, iv, { authTagLength: TAG_BYTES });
       const plain = temporal.api.common.v1.Payload.encode(payload).finish();
       const data = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
       return {
         metadata: {
           [METADATA_ENCODING_KEY]: Buffer.from(ENCRYPTED_ENCODING),
-          [KEY_ID_METADATA]: Buffer.from(this.keys.current),
+          [KEY_ID_METADATA]: Buffer.from(this.codecKeys.current),
         },
         data,
       };
@@ -48,16 +67,34 @@ export class AesGcmCodec implements PayloadCodec {
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
-      if (Buffer.from(payload.metadata?.[METADATA_ENCODING_KEY] ?? []).toString() !== ENCRYPTED_ENCODING) return payload;
-      const keyId = Buffer.from(payload.metadata?.[KEY_ID_METADATA] ?? []).toString();
-      const key = this.keys.keys[keyId];
-      if (!key) throw new ValueError(`Payload was encrypted with key "${keyId}", which this process does not have. Add it to the codec keys.`);
-      const data = Buffer.from(payload.data ?? []);
-      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
+      try {
+        return this.decrypt(payload);
+      } catch (err) {
+        if (this.onUndecodable === 'throw') throw err;
+        const marker: Undecodable = { __airlockUndecodable: true, reason: (err as Error).message };
+        return { metadata: { [METADATA_ENCODING_KEY]: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(marker)) };
+      }
+    });
+  }
+
+  private decrypt(payload: Payload): Payload {
+    const encoding = Buffer.from(payload.metadata?.[METADATA_ENCODING_KEY] ?? []).toString();
+    if (encoding !== ENCRYPTED_ENCODING) {
+      throw new ValueError(`A payload is not encrypted (encoding "${encoding.slice(0, 40)}"); Airlock accepts only payloads encrypted with its codec keys.`);
+    }
+    const keyId = Buffer.from(payload.metadata?.[KEY_ID_METADATA] ?? []).toString();
+    const key = this.keys.get(keyId);
+    if (!key) throw new ValueError(`A payload was encrypted with key "${keyId.slice(0, 40)}", which this process does not have. Add it to the codec keys.`);
+    const data = Buffer.from(payload.data ?? []);
+    if (data.length < IV_BYTES + TAG_BYTES) throw new ValueError('An encrypted payload is too short to hold its IV and tag: it was cut or forged.');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
       const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
       return temporal.api.common.v1.Payload.decode(plain);
-    });
+    } catch {
+      throw new ValueError(`An encrypted payload (key "${keyId}") does not authenticate: it was altered or forged.`);
+    }
   }
 }
 

@@ -44,6 +44,11 @@ export function approversFileFromEnv(env: NodeJS.ProcessEnv = process.env): stri
   return resolve(env.AIRLOCK_APPROVERS_FILE ?? resolve(REPO_ROOT, '.airlock', 'approvers.json'));
 }
 
+/** The agents file: `AIRLOCK_AGENTS_FILE`, else `.airlock/agents.json` (which `npm start` writes). */
+export function agentsFileFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.AIRLOCK_AGENTS_FILE ?? resolve(REPO_ROOT, '.airlock', 'agents.json'));
+}
+
 /** The audit log: `AIRLOCK_AUDIT_LOG`, else `.airlock/audit.jsonl`. */
 export function auditLogPathFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.AIRLOCK_AUDIT_LOG ?? resolve(REPO_ROOT, '.airlock', 'audit.jsonl'));

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Payload, PayloadCodec } from '@temporalio/common';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 
 /** Payloads as the codec server protocol carries them: proto3 JSON, bytes in base64. */
 interface JsonPayload {
@@ -25,28 +26,56 @@ export interface CodecServer {
   close(): Promise<void>;
 }
 
+/** Who may use the codec server. */
+export interface CodecServerAuth {
+  /** A static bearer token (`Authorization: Bearer <token>`): the Temporal CLI's `--codec-auth`, scripts. */
+  token?: string;
+  /**
+   * Access tokens the Web UI passes for its signed-in users (`codec.passAccessToken`), verified as JWTs against the
+   * identity provider's JWKS: signature, issuer, audience and expiry.
+   */
+  oidc?: { jwksUrl: string; issuer: string; audience: string };
+  /**
+   * Development only, and only when asked for: requests from this browser origin need no token (the dev server's
+   * Web UI has no login). Any process on the machine can send that Origin header, so it is never a default.
+   */
+  trustedUiOrigin?: string;
+}
+
 /**
- * Temporal's codec server protocol (POST /encode, POST /decode), so that people allowed to (holders of the bearer
- * token) read decrypted histories in the Web UI and with `temporal workflow show --codec-endpoint`.
+ * Temporal's codec server protocol (POST /encode, POST /decode), so that people allowed to read decrypted
+ * histories do so in the Web UI and with `temporal workflow show --codec-endpoint`.
  *
- * - Every request must carry `Authorization: Bearer <token>`, except, when `trustedUiOrigin` is given, requests
- *   from that browser origin: the dev server's Web UI has no login and so no token to pass. Production must not set
- *   it, and must configure the UI to pass its users' access tokens instead.
+ * - Every request must carry a bearer credential `auth` accepts: the static token, or a verified OIDC access token.
+ * - The codec decides what happens to a payload it cannot decrypt; Airlock's (mode `mark`) returns the refusal
+ *   marker in its place, never the payload itself and never a half-decrypted one.
  * - CORS admits `allowedOrigins` (the Web UI) with the headers the UI sends.
  */
 export async function startCodecServer(opts: {
   codec: PayloadCodec;
-  token: string;
+  auth: CodecServerAuth;
   allowedOrigins: string[];
-  trustedUiOrigin?: string;
   host?: string;
   port?: number;
 }): Promise<CodecServer> {
-  const expected = Buffer.from(`Bearer ${opts.token}`);
-  const authorised = (req: IncomingMessage): boolean => {
-    const got = Buffer.from(req.headers.authorization ?? '');
-    if (got.length === expected.length && timingSafeEqual(got, expected)) return true;
-    return opts.trustedUiOrigin !== undefined && req.headers.origin === opts.trustedUiOrigin;
+  const { auth } = opts;
+  if (!auth.token && !auth.oidc && !auth.trustedUiOrigin) throw new Error('The codec server needs a token or OIDC settings: it must never decode for anyone who asks.');
+  const expected = auth.token ? Buffer.from(`Bearer ${auth.token}`) : undefined;
+  const jwks = auth.oidc ? createRemoteJWKSet(new URL(auth.oidc.jwksUrl)) : undefined;
+  const authorised = async (req: IncomingMessage): Promise<boolean> => {
+    const header = req.headers.authorization ?? '';
+    const got = Buffer.from(header);
+    if (expected && got.length === expected.length && timingSafeEqual(got, expected)) return true;
+    const bearer = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(header)?.[1];
+    if (jwks && auth.oidc && bearer?.includes('.')) {
+      try {
+        await jwtVerify(bearer, jwks, { issuer: auth.oidc.issuer, audience: auth.oidc.audience, algorithms: ['RS256', 'ES256', 'EdDSA'] });
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    return auth.trustedUiOrigin !== undefined && req.headers.origin === auth.trustedUiOrigin;
   };
   const cors = (req: IncomingMessage, res: ServerResponse) => {
     const origin = req.headers.origin;
@@ -74,7 +103,7 @@ export async function startCodecServer(opts: {
       if (req.method !== 'POST' || (path !== '/encode' && path !== '/decode')) {
         return send(res, 404, { message: 'POST /encode or POST /decode with {"payloads": [...]}' });
       }
-      if (!authorised(req)) return send(res, 401, { message: 'A valid bearer token is required (Authorization: Bearer <token>).' });
+      if (!(await authorised(req))) return send(res, 401, { message: 'A valid bearer token is required (Authorization: Bearer <token>).' });
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       let body: { payloads?: JsonPayload[] };

@@ -16,9 +16,9 @@ import { MOTO_ADMIN, seedMoto, startMoto } from './moto';
 import { registerSearchAttributes } from './register-search-attributes';
 import { dynamicConfigArgs } from './temporal-dev-server';
 import { temporalCliPath } from './tools';
-import { keysDir } from '../lib/approver-keys';
-import { approversFileFromEnv } from '../lib/runtime-config';
-import { seedApprovers } from './seed-approvers';
+import { keysDir } from '../lib/signing-keys';
+import { agentsFileFromEnv, approversFileFromEnv } from '../lib/runtime-config';
+import { seedIdentities } from './seed-identities';
 import { startCodecServer } from './codec-server';
 import { startStripeMock } from './stripe-mock';
 import { AesGcmCodec, newCodecKeyFile } from '../lib/encryption-codec';
@@ -64,13 +64,14 @@ function settings() {
     stripePort: port('AIRLOCK_STRIPE_PORT', cfg.stripeMock.port),
     dbFile: stateDir ? join(stateDir, 'temporal.db') : join(REPO_ROOT, cfg.temporal.dbFile),
     approversFile: stateDir ? join(stateDir, 'approvers.json') : approversFileFromEnv(),
+    agentsFile: stateDir ? join(stateDir, 'agents.json') : agentsFileFromEnv(),
     codecKeyFile: stateDir ? join(stateDir, 'codec-keys.json') : LOCAL_STACK_KEY_FILE,
   };
 }
 
 async function main(): Promise<void> {
-  const { cfg, temporal: t, motoPort, crmPort, stripePort, codecPort, dbFile, approversFile, codecKeyFile, stateDir } = settings();
-  seedApprovers(keysDir(), approversFile, cfg.approvers);
+  const { cfg, temporal: t, motoPort, crmPort, stripePort, codecPort, dbFile, approversFile, agentsFile, codecKeyFile, stateDir } = settings();
+  seedIdentities(keysDir(), { approversFile, agentsFile }, cfg.approvers, cfg.agents);
   mkdirSync(stateDir, { recursive: true });
   // Payload encryption keys live beside the database, never in the repository; created once, kept across starts.
   if (!existsSync(codecKeyFile)) writeFileSync(codecKeyFile, newCodecKeyFile(), { mode: 0o600 });
@@ -78,12 +79,13 @@ async function main(): Promise<void> {
   const codecToken = randomBytes(24).toString('base64url');
   writeFileSync(join(stateDir, 'codec-server-token'), `${codecToken}\n`, { mode: 0o600 });
   const uiOrigin = `http://localhost:${t.ui.port}`;
+  // The dev server's Web UI has no login, hence no token to pass. Trusting its origin lets any local process that
+  // sends that Origin header decode, so it happens only when asked for: AIRLOCK_DEV_UI_DECODES=1.
+  const trustUi = process.env.AIRLOCK_DEV_UI_DECODES === '1';
   const codecServer = await startCodecServer({
-    codec: new AesGcmCodec(codecKeys),
-    token: codecToken,
+    codec: new AesGcmCodec(codecKeys, 'mark'),
+    auth: { token: codecToken, ...(trustUi ? { trustedUiOrigin: uiOrigin } : {}) },
     allowedOrigins: [uiOrigin, `http://127.0.0.1:${t.ui.port}`],
-    // The dev server's Web UI has no login, hence no token to pass: trust its origin, on this machine only.
-    trustedUiOrigin: uiOrigin,
     host: cfg.codecServer.ip,
     port: codecPort,
   });
@@ -139,6 +141,7 @@ async function main(): Promise<void> {
       AIRLOCK_ENDPOINT_DEMO_CRM: crm.url,
       AIRLOCK_ENDPOINT_STRIPE: stripe.url,
       AIRLOCK_APPROVERS_FILE: approversFile,
+      AIRLOCK_AGENTS_FILE: agentsFile,
       AIRLOCK_CODEC_KEY_FILE: codecKeyFile,
       AIRLOCK_AUDIT_LOG: process.env.AIRLOCK_AUDIT_LOG ?? join(stateDir, 'audit.jsonl'),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -169,11 +172,13 @@ Airlock local stack is up.
   demo CRM        ${crm.url}  (a demonstration target; customers C-1001 … C-1005)
   stripe-mock     ${stripe.url}  (Stripe's API emulator; stateless)
   codec server    ${codecServer.url}  (payloads are AES-256-GCM encrypted; keys in ${codecKeyFile})
+                  ${trustUi ? 'the Web UI decodes (AIRLOCK_DEV_UI_DECODES=1: any local process sending its Origin can too)' : 'the Web UI shows payloads encrypted; start with AIRLOCK_DEV_UI_DECODES=1 to let it decode'}
                   temporal workflow show -w <action-id> --address ${address} \\
                       --codec-endpoint ${codecServer.url} --codec-auth "Bearer ${codecToken}"
   worker          polling task queue airlock-actions
   approvers       ${cfg.approvers.map((a) => `${a.name}${a.groups.length ? ` (${a.groups.join(', ')})` : ''}`).join(', ')}
-                  keys in ${keysDir()}, registered in ${approversFile}
+  agents          ${cfg.agents.map((a) => `${a.name} (owners ${a.owners.join(', ')})`).join(', ')}
+                  keys in ${keysDir()}, registered in ${approversFile} and ${agentsFile}
 
 Try, in another terminal:
   npx airlock propose crm.add_note_to_customer --agent support-bot --user alice \\

@@ -130,8 +130,8 @@ test('schema-invalid input ends invalid with the zod issues, and nothing is touc
 
 test('a proposal no policy permits ends denied, says why, and mints no credentials', async () => {
   const forUnknownUser = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1005', note: 'x' }, agent: 'support-bot', user: 'mallory' });
-  const byUnknownAgent = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1005', note: 'x' }, agent: 'rogue-bot', user: 'alice' });
-  for (const { id } of [forUnknownUser, byUnknownAgent]) {
+  const byOtherAgent = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1005', note: 'x' }, agent: 'other-bot', user: 'alice' });
+  for (const { id } of [forUnknownUser, byOtherAgent]) {
     const final = await h.airlock.result(id);
     expect(final.status).toBe('denied');
     expect(final.error?.message).toMatch(/no policy permits/);
@@ -150,14 +150,14 @@ test('wrong-plan-hash, self- and non-member approvals are refused, recorded and 
   const refused = [
     await h.decide(id, 'bob', 'approve', { planHash: '0'.repeat(64) }),
     await h.decide(id, 'alice', 'approve', { planHash: hash }),
-    await h.decide(id, 'support-bot', 'approve', { planHash: hash }),
+    await h.decide(id, 'support-bot', 'approve', { planHash: hash }), // an agent's key is no person's key
     await h.decide(id, 'mallory', 'approve', { planHash: hash }),
   ];
-  expect(refused.map((a) => [a.accepted, a.refusal?.code])).toEqual([
-    [false, 'wrong_plan_hash'],
-    [false, 'self_approval'],
-    [false, 'self_approval'],
-    [false, 'not_permitted'],
+  expect(refused.map((a) => [a.accepted, a.refusal?.code, a.recorded !== false])).toEqual([
+    [false, 'wrong_plan_hash', true],
+    [false, 'self_approval', true],
+    [false, 'unknown_key', false],
+    [false, 'not_permitted', true],
   ]);
   const state = await h.airlock.get(id);
   expect(state.status).toBe('awaiting_approval');
@@ -169,7 +169,6 @@ test('wrong-plan-hash, self- and non-member approvals are refused, recorded and 
   expect(recorded).toEqual([
     expect.stringMatching(/approve by bob REFUSED \(wrong_plan_hash\)/),
     expect.stringMatching(/approve by alice REFUSED \(self_approval\)/),
-    expect.stringMatching(/approve by support-bot REFUSED \(self_approval\)/),
     expect.stringMatching(/approve by mallory REFUSED \(not_permitted\)/),
   ]);
 

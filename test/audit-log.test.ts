@@ -3,11 +3,11 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, type ActivityDeps } from '../activities';
+import { createActivities } from '../activities';
 import { auditTrail } from '../client/audit-trail';
 import { JsonlAuditLog } from '../lib/audit-log';
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../lib/canonical-json';
+import { canonicalJson } from '../common/canonical-json';
 import { REPO_ROOT } from '../lib/dev-config';
 import { startHarness, type Harness } from './support/harness';
 
@@ -28,7 +28,7 @@ beforeAll(async () => {
   };
   await run({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'one' }, ...alice });
   await run({ task: 'crm.add_note_to_customer', input: { customerId: 'nope', note: 'two' }, ...alice });
-  await run({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'three' }, agent: 'rogue-bot' });
+  await run({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'three' }, agent: 'other-bot' });
   await run({ task: 'crm.update_customer', input: { customerId: 'C-1002', changes: { tier: 'gold' } }, ...alice }, (id) => h.decide(id, 'bob', 'reject', { reason: 'no' }));
 });
 afterAll(async () => {
@@ -67,11 +67,12 @@ test('every finished action is appended once, with the same events as `airlock a
 test('a retried audit activity writes no second record', async () => {
   const before = lines(h.auditLogPath);
   const state = await h.airlock.get(ids[0]);
-  const deps = { auditLog: new JsonlAuditLog(h.auditLogPath), auditTrail: (id: string) => auditTrail(h.client, id), clock: () => new Date() } as Partial<ActivityDeps>;
-  const { recordAudit } = createActivities(deps as ActivityDeps);
-  const env = new MockActivityEnvironment({ attempt: 2 });
-  const again = (await env.run(recordAudit, state)) as { seq: number; hash: string };
-  const third = await env.run(recordAudit, state);
+  const { recordAudit } = createActivities(h.activityDeps());
+  // The activity reads who scheduled it from Temporal's activity info, never from its arguments.
+  const env = new MockActivityEnvironment({ attempt: 2, workflowExecution: { workflowId: state.id, runId: state.runId } });
+  const counts = { refusedBeforeHistory: { total: 0, byCode: {} }, refusalsNotKept: 0 };
+  const again = (await env.run(recordAudit, counts)) as { seq: number; hash: string };
+  const third = await env.run(recordAudit, counts);
   expect(again).toEqual(third);
   expect(again.seq).toBe(1);
   expect(lines(h.auditLogPath)).toEqual(before);

@@ -61,12 +61,12 @@ test('an approver sees the action in pending, is refused when not permitted (exi
   expect(human.stdout).toContain('~ phone');
   expect(human.stdout).not.toContain('\u001b['); // NO_COLOR
 
-  const refused = await airlock('approve', id, '--as', 'mallory');
+  const refused = await airlock('approve', id, '--as', 'mallory', '--plan', shown.plan.hash);
   expect(refused.code).toBe(2);
   expect(refused.stdout).toContain('refused (not_permitted)');
   expect(h.crm.store.customers.get('C-1002')?.phone).toBe('+1 202 555 0102');
 
-  const approved = await airlock('approve', id, '--as', 'bob', '--reason', 'ok', '--json');
+  const approved = await airlock('approve', id, '--as', 'bob', '--reason', 'ok', '--plan', shown.plan.hash, '--json');
   expect(approved.code).toBe(0);
   expect(json(approved)).toMatchObject({ approver: 'bob', accepted: true });
   expect((await h.airlock.result(id)).status).toBe('succeeded');
@@ -92,7 +92,8 @@ test('reject needs a reason; a rejected action exits 3 for a proposer who waited
   const noReason = await airlock('reject', id, '--as', 'carol');
   expect(noReason.code).toBe(1);
   expect(noReason.stderr).toContain("required option '--reason <text>' not specified");
-  expect((await airlock('reject', id, '--as', 'carol', '--reason', 'not verified')).code).toBe(0);
+  const { plan } = await h.airlock.get(id);
+  expect((await airlock('reject', id, '--as', 'carol', '--reason', 'not verified', '--plan', plan!.hash)).code).toBe(0);
   const waited = await waiting;
   expect(waited.code).toBe(3);
   expect(json(waited)).toMatchObject({ id, status: 'rejected' });
@@ -143,7 +144,7 @@ test('a stale action shows in pending, and show tells the approver what changed 
   const { id } = json(await airlock('propose', 'crm.update_customer', '--agent', 'support-bot', '--user', 'alice', '--input', '{"customerId":"C-1004","changes":{"tier":"platinum"}}', '--json'));
   await h.airlock.waitFor(id, ['awaiting_approval']);
   h.crm.store.customers.get('C-1004')!.email = 'kj@nasa.example';
-  expect((await airlock('approve', id, '--as', 'bob')).code).toBe(0);
+  expect((await airlock('approve', id, '--as', 'bob', '--plan', (await h.airlock.get(id)).plan!.hash)).code).toBe(0);
   await h.airlock.waitFor(id, ['stale']);
 
   expect(json(await airlock('pending', '--json'))).toEqual(expect.arrayContaining([expect.objectContaining({ id, status: 'stale', approvals: 0 })]));
@@ -152,7 +153,7 @@ test('a stale action shows in pending, and show tells the approver what changed 
   expect(shown).toMatch(/what changed at the target since[\s\S]*~ email[\s\S]*"katherine@example.com"[\s\S]*"kj@nasa.example"/);
   expect(h.crm.store.customers.get('C-1004')?.tier).toBe('gold');
 
-  expect((await airlock('approve', id, '--as', 'carol')).code).toBe(0);
+  expect((await airlock('approve', id, '--as', 'carol', '--plan', (await h.airlock.get(id)).plan!.hash)).code).toBe(0);
   expect((await h.airlock.result(id)).status).toBe('succeeded');
   expect(h.crm.store.customers.get('C-1004')?.tier).toBe('platinum');
 });

@@ -14,7 +14,7 @@ const token = randomBytes(16).toString('hex');
 const ui = 'http://localhost:8233';
 beforeAll(async () => {
   h = await startHarness();
-  server = await startCodecServer({ codec: new AesGcmCodec(parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys)), token, allowedOrigins: [ui] });
+  server = await startCodecServer({ codec: new AesGcmCodec(parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys), 'mark'), auth: { token }, allowedOrigins: [ui] });
 });
 afterAll(async () => {
   await server?.close();
@@ -66,8 +66,10 @@ test('the codec server answers the Web UI’s CORS preflight and refuses request
   expect(await ok.json()).toEqual({ payloads: [] });
 });
 
-test('with a trusted UI origin (the dev Web UI has no login), that origin needs no token and others still do', async () => {
-  const dev = await startCodecServer({ codec: new AesGcmCodec(parseCodecKeys(newCodecKeyFile('d1'), 'dev')), token, allowedOrigins: [ui], trustedUiOrigin: ui });
+test('only when asked for (the dev Web UI has no login), a trusted UI origin needs no token; others still do', async () => {
+  // The default: the UI's origin alone opens nothing.
+  expect((await fetch(`${server.url}/decode`, { method: 'POST', body: JSON.stringify({ payloads: [] }), headers: { Origin: ui } })).status).toBe(401);
+  const dev = await startCodecServer({ codec: new AesGcmCodec(parseCodecKeys(newCodecKeyFile('d1'), 'dev')), auth: { token, trustedUiOrigin: ui }, allowedOrigins: [ui] });
   try {
     const body = JSON.stringify({ payloads: [] });
     expect((await fetch(`${dev.url}/decode`, { method: 'POST', body, headers: { Origin: ui } })).status).toBe(200);

@@ -20,7 +20,7 @@ beforeAll(async () => {
   h = await startHarness({
     policiesDir: policiesWith(`
 @id("careful-bot-anything-with-one-approval")
-permit (principal == Airlock::Agent::"careful-bot", action, resource is Airlock::Target)
+permit (principal == Airlock::Agent::"careful-bot", action in Airlock::Action::"task", resource is Airlock::Target)
 when { context.approvals >= 1 };`),
   });
 });
@@ -70,7 +70,7 @@ describe.each(tasks.map((task) => ({ name: task.name, task })))('$name', ({ task
   test('success, denial, rejection, target error and retry end as they should', async () => {
     const approve = (id: string) => h.approveAll(id);
     expect((await run('careful-bot', approve)).status).toBe('succeeded');
-    expect((await run('rogue-bot')).status).toBe('denied');
+    expect((await run('other-bot')).status).toBe('denied');
     expect((await run('careful-bot', (id) => h.decide(id, 'bob', 'reject', { reason: 'not now' }))).status).toBe('rejected');
     const failed = await run('careful-bot', approve, () => failNextWrite(task.name, 400));
     expect([failed.status, failed.error?.type]).toEqual(['failed', 'AIRLOCK_TARGET_ERROR']);

@@ -96,8 +96,9 @@ test('npm start brings up Temporal, moto, the demo CRM and the worker; a pending
   await stopStack();
   await startStack(); // same SQLite database
 
-  expect(JSON.parse((await airlock('show', id)).stdout).status).toBe('awaiting_approval');
-  expect((await airlock('approve', id, '--as', 'bob')).code).toBe(0);
+  const pending = JSON.parse((await airlock('show', id)).stdout);
+  expect(pending.status).toBe('awaiting_approval');
+  expect((await airlock('approve', id, '--as', 'bob', '--plan', pending.plan.hash)).code).toBe(0);
   let final: { status: string; result?: { output: { customer: { tier: string } } } } = { status: '' };
   for (let i = 0; i < 100 && final.status !== 'succeeded'; i++) {
     final = JSON.parse((await airlock('show', id)).stdout);

@@ -29,6 +29,7 @@ async function connect(agent: string, user?: string): Promise<Client> {
       TEMPORAL_ADDRESS: testEnv('temporalAddress'),
       AIRLOCK_CODEC_KEYS: testEnv('codecKeys'),
       AIRLOCK_AGENT: agent,
+      AIRLOCK_KEYS_DIR: h.keysDir,
       ...(user ? { AIRLOCK_USER: user } : {}),
     },
     stderr: 'pipe',

@@ -1,15 +1,15 @@
 import { STSClient } from '@aws-sdk/client-sts';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { createActivities, type ActivityDeps } from '../activities';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 import { CedarPolicyEngine } from '../lib/cedar-policy-engine';
 import type { AwsSettings } from '../lib/runtime-config';
-import type { ApproverRegistry } from '../lib/approvers-config';
+import type { Identities } from '../lib/identities';
 import type { CodecKeys } from '../lib/encryption-codec';
 import { airlockDataConverter } from '../lib/data-converter';
 import { JsonlAuditLog } from '../lib/audit-log';
-import { auditTrail } from '../client/audit-trail';
+import { createRunHistory } from '../lib/run-history';
 import { Client } from '@temporalio/client';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { createDefaultRegistry } from '../tasks';
@@ -21,8 +21,11 @@ export interface AirlockWorkerOptions {
   aws: AwsSettings;
   endpoints: Record<string, string>;
   policiesDir: string;
-  /** People who may sign decisions (the approvers file); their groups become Cedar group memberships. */
-  approvers: ApproverRegistry;
+  /**
+   * People who may sign decisions (the approvers file; their groups become Cedar group memberships) and agents who
+   * may sign proposals (the agents file).
+   */
+  identities: Identities;
   /** Payload encryption keys: every payload and failure this worker writes to history is encrypted. */
   codecKeys: CodecKeys;
   /** The append-only audit log (JSON Lines, hash-chained). */
@@ -38,15 +41,21 @@ export interface AirlockWorkerOptions {
   tuning?: Partial<WorkerOptions>;
 }
 
-/** Builds an Airlock worker: loads the policies once, wires the activities to their dependencies. */
-export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<Worker> {
+/**
+ * The activities' dependencies, as a worker builds them: policies loaded and validated once, AWS clients with the
+ * worker's identity, and a reader of actions' runs (decrypted) so the activities need not take their caller's word.
+ */
+export function createActivityDeps(opts: Omit<AirlockWorkerOptions, 'workflowBundle' | 'tuning' | 'taskQueue'>): ActivityDeps {
   const registry = opts.registry ?? createDefaultRegistry();
-  const policy = CedarPolicyEngine.load(opts.policiesDir, registry.names(), [...opts.approvers.values()]);
-  // The worker reads its own actions' histories (decrypted) to write their audit records.
+  const policy = CedarPolicyEngine.load(
+    opts.policiesDir,
+    registry.names(),
+    [...opts.identities.people.values()].map((p) => ({ name: p.id, groups: p.groups })),
+    [...opts.identities.agents.values()].map((a) => ({ name: a.id })),
+  );
   const historyReader = new Client({ connection: opts.connection, namespace: opts.namespace, dataConverter: airlockDataConverter(opts.codecKeys) });
-  const sts = new STSClient({ region: opts.aws.region, endpoint: opts.aws.endpoint, credentials: opts.awsCredentials });
-  const activities = createActivities({
-    sts,
+  return {
+    sts: new STSClient({ region: opts.aws.region, endpoint: opts.aws.endpoint, credentials: opts.awsCredentials }),
     secrets: (credentials) => new SecretsManagerClient({ region: opts.aws.region, endpoint: opts.aws.endpoint, credentials }),
     http: opts.fetch ?? fetch,
     clock: () => new Date(),
@@ -54,19 +63,22 @@ export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<W
     policy,
     aws: opts.aws,
     endpoints: opts.endpoints,
-    approvers: opts.approvers,
+    identities: opts.identities,
     auditLog: new JsonlAuditLog(opts.auditLogPath),
-    auditTrail: (id) => auditTrail(historyReader, id),
-  });
+    runs: createRunHistory(historyReader),
+  };
+}
+
+/** Builds an Airlock worker with its activities wired to their dependencies. */
+export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? AIRLOCK_TASK_QUEUE,
-    activities,
-    dataConverter: airlockDataConverter(opts.codecKeys),
-    ...(opts.workflowBundle
-      ? { workflowBundle: opts.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities(createActivityDeps(opts)),
+    // A payload this worker cannot decrypt becomes a marker every consumer refuses, never a failed workflow task.
+    dataConverter: airlockDataConverter(opts.codecKeys, 'mark'),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     ...opts.tuning,
   });
 }

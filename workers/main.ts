@@ -4,8 +4,8 @@
  * a cluster or Temporal Cloud.
  */
 import { connectWorker, temporalTargetFromEnv } from '../lib/temporal-connection';
-import { approversFileFromEnv, auditLogPathFromEnv, awsSettingsFromEnv, endpointsFromEnv, policiesDirFromEnv } from '../lib/runtime-config';
-import { loadApprovers } from '../lib/approvers-config';
+import { agentsFileFromEnv, approversFileFromEnv, auditLogPathFromEnv, awsSettingsFromEnv, endpointsFromEnv, policiesDirFromEnv } from '../lib/runtime-config';
+import { loadIdentities } from '../lib/identities';
 import { requireCodecKeys } from '../lib/data-converter';
 import { createAirlockWorker } from './create-worker';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     aws,
     endpoints: endpointsFromEnv(),
     policiesDir: policiesDirFromEnv(),
-    approvers: loadApprovers(approversFileFromEnv()),
+    identities: loadIdentities({ approversFile: approversFileFromEnv(), agentsFile: agentsFileFromEnv() }),
     codecKeys: requireCodecKeys(),
     auditLogPath: auditLogPathFromEnv(),
     // Against moto any key pair works; against AWS the SDK's default provider chain applies.

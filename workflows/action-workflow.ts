@@ -5,6 +5,7 @@ import {
   allHandlersFinished,
   condition,
   isCancellation,
+  log,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -12,73 +13,81 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AirlockActivities } from '../activities';
+import { ApprovalProcess, checkDecisionShape } from '../common/approval-rules';
 import { decideUpdate, getActionQuery } from '../common/messages';
-import { SA_APPROVERS, SA_RISK, SA_STATUS } from '../common/search-attributes';
-import { DECIDING_STATUSES, type ActionStatus } from '../common/statuses';
-import type { ActionRequest, ActionState, ApprovalAttempt, ApprovalRefusalCode, SignedDecision } from '../common/types';
+import { provisionalFields } from '../common/proposal';
+import { SA_AGENT, SA_APPROVERS, SA_REQUESTER, SA_RISK, SA_STATUS, SA_TASK } from '../common/search-attributes';
+import type { ActionStatus } from '../common/statuses';
+import type { ActionState, ApprovalAttempt, SignedProposal } from '../common/types';
+import { isUndecodable } from '../common/undecodable';
+import { verifyEd25519 } from './verify-ed25519';
 
-// Pure, fast decisions run as local activities: no extra round trip through the server.
-const { validateProposal, decidePolicy, verifyDecision } = proxyLocalActivities<AirlockActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { maximumAttempts: 3 },
-});
+/**
+ * An activity result this worker could not decrypt was not produced by an Airlock worker (a stranger completed
+ * the task): it is refused, never used.
+ */
+function decoded<T>(value: T): T {
+  if (isUndecodable(value)) throw ApplicationFailure.nonRetryable(`An activity result could not be decrypted (${value.reason}); it was not produced by an Airlock worker.`, 'AIRLOCK_UNDECODABLE');
+  return value;
+}
+
+// Pure, fast checks run as local activities: no extra round trip through the server, and no stranger can call them.
+const local = proxyLocalActivities<AirlockActivities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3 } });
 // The dry run reads the target: retried with backoff, each attempt with a fresh read-only session.
-const { planAction } = proxyActivities<AirlockActivities>({
+const planning = proxyActivities<AirlockActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
-// The audit record must be written: retried until it is (appending is idempotent by action id).
-const { recordAudit } = proxyActivities<AirlockActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
+// The audit record must be written: retried until it is (appending is idempotent by action and run).
+const auditing = proxyActivities<AirlockActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumInterval: '1 minute' } });
 // Execution may be retried safely only because the target receives the action id as its idempotency key.
-const { executeAction } = proxyActivities<AirlockActivities>({
+const executing = proxyActivities<AirlockActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-/** How far a signature's time may be from the workflow's clock. */
-export const SIGNATURE_FRESHNESS_MS = 5 * 60 * 1000;
-/** How many times an approved plan may go stale before the action gives up (ends `stale`). */
-export const MAX_STALE_PLANS = 3;
-
 /**
- * One proposed action, from proposal to result: validate ▸ policy ▸ plan ▸ [approval ▸ re-plan] ▸ execute.
+ * One proposed action, from proposal to result: admit ▸ plan ▸ [approval] ▸ execute (re-planning first) ▸ audit.
  *
  * Contract:
- * - it must not execute anything unless validation passed, policy allowed, and (where policy asks) the required
- *   number of distinct permitted approvers signed an approval of the exact plan hash before the window closed;
- * - it must not execute a plan other than the approved one: just before execution it plans again, and a changed
- *   hash makes the action `stale` and asks for new approvals;
- * - it must not execute a dry-run proposal;
- * - it must record every decision attempt, accepted or refused, with its reason;
+ * - it must not act on a proposal that is not signed by a registered agent for this very action: such a proposal
+ *   ends `invalid`, with an issue code, before policy, and is not audited;
+ * - it must not execute unless policy allowed and, where policy asks, the required number of distinct permitted
+ *   approvers signed an approval of the exact plan hash before the window closed, and nobody's rejection was
+ *   accepted; `executeAction` checks all of it again from history before it mints anything;
+ * - it must stop taking decisions before it executes: a decision that arrives then is refused, never ignored;
+ * - it must not execute a plan other than the approved one (a changed plan needs new approvals), nor a dry run;
+ * - it must record every well-formed signed decision attempt, accepted or refused, with its reason, and refuse
+ *   anything else before it reaches history, counting it;
  * - it returns the final {@link ActionState}; it does not throw for outcomes (invalid, denied, failed, ...).
  */
-export async function actionWorkflow(request: ActionRequest): Promise<ActionState> {
+export async function actionWorkflow(proposal: SignedProposal): Promise<ActionState> {
   const info = workflowInfo();
   const now = (): string => new Date().toISOString(); // workflow time: deterministic on replay
-  const requester = request.user ?? request.agent;
+  // Until admission verifies the proposal, what it claims is shown bounded and never trusted.
+  const claimed = provisionalFields(proposal);
   const state: ActionState = {
     id: info.workflowId,
     runId: info.runId,
-    task: request.task,
+    task: claimed.task,
     status: 'validating',
-    agent: request.agent,
-    user: request.user,
-    requester,
-    reason: request.reason,
-    dryRun: request.dryRun === true,
+    agent: claimed.agent,
+    user: claimed.user,
+    requester: claimed.user ?? claimed.agent,
+    owners: [],
+    reason: claimed.reason,
+    dryRun: claimed.dryRun,
     stalePlans: [],
     approvalsRequired: 0,
     approvedBy: [],
     approvals: [],
+    refusalsNotKept: 0,
+    refusedBeforeHistory: { total: 0, byCode: {} },
     createdAt: now(),
     updatedAt: now(),
     transitions: [{ status: 'validating', at: now() }],
   };
-  let rejected = false;
-  const usedNonces = new Set<string>();
+  const approval = new ApprovalProcess(state);
 
   const setStatus = (status: ActionStatus): void => {
     state.status = status;
@@ -86,179 +95,127 @@ export async function actionWorkflow(request: ActionRequest): Promise<ActionStat
     state.transitions.push({ status, at: state.updatedAt });
     upsertSearchAttributes([{ key: SA_STATUS, value: status }]);
   };
+  // Whatever search attributes the starter set, the status is this workflow's from its first task.
+  upsertSearchAttributes([{ key: SA_STATUS, value: 'validating' }]);
 
   setHandler(getActionQuery, () => state);
-  setHandler(decideUpdate, async (signed: SignedDecision): Promise<ApprovalAttempt> => {
-    const p = (signed?.payload ?? {}) as Partial<SignedDecision['payload']>;
-    const attempt: ApprovalAttempt = {
-      approver: String(p.approver ?? ''),
-      decision: p.decision as ApprovalAttempt['decision'],
-      reason: typeof p.reason === 'string' ? p.reason : undefined,
-      planHash: String(p.planHash ?? ''),
-      nonce: String(p.nonce ?? ''),
-      signedAt: String(p.time ?? ''),
-      signature: String(signed?.signature ?? ''),
-      at: now(),
-      accepted: false,
-    };
-    const refuse = (code: ApprovalRefusalCode, message: string): ApprovalAttempt => {
-      attempt.refusal = { code, message };
-      state.approvals.push(attempt);
+  setHandler(
+    decideUpdate,
+    async (signed): Promise<ApprovalAttempt> => {
+      const shape = checkDecisionShape(signed); // screened by the validator; a replayed history is checked again
+      if (!shape.ok) throw ApplicationFailure.nonRetryable(shape.message, shape.code);
+      const nonceFresh = approval.claimNonce(shape.signed.payload);
+      const closed = approval.refuseIfClosed(shape.signed, Date.now());
+      if (closed) return closed;
+      const check = decoded(await local.verifyDecision({ signed: shape.signed, task: state.task, risk: state.risk ?? 'critical', requester: state.requester, agent: state.agent }));
+      const attempt = approval.receive(shape.signed, { ...check, nonceFresh }, Date.now());
+      if (attempt.accepted) {
+        state.updatedAt = now();
+        if (attempt.decision === 'approve') upsertSearchAttributes([{ key: SA_APPROVERS, value: [...state.approvedBy] }]);
+      }
       return attempt;
-    };
-    const closedBecause = (): [ApprovalRefusalCode, string] | undefined => {
-      if (!DECIDING_STATUSES.includes(state.status)) {
-        return ['not_awaiting_approval', `Action ${state.id} is ${state.status}, not awaiting approval; the decision changes nothing.`];
-      }
-      if (state.expiresAt && Date.now() >= Date.parse(state.expiresAt)) {
-        return ['expired', `The approval window of action ${state.id} closed at ${state.expiresAt}; ask the agent to propose again.`];
-      }
-      return undefined;
-    };
+    },
+    {
+      // Before history: junk, oversized, undecodable, unsigned, replayed or capped decisions never reach it.
+      validator: (signed) => {
+        const verdict = approval.screen(signed);
+        if (!verdict.accepted) {
+          log.warn('decision refused before history', { actionId: state.id, code: verdict.code });
+          throw ApplicationFailure.nonRetryable(verdict.message, verdict.code);
+        }
+      },
+    },
+  );
 
-    const closed = closedBecause();
-    if (closed) return refuse(...closed);
-    if ((p.decision !== 'approve' && p.decision !== 'reject') || !p.nonce || !p.time || !p.actionId || !p.runId) {
-      return refuse('malformed', 'A decision must name approve or reject, the action, its run, a time and a nonce; sign it with `airlock approve`.');
-    }
-    // Nothing in the payload is believed before its signature is.
-    const check = await verifyDecision({ signed, task: state.task, risk: state.risk ?? 'critical', requester, agent: state.agent });
-    if (!check.signatureValid) return refuse(check.code, check.message);
-    attempt.policyIds = check.policyIds;
-    if (p.actionId !== state.id || p.runId !== state.runId) {
-      return refuse('wrong_action', `This decision was signed for action ${p.actionId} (run ${p.runId}), not for ${state.id} (run ${state.runId}).`);
-    }
-    if (usedNonces.has(p.nonce)) return refuse('replayed_nonce', 'This signed decision was already delivered once; sign a new one.');
-    usedNonces.add(p.nonce);
-    if (Math.abs(Date.parse(p.time) - Date.now()) > SIGNATURE_FRESHNESS_MS) {
-      return refuse('stale_signature', `The decision was signed at ${p.time}, more than 5 minutes from now (${now()}); sign it again (and check your clock).`);
-    }
-    if (attempt.approver === state.user || attempt.approver === state.agent) {
-      return refuse('self_approval', `${attempt.approver} requested this action and cannot decide on it; another approver must.`);
-    }
-    if (attempt.planHash !== state.plan?.hash) {
-      return refuse(
-        'wrong_plan_hash',
-        `The decision names plan ${attempt.planHash.slice(0, 12) || '(none)'}, but the plan awaiting approval is ` +
-          `${state.plan?.hash.slice(0, 12)}. Review the current plan (airlock show ${state.id}) and decide on that.`,
-      );
-    }
-    if (attempt.decision === 'reject' && !attempt.reason?.trim()) {
-      return refuse('missing_reason', 'A rejection needs a reason, so the agent and its user learn what to change.');
-    }
-    if (!check.permitted) {
-      return refuse(
-        'not_permitted',
-        `Policy does not permit ${attempt.approver} to approve ${state.task}` +
-          (state.policy?.eligibleApprovers.length ? `; ask one of: ${state.policy.eligibleApprovers.join(', ')}.` : '.'),
-      );
-    }
-    // The checks awaited: the action may have moved on meanwhile.
-    const closedNow = closedBecause();
-    if (closedNow) return refuse(...closedNow);
-    if (attempt.decision === 'approve' && state.approvedBy.includes(attempt.approver)) {
-      return refuse(
-        'duplicate_approver',
-        `${attempt.approver} has already approved; ${state.approvalsRequired - state.approvedBy.length} more distinct approver(s) needed.`,
-      );
-    }
-    attempt.accepted = true;
-    state.approvals.push(attempt);
-    if (attempt.decision === 'approve') {
-      state.approvedBy.push(attempt.approver);
-      upsertSearchAttributes([{ key: SA_APPROVERS, value: [...state.approvedBy] }]);
-    } else {
-      rejected = true;
-    }
-    state.updatedAt = now();
-    return attempt;
-  });
-
-  const finish = async (status: ActionStatus): Promise<ActionState> => {
+  const finish = async (status: ActionStatus, opts: { audit: boolean } = { audit: true }): Promise<ActionState> => {
+    approval.close();
     setStatus(status);
     // Let in-flight decisions answer before the run closes, so no approver is left without a reply.
     await condition(allHandlersFinished);
+    if (!opts.audit) return state;
     // History goes after the namespace's retention; the audit log keeps the record. Even a cancelled action is recorded.
-    await CancellationScope.nonCancellable(() => recordAudit(state));
+    try {
+      await CancellationScope.nonCancellable(() =>
+        auditing.recordAudit({ refusedBeforeHistory: state.refusedBeforeHistory, refusalsNotKept: state.refusalsNotKept }),
+      );
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      state.auditError = cause instanceof Error ? cause.message : String(cause);
+    }
     return state;
   };
 
   try {
-    // 1. validate
-    const validation = await validateProposal(request);
-    if (!validation.ok) {
-      state.issues = validation.issues;
-      state.error = { type: 'AIRLOCK_INVALID_INPUT', message: validation.message };
-      return await finish('invalid');
+    // 1. admit: the agent's signature, this action, fresh, first run; the task and input; policy
+    const admission = decoded(await local.admitProposal({ proposal, startedAt: info.startTime.toISOString() }));
+    if (admission.agent) Object.assign(state, { agent: admission.agent, user: admission.user, requester: admission.user ?? admission.agent, owners: admission.owners ?? [] });
+    if (!admission.ok) {
+      state.issues = admission.issues;
+      state.error = { type: 'AIRLOCK_INVALID_INPUT', message: admission.message };
+      return await finish('invalid', { audit: admission.authentic });
     }
-    state.input = validation.input;
-    state.risk = validation.risk;
-    state.description = validation.description;
-    upsertSearchAttributes([{ key: SA_RISK, value: validation.risk }]);
-
-    // 2. policy
-    const decision = await decidePolicy({
-      agent: request.agent,
-      user: request.user,
-      task: request.task,
-      risk: validation.risk,
-      target: validation.target,
-    });
-    state.policy = decision;
-    if (decision.decision === 'deny') {
-      state.error = { type: 'AIRLOCK_DENIED', message: decision.explanation };
+    Object.assign(state, { input: admission.input, risk: admission.risk, description: admission.description, policy: admission.policy, requester: admission.requester });
+    upsertSearchAttributes([
+      { key: SA_TASK, value: state.task },
+      { key: SA_AGENT, value: state.agent },
+      { key: SA_REQUESTER, value: state.requester },
+      { key: SA_RISK, value: admission.risk },
+    ]);
+    if (admission.policy.decision === 'deny') {
+      state.error = { type: 'AIRLOCK_DENIED', message: admission.policy.explanation };
       return await finish('denied');
     }
-    state.approvalsRequired = decision.approvalsRequired;
+    state.approvalsRequired = admission.policy.approvalsRequired;
 
-    // 3. plan (dry run)
+    // 2. plan (dry run)
     setStatus('planning');
-    const ref = { actionId: state.id, task: state.task, input: state.input, requester };
-    const executeRef = { ...ref, sessionSeconds: decision.sessionSeconds };
-    state.plan = await planAction(ref);
+    state.plan = decoded(await planning.planAction({ proposal }));
     if (state.dryRun) return await finish('planned');
 
-    // 4. approval, and a fresh plan that must match the approved one
+    // 3. approval: a window on the plan; quorum or a rejection ends the wait
     if (state.approvalsRequired > 0) {
-      const timeoutMs = decision.approvalTimeoutSeconds * 1000;
+      approval.configure({ excluded: admission.excluded, windowMs: admission.policy.approvalTimeoutSeconds * 1000, keys: admission.keys ?? {}, verify: verifyEd25519 });
+      approval.open(Date.now());
       setStatus('awaiting_approval');
-      for (;;) {
-        state.expiresAt = new Date(Date.now() + timeoutMs).toISOString();
-        const decided = await condition(() => rejected || state.approvedBy.length >= state.approvalsRequired, timeoutMs);
-        if (rejected) {
-          const by = state.approvals.find((a) => a.accepted && a.decision === 'reject');
-          state.error = { type: 'AIRLOCK_REJECTED', message: `Rejected by ${by?.approver}: ${by?.reason}` };
+    }
+    for (;;) {
+      if (state.approvalsRequired > 0) {
+        const left = Date.parse(state.expiresAt as string) - Date.now();
+        await condition(() => approval.outcome(Date.now()) !== 'waiting', left);
+        const outcome = approval.outcome(Date.now());
+        if (outcome === 'rejected') {
+          const by = approval.rejectedBy as ApprovalAttempt;
+          state.error = { type: 'AIRLOCK_REJECTED', message: `Rejected by ${by.approver}: ${by.reason}` };
           return await finish('rejected');
         }
-        if (!decided) {
+        if (outcome !== 'approved') {
           state.error = {
             type: 'AIRLOCK_EXPIRED',
             message: `No quorum of ${state.approvalsRequired} approval(s) before ${state.expiresAt}; nothing was executed. Propose again if still needed.`,
           };
           return await finish('expired');
         }
-        // Terraform's "saved plan is stale", for business APIs: what was approved must be what runs.
-        const fresh = await planAction(ref);
-        if (fresh.hash === state.plan.hash) break;
-        state.stalePlans.push(state.plan);
-        state.plan = fresh;
-        state.approvedBy = [];
-        upsertSearchAttributes([{ key: SA_APPROVERS, value: [] }]);
-        if (state.stalePlans.length >= MAX_STALE_PLANS) {
-          state.error = {
-            type: 'AIRLOCK_STALE',
-            message: `The target changed ${state.stalePlans.length} times between approval and execution; nothing was executed. Propose again once it settles.`,
-          };
-          return await finish('stale');
-        }
-        setStatus('stale'); // awaiting approval of the new plan
       }
-    }
 
-    // 5. execute
-    setStatus('executing');
-    state.result = await executeAction(executeRef);
-    return await finish('succeeded');
+      // 4. execute: decisions stop here; the activity re-checks the evidence and re-plans before it acts
+      approval.close();
+      setStatus('executing');
+      const outcome = decoded(await executing.executeAction({ proposal, planHash: state.approvalsRequired > 0 ? state.plan.hash : undefined }));
+      if (outcome.kind === 'executed') {
+        state.result = outcome.result;
+        return await finish('succeeded');
+      }
+      // Terraform's "saved plan is stale", for business APIs: the target changed, the new plan needs approving.
+      upsertSearchAttributes([{ key: SA_APPROVERS, value: [] }]);
+      if (state.approvalsRequired === 0 || !approval.replanned(outcome.plan, Date.now())) {
+        state.error = {
+          type: 'AIRLOCK_STALE',
+          message: `The target changed ${state.stalePlans.length} times between approval and execution; nothing was executed. Propose again once it settles.`,
+        };
+        return await finish('stale');
+      }
+      setStatus('stale'); // awaiting approval of the new plan
+    }
   } catch (err) {
     if (isCancellation(err)) {
       state.error = { type: 'AIRLOCK_CANCELLED', message: 'The action was cancelled before it finished.' };

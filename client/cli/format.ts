@@ -1,5 +1,6 @@
-import type { ActionState, DiffEntry } from '../../common/types';
+import type { ActionState, DiffEntry, Plan } from '../../common/types';
 import { diffValues } from '../../lib/diff';
+import { visible as v } from '../../lib/terminal-text';
 
 /** Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
@@ -13,15 +14,16 @@ export const yellow = paint(33);
 export const bold = paint(1);
 export const dim = paint(2);
 
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? 'undefined');
+/** A value as the diff shows it: JSON, with every control, bidi and invisible character escaped. */
+const show = (x: unknown): string => v(JSON.stringify(x) ?? 'undefined');
 
 /** A plan's diff as lines: `- old` in red, `+ new` in green, `~ path` for changes. */
 export function formatDiff(diff: DiffEntry[], color: boolean): string[] {
   if (!diff.length) return [dim('  (no change)', color)];
   return diff.flatMap((d) => {
-    if (d.op === 'add') return [green(`  + ${d.path}: ${show(d.after)}`, color)];
-    if (d.op === 'remove') return [red(`  - ${d.path}: ${show(d.before)}`, color)];
-    return [`  ~ ${d.path}`, red(`      - ${show(d.before)}`, color), green(`      + ${show(d.after)}`, color)];
+    if (d.op === 'add') return [green(`  + ${v(d.path)}: ${show(d.after)}`, color)];
+    if (d.op === 'remove') return [red(`  - ${v(d.path)}: ${show(d.before)}`, color)];
+    return [`  ~ ${v(d.path)}`, red(`      - ${show(d.before)}`, color), green(`      + ${show(d.after)}`, color)];
   });
 }
 
@@ -33,38 +35,60 @@ export function relative(iso: string, now = Date.now()): string {
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
-/** `airlock show` for people. */
+/** A plan as a person reviews it before signing: target, summary, side effects, diff and the full hash. */
+export function formatPlan(plan: Plan, color: boolean): string[] {
+  return [
+    `  plan ${v(plan.hash)}`,
+    `  target ${v(plan.target)}`,
+    `  ${bold(v(plan.summary), color)}`,
+    ...plan.sideEffects.map((e) => `    • ${v(e)}`),
+    ...formatDiff(plan.diff, color),
+  ];
+}
+
+/**
+ * `airlock show` for people. Every value that came from an agent, an approver or a target is escaped: control
+ * characters, escape sequences and bidi overrides are shown, never obeyed.
+ */
 export function formatAction(s: ActionState, color: boolean): string {
   const lines = [
-    `${bold(s.id, color)}  ${s.task}  ${statusColor(s.status, color)}`,
-    `  requested by ${s.agent}${s.user ? ` for ${s.user}` : ''}${s.reason ? ` — "${s.reason}"` : ''}`,
-    `  risk ${s.risk ?? '?'}${s.dryRun ? ' · dry run' : ''} · created ${s.createdAt}`,
+    `${bold(v(s.id), color)}  ${v(s.task)}  ${statusColor(s.status, color)}`,
+    `  requested by ${v(s.agent)}${s.user ? ` for ${v(s.user)}` : ''}${s.reason ? ` — "${v(s.reason)}"` : ''}${s.owners?.length ? ` (agent owned by ${v(s.owners.join(', '))})` : ''}`,
+    `  risk ${v(s.risk ?? '?')}${s.dryRun ? ' · dry run' : ''} · created ${v(s.createdAt)}`,
   ];
-  if (s.policy) lines.push(`  policy: ${s.policy.decision} (${s.policy.policyIds.join(', ') || 'no policy matched'}) — ${s.policy.explanation}`);
-  if (s.issues?.length) lines.push('  input issues:', ...s.issues.map((i) => `    ${i.path.join('.')}: ${i.message}`));
+  if (s.policy) lines.push(`  policy: ${v(s.policy.decision)} (${v(s.policy.policyIds.join(', ') || 'no policy matched')}) — ${v(s.policy.explanation)}`);
+  if (s.issues?.length) lines.push('  issues:', ...s.issues.map((i) => `    ${v(i.path.join('.'))} (${v(i.code)}): ${v(i.message)}`));
   if (s.plan) {
     const approved = s.stalePlans.at(-1);
     if (approved) {
       lines.push(
-        yellow(`  The target changed after plan ${approved.hash.slice(0, 12)} was approved; the new plan needs new approvals.`, color),
-        `  approved plan ${approved.hash}:`,
+        yellow(`  The target changed after plan ${v(approved.hash.slice(0, 12))} was approved; the new plan needs new approvals.`, color),
+        `  approved plan ${v(approved.hash)}:`,
         ...formatDiff(approved.diff, color),
         '  what changed at the target since (approved "before" → current "before"):',
         ...formatDiff(diffValues(approved.before, s.plan.before), color),
       );
     }
-    lines.push(`  plan ${s.plan.hash}`, `  target ${s.plan.target}`, `  ${bold(s.plan.summary, color)}`);
-    for (const e of s.plan.sideEffects) lines.push(`    • ${e}`);
-    lines.push(...formatDiff(s.plan.diff, color));
+    lines.push(...formatPlan(s.plan, color));
   }
   if (s.approvalsRequired) {
-    lines.push(`  approvals ${s.approvedBy.length}/${s.approvalsRequired}${s.approvedBy.length ? ` (${s.approvedBy.join(', ')})` : ''}${s.expiresAt && (s.status === 'awaiting_approval' || s.status === 'stale') ? ` · expires ${relative(s.expiresAt)}` : ''}`);
+    lines.push(
+      `  approvals ${s.approvedBy.length}/${s.approvalsRequired}${s.approvedBy.length ? ` (${v(s.approvedBy.join(', '))})` : ''}` +
+        `${s.expiresAt && (s.status === 'awaiting_approval' || s.status === 'stale') ? ` · expires ${relative(s.expiresAt)}` : ''}`,
+    );
   }
   for (const a of s.approvals) {
-    lines.push(`    ${a.at} ${a.approver} ${a.decision}: ${a.accepted ? green('accepted', color) : red(`refused (${a.refusal?.code}) ${a.refusal?.message}`, color)}`);
+    lines.push(`    ${v(a.at)} ${v(a.approver)} ${v(a.decision)}: ${a.accepted ? green('accepted', color) : red(`refused (${v(a.refusal?.code)}) ${v(a.refusal?.message)}`, color)}`);
   }
-  if (s.result) lines.push(`  result: ${JSON.stringify(s.result.output)}`);
-  if (s.error) lines.push(red(`  error ${s.error.type}: ${s.error.message}`, color));
+  if (s.refusalsNotKept) lines.push(`    … and ${s.refusalsNotKept} more refused attempt(s), kept in the history only`);
+  const early = s.refusedBeforeHistory;
+  if (early?.total) {
+    const codes = Object.entries(early.byCode).map(([code, n]) => `${v(code)} ${n}`).join(', ');
+    lines.push(yellow(`  ${early.total} decision message(s) refused before history (${codes})`, color));
+  }
+  if (s.result) lines.push(`  result: ${v(JSON.stringify(s.result.output))}`);
+  if (s.error) lines.push(red(`  error ${v(s.error.type)}: ${v(s.error.message)}`, color));
+  if (s.auditError) lines.push(red(`  audit record not written: ${v(s.auditError)}`, color));
   return lines.join('\n');
 }
 

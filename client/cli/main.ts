@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError } from 'commander';
 import { AirlockError, DecisionError } from '../../common/errors';
 import { DECIDING_STATUSES } from '../../common/statuses';
@@ -11,8 +12,10 @@ import { AirlockClient } from '../airlock-client';
 import { auditTrail } from '../audit-trail';
 import { createMcpServer } from '../mcp-server';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { createApproverKey, keysDir, loadApproverKey, publicKeyText } from '../../lib/approver-keys';
-import { actionJson, bold, formatAction, relative, statusColor, useColor } from './format';
+import { createSigningKey, keysDir, loadSigningKey, publicKeyText } from '../../lib/signing-keys';
+import { SHA256_HEX } from '../../common/identifiers';
+import { safeJson, visible, visibleLines } from '../../lib/terminal-text';
+import { actionJson, bold, formatAction, formatPlan, relative, statusColor, useColor } from './format';
 
 /**
  * Exit codes: 0 success; 1 error (bad arguments, unknown action, Temporal unreachable); 2 a decision was refused;
@@ -28,8 +31,9 @@ class CliError extends Error {
 
 const color = useColor();
 let jsonOutput = false;
+/** Prints for people (every outside value already escaped) or as JSON (C1, bidi and invisible characters escaped too). */
 const print = (human: string, json: unknown) => {
-  process.stdout.write(jsonOutput ? `${JSON.stringify(json, null, 2)}\n` : `${human}\n`);
+  process.stdout.write(jsonOutput ? `${safeJson(json, 2)}\n` : `${human}\n`);
 };
 
 let clientPromise: Promise<AirlockClient> | undefined;
@@ -61,7 +65,7 @@ const withJson = (cmd: Command) => cmd.option('--json', 'print machine-readable 
 
 withJson(program.command('tasks').description('list the registered tasks and their input schemas')).action(() => {
   const tasks = createDefaultRegistry().summaries();
-  print(tasks.map((t) => `${bold(t.name, color)}  [${t.risk}]\n  ${t.description}\n  input: ${JSON.stringify(t.inputSchema)}`).join('\n\n'), tasks);
+  print(tasks.map((t) => `${bold(t.name, color)}  [${t.risk}]\n  ${visible(t.description)}\n  input: ${visible(JSON.stringify(t.inputSchema))}`).join('\n\n'), tasks);
 });
 
 withJson(
@@ -69,7 +73,7 @@ withJson(
     .command('propose <task>')
     .description('propose an action (prints the action id)')
     .requiredOption('--input <json|@file>', 'task input as JSON, or @path to a JSON file')
-    .requiredOption('--agent <id>', 'the proposing agent')
+    .requiredOption('--agent <id>', 'the proposing agent: the proposal is signed with its key (<id>.key in AIRLOCK_KEYS_DIR)')
     .option('--user <id>', 'the user the agent acts for')
     .option('--reason <text>', 'why, for approvers')
     .option('--key <idempotency-key>', 'same key, same action: resending never proposes twice')
@@ -128,10 +132,10 @@ withJson(program.command('pending').description('actions awaiting approval, olde
     ? rows
         .map(
           (r) =>
-            `${bold(r.id, color)}  ${r.task}  [${r.risk}]  by ${r.requester}  proposed ${relative(r.createdAt)}${r.status === 'stale' ? `  ${statusColor('stale: the target changed, review the new plan', color)}` : ''}\n` +
+            `${bold(visible(r.id), color)}  ${visible(r.task)}  [${visible(r.risk)}]  by ${visible(r.requester)}  proposed ${relative(r.createdAt)}${r.status === 'stale' ? `  ${statusColor('stale: the target changed, review the new plan', color)}` : ''}\n` +
             ('unavailable' in r
-              ? `  details unavailable (${r.unavailable}); is its worker running?`
-              : `  ${r.summary}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'}`),
+              ? `  details unavailable (${visible(r.unavailable)}); is its worker running?`
+              : `  ${visible(r.summary)}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'}`),
         )
         .join('\n')
     : 'Nothing awaits approval.';
@@ -143,18 +147,50 @@ withJson(program.command('show <action-id>').description('an action: status, pla
   print(formatAction(state, color), actionJson(state));
 });
 
-const decide = async (id: string, decision: 'approve' | 'reject', o: { as: string; reason?: string; plan?: string }) => {
+/** Asks a yes/no question on the terminal; only "y" or "yes" is yes. */
+async function confirm(question: string, out: NodeJS.WriteStream): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: out });
+  try {
+    return /^(y|yes)$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/**
+ * Signs a decision. A person signs only a plan they were shown: on a terminal the exact summary, side effects, diff
+ * and hash are printed and confirmed first; a script names the hash it reviewed with --plan (and --yes skips the
+ * question on a terminal).
+ */
+const decide = async (id: string, decision: 'approve' | 'reject', o: { as: string; reason?: string; plan?: string; yes?: boolean }) => {
+  if (o.plan !== undefined && !SHA256_HEX.test(o.plan)) throw new CliError(`--plan must be the full 64-character plan hash that \`airlock show ${id}\` prints.`);
+  if (o.yes && !o.plan) throw new CliError('--yes signs without asking, so it needs --plan <hash>: the plan you reviewed.');
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  if (!interactive && !o.plan) {
+    throw new CliError(`Not on a terminal, so nobody can be shown the plan: pass --plan <hash> with the hash you reviewed (\`airlock show ${id}\`).`);
+  }
   const client = await airlock();
-  // Without --plan, the approver decides on the plan `airlock show` shows now; that hash is what gets signed.
-  const key = loadApproverKey(o.as);
+  const key = loadSigningKey(o.as);
+  if (interactive && !o.yes) {
+    const state = await client.get(id);
+    if (!state.plan) throw new CliError(`Action ${id} has no plan yet (${state.status}); try again in a moment.`);
+    if (o.plan && o.plan !== state.plan.hash) {
+      throw new CliError(`--plan ${o.plan.slice(0, 12)}… is not the plan awaiting decisions (${state.plan.hash.slice(0, 12)}…). Review it with \`airlock show ${id}\`.`);
+    }
+    const out = jsonOutput ? process.stderr : process.stdout;
+    out.write(`You are about to ${decision} as ${visible(o.as)} this plan of ${visible(state.task)} (${visible(state.id)}), requested by ${visible(state.requester)}:\n`);
+    out.write(`${formatPlan(state.plan, color).join('\n')}\n`);
+    if (!(await confirm(`Sign "${decision}" of plan ${state.plan.hash}? [y/N] `, out))) throw new CliError('Nothing was signed.', EXIT.refused);
+    o.plan = state.plan.hash;
+  }
   const attempt = await client.decideAs(id, { approver: o.as, key, decision, reason: o.reason, planHash: o.plan });
   if (!attempt.accepted) {
-    print(`${decision} refused (${attempt.refusal?.code}): ${attempt.refusal?.message}`, attempt);
+    print(`${decision} refused (${visible(attempt.refusal?.code)}): ${visible(attempt.refusal?.message)}`, attempt);
     throw new CliError('', EXIT.refused);
   }
   const after = await client.get(id).catch(() => undefined);
   print(
-    `${decision === 'approve' ? 'approved' : 'rejected'} ${id} (plan ${attempt.planHash.slice(0, 12)}) as ${o.as}${after ? `; status ${statusColor(after.status, color)}` : ''}`,
+    `${decision === 'approve' ? 'approved' : 'rejected'} ${id} (plan ${attempt.planHash.slice(0, 12)}) as ${visible(attempt.approver)}${after ? `; status ${statusColor(after.status, color)}` : ''}`,
     { ...attempt, status: after?.status },
   );
 };
@@ -162,34 +198,37 @@ const decide = async (id: string, decision: 'approve' | 'reject', o: { as: strin
 withJson(
   program
     .command('approve <action-id>')
-    .description('approve the plan of an action')
-    .requiredOption('--as <approver>', 'who approves')
+    .description('approve the plan of an action (shows it and asks on a terminal)')
+    .requiredOption('--as <approver>', 'who approves (signs with <approver>.key in AIRLOCK_KEYS_DIR)')
     .option('--reason <text>', 'why')
-    .option('--plan <hash>', 'the plan hash you reviewed (default: the plan shown by `airlock show` now)'),
-).action((id: string, o: { as: string; reason?: string; plan?: string }) => decide(id, 'approve', o));
+    .option('--plan <hash>', 'the full hash of the plan you reviewed (required when not on a terminal)')
+    .option('--yes', 'with --plan: do not ask'),
+).action((id: string, o: { as: string; reason?: string; plan?: string; yes?: boolean }) => decide(id, 'approve', o));
 
 withJson(
   program
     .command('reject <action-id>')
-    .description('reject an action; it ends and executes nothing')
+    .description('reject an action; it ends and executes nothing (shows the plan and asks on a terminal)')
     .requiredOption('--as <approver>', 'who rejects')
     .requiredOption('--reason <text>', 'why: the agent and its user read it')
-    .option('--plan <hash>', 'the plan hash you reviewed'),
-).action((id: string, o: { as: string; reason: string; plan?: string }) => decide(id, 'reject', o));
+    .option('--plan <hash>', 'the full hash of the plan you reviewed (required when not on a terminal)')
+    .option('--yes', 'with --plan: do not ask'),
+).action((id: string, o: { as: string; reason: string; plan?: string; yes?: boolean }) => decide(id, 'reject', o));
 
-const keys = program.command('keys').description('approver keys (Ed25519): create and list');
-withJson(keys.command('new <name>').description('create a key pair for an approver; prints the public key to register')).action((name: string) => {
-  const { publicKey, privateKeyPath } = createApproverKey(name);
+const keys = program.command('keys').description('signing keys (Ed25519) of approvers and agents: create and list');
+withJson(keys.command('new <name>').description('create a key pair for a person or an agent; prints the public key to register')).action((name: string) => {
+  const { publicKey, privateKeyPath } = createSigningKey(name);
   print(
     `${publicKey}\n\nPrivate key: ${privateKeyPath} (mode 0600; never share it).\n` +
-      `Register the public key in the approvers file the worker loads:\n  { "name": "${name}", "publicKey": "${publicKey}", "groups": ["approvers"] }`,
+      `Register the public key with the worker: for a person, in the approvers file:\n  { "name": "${name}", "publicKey": "${publicKey}", "groups": ["approvers"] }\n` +
+      `for an agent, in the agents file, with the people responsible for it:\n  { "name": "${name}", "publicKey": "${publicKey}", "owners": ["<person>"] }`,
     { name, publicKey, privateKeyPath },
   );
 });
 withJson(keys.command('list').description('keys in the keys directory (AIRLOCK_KEYS_DIR)')).action(() => {
   const dir = keysDir();
   const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.key')).map((f) => f.slice(0, -4)).sort() : [];
-  const rows = names.map((name) => ({ name, publicKey: publicKeyText(createPublicKey(loadApproverKey(name))) }));
+  const rows = names.map((name) => ({ name, publicKey: publicKeyText(createPublicKey(loadSigningKey(name))) }));
   print(rows.length ? rows.map((r) => `${r.name}  ${r.publicKey}`).join('\n') : `No keys in ${dir}.`, rows);
 });
 
@@ -206,7 +245,7 @@ withJson(
       print(`${log.path}: ${result.records} record(s), chain intact; head ${result.head}`, { file: log.path, ...result });
       return;
     }
-    print(`${log.path}: ${result.message}`, { file: log.path, ...result });
+    print(`${log.path}: ${visible(result.message)}`, { file: log.path, ...result });
     throw new CliError('', EXIT.error);
   }
   const events = await auditTrail((await airlock()).temporal, id);
@@ -215,11 +254,15 @@ withJson(
 
 program
   .command('mcp')
-  .description('serve the Model Context Protocol on stdio for one agent (AIRLOCK_AGENT, optional AIRLOCK_USER)')
+  .description('serve the Model Context Protocol on stdio for one agent (AIRLOCK_AGENT, optional AIRLOCK_USER and AIRLOCK_AGENT_KEY)')
   .action(async () => {
     const agent = process.env.AIRLOCK_AGENT;
     if (!agent) throw new CliError('Set AIRLOCK_AGENT to the agent this MCP server proposes as (and AIRLOCK_USER to the user it acts for, if any).');
-    const server = createMcpServer(await airlock(), { agent, user: process.env.AIRLOCK_USER || undefined });
+    // The agent's private key signs every proposal: AIRLOCK_AGENT_KEY (a PEM file), else <agent>.key in the keys directory.
+    const keyFile = process.env.AIRLOCK_AGENT_KEY;
+    const key = keyFile ? createPrivateKey(readFileSync(keyFile)) : loadSigningKey(agent);
+    const client = await AirlockClient.connect({ agentKey: () => key });
+    const server = createMcpServer(client, { agent, user: process.env.AIRLOCK_USER || undefined });
     await server.connect(new StdioServerTransport());
     // Serve until the client closes stdin.
     await new Promise<void>((resolve) => process.stdin.once('close', resolve).once('end', resolve));
@@ -232,11 +275,11 @@ async function main(): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.error;
     if (err instanceof CliError) {
-      if (err.message) process.stderr.write(`airlock: ${err.message}\n`);
+      if (err.message) process.stderr.write(`airlock: ${visibleLines(err.message)}\n`);
       return err.code;
     }
     if (err instanceof DecisionError || err instanceof AirlockError) {
-      process.stderr.write(`airlock: ${err.message}\n`);
+      process.stderr.write(`airlock: ${visibleLines(err.message)}\n`);
       return EXIT.error;
     }
     const message = (err as Error).message ?? String(err);
@@ -245,7 +288,7 @@ async function main(): Promise<number> {
       process.stderr.write(`airlock: cannot reach Temporal at ${address} (${message}). Start the local stack with \`npm start\`, or set TEMPORAL_ADDRESS.\n`);
       return EXIT.error;
     }
-    process.stderr.write(`airlock: ${message}\n`);
+    process.stderr.write(`airlock: ${visibleLines(message)}\n`);
     return EXIT.error;
   }
 }

@@ -6,7 +6,8 @@ import type { Context as ActivityContext } from '@temporalio/activity';
 import { AirlockClient } from '../../client/airlock-client';
 import { loadDevConfig, REPO_ROOT } from '../../lib/dev-config';
 import type { AwsSettings } from '../../lib/runtime-config';
-import { createAirlockWorker } from '../../workers/create-worker';
+import { createActivityDeps, createAirlockWorker } from '../../workers/create-worker';
+import type { ActivityDeps } from '../../activities';
 import { startDemoCrm, type DemoCrm } from '../fixtures/demo-crm/demo-crm-server';
 import { TEST_ENV, testEnv } from './test-env';
 import { startFaultProxy, type FaultProxy } from './fault-proxy';
@@ -15,9 +16,9 @@ import { parseCodecKeys } from '../../lib/encryption-codec';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { loadApprovers } from '../../lib/approvers-config';
-import { loadApproverKey } from '../../lib/approver-keys';
-import { seedApprovers } from '../../stack/seed-approvers';
+import { loadIdentities } from '../../lib/identities';
+import { loadSigningKey } from '../../lib/signing-keys';
+import { seedIdentities } from '../../stack/seed-identities';
 import type { ApprovalAttempt } from '../../common/types';
 import type { TaskRegistry } from '../../tasks/task-registry';
 
@@ -43,13 +44,16 @@ export interface Harness {
   auditLogPath: string;
   /** What the worker runtime logged so far in this test file. */
   logs: string[];
-  /** The approvers' private keys (bob, carol in group approvers; alice, mallory, support-bot in none). */
+  /** The private keys of people (bob, carol in group approvers; alice, mallory in none) and of the test agents. */
   keysDir: string;
   approversFile: string;
+  agentsFile: string;
   /** Approves as bob, then carol, until the action stops awaiting approval (quorums of one or two). */
   approveAll(id: string): Promise<void>;
   /** Signs and sends a decision as `approver`, with their key from {@link keysDir}. */
   decide(id: string, approver: string, decision?: 'approve' | 'reject', opts?: { reason?: string; planHash?: string }): Promise<ApprovalAttempt>;
+  /** The activities' dependencies, built as the worker builds them (for tests that run one activity directly). */
+  activityDeps(): ActivityDeps;
   /** Stops the worker and waits until it has shut down. */
   stopWorker(): Promise<void>;
   close(): Promise<void>;
@@ -72,12 +76,20 @@ const loseFirstExecutionResult = (ctx: ActivityContext) => ({
   },
 });
 
-export async function startHarness(opts: { policiesDir?: string; taskQueue?: string; registry?: TaskRegistry; crashAfterFirstExecution?: boolean } = {}): Promise<Harness> {
+/** Agents every test file has registered (owned by dave, who approves nothing). `rogue-bot` is never registered. */
+export const TEST_AGENTS = ['support-bot', 'ops-bot', 'ceo-bot', 'careful-bot', 'hasty-bot', 'quick-bot', 'slow-bot', 'test-bot', 'other-bot', 'admin-bot'].map((name) => ({
+  name,
+  owners: ['dave'],
+}));
+
+export async function startHarness(
+  opts: { policiesDir?: string; taskQueue?: string; registry?: TaskRegistry; crashAfterFirstExecution?: boolean; agents?: { name: string; owners: string[] }[] } = {},
+): Promise<Harness> {
   if (!runtimeInstalled) {
     Runtime.install({
       logger: new DefaultLogger('DEBUG', (entry) => {
         workerLogs.push(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {}, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v))}`);
-        if (entry.level === 'WARN' || entry.level === 'ERROR') console.warn(`[worker ${entry.level}] ${entry.message}`);
+        if (entry.level === 'WARN' || entry.level === 'ERROR') console.warn(`[worker ${entry.level}] ${entry.message} ${process.env.AIRLOCK_DEBUG ? JSON.stringify(entry.meta, (_k, v: unknown) => (v instanceof Error ? v.message : v)) : ''}`);
       }),
     });
     runtimeInstalled = true;
@@ -97,29 +109,33 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
   const nativeConnection = await NativeConnection.connect({ address });
   const keysDir = mkdtempSync(join(tmpdir(), 'airlock-keys-'));
   const approversFile = join(keysDir, 'approvers.json');
+  const agentsFile = join(keysDir, 'agents.json');
   const auditLogPath = join(keysDir, 'audit.jsonl');
-  seedApprovers(keysDir, approversFile, [...cfg.approvers, { name: 'support-bot', groups: [] }]);
-  const approvers = loadApprovers(approversFile);
+  seedIdentities(keysDir, { approversFile, agentsFile }, cfg.approvers, opts.agents ?? TEST_AGENTS);
+  const identities = loadIdentities({ approversFile, agentsFile });
   const taskQueue = opts.taskQueue ?? `airlock-test-${randomUUID()}`;
-  const airlock = new AirlockClient(client, taskQueue);
+  const airlock = new AirlockClient(client, { taskQueue, agentKey: (agent) => loadSigningKey(agent, keysDir) });
 
+  const workerOptions = {
+    connection: nativeConnection,
+    namespace,
+    aws,
+    endpoints: { 'demo-crm': crm.url, stripe: stripe.url },
+    policiesDir: opts.policiesDir ?? join(REPO_ROOT, cfg.worker.policiesDir),
+    registry: opts.registry,
+    identities,
+    codecKeys,
+    auditLogPath,
+    awsCredentials: { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' },
+  };
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
   const startWorker = async () => {
     worker = await createAirlockWorker({
-      connection: nativeConnection,
-      namespace,
+      ...workerOptions,
       taskQueue,
-      aws,
-      endpoints: { 'demo-crm': crm.url, stripe: stripe.url },
-      policiesDir: opts.policiesDir ?? join(REPO_ROOT, cfg.worker.policiesDir),
-      registry: opts.registry,
-      approvers,
-      codecKeys,
-      auditLogPath,
       workflowBundle: { codePath: testEnv('workflowBundle') },
       tuning: opts.crashAfterFirstExecution ? { interceptors: { activity: [loseFirstExecutionResult] } } : undefined,
-      awsCredentials: { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' },
     });
     running = worker.run();
   };
@@ -131,7 +147,7 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
   };
   await startWorker();
   const decide: Harness['decide'] = (id, approver, decision = 'approve', o = {}) =>
-    airlock.decideAs(id, { approver, key: loadApproverKey(approver, keysDir), decision, ...o });
+    airlock.decideAs(id, { approver, key: loadSigningKey(approver, keysDir), decision, ...o });
   return {
     airlock,
     client,
@@ -145,6 +161,7 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
     auditLogPath,
     keysDir,
     approversFile,
+    agentsFile,
     decide,
     async approveAll(id) {
       for (const approver of ['bob', 'carol']) {
@@ -156,6 +173,7 @@ export async function startHarness(opts: { policiesDir?: string; taskQueue?: str
     },
     startWorker,
     stopWorker,
+    activityDeps: () => createActivityDeps(workerOptions),
     async close() {
       await stopWorker();
       await nativeConnection.close();

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-
 /**
- * JSON with object keys sorted at every level and no whitespace, so equal data always hashes equal
- * (the same idea as RFC 8785, for the JSON values Airlock produces).
+ * JSON with object keys sorted at every level and no whitespace, so equal data always hashes and signs equal
+ * (the same idea as RFC 8785, for the JSON values Airlock produces). Workflow-safe: the decision validator signs
+ * and verifies over it inside the workflow.
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
@@ -14,9 +13,4 @@ export function canonicalJson(value: unknown): string {
     .filter(([, v]) => v !== undefined)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
-
-/** Hex sha-256 of the canonical JSON of a value. */
-export function sha256Canonical(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { checkDecisionShape, checkQuorum, type DecisionFacts, type RecordedDecision } from '../common/approval-rules';
+import { EvidenceError } from '../common/errors';
+import { canonicalPersonId, parseSigningTime } from '../common/identifiers';
+import { PROPOSAL_FRESHNESS_MS, checkProposalShape } from '../common/proposal';
+import type { PolicyDecision, ProposalPayload, SignedDecision } from '../common/types';
+import type { Risk } from '../common/statuses';
+import { canonicalJson } from '../common/canonical-json';
+import type { CedarPolicyEngine } from '../lib/cedar-policy-engine';
+import type { Agent, Identities } from '../lib/identities';
+import type { RunHistory } from '../lib/run-history';
+import { verifyPayload } from '../lib/signing-keys';
+import type { TaskDefinition } from '../tasks/define-task';
+import type { TaskRegistry } from '../tasks/task-registry';
+
+/** The workflow run an activity was scheduled by, as Temporal's server reports it (not as any argument claims). */
+export interface Execution {
+  workflowId: string;
+  runId: string;
+}
+
+/** A proposal whose signature, binding and freshness were checked: who, for whom, what. */
+export interface AuthenticProposal {
+  payload: ProposalPayload;
+  input: unknown;
+  agent: Agent;
+  /** The user's canonical id. */
+  user?: string;
+  /** The user, else the agent. */
+  requester: string;
+  /** Who may not decide on it: the user and the agent's owners. */
+  excluded: string[];
+  signedAt: number;
+}
+
+/** An authentic proposal whose task is registered and whose input parses. */
+export interface VerifiedProposal extends AuthenticProposal {
+  task: TaskDefinition;
+  /** The input as the task's schema normalised it. */
+  parsed: unknown;
+  target: string;
+}
+
+/** What the evidence checks need. */
+export interface EvidenceDeps {
+  identities: Identities;
+  policy: CedarPolicyEngine;
+  registry: TaskRegistry;
+  runs: RunHistory;
+}
+
+/** sha-256 (hex) of the canonical JSON of an input: what an agent signs instead of the input itself. */
+export function inputDigest(input: unknown): string {
+  return createHash('sha256').update(canonicalJson(input)).digest('hex');
+}
+
+/**
+ * The evidence chain every activity checks before it acts, whoever scheduled it: the agent's signed proposal,
+ * bound to the very run that is asking; policy re-evaluated on it; and, where policy asks, the approvals read back
+ * from that run's history. Each check throws {@link EvidenceError} naming what is missing.
+ */
+export function createEvidence(deps: EvidenceDeps) {
+  /**
+   * Checks that `value` is a proposal signed by a registered agent, for this action id, started within
+   * {@link PROPOSAL_FRESHNESS_MS} of its signing (when `startedAt` is given), and that this run is the first of its
+   * action id (when `firstRun`).
+   */
+  async function authenticate(value: unknown, execution: Execution, opts: { startedAt?: number; firstRun: boolean }): Promise<AuthenticProposal> {
+    const shape = checkProposalShape(value);
+    if (!shape.ok) throw new EvidenceError(shape.code, shape.message);
+    const { payload, input, signature } = shape.proposal;
+    const agent = deps.identities.agents.get(canonicalPersonId(payload.agent));
+    if (!agent) {
+      throw new EvidenceError('unknown_agent', `No agent "${payload.agent}" is registered. Create its key with \`airlock keys new ${payload.agent}\` and add it to the agents file.`);
+    }
+    if (!verifyPayload('airlock.proposal.v1', payload, signature, agent.publicKey)) {
+      throw new EvidenceError('proposal_bad_signature', `The proposal's signature does not verify against ${agent.id}'s registered key: it was altered, or signed with another key.`);
+    }
+    if (inputDigest(input) !== payload.inputDigest) {
+      throw new EvidenceError('proposal_bad_signature', 'The input is not the one the agent signed (its digest differs).');
+    }
+    if (payload.actionId !== execution.workflowId) {
+      throw new EvidenceError('proposal_wrong_action', `The proposal was signed for action ${payload.actionId}, not for ${execution.workflowId}.`);
+    }
+    const signedAt = parseSigningTime(payload.time) as number;
+    if (opts.startedAt !== undefined && Math.abs(opts.startedAt - signedAt) > PROPOSAL_FRESHNESS_MS) {
+      throw new EvidenceError(
+        'proposal_stale',
+        `The proposal was signed at ${payload.time}, more than 5 minutes from the start of its action (${new Date(opts.startedAt).toISOString()}); propose again (and check the agent's clock).`,
+      );
+    }
+    if (opts.firstRun && !(await deps.runs.isFirstRun(execution.workflowId, execution.runId))) {
+      throw new EvidenceError('proposal_replayed', `Action ${execution.workflowId} already ran; a proposal runs once. Propose again for a new action.`);
+    }
+    const user = payload.user === undefined ? undefined : canonicalPersonId(payload.user);
+    return {
+      payload,
+      input,
+      agent,
+      user,
+      requester: user ?? agent.id,
+      excluded: [...new Set([...(user ? [user] : []), ...agent.owners])],
+      signedAt,
+    };
+  }
+
+  /** The task and the parsed input of an authentic proposal; refuses an unknown task or an input that does not parse. */
+  function interpret(p: AuthenticProposal): VerifiedProposal {
+    if (!deps.registry.has(p.payload.task)) throw new EvidenceError('unknown_task', `Task ${p.payload.task} is not registered.`);
+    const task = deps.registry.get(p.payload.task);
+    const parsed = task.inputSchema.safeParse(p.input);
+    if (!parsed.success) throw new EvidenceError('invalid_input', `The input does not parse as ${task.name}'s input.`);
+    return { ...p, task, parsed: parsed.data, target: task.target(parsed.data) };
+  }
+
+  /** Policy on the proposal now: for a dry run, whether the agent may preview; otherwise the task's own decision. */
+  function decide(p: VerifiedProposal): PolicyDecision {
+    const query = { agent: p.agent.id, user: p.user, task: p.task.name, risk: p.task.risk, target: p.target };
+    if (!p.payload.dryRun) return deps.policy.decideProposal(query);
+    const preview = deps.policy.canPreview(query);
+    const actor = p.user ? `agent ${p.agent.id} acting for user ${p.user}` : `agent ${p.agent.id} acting for no user`;
+    return preview.permitted
+      ? { decision: 'allow', approvalsRequired: 0, policyIds: preview.policyIds, approvalTimeoutSeconds: 0, sessionSeconds: 900, eligibleApprovers: [], explanation: 'Preview allowed.' }
+      : {
+          decision: 'deny',
+          approvalsRequired: 0,
+          policyIds: preview.policyIds,
+          approvalTimeoutSeconds: 0,
+          sessionSeconds: 0,
+          eligibleApprovers: [],
+          explanation: `Denied: no policy permits ${actor} to preview ${p.task.name}. Ask an administrator for an Airlock::Action::"preview" permit if it should be allowed.`,
+        };
+  }
+
+  /** What the registry and policy say of one decision: the approver's key, the signature, the permission. */
+  function decisionFacts(signed: SignedDecision, action: { task: string; risk: Risk; requester: string; agent: string }): DecisionFacts & { policyIds: string[] } {
+    const person = deps.identities.people.get(canonicalPersonId(String(signed.payload?.approver ?? '')));
+    if (!person) return { signatureValid: false, permitted: false, nonceFresh: true, policyIds: [] };
+    const signatureValid = verifyPayload('airlock.decision.v1', signed.payload, signed.signature, person.publicKey);
+    const auth = signatureValid
+      ? deps.policy.canApprove({ approver: person.id, task: action.task, risk: action.risk, requester: action.requester, agent: action.agent })
+      : { permitted: false, policyIds: [] };
+    return { approverId: person.id, signatureValid, permitted: auth.permitted, nonceFresh: true, policyIds: auth.policyIds };
+  }
+
+  /**
+   * The approvals policy asks for, read back from the run's history (never taken from the caller): throws unless a
+   * quorum of valid approvals of `planHash` is there and no rejection was accepted.
+   */
+  async function requireQuorum(p: VerifiedProposal, policy: PolicyDecision, execution: Execution, planHash: string | undefined, now: number): Promise<string[]> {
+    if (!planHash) throw new EvidenceError('no_plan_hash', `${policy.approvalsRequired} approval(s) are required, and no approved plan hash was given.`);
+    const decisions: RecordedDecision[] = [];
+    for (const d of await deps.runs.decisions(execution.workflowId, execution.runId)) {
+      const shape = checkDecisionShape(d.signed);
+      if (!shape.ok) continue;
+      const action = { task: p.task.name, risk: p.task.risk, requester: p.requester, agent: p.agent.id };
+      decisions.push({ signed: shape.signed, receivedAt: d.receivedAt, acceptedByWorkflow: d.acceptedByWorkflow, facts: decisionFacts(shape.signed, action) });
+    }
+    const check = checkQuorum({
+      decisions,
+      actionId: execution.workflowId,
+      runId: execution.runId,
+      planHash,
+      required: policy.approvalsRequired,
+      excluded: p.excluded,
+      windowMs: policy.approvalTimeoutSeconds * 1000,
+      now,
+    });
+    if (!check.ok) throw new EvidenceError(check.code, check.message);
+    return check.approvers;
+  }
+
+  return { authenticate, interpret, decide, decisionFacts, requireQuorum };
+}
+
+/** The evidence checks, as built for one worker. */
+export type Evidence = ReturnType<typeof createEvidence>;

@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { ConfigError } from '../common/errors';
+import { PRINCIPAL_ID, canonicalPersonId } from '../common/identifiers';
+import { parsePublicKey, rawPublicKey } from './signing-keys';
+
+/** The approvers file: each person who may sign decisions, their public key, and their Cedar groups. */
+export const ApproversFileSchema = z.strictObject({
+  approvers: z.array(
+    z.strictObject({
+      name: z.string().regex(PRINCIPAL_ID, 'a name of 2–64 letters, digits, +=,.@_-'),
+      publicKey: z.string(),
+      groups: z.array(z.string()).default([]),
+    }),
+  ),
+});
+
+/** The agents file: each agent that may propose, its public key, and the people responsible for it. */
+export const AgentsFileSchema = z.strictObject({
+  agents: z.array(
+    z.strictObject({
+      name: z.string().regex(PRINCIPAL_ID, 'a name of 2–64 letters, digits, +=,.@_-'),
+      publicKey: z.string(),
+      owners: z.array(z.string().regex(PRINCIPAL_ID)).min(1, 'name at least one person responsible for the agent'),
+    }),
+  ),
+});
+
+/** One registered person. Being registered does not make one an approver: policy decides who may approve what. */
+export interface Person {
+  /** The canonical id (case-folded): the only form compared. */
+  id: string;
+  publicKey: KeyObject;
+  /** The same key, raw and base64, for the workflow's own signature check. */
+  rawKey: string;
+  groups: string[];
+}
+
+/** One registered agent. */
+export interface Agent {
+  id: string;
+  publicKey: KeyObject;
+  /** Canonical ids of the people responsible for it; they may not approve its actions. */
+  owners: string[];
+}
+
+/** Everyone Airlock knows by key. */
+export interface Identities {
+  people: ReadonlyMap<string, Person>;
+  agents: ReadonlyMap<string, Agent>;
+}
+
+function readJson(file: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`Cannot read the ${what} ${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Reads and checks the approvers file and the agents file together: every id is canonical (case-folded) and
+ * unique across people and agents, and every public key belongs to exactly one of them, so one person can never
+ * count twice toward a quorum, nor sign as an agent. Throws ConfigError naming what is wrong.
+ */
+export function loadIdentities(files: { approversFile: string; agentsFile: string }): Identities {
+  const approvers = ApproversFileSchema.safeParse(readJson(files.approversFile, 'approvers file'));
+  if (!approvers.success) throw new ConfigError(`The approvers file ${files.approversFile} is malformed: ${z.prettifyError(approvers.error)}`);
+  const agents = AgentsFileSchema.safeParse(readJson(files.agentsFile, 'agents file'));
+  if (!agents.success) throw new ConfigError(`The agents file ${files.agentsFile} is malformed: ${z.prettifyError(agents.error)}`);
+  return buildIdentities(approvers.data.approvers, agents.data.agents, files);
+}
+
+/** Builds the registry from parsed entries; see {@link loadIdentities}. */
+export function buildIdentities(
+  approvers: z.output<typeof ApproversFileSchema>['approvers'],
+  agents: z.output<typeof AgentsFileSchema>['agents'],
+  where: { approversFile: string; agentsFile: string } = { approversFile: 'the approvers file', agentsFile: 'the agents file' },
+): Identities {
+  const seen = new Map<string, string>(); // canonical id → where it was first named
+  const keys = new Map<string, string>(); // public key → who holds it
+  const claim = (name: string, file: string, publicKeyText: string): { id: string; publicKey: KeyObject } => {
+    const id = canonicalPersonId(name);
+    const first = seen.get(id);
+    if (first) {
+      throw new ConfigError(`${file} names "${name}", which is the same identity as "${first}" (ids are compared case-folded); give each person and agent one name.`);
+    }
+    seen.set(id, name);
+    const publicKey = parsePublicKey(publicKeyText, name);
+    const raw = rawPublicKey(publicKey);
+    const holder = keys.get(raw);
+    if (holder) throw new ConfigError(`${file} gives "${name}" the same public key as "${holder}": one key belongs to one person or agent.`);
+    keys.set(raw, name);
+    return { id, publicKey };
+  };
+  const people = new Map<string, Person>();
+  for (const a of approvers) {
+    const { id, publicKey } = claim(a.name, where.approversFile, a.publicKey);
+    people.set(id, { id, publicKey, rawKey: rawPublicKey(publicKey), groups: a.groups });
+  }
+  const registered = new Map<string, Agent>();
+  for (const a of agents) {
+    const { id, publicKey } = claim(a.name, where.agentsFile, a.publicKey);
+    registered.set(id, { id, publicKey, owners: [...new Set(a.owners.map(canonicalPersonId))] });
+  }
+  return { people, agents: registered };
+}

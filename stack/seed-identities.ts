@@ -1,0 +1,27 @@
+import { createPublicKey } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createSigningKey, loadSigningKey, publicKeyText } from '../lib/signing-keys';
+
+/** Makes sure `name` has a key in `keysDir` (creating it if missing, keeping it if there) and returns its public key. */
+function ensureKey(keysDir: string, name: string): string {
+  return existsSync(join(keysDir, `${name}.key`)) ? publicKeyText(createPublicKey(loadSigningKey(name, keysDir))) : createSigningKey(name, keysDir).publicKey;
+}
+
+/**
+ * Makes sure each person and each agent has a key in `keysDir` and writes the approvers file (people, public keys,
+ * groups) and the agents file (agents, public keys, owners). Used by `npm start` and the tests.
+ */
+export function seedIdentities(
+  keysDir: string,
+  files: { approversFile: string; agentsFile: string },
+  people: readonly { name: string; groups: string[] }[],
+  agents: readonly { name: string; owners: string[] }[],
+): void {
+  const approvers = people.map(({ name, groups }) => ({ name, publicKey: ensureKey(keysDir, name), groups }));
+  const registered = agents.map(({ name, owners }) => ({ name, publicKey: ensureKey(keysDir, name), owners }));
+  mkdirSync(dirname(files.approversFile), { recursive: true });
+  writeFileSync(files.approversFile, `${JSON.stringify({ approvers }, null, 2)}\n`);
+  mkdirSync(dirname(files.agentsFile), { recursive: true });
+  writeFileSync(files.agentsFile, `${JSON.stringify({ agents: registered }, null, 2)}\n`);
+}
