@@ -47,7 +47,7 @@ export async function mintSession(
   const durationSeconds = args.durationSeconds ?? DEFAULT_SESSION_SECONDS;
   const roleArn = `arn:aws:iam::${deps.aws.accountId}:role/${task.credentials.role}`;
   const expiresAt = new Date(deps.clock().getTime() + durationSeconds * 1000);
-  const policy = buildSessionPolicy(task, input, mode, deps.aws, expiresAt);
+  const policy = buildSessionPolicy(task, input, mode, { ...deps.aws, actionId }, expiresAt);
   // A step for which the task declares no permissions (say, the plan of an email) gets no session at all.
   if (!policy.Statement.length) return noSession(task);
   const checked = AssumeRoleRequestSchema.safeParse({
@@ -89,7 +89,7 @@ export async function mintSession(
   const client = deps.secretsClient(credentials);
   const secrets: Record<string, string> = {};
   try {
-    for (const [name, secretId] of Object.entries(task.credentials.secrets)) {
+    for (const [name, secretId] of Object.entries(task.credentials[mode].secrets ?? {})) {
       try {
         const value = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
         if (value.SecretString === undefined) {
@@ -121,7 +121,7 @@ export async function mintSession(
       sourceIdentity: requester,
       expiresAt: c.Expiration.toISOString(),
       durationSeconds,
-      secretIds: Object.values(task.credentials.secrets),
+      secretIds: Object.values(task.credentials[mode].secrets ?? {}),
     },
   };
 }

@@ -16,8 +16,8 @@ export function secretArnPattern(region: string, accountId: string, name: string
 const SECRET_SUFFIX = /-\?{6}$/;
 
 /**
- * The inline session policy of one action: read exactly the task's secrets, plus the statements the task asks for
- * this input, each valid only until the session expires. STS intersects it with the role's policy, so the session
+ * The inline session policy of one step of one action: read exactly the step's secrets, plus the statements the
+ * task asks for this input and action, each valid only until the session expires. STS intersects it with the role's policy, so the session
  * can never do more than both allow.
  * @throws TaskDefinitionError when a task asks for a wildcard action or resource.
  */
@@ -25,11 +25,12 @@ export function buildSessionPolicy(
   task: TaskDefinition,
   input: unknown,
   mode: 'plan' | 'execute',
-  aws: { region: string; accountId: string },
+  aws: { region: string; accountId: string; actionId: string },
   expiresAt: Date,
 ): PolicyDocument {
   const statements: PolicyStatement[] = [];
-  const secretNames = Object.values(task.credentials.secrets);
+  const step = task.credentials[mode];
+  const secretNames = Object.values(step.secrets ?? {});
   if (secretNames.length) {
     statements.push({
       Sid: 'ReadTaskSecrets',
@@ -38,8 +39,7 @@ export function buildSessionPolicy(
       Resource: secretNames.map((name) => secretArnPattern(aws.region, aws.accountId, name)),
     });
   }
-  const extra = mode === 'execute' ? task.credentials.executeStatements : task.credentials.planStatements;
-  if (extra) statements.push(...extra(input, aws));
+  if (step.statements) statements.push(...step.statements(input, aws));
   for (const statement of statements) {
     for (const action of [statement.Action].flat()) {
       if (action.includes('*')) throw new TaskDefinitionError(`Task ${task.name} asks for "${action}": name each action it needs.`);

@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const cfg = loadDevConfig();
   const stack = await startEphemeralStack();
-  const crm = await startDemoCrm({ token: stack.crmToken, customers: cfg.demoCrm.customers });
+  const crm = await startDemoCrm({ token: stack.crmToken, readToken: stack.crmReadToken, customers: cfg.demoCrm.customers });
   const native = await NativeConnection.connect({ address: stack.address });
   const connection = await Connection.connect({ address: stack.address });
   // Airlock encrypts every payload; the bare baseline does not.

@@ -4,6 +4,9 @@ import { ActionNotFoundError, AirlockError } from '../common/errors';
 import { isFinalStatus } from '../common/statuses';
 import type { ActionState } from '../common/types';
 import type { AirlockClient } from './airlock-client';
+import type { TaskRegistry } from '../tasks/task-registry';
+import { agentView } from './agent-view';
+import { safeJson, visibleLines } from '../lib/terminal-text';
 
 /** Who the MCP server proposes as: set by whoever runs the server, never by the model. */
 export interface McpIdentity {
@@ -15,31 +18,19 @@ export interface McpIdentity {
 const SETTLE_MS = 30_000;
 
 type ToolResult = { content: { type: 'text'; text: string }[]; isError?: boolean };
+/** A tool answer: every value that came from outside escaped (a model's transcript is read by people too). */
 const text = (value: unknown, isError = false): ToolResult => ({
-  content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) }],
+  content: [{ type: 'text', text: typeof value === 'string' ? visibleLines(value) : safeJson(value, 2) }],
   ...(isError ? { isError: true } : {}),
 });
 
-/** What the model sees of an action: enough to act on, nothing it must not see (results are already redacted). */
-function view(s: ActionState) {
-  return {
-    action_id: s.id,
-    task: s.task,
-    status: s.status,
-    summary: s.plan?.summary,
-    diff: s.plan?.diff,
-    approvals: s.approvalsRequired ? { given: s.approvedBy.length, needed: s.approvalsRequired, expires_at: s.expiresAt } : undefined,
-    result: s.result?.output,
-    error: s.error,
-  };
-}
-
 /** The tool answer for an action's state: success only when it succeeded or was planned; else what to do. */
-function answer(s: ActionState): ToolResult {
+function answer(s: ActionState, registry: TaskRegistry): ToolResult {
+  const view = () => agentView(s, registry);
   switch (s.status) {
     case 'succeeded':
     case 'planned':
-      return text(view(s));
+      return text(view());
     case 'invalid':
       return text(
         `Invalid proposal for ${s.task}; nothing was done. Fix these and propose again:\n` +
@@ -54,7 +45,7 @@ function answer(s: ActionState): ToolResult {
       return text(
         `Action ${s.id} is awaiting approval by ${s.policy?.eligibleApprovers.join(' or ') || 'an approver'} ` +
           `(${s.approvedBy.length}/${s.approvalsRequired} approvals${s.expiresAt ? `, until ${s.expiresAt}` : ''}); nothing has run yet. ` +
-          `Ask again later with get_action (action_id "${s.id}", wait_seconds up to 300).\n${JSON.stringify(view(s), null, 2)}`,
+          `Ask again later with get_action (action_id "${s.id}", wait_seconds up to 300).\n${safeJson(view(), 2)}`,
         true,
       );
     case 'validating':
@@ -62,7 +53,7 @@ function answer(s: ActionState): ToolResult {
     case 'executing':
       return text(`Action ${s.id} is ${s.status}. Ask again with get_action (action_id "${s.id}").`, true);
     default:
-      return text(`Action ${s.id} ended ${s.status}: ${s.error?.message ?? ''}\n${JSON.stringify(view(s), null, 2)}`, true);
+      return text(`Action ${s.id} ended ${s.status}: ${s.error?.message ?? ''}\n${safeJson(view(), 2)}`, true);
   }
 }
 
@@ -117,7 +108,7 @@ export function createMcpServer(airlock: AirlockClient, identity: McpIdentity): 
           idempotencyKey: args.idempotency_key,
         });
         await airlock.waitFor(proposal.id, ['awaiting_approval', 'stale'], { timeoutMs: SETTLE_MS }).catch(() => undefined);
-        return answer(await airlock.get(proposal.id));
+        return answer(await airlock.get(proposal.id), airlock.registry);
       } catch (err) {
         return text(err instanceof AirlockError ? err.message : `Airlock could not take the proposal: ${(err as Error).message}`, true);
       }
@@ -139,7 +130,7 @@ export function createMcpServer(airlock: AirlockClient, identity: McpIdentity): 
         if (!isFinalStatus(state.status) && args.wait_seconds) {
           state = await airlock.result(args.action_id, { timeoutMs: args.wait_seconds * 1000 }).catch(() => ownState(args.action_id));
         }
-        return answer(state);
+        return answer(state, airlock.registry);
       } catch (err) {
         return text(err instanceof AirlockError ? err.message : `Airlock could not read the action: ${(err as Error).message}`, true);
       }

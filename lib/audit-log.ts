@@ -49,7 +49,7 @@ export class JsonlAuditLog {
       const last = records.at(-1);
       const body = { ...entry, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? GENESIS_HASH };
       const record: AuditRecord = { ...body, hash: sha256Canonical(body) };
-      appendFileSync(this.path, `${canonicalJson(record)}\n`, { mode: 0o640 });
+      appendFileSync(this.path, `${canonicalJson(record)}\n`, { mode: 0o600 });
       return record;
     });
   }

@@ -35,6 +35,7 @@ export const DevConfigSchema = z.strictObject({
     ip: z.string(),
     port: z.number().int(),
     tokenSecret: z.string(),
+    readTokenSecret: z.string(),
     customers: z.array(
       z.strictObject({ id: z.string(), name: z.string(), email: z.string(), phone: z.string(), tier: z.enum(['bronze', 'silver', 'gold', 'platinum']) }),
     ),

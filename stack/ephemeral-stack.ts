@@ -15,8 +15,9 @@ export interface EphemeralStack {
   /** gRPC address of the dev server. */
   address: string;
   namespace: string;
-  /** The demo CRM token seeded into moto's Secrets Manager. */
+  /** The demo CRM tokens seeded into moto's Secrets Manager: read-write, and read-only. */
   crmToken: string;
+  crmReadToken: string;
   stripe: StripeMock;
   stop(): Promise<void>;
 }
@@ -39,7 +40,8 @@ export async function startEphemeralStack(): Promise<EphemeralStack> {
   ]);
   const stripe = await startStripeMock(await freePort());
   const crmToken = `crm-${randomBytes(18).toString('base64url')}`;
-  await seedMoto(moto.endpoint, cfg.moto, { [cfg.demoCrm.tokenSecret]: crmToken });
+  const crmReadToken = `crm-read-${randomBytes(18).toString('base64url')}`;
+  await seedMoto(moto.endpoint, cfg.moto, { [cfg.demoCrm.tokenSecret]: crmToken, [cfg.demoCrm.readTokenSecret]: crmReadToken });
   const address = temporal.connection.options.address;
   return {
     temporal,
@@ -47,6 +49,7 @@ export async function startEphemeralStack(): Promise<EphemeralStack> {
     address: typeof address === 'string' ? address : String(address),
     namespace: temporal.namespace ?? cfg.temporal.namespace,
     crmToken,
+    crmReadToken,
     stripe,
     stop: async () => {
       await Promise.all([temporal.teardown(), moto.stop(), stripe.stop()]);

@@ -116,11 +116,12 @@ async function main(): Promise<void> {
   cleanups.push(() => moto.stop());
   await seedMoto(moto.endpoint, cfg.moto);
 
-  // The demo CRM reads its token from the same secret the tasks read, with its own (admin) identity.
+  // The demo CRM reads its tokens from the same secrets the tasks read, with its own (admin) identity.
   const sm = new SecretsManagerClient({ region: cfg.moto.region, endpoint: moto.endpoint, credentials: MOTO_ADMIN });
-  const token = (await sm.send(new GetSecretValueCommand({ SecretId: cfg.demoCrm.tokenSecret }))).SecretString ?? '';
+  const secret = async (id: string) => (await sm.send(new GetSecretValueCommand({ SecretId: id }))).SecretString ?? '';
+  const [token, readToken] = [await secret(cfg.demoCrm.tokenSecret), await secret(cfg.demoCrm.readTokenSecret)];
   sm.destroy();
-  const crm = await startDemoCrm({ token, customers: cfg.demoCrm.customers, host: cfg.demoCrm.ip, port: crmPort });
+  const crm = await startDemoCrm({ token, readToken, customers: cfg.demoCrm.customers, host: cfg.demoCrm.ip, port: crmPort });
   cleanups.push(() => crm.close());
   const stripe = await startStripeMock(stripePort);
   cleanups.push(() => stripe.stop());

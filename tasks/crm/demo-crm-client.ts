@@ -24,10 +24,17 @@ export interface Note {
 
 /** Name of the demo CRM in the worker's endpoint map (`AIRLOCK_ENDPOINT_DEMO_CRM`). */
 export const DEMO_CRM_ENDPOINT = 'demo-crm';
-/** The Secrets Manager secret holding the demo CRM's bearer token. */
+/** The Secrets Manager secret holding the demo CRM's bearer token (reads and writes): execution only. */
 export const DEMO_CRM_TOKEN_SECRET = 'airlock/demo-crm/api-token';
-/** The role Airlock assumes for demo CRM actions. */
-export const DEMO_CRM_ROLE = 'airlock-demo-crm';
+/** The Secrets Manager secret holding the demo CRM's read-only token: what a plan (dry run) gets. */
+export const DEMO_CRM_READ_TOKEN_SECRET = 'airlock/demo-crm/read-token';
+
+/** The demo CRM credentials of a task: a read-only token to plan, the read-write token to execute. */
+export const DEMO_CRM_CREDENTIALS = {
+  role: 'airlock-demo-crm',
+  plan: { secrets: { token: DEMO_CRM_READ_TOKEN_SECRET } },
+  execute: { secrets: { token: DEMO_CRM_TOKEN_SECRET } },
+};
 
 /** Calls the demo CRM with the action's token; turns error responses into {@link TargetError}s. */
 export async function crmRequest<T>(

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTask } from '../define-task';
-import { CustomerIdSchema, crmRequest, DEMO_CRM_ROLE, DEMO_CRM_TOKEN_SECRET, type Customer } from './demo-crm-client';
+import { CustomerIdSchema, crmRequest, DEMO_CRM_CREDENTIALS, type Customer } from './demo-crm-client';
 
 /** The fields `crm.update_customer` may change; at least one. */
 export const CustomerChangesSchema = z
@@ -31,7 +31,9 @@ export const updateCustomer = defineTask({
   inputSchema: UpdateCustomerSchema,
   examples: [{ customerId: 'C-1002', changes: { tier: 'gold' } }, { customerId: 'C-1003', changes: { email: 'alan@example.org', phone: '+44 20 7946 0999' } }],
   target: (input) => `demo-crm:customer/${input.customerId}`,
-  credentials: { role: DEMO_CRM_ROLE, secrets: { token: DEMO_CRM_TOKEN_SECRET } },
+  // The agent proposes the new values; the current contact details are the customer's, for approvers' eyes only.
+  hiddenFromAgents: ['email', 'phone'],
+  credentials: DEMO_CRM_CREDENTIALS,
   async plan(input, ctx) {
     const customer = await crmRequest<Customer>(ctx, 'GET', `/customers/${input.customerId}`);
     const after = { ...customer, ...input.changes };
@@ -49,6 +51,8 @@ export const updateCustomer = defineTask({
   },
   async execute(input, ctx) {
     const updated = await crmRequest<Customer>(ctx, 'PATCH', `/customers/${input.customerId}`, input.changes);
-    return { customer: updated };
+    // What changed, as the CRM now holds it; the customer's other details stay out of a result agents read.
+    const changed = Object.keys(input.changes) as (keyof Customer)[];
+    return { customer: { id: updated.id, ...Object.fromEntries(changed.map((k) => [k, updated[k]])) } };
   },
 });

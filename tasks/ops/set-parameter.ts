@@ -12,7 +12,7 @@ export const SetParameterSchema = z.strictObject({
   name: z
     .string()
     .regex(/^\/app\/[A-Za-z0-9_.\-/]{1,200}$/, 'a parameter name under /app/, e.g. /app/flags/new-checkout')
-    .refine((n) => !n.includes('//') && !n.endsWith('/'), 'no empty path segments'),
+    .refine((n) => n.split('/').slice(1).every((segment) => segment !== '' && segment !== '.' && segment !== '..'), 'no empty, "." or ".." path segments'),
   value: z.string().min(1).max(4096),
 });
 
@@ -60,18 +60,21 @@ export const setParameter = defineTask({
   inputSchema: SetParameterSchema,
   examples: [{ name: '/app/flags/new-checkout', value: 'on' }],
   target: (input) => `aws-ssm:${input.name}`,
+  // A parameter's current value may be anything (a URL with a token in it): approvers see it, agents do not.
+  hiddenFromAgents: ['value'],
   credentials: {
     role: 'airlock-ops',
-    secrets: {},
-    planStatements: (input, aws) => [{ Sid: 'ReadTheParameter', Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn(input, aws) }],
-    executeStatements: (input, aws) => [
-      {
-        Sid: 'SetTheParameter',
-        Effect: 'Allow',
-        Action: ['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:PutParameter'],
-        Resource: arn(input, aws),
-      },
-    ],
+    plan: { statements: (input, aws) => [{ Sid: 'ReadTheParameter', Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn(input, aws) }] },
+    execute: {
+      statements: (input, aws) => [
+        {
+          Sid: 'SetTheParameter',
+          Effect: 'Allow',
+          Action: ['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:PutParameter'],
+          Resource: arn(input, aws),
+        },
+      ],
+    },
   },
   async plan(input, ctx) {
     const before = await withSsm(ctx, (ssm) => current(ssm, input.name));
@@ -79,7 +82,8 @@ export const setParameter = defineTask({
       throw new TargetError(`${input.name} is a ${before.type} parameter; ops.set_parameter sets String parameters only.`, 400, false);
     }
     return {
-      summary: before ? `Set ${input.name} from "${before.value}" to "${input.value}"` : `Create ${input.name} = "${input.value}"`,
+      // The current value stays out of the summary: agents read it (see hiddenFromAgents).
+      summary: before ? `Set ${input.name} to "${input.value}" (version ${before.version} → ${before.version + 1})` : `Create ${input.name} = "${input.value}"`,
       sideEffects: [before ? `writes version ${before.version + 1} of ${input.name}` : `creates ${input.name}`],
       before: before ? { name: input.name, value: before.value } : { name: input.name },
       after: { name: input.name, value: input.value },

@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutIte
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { z } from 'zod';
 import { TargetError } from '../../common/errors';
-import { defineTask, type TaskContext } from '../define-task';
+import { defineTask, type PolicyStatement, type TaskContext } from '../define-task';
 import { awsClientConfig, awsErrorInfo } from '../aws-client-config';
 
 /** The verified SES identity support mail is sent from (deployment setting). */
@@ -49,11 +49,28 @@ export const sendEmail = defineTask({
   target: (input) => `aws-ses:${SUPPORT_SENDER}->${input.to}`,
   credentials: {
     role: 'airlock-support',
-    secrets: {},
-    executeStatements: (_input, a) => [
-      { Sid: 'SendFromTheSupportIdentity', Effect: 'Allow', Action: 'ses:SendEmail', Resource: identityArn(a) },
-      { Sid: 'MarkSentOnce', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: tableArn(a) },
-    ],
+    plan: {},
+    execute: {
+      statements: (input, a): PolicyStatement[] => [
+        // To this input's recipient only, from the support identity only.
+        {
+          Sid: 'SendFromTheSupportIdentity',
+          Effect: 'Allow',
+          Action: 'ses:SendEmail',
+          Resource: identityArn(a),
+          // ForAllValues holds for a request without the key too, hence Null: the key must be there.
+          Condition: { 'ForAllValues:StringEquals': { 'ses:Recipients': [input.to] }, Null: { 'ses:Recipients': 'false' } },
+        },
+        // This action's own marker only: the session cannot touch another action's record.
+        {
+          Sid: 'MarkSentOnce',
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          Resource: tableArn(a),
+          Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [a.actionId] }, Null: { 'dynamodb:LeadingKeys': 'false' } },
+        },
+      ],
+    },
   },
   async plan(input) {
     const message = { from: SUPPORT_SENDER, to: input.to, subject: input.subject, body: input.body };

@@ -26,6 +26,7 @@ export default async function globalSetup(): Promise<void> {
   process.env[TEST_ENV.namespace] = stack.namespace;
   process.env[TEST_ENV.motoEndpoint] = stack.moto.endpoint;
   process.env[TEST_ENV.crmToken] = stack.crmToken;
+  process.env[TEST_ENV.crmReadToken] = stack.crmReadToken;
   process.env[TEST_ENV.stripeUrl] = stack.stripe.url;
   process.env[TEST_ENV.workflowBundle] = bundlePath;
   // Two keys, the newer current: histories are written with k2, and k1 must still decrypt.

@@ -102,7 +102,7 @@ export async function startHarness(
   // Stripe calls go through a recording proxy too: stripe-mock keeps no state, so tests read what it was sent.
   const stripe = await startFaultProxy(testEnv('stripeUrl'));
   const aws: AwsSettings = { region: cfg.moto.region, endpoint: awsFaults.url, accountId: cfg.moto.accountId };
-  const crm = await startDemoCrm({ token: testEnv('crmToken'), customers: cfg.demoCrm.customers });
+  const crm = await startDemoCrm({ token: testEnv('crmToken'), readToken: testEnv('crmReadToken'), customers: cfg.demoCrm.customers });
   const connection = await Connection.connect({ address });
   const codecKeys = parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys);
   const client = new Client({ connection, namespace, dataConverter: airlockDataConverter(codecKeys) });

@@ -4,6 +4,7 @@ export const TEST_ENV = {
   namespace: 'AIRLOCK_TEST_NAMESPACE',
   motoEndpoint: 'AIRLOCK_TEST_MOTO_ENDPOINT',
   crmToken: 'AIRLOCK_TEST_CRM_TOKEN',
+  crmReadToken: 'AIRLOCK_TEST_CRM_READ_TOKEN',
   workflowBundle: 'AIRLOCK_TEST_WORKFLOW_BUNDLE',
   codecKeys: 'AIRLOCK_TEST_CODEC_KEYS',
   stripeUrl: 'AIRLOCK_TEST_STRIPE_URL',
