@@ -1,6 +1,7 @@
 import { auditTrail } from '../client/audit-trail';
 import { startHarness, type Harness } from './support/harness';
 import { sessionsOf } from './support/moto-sessions';
+import { testEnv } from './support/test-env';
 
 let h: Harness;
 beforeAll(async () => {
@@ -213,4 +214,21 @@ test('a pending action survives a worker restart and completes exactly once', as
   expect(customer('C-1001').tier).toBe('platinum');
   expect(h.crm.store.writes).toBe(writes + 1);
   expect((await sessionsOf(h.motoEndpoint, id)).filter((s) => s.session_name === id)).toHaveLength(1);
+});
+
+test('a dry run is a preview: policy decides who may preview what, and the plan reads with a token that cannot write', async () => {
+  // ops-bot may change parameters, but policy lets it preview nothing of the CRM.
+  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1003', changes: { tier: 'gold' } }, agent: 'ops-bot', dryRun: true });
+  const denied = await h.airlock.result(id);
+  expect(denied.status).toBe('denied');
+  expect(denied.error?.message).toMatch(/no policy permits agent ops-bot acting for no user to preview crm.update_customer/);
+  expect(await sessionsOf(h.motoEndpoint, id)).toEqual([]);
+  // The plan's token, read by the plan session, is refused for any write by the CRM itself.
+  const write = await fetch(`${h.crm.url}/customers/C-1003`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${testEnv('crmReadToken')}`, 'content-type': 'application/json', 'idempotency-key': 'x' },
+    body: '{"tier":"gold"}',
+  });
+  expect(write.status).toBe(403);
+  expect(customer('C-1003').tier).toBe('bronze');
 });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -59,6 +59,7 @@ test('every finished action is appended once, with the same events as `airlock a
   expect(recorded.at(-1)).toMatchObject({ kind: 'finished', summary: 'finished: succeeded' });
   expect(recorded.map((e) => e.kind)).toEqual(expect.arrayContaining(['proposed', 'policy_decided', 'planned', 'executed']));
 
+  expect(statSync(h.auditLogPath).mode & 0o777).toBe(0o600); // decrypted events: only the worker's user reads them
   const cli = await verifyCli(h.auditLogPath);
   expect(cli.code).toBe(0);
   expect(cli.out).toContain(`4 record(s), chain intact; head ${records[3].hash}`);

@@ -98,3 +98,71 @@ test('keys rotate: encrypt with the current key, decrypt with any; a missing key
   const tampered = { ...byNew, data: Buffer.from(byNew.data!).fill(0, 20, 21) };
   await expect(rotated.decode([tampered])).rejects.toThrow();
 });
+
+test('a payload not encrypted with one of the keys is never passed through: not encrypted, unknown or prototype key ids, cut or forged', async () => {
+  const keys = parseCodecKeys(newCodecKeyFile('k1'), 'k1');
+  const strict = new AesGcmCodec(keys);
+  const marking = new AesGcmCodec(keys, 'mark');
+  const plain = defaultPayloadConverter.toPayload({ customerId: 'C-1001' });
+  const [good] = await strict.encode([plain]);
+  const withKeyId = (id: string) => ({ ...good, metadata: { ...good.metadata, 'encryption-key-id': Buffer.from(id) } });
+  const data = Buffer.from(good.data!);
+  const cases: [string, typeof good, RegExp][] = [
+    ['not encrypted', plain, /not encrypted/],
+    ['an unknown key id', withKeyId('k7'), /key "k7", which this process does not have/],
+    ['"__proto__" as key id', withKeyId('__proto__'), /which this process does not have/],
+    ['"constructor" as key id', withKeyId('constructor'), /which this process does not have/],
+    ['a cut tag', { ...good, data: data.subarray(0, data.length - 4) }, /does not authenticate/],
+    ['too short to hold IV and tag', { ...good, data: data.subarray(0, 20) }, /too short/],
+    ['a changed byte', { ...good, data: Buffer.from(data).fill(1, 15, 16) }, /does not authenticate/],
+  ];
+  for (const [, payload, message] of cases) {
+    await expect(strict.decode([payload])).rejects.toThrow(message);
+    const [marked] = await marking.decode([payload]);
+    expect(defaultPayloadConverter.fromPayload(marked)).toEqual({ __airlockUndecodable: true, reason: expect.stringMatching(message) });
+  }
+  expect(() => new AesGcmCodec({ current: '__proto__', keys: keys.keys })).toThrow(/current codec key "__proto__" is not among the keys/);
+});
+
+test('the codec server accepts a verified OIDC access token (JWKS), and refuses a forged, expired, foreign or absent one', async () => {
+  const { generateKeyPair, exportJWK, SignJWT } = await import('jose');
+  const { createServer } = await import('node:http');
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+  const idp = createServer((_req, res) => res.end(JSON.stringify({ keys: [jwk] })));
+  await new Promise<void>((r) => idp.listen(0, '127.0.0.1', () => r()));
+  const jwksUrl = `http://127.0.0.1:${(idp.address() as { port: number }).port}/jwks`;
+  const oidc = { jwksUrl, issuer: 'https://idp.example', audience: 'temporal-ui' };
+  const codec = await startCodecServer({ codec: new AesGcmCodec(parseCodecKeys(newCodecKeyFile('o1'), 'o1'), 'mark'), auth: { oidc }, allowedOrigins: [ui] });
+  const token = (claims: { iss?: string; aud?: string; exp?: number }, key = privateKey) =>
+    new SignJWT({ sub: 'ops@example.com' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer(claims.iss ?? oidc.issuer)
+      .setAudience(claims.aud ?? oidc.audience)
+      .setIssuedAt()
+      .setExpirationTime(claims.exp ?? Math.floor(Date.now() / 1000) + 300)
+      .sign(key);
+  const status = async (auth?: string) =>
+    (await fetch(`${codec.url}/decode`, { method: 'POST', body: JSON.stringify({ payloads: [] }), headers: { Origin: ui, ...(auth ? { Authorization: auth } : {}) } })).status;
+  try {
+    expect(await status(`Bearer ${await token({})}`)).toBe(200);
+    const stranger = (await generateKeyPair('RS256')).privateKey;
+    expect(await status(`Bearer ${await token({}, stranger)}`)).toBe(401);
+    expect(await status(`Bearer ${await token({ aud: 'another-app' })}`)).toBe(401);
+    expect(await status(`Bearer ${await token({ iss: 'https://evil.example' })}`)).toBe(401);
+    expect(await status(`Bearer ${await token({ exp: Math.floor(Date.now() / 1000) - 60 })}`)).toBe(401);
+    expect(await status('Bearer not.a.jwt')).toBe(401);
+    expect(await status()).toBe(401); // the UI's origin alone opens nothing
+  } finally {
+    await codec.close();
+    await new Promise((r) => idp.close(r));
+  }
+});
+
+test('the codec server gives the refusal marker, never the payload, for one it cannot decrypt', async () => {
+  const plain = defaultPayloadConverter.toPayload({ injected: 'by a stranger' });
+  const toJson = (p: typeof plain) => ({ metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(p.data!).toString('base64') });
+  const res = await fetch(`${server.url}/decode`, { method: 'POST', body: JSON.stringify({ payloads: [toJson(plain)] }), headers: { Authorization: `Bearer ${token}` } });
+  const [out] = ((await res.json()) as { payloads: { data: string }[] }).payloads;
+  expect(JSON.parse(Buffer.from(out.data, 'base64').toString())).toEqual({ __airlockUndecodable: true, reason: expect.stringContaining('not encrypted') });
+});

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineTask } from '../tasks/define-task';
 import { createDefaultRegistry } from '../tasks';
 import { DEMO_CRM_TOKEN_SECRET } from '../tasks/crm/demo-crm-client';
-import { REDACTED } from '../lib/redact';
+import { REDACTED, redact, redactError } from '../lib/redact';
 import { TargetError } from '../common/errors';
 import { startHarness, type Harness } from './support/harness';
 import { sessionsOf } from './support/moto-sessions';
@@ -84,4 +84,16 @@ test('a secret in an error message is redacted from the failure and absent from 
   const history = await rawHistoryText(h.client, id);
   expect(history).not.toContain(token());
   for (const credential of await credentialStrings(id)) expect(history).not.toContain(credential);
+});
+
+test('redaction also catches a secret base64- or URL-encoded, and in the causes of an error', () => {
+  const secret = 'sk_test_s3cr3t/with+odd=chars';
+  const forms = [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url'), encodeURIComponent(secret), Buffer.from(`user:${secret}`).toString('base64')];
+  const out = redact({ basic: `Basic ${forms[1]}`, url: `https://x.example/?key=${forms[3]}`, raw: forms[0], b64url: forms[2] }, [secret]);
+  expect(JSON.stringify(out)).not.toContain(secret);
+  for (const form of forms.slice(0, 4)) expect(JSON.stringify(out)).not.toContain(form);
+  const cause = new Error(`upstream said: bad key ${secret}`);
+  const err = redactError(new Error('call failed', { cause }), [secret]);
+  expect(String((err.cause as Error).message)).toBe(`upstream said: bad key ${REDACTED}`);
+  expect((err.cause as Error).stack).not.toContain(secret);
 });

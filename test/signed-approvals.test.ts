@@ -173,3 +173,18 @@ test('a rejection by a permitted approver ends the action; nothing executes', as
   expect(final.status).toBe('rejected');
   expect(customer('C-1005').name).toBe('Edsger Dijkstra');
 });
+
+test('the re-plan race: a rejection that arrives while the approved action re-plans is refused, never accepted and ignored', async () => {
+  const writes = h.crm.store.writes;
+  const state = await pendingUpdate('C-1002', { name: 'Rear Admiral Grace Hopper' });
+  h.crm.slowReads(1500, 1); // executeAction's re-plan, just before execution
+  expect((await h.decide(state.id, 'bob', 'approve', { planHash: state.plan!.hash })).accepted).toBe(true);
+  expect(await h.airlock.waitFor(state.id, ['executing'])).toBe('executing');
+  const late = await h.decide(state.id, 'carol', 'reject', { planHash: state.plan!.hash, reason: 'too late?' });
+  expect([late.accepted, late.refusal?.code, late.recorded]).toEqual([false, 'not_awaiting_approval', false]);
+  const final = await h.airlock.result(state.id);
+  expect(final.status).toBe('succeeded');
+  expect(final.approvals.filter((a) => a.accepted).map((a) => [a.approver, a.decision])).toEqual([['bob', 'approve']]);
+  expect(customer('C-1002').name).toBe('Rear Admiral Grace Hopper');
+  expect(h.crm.store.writes).toBe(writes + 1);
+});

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineTask } from '../tasks/define-task';
 import { createDefaultRegistry, TaskRegistry } from '../tasks';
 import { addNoteToCustomer } from '../tasks/crm/add-note-to-customer';
+import { SetParameterSchema } from '../tasks/ops/set-parameter';
 
 const minimal = (name: string) =>
   defineTask({
@@ -38,4 +39,10 @@ test('each task publishes its input as JSON Schema generated from zod', () => {
   expect(note.inputSchema).toMatchObject({ type: 'object', required: ['customerId', 'note'], additionalProperties: false });
   expect(update).toMatchObject({ name: 'crm.update_customer', risk: 'high' });
   expect((update.inputSchema as { properties: { changes: { properties: object } } }).properties.changes.properties).toHaveProperty('tier');
+});
+
+test('a parameter name cannot climb out of /app/: no "..", "." or empty segments', () => {
+  const name = (n: string) => SetParameterSchema.safeParse({ name: n, value: 'on' }).success;
+  expect(name('/app/flags/new-checkout')).toBe(true);
+  for (const bad of ['/app/../secrets/db', '/app/flags/..', '/app/./x', '/app//x', '/app/x/', '/secrets/x', '/app/']) expect([bad, name(bad)]).toEqual([bad, false]);
 });

@@ -1,0 +1,204 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { inputDigest } from '../activities/evidence';
+import { JsonlAuditLog } from '../lib/audit-log';
+import { airlockDataConverter } from '../lib/data-converter';
+import { parseCodecKeys } from '../lib/encryption-codec';
+import { signPayload } from '../lib/signing-keys';
+import type { ProposalPayload, SignedProposal } from '../common/types';
+import { actionIdFor } from '../client/action-id';
+import { goSignal } from './fixtures/rogue/rogue-workflows';
+import { startHarness, type Harness } from './support/harness';
+import { sessionsOf } from './support/moto-sessions';
+import { startRogue, type Rogue } from './support/rogue';
+import { TEST_ENV, testEnv } from './support/test-env';
+
+// Point 1 of the security issue: the activities are the trust boundary. An attacker who can reach the namespace
+// runs workflows of their own that schedule Airlock's activities on Airlock's task queue, or poses as Airlock's
+// workflow on it. Every attack must fail non-retryably, mint nothing, touch nothing, and leave the audit log true.
+jest.setTimeout(120_000);
+
+let h: Harness;
+let rogue: Rogue;
+beforeAll(async () => {
+  h = await startHarness();
+  rogue = await startRogue();
+});
+afterAll(async () => {
+  await rogue?.close();
+  await h?.close();
+});
+
+const customer = (id: string) => ({ ...h.crm.store.customers.get(id)! });
+const note = (text: string) => ({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: text }, agent: 'support-bot', user: 'alice' });
+
+/** The signed proposal a real action was started with, as anyone holding the codec key can read it from history. */
+async function capturedProposal(id: string): Promise<SignedProposal> {
+  const history = await rogue.client(true).workflow.getHandle(id).fetchHistory();
+  const payload = history.events?.[0].workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  const [decoded] = await rogue.client(true).options.loadedDataConverter.payloadCodecs[0].decode([payload!]);
+  return JSON.parse(Buffer.from(decoded.data!).toString()) as SignedProposal;
+}
+
+/** Everything an attack must leave as it was. */
+async function untouched<T>(attack: () => Promise<T>): Promise<T> {
+  const writes = h.crm.store.writes;
+  const notes = h.crm.store.notes.length;
+  const audit = new JsonlAuditLog(h.auditLogPath).read();
+  const result = await attack();
+  expect(h.crm.store.writes).toBe(writes);
+  expect(h.crm.store.notes).toHaveLength(notes);
+  expect(new JsonlAuditLog(h.auditLogPath).read()).toEqual(audit);
+  return result;
+}
+
+test('plain payloads: executeAction with an invented task and input is refused before anything is minted', async () => {
+  const out = await untouched(() =>
+    rogue.call({ encrypted: false, taskQueue: h.taskQueue, activity: 'executeAction', args: [{ proposal: { task: 'crm.update_customer', input: { customerId: 'C-1002', changes: { tier: 'platinum' } } } }] }),
+  );
+  expect(out).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
+  expect(out.message).toMatch(/could not be decrypted/);
+  expect(customer('C-1002').tier).toBe('silver');
+  expect(await sessionsOf(h.motoEndpoint, out.workflowId)).toEqual([]);
+});
+
+test('plain payloads: recordAudit with an invented "rejected" state for a real action is refused; the real record stays the only one', async () => {
+  const { id } = await h.airlock.propose(note('really executed'));
+  expect((await h.airlock.result(id)).status).toBe('succeeded');
+  const forged = { id, runId: 'x', task: 'crm.add_note_to_customer', status: 'rejected', approvedBy: [] };
+  for (const encrypted of [false, true]) {
+    const out = await untouched(() => rogue.call({ encrypted, taskQueue: h.taskQueue, activity: 'recordAudit', args: [forged] }));
+    expect(out).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
+  }
+  const records = new JsonlAuditLog(h.auditLogPath).read().filter((r) => r.actionId === id);
+  expect(records.map((r) => r.status)).toEqual(['succeeded']);
+  expect(new JsonlAuditLog(h.auditLogPath).verify().ok).toBe(true);
+});
+
+test('encrypted, with a proposal signed by a key no agent has registered: refused as unknown_agent', async () => {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const workflowId = actionIdFor('support-bot', randomBytes(8).toString('hex'));
+  const input = { customerId: 'C-1003', changes: { tier: 'platinum' } };
+  const payload: ProposalPayload = {
+    actionId: workflowId,
+    agent: 'support-bot',
+    user: 'alice',
+    task: 'crm.update_customer',
+    inputDigest: inputDigest(input),
+    dryRun: false,
+    time: new Date().toISOString(),
+    nonce: randomBytes(16).toString('hex'),
+  };
+  const forged = { payload, input, signature: signPayload('airlock.proposal.v1', payload, privateKey) };
+  const out = await untouched(() => rogue.call({ encrypted: true, taskQueue: h.taskQueue, activity: 'executeAction', args: [{ proposal: forged }], workflowId }));
+  expect(out).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
+  expect(out.message).toMatch(/signature does not verify against support-bot's registered key/);
+  expect(customer('C-1003').tier).toBe('bronze');
+  expect(await sessionsOf(h.motoEndpoint, workflowId)).toEqual([]);
+});
+
+test('a real proposal copied into an attacker workflow of another id, or replayed as a second run of its own id, is refused; planAction too', async () => {
+  const { id } = await h.airlock.propose(note('once only'));
+  expect((await h.airlock.result(id)).status).toBe('succeeded');
+  const proposal = await capturedProposal(id);
+  const sessions = (await sessionsOf(h.motoEndpoint, id)).length;
+
+  const moved = await untouched(() => rogue.call({ encrypted: true, taskQueue: h.taskQueue, activity: 'executeAction', args: [{ proposal }] }));
+  expect(moved).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE' });
+  expect(moved.message).toMatch(new RegExp(`signed for action ${id}, not for ${moved.workflowId}`));
+
+  for (const activity of ['executeAction', 'planAction']) {
+    const replayed = await untouched(() => rogue.call({ encrypted: true, taskQueue: h.taskQueue, activity, args: [{ proposal }], workflowId: id, reuseClosedId: true }));
+    expect(replayed).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
+    expect(replayed.message).toMatch(/already ran; a proposal runs once/);
+  }
+  expect(h.crm.store.notes.filter((n) => n.text === 'once only')).toHaveLength(1);
+  expect(await sessionsOf(h.motoEndpoint, id)).toHaveLength(sessions);
+});
+
+describe('an impostor of the action workflow on Airlock’s own task queue (a rogue worker) cannot execute without the evidence', () => {
+  let impostor: { stop(): Promise<void> } | undefined;
+  let activitiesOnly: { worker: Worker; running: Promise<void>; connection: NativeConnection } | undefined;
+
+  beforeAll(async () => {
+    // Airlock's workflow worker is away; the attacker's polls the queue; Airlock's activities still run there.
+    await h.stopWorker();
+    impostor = await rogue.impostor(h.taskQueue);
+    const connection = await NativeConnection.connect({ address: testEnv('temporalAddress') });
+    const worker = await Worker.create({
+      connection,
+      namespace: testEnv('namespace'),
+      taskQueue: h.taskQueue,
+      activities: createActivities(h.activityDeps()),
+      dataConverter: airlockDataConverter(parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys), 'mark'),
+    });
+    activitiesOnly = { worker, running: worker.run(), connection };
+  });
+  afterAll(async () => {
+    activitiesOnly?.worker.shutdown();
+    await activitiesOnly?.running;
+    await activitiesOnly?.connection.close();
+    await impostor?.stop();
+    await h.startWorker();
+  });
+
+  /** Proposes a high-risk update (one approval needed) that the impostor takes; returns its id and run. */
+  async function impostorAction(customerId: string) {
+    const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId, changes: { tier: 'platinum' } }, agent: 'support-bot', user: 'alice' });
+    const runId = (await h.client.workflow.getHandle(id).describe()).runId;
+    return { id, runId };
+  }
+  const planHash = 'a'.repeat(64);
+
+  test('no decisions at all: refused, no quorum', async () => {
+    const { id, runId } = await impostorAction('C-1004');
+    const out = await untouched(async () => {
+      await h.client.workflow.getHandle(id).signal(goSignal, planHash);
+      return rogue.outcome(id, runId);
+    });
+    expect(out).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
+    expect(out.message).toMatch(/needs 1 distinct valid approval\(s\); the history shows 0/);
+    expect((await sessionsOf(h.motoEndpoint, id)).filter((s) => s.session_name === id)).toEqual([]);
+    expect(customer('C-1004').tier).toBe('gold');
+  });
+
+  test('decisions the impostor "accepted" are verified again: a forged signature and the requester’s own approval do not count', async () => {
+    const { id, runId } = await impostorAction('C-1005');
+    const forged = { payload: { approver: 'bob', actionId: id, runId, planHash, decision: 'approve', time: new Date().toISOString(), nonce: randomBytes(16).toString('hex') }, signature: randomBytes(64).toString('base64') };
+    await h.airlock.decide(id, forged as never);
+    await h.decide(id, 'alice', 'approve', { planHash });
+    const out = await untouched(async () => {
+      await h.client.workflow.getHandle(id).signal(goSignal, planHash);
+      return rogue.outcome(id, runId);
+    });
+    expect(out).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE' });
+    expect(out.message).toMatch(/the history shows 0; not counted: bob: bad_signature; alice: self_approval/);
+    expect(customer('C-1005').tier).toBe('silver');
+  });
+
+  test('a valid approval and a rejection the impostor accepted: the rejection is obeyed', async () => {
+    const { id, runId } = await impostorAction('C-1001');
+    await h.decide(id, 'bob', 'approve', { planHash });
+    await h.decide(id, 'carol', 'reject', { planHash, reason: 'not this one' });
+    const out = await untouched(async () => {
+      await h.client.workflow.getHandle(id).signal(goSignal, planHash);
+      return rogue.outcome(id, runId);
+    });
+    expect(out).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
+    expect(out.message).toMatch(/carol rejected this action \(not this one\); it must not execute/);
+    expect(customer('C-1001').tier).toBe('gold');
+  });
+
+  test('a valid approval of another plan than the target’s current one executes nothing: the plan is stale', async () => {
+    const { id, runId } = await impostorAction('C-1002');
+    await h.decide(id, 'bob', 'approve', { planHash });
+    const out = await untouched(async () => {
+      await h.client.workflow.getHandle(id).signal(goSignal, planHash);
+      return rogue.outcome(id, runId);
+    });
+    expect(out).toMatchObject({ completed: true, result: { kind: 'stale', plan: expect.objectContaining({ hash: expect.not.stringMatching(planHash) }) } });
+    expect((await sessionsOf(h.motoEndpoint, id)).filter((s) => s.session_name === id)).toEqual([]); // no execute session
+    expect(customer('C-1002').tier).toBe('silver');
+  });
+});
