@@ -2,6 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { ActionNotFoundError, AirlockError } from '../common/errors';
 import { isFinalStatus } from '../common/statuses';
+import { canonicalPersonId } from '../common/identifiers';
 import type { ActionState } from '../common/types';
 import type { AirlockClient } from './airlock-client';
 import type { TaskRegistry } from '../tasks/task-registry';
@@ -71,7 +72,8 @@ export function createMcpServer(airlock: AirlockClient, identity: McpIdentity): 
 
   const ownState = async (id: string): Promise<ActionState> => {
     const state = await airlock.get(id);
-    if (state.agent !== identity.agent) throw new ActionNotFoundError(id); // other agents' actions do not exist here
+    // Other agents' actions do not exist here (ids are compared in their canonical form).
+    if (state.agent !== canonicalPersonId(identity.agent)) throw new ActionNotFoundError(id);
     return state;
   };
 

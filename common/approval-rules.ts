@@ -17,6 +17,11 @@ export const MAX_STALE_PLANS = 3;
  * retrying a failing target (10 attempts of up to 2 minutes, with backoff).
  */
 export const EXECUTION_GRACE_MS = 30 * 60 * 1000;
+/**
+ * How much later than the workflow `executeAction` may date a decision's arrival: it reads the time Temporal wrote
+ * the accepted update to history, a moment after the workflow judged it.
+ */
+export const EVIDENCE_CLOCK_SLACK_MS = 60 * 1000;
 /** Refused attempts one person may leave in history; further ones are refused before history. */
 export const MAX_REFUSALS_PER_PERSON = 3;
 /** Refused attempts kept in the action's state; the rest are counted (they stay in history). */
@@ -94,6 +99,8 @@ export interface Ballot {
   /** Canonical ids whose approvals count so far. */
   approvedBy: readonly string[];
   required: number;
+  /** Extra tolerance on a signature's freshness (ms), for a re-check that dates arrivals by another clock. */
+  slackMs?: number;
 }
 
 /**
@@ -114,7 +121,7 @@ export function judgeDecision(payload: DecisionPayload, facts: DecisionFacts, ba
   }
   if (!facts.nonceFresh) return refuse('replayed_nonce', 'This signed decision was already delivered once; sign a new one.');
   const signedAt = parseSigningTime(payload.time);
-  if (signedAt === undefined || Math.abs(signedAt - receivedAt) > SIGNATURE_FRESHNESS_MS) {
+  if (signedAt === undefined || Math.abs(signedAt - receivedAt) > SIGNATURE_FRESHNESS_MS + (ballot.slackMs ?? 0)) {
     return refuse(
       'stale_signature',
       `The decision was signed at ${payload.time}, more than 5 minutes from its arrival at ${new Date(receivedAt).toISOString()}; sign it again (and check your clock).`,
@@ -394,6 +401,7 @@ export function checkQuorum(args: {
       excluded: args.excluded,
       approvedBy: approvers,
       required: args.required,
+      slackMs: EVIDENCE_CLOCK_SLACK_MS,
     };
     const verdict = judgeDecision(shape.signed.payload, { ...d.facts, nonceFresh: true }, ballot, d.receivedAt);
     if (!verdict.accepted) {

@@ -6,9 +6,9 @@ import type { ActionState, DecisionPayload, SignedDecision } from '../common/typ
 import { JsonlAuditLog } from '../lib/audit-log';
 import { airlockDataConverter } from '../lib/data-converter';
 import { newCodecKeyFile, parseCodecKeys } from '../lib/encryption-codec';
-import { loadSigningKey, signPayload } from '../lib/signing-keys';
 import { startHarness, type Harness } from './support/harness';
 import { testEnv } from './support/test-env';
+import { decisionPayload, signDecision } from './support/decisions';
 
 // Point 3 of the security issue: no message can wedge, hide or lock out an action. Anyone can send the `decide`
 // Update; junk must be refused before history (and counted), the state must stay small, and after every flood a
@@ -30,16 +30,8 @@ async function pending(customerId: string, tier: string): Promise<ActionState> {
   return h.airlock.get(id);
 }
 
-const payloadFor = (s: ActionState, approver: string, extra: Partial<DecisionPayload> = {}): DecisionPayload => ({
-  approver,
-  actionId: s.id,
-  runId: s.runId,
-  planHash: s.plan!.hash,
-  decision: 'approve',
-  time: new Date().toISOString(),
-  nonce: randomBytes(16).toString('hex'),
-  ...extra,
-});
+const payloadFor = decisionPayload;
+const signedBy = (who: string, payload: DecisionPayload): SignedDecision => signDecision(payload, who, h.keysDir);
 
 /** Sends an update as any client can, answering with its refusal code, or "accepted"/"refused" if it reached history. */
 async function send(client: Client, id: string, signed: unknown): Promise<string> {
@@ -130,8 +122,7 @@ test('a decision encoded with a foreign key, or not encoded at all, is refused a
   const s = await pending('C-1003', 'silver');
   const foreign = new Client({ connection: h.client.connection, namespace: testEnv('namespace'), dataConverter: airlockDataConverter(parseCodecKeys(newCodecKeyFile('k9'), 'foreign')) });
   const plain = new Client({ connection: h.client.connection, namespace: testEnv('namespace') });
-  const signed = { payload: payloadFor(s, 'bob'), signature: '' };
-  signed.signature = signPayload('airlock.decision.v1', signed.payload, loadSigningKey('bob', h.keysDir));
+  const signed = signedBy('bob', payloadFor(s, 'bob'));
   // The sender cannot even read the refusal (it is encrypted with Airlock's keys); the action counts it.
   for (const client of [foreign, plain]) expect(await send(client, s.id, signed)).toMatch(/^(undecodable|error:.*(does not have|encoding))/);
   expect(await updatesInHistory(s.id)).toBe(0);
@@ -145,8 +136,7 @@ test('a registered person flooding signed attempts leaves at most a few in histo
   for (let i = 0; i < 10; i++) answers.push((await h.decide(s.id, 'mallory', 'approve', { planHash: s.plan!.hash })).refusal?.code ?? 'accepted');
   expect(answers).toEqual([...Array(MAX_REFUSALS_PER_PERSON).fill('not_permitted'), ...Array(10 - MAX_REFUSALS_PER_PERSON).fill('too_many_attempts')]);
   // bob's decision, delivered twice: the second is a replay.
-  const signed = { payload: payloadFor(s, 'bob', { decision: 'reject', reason: 'wrong tier' }), signature: '' };
-  signed.signature = signPayload('airlock.decision.v1', signed.payload, loadSigningKey('bob', h.keysDir));
+  const signed = signedBy('bob', payloadFor(s, 'bob', { decision: 'reject', reason: 'wrong tier' }));
   const first = await send(h.client, s.id, { payload: { ...signed.payload, planHash: '1'.repeat(64) }, signature: signed.signature });
   expect(first).toBe('bad_signature'); // the plan hash was changed after signing
   expect(await updatesInHistory(s.id)).toBe(MAX_REFUSALS_PER_PERSON);
@@ -158,8 +148,7 @@ test('a registered person flooding signed attempts leaves at most a few in histo
 
 test('the same signed decision sent twice at once is judged once', async () => {
   const s = await pending('C-1005', 'gold');
-  const signed = { payload: payloadFor(s, 'bob'), signature: '' };
-  signed.signature = signPayload('airlock.decision.v1', signed.payload, loadSigningKey('bob', h.keysDir));
+  const signed = signedBy('bob', payloadFor(s, 'bob'));
   const answers = (await Promise.all([send(h.client, s.id, signed), send(h.client, s.id, signed)])).sort();
   // The second is a replay, or arrives when the action already executes: refused before history either way.
   expect(answers[0]).toBe('accepted');

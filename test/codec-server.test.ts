@@ -1,5 +1,9 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../lib/dev-config';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { AesGcmCodec, parseCodecKeys, newCodecKeyFile, ENCRYPTED_ENCODING } from '../lib/encryption-codec';
 import { startCodecServer, type CodecServer } from '../stack/codec-server';
@@ -125,8 +129,6 @@ test('a payload not encrypted with one of the keys is never passed through: not 
 });
 
 test('the codec server accepts a verified OIDC access token (JWKS), and refuses a forged, expired, foreign or absent one', async () => {
-  const { generateKeyPair, exportJWK, SignJWT } = await import('jose');
-  const { createServer } = await import('node:http');
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
   const idp = createServer((_req, res) => res.end(JSON.stringify({ keys: [jwk] })));
@@ -165,4 +167,33 @@ test('the codec server gives the refusal marker, never the payload, for one it c
   const res = await fetch(`${server.url}/decode`, { method: 'POST', body: JSON.stringify({ payloads: [toJson(plain)] }), headers: { Authorization: `Bearer ${token}` } });
   const [out] = ((await res.json()) as { payloads: { data: string }[] }).payloads;
   expect(JSON.parse(Buffer.from(out.data, 'base64').toString())).toEqual({ __airlockUndecodable: true, reason: expect.stringContaining('not encrypted') });
+});
+
+test('`airlock codec-server` serves it for production: it refuses to start open, and then needs the token', async () => {
+  const start = (env: Record<string, string>) => spawn(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), 'codec-server', '--port', '0'], { env: { ...process.env, AIRLOCK_CODEC_KEYS: testEnv('codecKeys'), ...env } });
+  const open = start({});
+  const refused = await new Promise<{ code: number | null; err: string }>((resolve) => {
+    let err = '';
+    open.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    open.on('close', (code) => resolve({ code, err }));
+  });
+  expect(refused.code).toBe(1);
+  expect(refused.err).toMatch(/never decodes for anyone who asks/);
+
+  const child = start({ AIRLOCK_CODEC_SERVER_TOKEN: token });
+  try {
+    const url = await new Promise<string>((resolve) => {
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+    });
+    const body = JSON.stringify({ payloads: [] });
+    expect((await fetch(`${url}/decode`, { method: 'POST', body })).status).toBe(401);
+    expect((await fetch(`${url}/decode`, { method: 'POST', body, headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+  } finally {
+    child.kill('SIGTERM');
+  }
 });

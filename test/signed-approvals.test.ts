@@ -1,12 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditTrail } from '../client/audit-trail';
 import type { DecisionPayload, SignedDecision } from '../common/types';
-import { createSigningKey, loadSigningKey, signPayload } from '../lib/signing-keys';
+import { createSigningKey } from '../lib/signing-keys';
 import { startHarness, type Harness } from './support/harness';
 import { policiesWith } from './support/policies-with';
+import { decisionPayload, signDecision } from './support/decisions';
 
 let h: Harness;
 beforeAll(async () => {
@@ -29,19 +29,8 @@ async function pendingUpdate(customerId: string, changes: Record<string, string>
   return h.airlock.get(id);
 }
 
-/** A decision payload as the CLI builds it, for tests that then tamper with it. */
-function payloadFor(state: { id: string; runId: string; plan?: { hash: string } }, approver: string): DecisionPayload {
-  return {
-    approver,
-    actionId: state.id,
-    runId: state.runId,
-    planHash: state.plan!.hash,
-    decision: 'approve',
-    time: new Date().toISOString(),
-    nonce: randomBytes(16).toString('hex'),
-  };
-}
-const signAs = (payload: DecisionPayload, who: string): SignedDecision => ({ payload, signature: signPayload('airlock.decision.v1', payload, loadSigningKey(who, h.keysDir)) });
+const payloadFor = decisionPayload;
+const signAs = (payload: DecisionPayload, who: string): SignedDecision => signDecision(payload, who, h.keysDir);
 
 async function refusalsIn(id: string): Promise<string[]> {
   return (await auditTrail(h.client, id)).filter((e) => e.kind === 'decision_recorded').map((e) => e.summary);
@@ -58,11 +47,9 @@ test('forged, foreign, replayed and misdirected decisions are refused, recorded 
   // An unknown key: eve made a key pair but is in no approvers file.
   const eveDir = mkdtempSync(join(tmpdir(), 'airlock-eve-'));
   createSigningKey('eve', eveDir);
-  const eve = { payload: payloadFor(target, 'eve'), signature: '' };
-  eve.signature = signPayload('airlock.decision.v1', eve.payload, loadSigningKey('eve', eveDir));
+  const eve = signDecision(payloadFor(target, 'eve'), 'eve', eveDir);
   // mallory claims to be bob, signing with her own key.
-  const impostor = { payload: payloadFor(target, 'bob'), signature: '' };
-  impostor.signature = signPayload('airlock.decision.v1', impostor.payload, loadSigningKey('mallory', h.keysDir));
+  const impostor = { payload: payloadFor(target, 'bob'), signature: signDecision(payloadFor(target, 'bob'), 'mallory', h.keysDir).signature };
   // A valid approval of the other action, replayed onto this one.
   const forOther = signAs(payloadFor(other, 'bob'), 'bob');
   // A decision signed long ago.

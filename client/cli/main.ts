@@ -11,6 +11,9 @@ import { createDefaultRegistry } from '../../tasks';
 import { AirlockClient } from '../airlock-client';
 import { auditTrail } from '../audit-trail';
 import { createMcpServer } from '../mcp-server';
+import { startCodecServer } from '../../stack/codec-server';
+import { AesGcmCodec } from '../../lib/encryption-codec';
+import { requireCodecKeys } from '../../lib/data-converter';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createSigningKey, keysDir, loadSigningKey, publicKeyText } from '../../lib/signing-keys';
 import { SHA256_HEX } from '../../common/identifiers';
@@ -266,6 +269,34 @@ program
     await server.connect(new StdioServerTransport());
     // Serve until the client closes stdin.
     await new Promise<void>((resolve) => process.stdin.once('close', resolve).once('end', resolve));
+  });
+
+program
+  .command('codec-server')
+  .description('serve the Temporal codec protocol (decrypt for the Web UI and the Temporal CLI) to holders of the token or a verified OIDC access token')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--port <port>', 'port to listen on (0: any free one)', '8234')
+  .action(async (o: { host: string; port: string }) => {
+    const env = process.env;
+    const jwksUrl = env.AIRLOCK_CODEC_OIDC_JWKS_URL;
+    if (jwksUrl && (!env.AIRLOCK_CODEC_OIDC_ISSUER || !env.AIRLOCK_CODEC_OIDC_AUDIENCE)) {
+      throw new CliError('AIRLOCK_CODEC_OIDC_JWKS_URL needs AIRLOCK_CODEC_OIDC_ISSUER and AIRLOCK_CODEC_OIDC_AUDIENCE: a token is verified against all three.');
+    }
+    const oidc = jwksUrl ? { jwksUrl, issuer: env.AIRLOCK_CODEC_OIDC_ISSUER as string, audience: env.AIRLOCK_CODEC_OIDC_AUDIENCE as string } : undefined;
+    const token = env.AIRLOCK_CODEC_SERVER_TOKEN || undefined;
+    if (!token && !oidc) {
+      throw new CliError('Set AIRLOCK_CODEC_SERVER_TOKEN, or AIRLOCK_CODEC_OIDC_JWKS_URL with its issuer and audience: the codec server never decodes for anyone who asks.');
+    }
+    const server = await startCodecServer({
+      codec: new AesGcmCodec(requireCodecKeys(), 'mark'),
+      auth: { token, oidc },
+      allowedOrigins: (env.AIRLOCK_CODEC_ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      host: o.host,
+      port: Number(o.port),
+    });
+    process.stdout.write(`airlock codec server listening on ${server.url}\n`);
+    await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()).once('SIGINT', () => resolve()));
+    await server.close();
   });
 
 async function main(): Promise<number> {
