@@ -130,7 +130,8 @@ export function judgeDecision(payload: DecisionPayload, facts: DecisionFacts, ba
   if (ballot.excluded.includes(facts.approverId)) {
     return refuse('self_approval', `${facts.approverId} requested this action or owns the agent that proposed it, and cannot decide on it; another approver must.`);
   }
-  if (payload.planHash !== ballot.planHash) {
+  // A rejection is this person's "no" to this action, whichever of its plans they were looking at.
+  if (payload.decision === 'approve' && payload.planHash !== ballot.planHash) {
     return refuse(
       'wrong_plan_hash',
       `The decision names plan ${payload.planHash.slice(0, 12)}, but the plan awaiting approval is ${(ballot.planHash ?? '(none)').slice(0, 12)}. ` +
@@ -145,6 +146,14 @@ export function judgeDecision(payload: DecisionPayload, facts: DecisionFacts, ba
     return refuse('duplicate_approver', `${facts.approverId} has already approved; ${ballot.required - ballot.approvedBy.length} more distinct approver(s) needed.`);
   }
   return { accepted: true };
+}
+
+/** The action's state when a decision arrived. */
+export interface Arrival {
+  at: number;
+  deciding: boolean;
+  expiresAt?: number;
+  nonceFresh: boolean;
 }
 
 /** The refusal of any decision at `receivedAt` because the action takes none, or its window has closed. */
@@ -212,12 +221,14 @@ export class ApprovalProcess {
   }
 
   /**
-   * The update validator's screen: refuses, before history, anything that is not a well-formed decision signed by a
-   * registered person for an action awaiting decisions, a replay, or a person's attempts beyond their cap. What it
-   * lets through is judged (and recorded) by {@link receive}. Counts what it refuses.
+   * The update validator's screen at `now`: refuses, before history, anything that is not a well-formed decision
+   * signed by a registered person for this very action and run, signed recently, for an action awaiting decisions;
+   * a replay; or a person's attempts beyond their cap. So what reaches history (and a person's cap) was signed by
+   * that person for this run, lately: nobody can fill it with decisions copied from elsewhere. What it lets through
+   * is judged (and recorded) by {@link receive}. Counts what it refuses.
    */
-  screen(value: unknown): Verdict {
-    const verdict = this.screenOnly(value);
+  screen(value: unknown, now: number): Verdict {
+    const verdict = this.screenOnly(value, now);
     if (!verdict.accepted) {
       const counts = this.state.refusedBeforeHistory;
       counts.total += 1;
@@ -226,7 +237,7 @@ export class ApprovalProcess {
     return verdict;
   }
 
-  private screenOnly(value: unknown): Verdict {
+  private screenOnly(value: unknown, now: number): Verdict {
     const shape = checkDecisionShape(value);
     if (!shape.ok) return refuse(shape.code, shape.message);
     const { payload, signature } = shape.signed;
@@ -237,6 +248,12 @@ export class ApprovalProcess {
     if (!this.rules.verify(signedText('airlock.decision.v1', payload), signature, key)) {
       return refuse('bad_signature', `The signature does not verify against ${id}'s registered key.`);
     }
+    if (payload.actionId !== this.state.id || payload.runId !== this.state.runId) {
+      return refuse('wrong_action', `This decision was signed for action ${payload.actionId} (run ${payload.runId}), not for ${this.state.id} (run ${this.state.runId}).`);
+    }
+    if (Math.abs((parseSigningTime(payload.time) as number) - now) > SIGNATURE_FRESHNESS_MS) {
+      return refuse('stale_signature', `The decision was signed at ${payload.time}, more than 5 minutes from now; sign it again (and check your clock).`);
+    }
     if (this.nonces.has(payload.nonce)) return refuse('replayed_nonce', 'This signed decision was already delivered once; sign a new one.');
     if ((this.refusalsBy.get(id) ?? 0) >= MAX_REFUSALS_PER_PERSON) {
       return refuse('too_many_attempts', `${id} has sent ${MAX_REFUSALS_PER_PERSON} refused decisions on this action; further ones are not recorded.`);
@@ -245,29 +262,25 @@ export class ApprovalProcess {
   }
 
   /**
-   * Takes a screened decision's nonce at once (before any await), so that the same signed decision delivered twice
-   * concurrently is judged once.
+   * A screened decision arrives at `now`: taken at once, before any await. Its nonce is claimed (the same signed
+   * decision delivered twice concurrently is judged once) and the action's state noted, so that the decision is
+   * judged by what the action was when it arrived. One that arrives when the action takes no decisions, or after its
+   * window closed (say, it waited in Temporal while no worker ran), is refused and recorded at once.
    */
-  claimNonce(payload: DecisionPayload): boolean {
-    if (this.nonces.has(payload.nonce)) return false;
-    this.nonces.add(payload.nonce);
-    return true;
-  }
-
-  /**
-   * Refuses and records at once, before any await, a screened decision that arrives when the action takes no
-   * decisions or its window has closed (say, it waited in Temporal while no worker ran).
-   */
-  refuseIfClosed(signed: SignedDecision, now: number): ApprovalAttempt | undefined {
-    const closed = closedVerdict(this.ballot(), now);
-    if (!closed || closed.accepted) return undefined;
+  arrive(signed: SignedDecision, now: number): { arrival: Arrival } | { refused: ApprovalAttempt } {
+    const nonceFresh = !this.nonces.has(signed.payload.nonce);
+    this.nonces.add(signed.payload.nonce);
+    const arrival: Arrival = { at: now, deciding: this.deciding, expiresAt: this.state.expiresAt ? Date.parse(this.state.expiresAt) : undefined, nonceFresh };
+    const closed = closedVerdict(this.ballot(arrival), now);
+    if (!closed) return { arrival };
     const id = canonicalPersonId(signed.payload.approver);
-    return this.record(signed, closed, { approverId: id, signatureValid: true, permitted: false, nonceFresh: true }, now);
+    return { refused: this.record(signed, closed, { approverId: id, signatureValid: true, permitted: false, nonceFresh }, now) };
   }
 
-  /** Judges a screened decision at `now`, records the attempt and applies it. */
-  receive(signed: SignedDecision, facts: DecisionFacts & { policyIds?: string[] }, now: number): ApprovalAttempt {
-    return this.record(signed, judgeDecision(signed.payload, facts, this.ballot(), now), facts, now);
+  /** Judges an arrived decision with the facts its signature and policy checks found, records it and applies it. */
+  receive(signed: SignedDecision, facts: Omit<DecisionFacts, 'nonceFresh'> & { policyIds?: string[] }, arrival: Arrival): ApprovalAttempt {
+    const all = { ...facts, nonceFresh: arrival.nonceFresh };
+    return this.record(signed, judgeDecision(signed.payload, all, this.ballot(arrival), arrival.at), all, arrival.at);
   }
 
   private record(signed: SignedDecision, verdict: Verdict, facts: DecisionFacts & { policyIds?: string[] }, now: number): ApprovalAttempt {
@@ -330,14 +343,15 @@ export class ApprovalProcess {
     return true;
   }
 
-  private ballot(): Ballot {
+  /** The action as a decision is judged against it: as it was when the decision arrived, with the current plan. */
+  private ballot(arrival: Arrival): Ballot {
     return {
       actionId: this.state.id,
       runId: this.state.runId,
       status: this.state.status,
-      deciding: this.deciding,
+      deciding: arrival.deciding,
       planHash: this.state.plan?.hash,
-      expiresAt: this.state.expiresAt ? Date.parse(this.state.expiresAt) : undefined,
+      expiresAt: arrival.expiresAt,
       excluded: this.rules.excluded,
       approvedBy: this.state.approvedBy,
       required: this.state.approvalsRequired,
@@ -360,8 +374,10 @@ export type QuorumCheck = { ok: true; approvers: string[] } | { ok: false; code:
 
 /**
  * The approvals evidence `executeAction` requires before it mints anything, re-checked from the action's history:
- * no rejection the workflow accepted, and at least `required` distinct permitted people whose approvals of exactly
- * `planHash`, for this action and run, the workflow accepted, whose signatures verify and were fresh when they
+ * no valid rejection — one that a registered, permitted person other than the user and the agent's owners signed for
+ * this action and run, fresh, with a reason — whatever the workflow answered it (a workflow that refuses a rejection
+ * it should have obeyed is not believed); and at least `required` distinct permitted people whose approvals of
+ * exactly `planHash`, for this action and run, the workflow accepted, whose signatures verify and were fresh when they
  * arrived, and which arrived no longer than the approval window plus {@link EXECUTION_GRACE_MS} before `now`.
  *
  * The workflow is stricter still (a plan that goes stale restarts its count); this check holds whoever scheduled
@@ -377,39 +393,38 @@ export function checkQuorum(args: {
   windowMs: number;
   now: number;
 }): QuorumCheck {
-  const rejection = args.decisions.find((d) => d.acceptedByWorkflow && d.signed.payload?.decision === 'reject');
+  const approvers: string[] = [];
+  const ballot: Ballot = {
+    actionId: args.actionId,
+    runId: args.runId,
+    status: 'executing',
+    deciding: true,
+    planHash: args.planHash,
+    excluded: args.excluded,
+    approvedBy: approvers,
+    required: args.required,
+    slackMs: EVIDENCE_CLOCK_SLACK_MS,
+  };
+  const judged = args.decisions.flatMap((d) => {
+    const shape = checkDecisionShape(d.signed);
+    return shape.ok ? [{ ...d, payload: shape.signed.payload }] : [];
+  });
+  const rejection = judged.find((d) => d.payload.decision === 'reject' && judgeDecision(d.payload, { ...d.facts, nonceFresh: true }, ballot, d.receivedAt).accepted);
   if (rejection) {
-    const p = rejection.signed.payload;
+    const p = rejection.payload;
     return { ok: false, code: 'rejected', message: `${p.approver} rejected this action (${p.reason ?? 'no reason'}); it must not execute.` };
   }
-  const approvers: string[] = [];
   const problems: string[] = [];
   const oldest = args.now - args.windowMs - EXECUTION_GRACE_MS;
-  for (const d of args.decisions) {
-    if (!d.acceptedByWorkflow || d.signed.payload?.decision !== 'approve') continue;
-    const shape = checkDecisionShape(d.signed);
-    if (!shape.ok) {
-      problems.push(`a decision is ${shape.code}`);
-      continue;
-    }
-    const ballot: Ballot = {
-      actionId: args.actionId,
-      runId: args.runId,
-      status: 'executing',
-      deciding: true,
-      planHash: args.planHash,
-      excluded: args.excluded,
-      approvedBy: approvers,
-      required: args.required,
-      slackMs: EVIDENCE_CLOCK_SLACK_MS,
-    };
-    const verdict = judgeDecision(shape.signed.payload, { ...d.facts, nonceFresh: true }, ballot, d.receivedAt);
+  for (const d of judged) {
+    if (!d.acceptedByWorkflow || d.payload.decision !== 'approve') continue;
+    const verdict = judgeDecision(d.payload, { ...d.facts, nonceFresh: true }, ballot, d.receivedAt);
     if (!verdict.accepted) {
-      if (verdict.code !== 'duplicate_approver') problems.push(`${d.signed.payload.approver}: ${verdict.code}`);
+      if (verdict.code !== 'duplicate_approver') problems.push(`${d.payload.approver}: ${verdict.code}`);
       continue;
     }
     if (d.receivedAt < oldest) {
-      problems.push(`${d.signed.payload.approver}: expired (approved ${new Date(d.receivedAt).toISOString()})`);
+      problems.push(`${d.payload.approver}: expired (approved ${new Date(d.receivedAt).toISOString()})`);
       continue;
     }
     approvers.push(d.facts.approverId as string);

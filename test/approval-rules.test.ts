@@ -95,16 +95,23 @@ test('the validator’s pure-JS Ed25519 agrees with Node’s, and refuses what i
   for (const junk of ['', 'AA==', '!!!', 'A'.repeat(88)]) expect(verifyEd25519(text, junk, KEYRING.bob)).toBe(false);
 });
 
-test('a rejection by someone permitted is judged before quorum and wins over it in the same instant', () => {
+test('a rejection in flight when the quorum is reached is judged as it arrived, and wins', () => {
   const state = newState();
   state.approvalsRequired = 1;
   const process = new ApprovalProcess(state);
   process.configure({ excluded: EXCLUDED, windowMs: WINDOW_MS, keys: KEYRING, verify: nodeVerify });
   process.open(T0);
   const base = { actionId: ACTION, runId: RUN, planHash: plan(1).hash, time: new Date(T0).toISOString() };
-  const facts = (who: string) => ({ approverId: who, signatureValid: true, permitted: true, nonceFresh: true });
-  process.receive(signAs('bob', { ...base, approver: 'bob', decision: 'approve', nonce: 'a'.repeat(16) }), facts('bob'), T0);
-  process.receive(signAs('carol', { ...base, approver: 'carol', decision: 'reject', reason: 'no', nonce: 'b'.repeat(16) }), facts('carol'), T0);
+  const facts = (who: string) => ({ approverId: who, signatureValid: true, permitted: true });
+  // Both arrive before either is judged (each handler awaits its checks): the approval alone would make a quorum.
+  const bob = signAs('bob', { ...base, approver: 'bob', decision: 'approve', nonce: 'a'.repeat(16) });
+  const carol = signAs('carol', { ...base, approver: 'carol', decision: 'reject', reason: 'no', nonce: 'b'.repeat(16) });
+  const [a, c] = [process.arrive(bob, T0), process.arrive(carol, T0)];
+  if ('refused' in a || 'refused' in c) throw new Error('both should be open');
+  process.receive(bob, facts('bob'), a.arrival);
+  expect(process.outcome(T0)).toBe('approved');
+  process.close(); // the workflow stops taking decisions, then waits for those in flight
+  process.receive(carol, facts('carol'), c.arrival);
   expect(process.outcome(T0)).toBe('rejected');
 });
 
@@ -181,16 +188,15 @@ function drive(required: number, steps: Step[]): Run {
         sent.push(signed);
       }
       // The validator, then the handler (whose registry and policy answers are the facts).
-      if (process.screen(signed).accepted) {
-        const nonceFresh = process.claimNonce(signed.payload);
+      if (process.screen(signed, now).accepted) {
         const who = signed.payload.approver;
         const facts = {
           approverId: who in KEYRING ? who : undefined,
           signatureValid: who in KEYRING && nodeVerify(signedText('airlock.decision.v1', signed.payload), signed.signature, KEYRING[who]),
           permitted: PERMITTED.has(who),
-          nonceFresh,
         };
-        const attempt = process.refuseIfClosed(signed, now) ?? process.receive(signed, facts, now);
+        const arrived = process.arrive(signed, now);
+        const attempt = 'refused' in arrived ? arrived.refused : process.receive(signed, facts, arrived.arrival);
         history.push({ signed, receivedAt: now, acceptedByWorkflow: attempt.accepted, facts: { ...facts, nonceFresh: true } });
       }
     }
@@ -246,21 +252,26 @@ test('property: never executes with an accepted rejection, without quorum on the
   for (const ending of ['executed', 'rejected', 'expired', 'stale', 'waiting']) expect([ending, (endings.get(ending) ?? 0) > 10]).toEqual([ending, true]);
 });
 
-test('property: executeAction’s re-check refuses any history with an accepted rejection, and quorums made of refused or forged decisions', () => {
+test('property: executeAction’s re-check is not fooled by a lying workflow: forged or refused approvals never count, a valid rejection always blocks', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 3 }), fc.array(stepArb, { minLength: 20, maxLength: 80 }), fc.boolean(), (required, steps, liar) => {
+    fc.property(fc.integer({ min: 1, max: 3 }), fc.array(stepArb, { minLength: 20, maxLength: 80 }), fc.constantFrom('honest', 'accepts all', 'refuses rejections'), (required, steps, workflow) => {
       const run = drive(required, steps);
-      // A lying workflow (a rogue worker's) marks every decision it received as accepted.
-      const history = liar ? run.history.map((d) => ({ ...d, acceptedByWorkflow: true })) : run.history;
+      // A rogue worker's workflow may answer anything: all "accepted", or every rejection "refused".
+      const history = run.history.map((d) => ({
+        ...d,
+        acceptedByWorkflow: workflow === 'accepts all' ? true : workflow === 'refuses rejections' && d.signed.payload.decision === 'reject' ? false : d.acceptedByWorkflow,
+      }));
       const planHash = run.state.plan!.hash;
       const check = checkQuorum({ decisions: history, actionId: ACTION, runId: RUN, planHash, required, excluded: EXCLUDED, windowMs: WINDOW_MS, now: T0 + WINDOW_MS });
+      // The honest workflow accepted a rejection: whatever the liar answers, execution is refused.
+      if (run.state.approvals.some((a) => a.accepted && a.decision === 'reject')) expect(check).toMatchObject({ ok: false, code: 'rejected' });
       if (!check.ok) return;
-      expect(history.some((d) => d.acceptedByWorkflow && d.signed.payload.decision === 'reject')).toBe(false);
       expect(check.approvers.length).toBeGreaterThanOrEqual(required);
       for (const who of check.approvers) {
         const d = history.find((x) => x.signed.payload.approver === who && x.signed.payload.planHash === planHash && x.signed.payload.decision === 'approve');
         expect(d).toBeDefined();
         expect(PERMITTED.has(who)).toBe(true);
+        expect(EXCLUDED).not.toContain(who);
         expect(nodeVerify(signedText('airlock.decision.v1', d!.signed.payload), d!.signed.signature, KEYRING[who])).toBe(true);
       }
     }),
@@ -298,6 +309,7 @@ test('judgeDecision names the first rule a decision breaks', () => {
   expect(code({ time: new Date(T0 - SIGNATURE_FRESHNESS_MS - 1).toISOString() })).toBe('stale_signature');
   expect(code({ approver: 'alice' }, { approverId: 'alice' })).toBe('self_approval');
   expect(code({ planHash: plan(2).hash })).toBe('wrong_plan_hash');
+  expect(code({ planHash: plan(2).hash, decision: 'reject', reason: 'no' })).toBe('accepted'); // "no" to the action, whichever plan
   expect(code({ decision: 'reject' })).toBe('missing_reason');
   expect(code({}, { permitted: false })).toBe('not_permitted');
   expect(code({}, {}, { approvedBy: ['bob'] })).toBe('duplicate_approver');

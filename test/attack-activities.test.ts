@@ -163,7 +163,7 @@ describe('an impostor of the action workflow on Airlock’s own task queue (a ro
     expect(customer('C-1004').tier).toBe('gold');
   });
 
-  test('decisions the impostor "accepted" are verified again: a forged signature and the requester’s own approval do not count', async () => {
+  test('approvals the impostor "accepted" are verified again: a forged signature and the requester’s own approval do not count', async () => {
     const { id, runId } = await impostorAction('C-1005');
     const forged = { payload: { approver: 'bob', actionId: id, runId, planHash, decision: 'approve', time: new Date().toISOString(), nonce: randomBytes(16).toString('hex') }, signature: randomBytes(64).toString('base64') };
     await h.airlock.decide(id, forged as never);
@@ -177,10 +177,10 @@ describe('an impostor of the action workflow on Airlock’s own task queue (a ro
     expect(customer('C-1005').tier).toBe('silver');
   });
 
-  test('a valid approval and a rejection the impostor accepted: the rejection is obeyed', async () => {
+  test('a valid approval, and a rejection the impostor answered "refused": the rejection is obeyed all the same', async () => {
     const { id, runId } = await impostorAction('C-1001');
     await h.decide(id, 'bob', 'approve', { planHash });
-    await h.decide(id, 'carol', 'reject', { planHash, reason: 'not this one' });
+    expect((await h.decide(id, 'carol', 'reject', { planHash, reason: 'not this one' })).accepted).toBe(false);
     const out = await untouched(async () => {
       await h.client.workflow.getHandle(id).signal(goSignal, planHash);
       return rogue.outcome(id, runId);

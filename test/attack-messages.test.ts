@@ -157,3 +157,15 @@ test('the same signed decision sent twice at once is judged once', async () => {
   expect(final.status).toBe('succeeded');
   expect(final.approvedBy).toEqual(['bob']);
 });
+
+test('decisions copied from other actions’ histories neither reach this one’s history nor use up an approver’s attempts', async () => {
+  const other = await pending('C-1001', 'bronze');
+  const s = await pending('C-1003', 'gold');
+  // bob's genuine signatures, for the other action: anyone holding the codec key can read them from its history.
+  const copied = Array.from({ length: 5 }, () => signedBy('bob', payloadFor(other, 'bob', { planHash: s.plan!.hash })));
+  const answers = [];
+  for (const signed of copied) answers.push(await send(h.client, s.id, signed));
+  expect(answers).toEqual(Array(5).fill('wrong_action'));
+  expect(await updatesInHistory(s.id)).toBe(0);
+  await stillWorks(s, 'C-1003', 'gold');
+});

@@ -104,11 +104,10 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
     async (signed): Promise<ApprovalAttempt> => {
       const shape = checkDecisionShape(signed); // screened by the validator; a replayed history is checked again
       if (!shape.ok) throw ApplicationFailure.nonRetryable(shape.message, shape.code);
-      const nonceFresh = approval.claimNonce(shape.signed.payload);
-      const closed = approval.refuseIfClosed(shape.signed, Date.now());
-      if (closed) return closed;
+      const arrived = approval.arrive(shape.signed, Date.now()); // before any await: judged as the action was now
+      if ('refused' in arrived) return arrived.refused;
       const check = decoded(await local.verifyDecision({ signed: shape.signed, task: state.task, risk: state.risk ?? 'critical', requester: state.requester, agent: state.agent }));
-      const attempt = approval.receive(shape.signed, { ...check, nonceFresh }, Date.now());
+      const attempt = approval.receive(shape.signed, check, arrived.arrival);
       if (attempt.accepted) {
         state.updatedAt = now();
         if (attempt.decision === 'approve') upsertSearchAttributes([{ key: SA_APPROVERS, value: [...state.approvedBy] }]);
@@ -118,7 +117,7 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
     {
       // Before history: junk, oversized, undecodable, unsigned, replayed or capped decisions never reach it.
       validator: (signed) => {
-        const verdict = approval.screen(signed);
+        const verdict = approval.screen(signed, Date.now());
         if (!verdict.accepted) {
           log.warn('decision refused before history', { actionId: state.id, code: verdict.code });
           throw ApplicationFailure.nonRetryable(verdict.message, verdict.code);
@@ -182,6 +181,9 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
       if (state.approvalsRequired > 0) {
         const left = Date.parse(state.expiresAt as string) - Date.now();
         await condition(() => approval.outcome(Date.now()) !== 'waiting', left);
+        // No decision is taken from here on; those already taken are judged as they arrived, and obeyed.
+        approval.close();
+        await condition(allHandlersFinished);
         const outcome = approval.outcome(Date.now());
         if (outcome === 'rejected') {
           const by = approval.rejectedBy as ApprovalAttempt;
