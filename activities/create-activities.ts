@@ -1,6 +1,8 @@
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Context } from '@temporalio/activity';
+import { canonicalJson } from '../common/canonical-json';
 import { z } from 'zod';
 import { executableUntil } from '../common/approval-rules';
 import { EvidenceError, toActivityFailure } from '../common/errors';
@@ -43,6 +45,11 @@ export interface ActivityDeps {
   auditLog: JsonlAuditLog;
   /** Reads actions' runs back from Temporal. */
   runs: RunHistory;
+  /**
+   * The workers' own secret key (read once, with the worker's own identity): it authenticates the marks one attempt
+   * leaves the next (heartbeat details), which anyone polling the task queue could otherwise write.
+   */
+  workerKey: () => Promise<Buffer>;
 }
 
 /** What the admission of a proposal found. */
@@ -88,6 +95,20 @@ export interface EvidenceArgs {
   proposal: unknown;
   /** For execution: the plan hash the approvals are for. */
   planHash?: string;
+}
+
+/**
+ * The mark an execution attempt leaves after it checked the plan: an HMAC, with the workers' own key, of the run, the
+ * activity and the plan hash. A retry trusts it, and only it: anyone who can poll the task queue can write heartbeat
+ * details, nobody without the key can write this.
+ */
+function planCheckedMark(key: Buffer, execution: Execution, activityId: string, planHash: string): string {
+  return createHmac('sha256', key).update(canonicalJson({ purpose: 'airlock.plan-checked.v1', ...execution, activityId, planHash })).digest('base64');
+}
+
+function sameMark(left: unknown, expected: string): boolean {
+  if (typeof left !== 'string' || left.length !== expected.length) return false;
+  return timingSafeEqual(Buffer.from(left), Buffer.from(expected));
 }
 
 const MAX_ISSUES = 20;
@@ -275,11 +296,12 @@ export function createActivities(deps: ActivityDeps) {
           // that checked says so in its heartbeat. (Should that heartbeat be lost in a crash, the retry plans again
           // and at worst asks for new approvals; it never acts twice.)
           const ctx = Context.current();
-          const checked = (ctx.info.heartbeatDetails as { planChecked?: unknown } | undefined)?.planChecked;
-          if (checked !== args.planHash) {
+          const mark = planCheckedMark(await deps.workerKey(), execution, ctx.info.activityId, args.planHash as string);
+          const left = ctx.info.heartbeatDetails as { planChecked?: unknown } | undefined;
+          if (!sameMark(left?.planChecked, mark)) {
             const fresh = await makePlan(p);
             if (fresh.hash !== args.planHash) return { kind: 'stale', plan: fresh };
-            ctx.heartbeat({ planChecked: fresh.hash });
+            ctx.heartbeat({ planChecked: mark });
           }
         }
         const result = await withSession(p, 'execute', policy.sessionSeconds, async (session) => ({

@@ -1,5 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../activities';
 import { inputDigest } from '../activities/evidence';
 import { JsonlAuditLog } from '../lib/audit-log';
@@ -121,10 +123,8 @@ describe('an impostor of the action workflow on Airlock’s own task queue (a ro
   let impostor: { stop(): Promise<void> } | undefined;
   let activitiesOnly: { worker: Worker; running: Promise<void>; connection: NativeConnection } | undefined;
 
-  beforeAll(async () => {
-    // Airlock's workflow worker is away; the attacker's polls the queue; Airlock's activities still run there.
-    await h.stopWorker();
-    impostor = await rogue.impostor(h.taskQueue);
+  /** Airlock's real activities, on a worker of their own (no workflows) on Airlock's queue. */
+  const startOurActivities = async () => {
     const connection = await NativeConnection.connect({ address: testEnv('temporalAddress') });
     const worker = await Worker.create({
       connection,
@@ -134,11 +134,22 @@ describe('an impostor of the action workflow on Airlock’s own task queue (a ro
       dataConverter: airlockDataConverter(parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys), 'mark'),
     });
     activitiesOnly = { worker, running: worker.run(), connection };
-  });
-  afterAll(async () => {
+  };
+  const stopOurActivities = async () => {
     activitiesOnly?.worker.shutdown();
     await activitiesOnly?.running;
     await activitiesOnly?.connection.close();
+    activitiesOnly = undefined;
+  };
+
+  beforeAll(async () => {
+    // Airlock's workflow worker is away; the attacker's polls the queue; Airlock's activities still run there.
+    await h.stopWorker();
+    impostor = await rogue.impostor(h.taskQueue);
+    await startOurActivities();
+  });
+  afterAll(async () => {
+    await stopOurActivities();
     await impostor?.stop();
     await h.startWorker();
   });
@@ -200,5 +211,32 @@ describe('an impostor of the action workflow on Airlock’s own task queue (a ro
     expect(out).toMatchObject({ completed: true, result: { kind: 'stale', plan: expect.objectContaining({ hash: expect.not.stringMatching(planHash) }) } });
     expect((await sessionsOf(h.motoEndpoint, id)).filter((s) => s.session_name === id)).toEqual([]); // no execute session
     expect(customer('C-1002').tier).toBe('silver');
+  });
+
+  test('a mark "plan already checked" written into heartbeat details by the attacker’s own activity worker is not believed', async () => {
+    const { id, runId } = await impostorAction('C-1003');
+    await h.decide(id, 'bob', 'approve', { planHash });
+    // The attacker's worker takes the first attempt of executeAction, leaves the mark and fails it for a retry.
+    await stopOurActivities();
+    const forger = await rogue.activities(h.taskQueue, {
+      async executeAction() {
+        Context.current().heartbeat({ planChecked: planHash }); // what a worker without the key would write
+        await new Promise((r) => setTimeout(r, 300)); // let the heartbeat reach the server
+        throw ApplicationFailure.retryable('over to the real worker', 'ROGUE');
+      },
+    });
+    await h.client.workflow.getHandle(id).signal(goSignal, planHash);
+    for (let i = 0; i < 100; i++) {
+      const pending = (await h.client.workflow.getHandle(id).describe()).raw.pendingActivities?.[0];
+      if (pending && Number(pending.attempt) >= 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await forger.stop();
+    await startOurActivities();
+    // The real worker takes the second attempt: it plans again, finds the approved plan is not the target's, and stops.
+    const out = await untouched(() => rogue.outcome(id, runId));
+    expect(out).toMatchObject({ completed: true, result: { kind: 'stale' } });
+    expect((await sessionsOf(h.motoEndpoint, id)).map((s) => s.session_name)).toEqual([`${id}.plan`]);
+    expect(customer('C-1003').tier).toBe('bronze');
   });
 });

@@ -1,5 +1,6 @@
 import { STSClient } from '@aws-sdk/client-sts';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConfigError } from '../common/errors';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
@@ -37,6 +38,8 @@ export interface AirlockWorkerOptions {
   /** The worker's own AWS credentials (moto accepts any); in production the default provider chain. */
   awsCredentials?: { accessKeyId: string; secretAccessKey: string };
   fetch?: typeof fetch;
+  /** The secret holding the workers' own key; `airlock/worker/evidence-key` by default. */
+  workerKeySecret?: string;
   /** Extra worker options (e.g. for benchmarks). */
   tuning?: Partial<WorkerOptions>;
 }
@@ -66,16 +69,46 @@ export function createActivityDeps(opts: Omit<AirlockWorkerOptions, 'workflowBun
     identities: opts.identities,
     auditLog: new JsonlAuditLog(opts.auditLogPath),
     runs: createRunHistory(historyReader),
+    workerKey: once(() => readWorkerKey(opts)),
   };
+}
+
+/** The secret that holds the workers' own key (HMAC of the marks attempts leave each other). */
+export const DEFAULT_WORKER_KEY_SECRET = 'airlock/worker/evidence-key';
+
+/** Reads the workers' key with the worker's own AWS identity (`AIRLOCK_WORKER_KEY_SECRET`, else the default secret). */
+async function readWorkerKey(opts: Pick<AirlockWorkerOptions, 'aws' | 'awsCredentials' | 'workerKeySecret'>): Promise<Buffer> {
+  const secretId = opts.workerKeySecret ?? DEFAULT_WORKER_KEY_SECRET;
+  const client = new SecretsManagerClient({ region: opts.aws.region, endpoint: opts.aws.endpoint, credentials: opts.awsCredentials });
+  try {
+    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (!SecretString || SecretString.length < 32) throw new Error('it must hold at least 32 random characters');
+    return Buffer.from(SecretString);
+  } catch (err) {
+    throw new ConfigError(`The worker cannot read its own key from secret ${secretId} (${(err as Error).message}). Create it (32+ random characters) and let the worker's identity read it.`);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** A function that runs `fn` once, and again only if it failed. */
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => (pending ??= fn().catch((err: unknown) => {
+    pending = undefined;
+    throw err;
+  }));
 }
 
 /** Builds an Airlock worker with its activities wired to their dependencies. */
 export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<Worker> {
+  const deps = createActivityDeps(opts);
+  await deps.workerKey(); // a worker that cannot read its own key does not start
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue ?? AIRLOCK_TASK_QUEUE,
-    activities: createActivities(createActivityDeps(opts)),
+    activities: createActivities(deps),
     // A payload this worker cannot decrypt becomes a marker every consumer refuses, never a failed workflow task.
     dataConverter: airlockDataConverter(opts.codecKeys, 'mark'),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),

@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     identities: loadIdentities({ approversFile: approversFileFromEnv(), agentsFile: agentsFileFromEnv() }),
     codecKeys: requireCodecKeys(),
     auditLogPath: auditLogPathFromEnv(),
+    workerKeySecret: process.env.AIRLOCK_WORKER_KEY_SECRET || undefined,
     // Against moto any key pair works; against AWS the SDK's default provider chain applies.
     awsCredentials: aws.endpoint && !process.env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' } : undefined,
   });

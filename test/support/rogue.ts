@@ -26,6 +26,8 @@ export interface Rogue {
   call(opts: { encrypted: boolean; taskQueue: string; activity: string; args: unknown[]; workflowId?: string; reuseClosedId?: boolean }): Promise<ActivityOutcome & { workflowId: string }>;
   /** Starts a worker with the impostor `actionWorkflow` (and no activities) on `taskQueue`. */
   impostor(taskQueue: string): Promise<{ stop(): Promise<void> }>;
+  /** Starts a worker of the attacker's own activities (and no workflows) on `taskQueue`, with Airlock's codec. */
+  activities(taskQueue: string, activities: Record<string, (...args: unknown[]) => Promise<unknown>>): Promise<{ stop(): Promise<void> }>;
   /** What became of the first activity of a workflow (waits for it). */
   outcome(workflowId: string, runId?: string): Promise<ActivityOutcome>;
   close(): Promise<void>;
@@ -92,6 +94,17 @@ export async function startRogue(): Promise<Rogue> {
     },
     async impostor(taskQueue) {
       const entry = await startWorker(taskQueue, true);
+      return {
+        async stop() {
+          entry.worker.shutdown();
+          await entry.running;
+        },
+      };
+    },
+    async activities(taskQueue, activities) {
+      const worker = await Worker.create({ connection: native, namespace, taskQueue, activities, dataConverter: airlockDataConverter(keys) });
+      const entry = { worker, running: worker.run() };
+      workers.push(entry);
       return {
         async stop() {
           entry.worker.shutdown();
