@@ -10,6 +10,8 @@ import { PROPOSAL_FRESHNESS_MS } from '../common/proposal';
 import type { ExecuteOutcome, InputIssue, Plan, PolicyDecision, RefusalCounts, SignedDecision } from '../common/types';
 import type { Risk } from '../common/statuses';
 import { isUndecodable } from '../common/undecodable';
+import { FINAL_STATUSES } from '../common/statuses';
+import { visible } from '../lib/terminal-text';
 import type { SessionCredentials, TaskContext } from '../tasks/define-task';
 import type { TaskRegistry } from '../tasks/task-registry';
 import type { CedarPolicyEngine } from '../lib/cedar-policy-engine';
@@ -110,6 +112,9 @@ function sameMark(left: unknown, expected: string): boolean {
   if (typeof left !== 'string' || left.length !== expected.length) return false;
   return timingSafeEqual(Buffer.from(left), Buffer.from(expected));
 }
+
+/** The statuses an audit record is written for: every final one (a final `stale` included). */
+const AUDITED_OUTCOMES = new Set<string>([...FINAL_STATUSES, 'stale']);
 
 const MAX_ISSUES = 20;
 const issueText = (s: string) => (s.length > 300 ? `${s.slice(0, 297)}...` : s);
@@ -289,8 +294,9 @@ export function createActivities(deps: ActivityDeps) {
       try {
         const { p, policy, execution } = await verified(args);
         if (p.payload.dryRun) throw new EvidenceError('dry_run', 'The proposal is a dry run; it is never executed.');
+        let approvers: string[] = [];
         if (policy.approvalsRequired > 0) {
-          await evidence.requireQuorum(p, policy, execution, args.planHash, deps.clock().getTime());
+          approvers = await evidence.requireQuorum(p, policy, execution, args.planHash, deps.clock().getTime());
           // Terraform's "saved plan is stale", for business APIs: what was approved must be what runs. Checked once per
           // execution: a retry after the target call must not see its own effect as a changed target, so the attempt
           // that checked says so in its heartbeat. (Should that heartbeat be lost in a crash, the retry plans again
@@ -304,6 +310,24 @@ export function createActivities(deps: ActivityDeps) {
             ctx.heartbeat({ planChecked: mark });
           }
         }
+        // Recorded before anything is minted: no effect goes unrecorded, whoever scheduled this and whatever follows.
+        await deps.auditLog.append({
+          kind: 'execution',
+          actionId: execution.workflowId,
+          runId: execution.runId,
+          task: p.task.name,
+          status: 'executing',
+          recordedAt: deps.clock().toISOString(),
+          events: [
+            {
+              at: deps.clock().toISOString(),
+              eventId: 0,
+              kind: 'execution_started',
+              summary: `executing for ${visible(p.requester)} (agent ${p.agent.id})${approvers.length ? `, approved by ${approvers.join(', ')} (plan ${String(args.planHash).slice(0, 12)})` : ', no approval needed'}`,
+              data: { agent: p.agent.id, user: p.user, approvers, planHash: args.planHash, idempotencyKey: p.payload.actionId, policyIds: policy.policyIds },
+            },
+          ],
+        });
         const result = await withSession(p, 'execute', policy.sessionSeconds, async (session) => ({
           output: await p.task.execute(p.parsed, taskContext(p.payload.actionId, session)),
           credentials: session.record,
@@ -316,9 +340,10 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Appends the finished action's audit record, derived from its history (read back, never taken from the
-     * caller): the proposal must verify, and the outcome the workflow wrote must agree with what the history shows
-     * was executed. Keyed by action id and run id; a retry never writes a second record.
+     * Appends the finished action's audit record, derived from evidence (never taken from the caller): the run's
+     * history, whose proposal must verify, and the audit log's own execution record. The outcome the workflow wrote
+     * must be final and agree with both; approvals are listed only if they verify again. Keyed by action and run; a
+     * retry never writes a second record.
      */
     async recordAudit(args: unknown): Promise<{ seq: number; hash: string }> {
       try {
@@ -330,30 +355,32 @@ export function createActivities(deps: ActivityDeps) {
         const proposal = await deps.runs.decode(started?.input?.payloads?.[0]);
         const authentic = await evidence.authenticate(proposal, execution, { startedAt: history[0] ? eventTime(history[0]) : undefined, firstRun: true });
         const events = await describeHistory(history, deps.runs.decode);
-        let status = '';
-        let executed = false;
-        for (const e of events) {
-          if (e.kind === 'status_changed') status = (e.data as { status: string }).status;
-          if (e.kind === 'executed') executed = true;
-        }
-        if ((status === 'succeeded') !== executed) {
+        const status = events.filter((e) => e.kind === 'status_changed').map((e) => (e.data as { status: string }).status).at(-1) ?? '';
+        if (!AUDITED_OUTCOMES.has(status)) throw new EvidenceError('not_finished', `The action is "${status}", not finished; only a finished action is recorded.`);
+        const executedInHistory = events.some((e) => e.kind === 'executed');
+        const executionRecord = deps.auditLog.find(execution.workflowId, execution.runId, 'execution');
+        const contradiction =
+          (status === 'succeeded' && !(executionRecord && executedInHistory)) ||
+          (executedInHistory && status !== 'succeeded') ||
+          (executionRecord && !['succeeded', 'failed', 'cancelled'].includes(status));
+        if (contradiction) {
           throw new EvidenceError(
             'outcome_mismatch',
-            `The action's status is "${status}", but its history shows it ${executed ? 'executed' : 'did not execute'}; the record would not be true.`,
+            `The action's status is "${status}", but ${executionRecord ? 'the audit log records an execution' : 'the audit log records no execution'} and its history shows it ${executedInHistory ? 'executed' : 'did not execute'}; the record would not be true.`,
           );
         }
-        const approvedBy = events
-          .map((e) => (e.kind === 'decision_recorded' ? (e.data as { accepted?: boolean; decision?: string; approver?: string }) : undefined))
-          .filter((a) => a?.accepted && a.decision === 'approve')
-          .map((a) => String(a?.approver));
+        const decided = await evidence.verifiedDecisions(authentic, execution);
+        const approvedBy = [...new Set(decided.filter((d) => d.valid && d.acceptedByWorkflow && d.decision === 'approve').map((d) => d.approver))];
+        const rejectedBy = decided.filter((d) => d.valid && d.decision === 'reject').map((d) => d.approver);
         events.push({
           at: deps.clock().toISOString(),
           eventId: 0,
           kind: 'finished',
           summary: `finished: ${status}` + (noted.refusedBeforeHistory.total ? `; ${noted.refusedBeforeHistory.total} decision message(s) refused before history` : ''),
-          data: { status, executed, approvedBy, refusedBeforeHistory: noted.refusedBeforeHistory, refusalsNotKept: noted.refusalsNotKept },
+          data: { status, executed: executedInHistory, approvedBy, rejectedBy, refusedBeforeHistory: noted.refusedBeforeHistory, refusalsNotKept: noted.refusalsNotKept },
         });
         const record = await deps.auditLog.append({
+          kind: 'final',
           actionId: execution.workflowId,
           runId: execution.runId,
           task: authentic.payload.task,

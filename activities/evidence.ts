@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { checkDecisionShape, checkQuorum, type DecisionFacts, type RecordedDecision } from '../common/approval-rules';
+import { EVIDENCE_CLOCK_SLACK_MS, checkDecisionShape, checkQuorum, judgeDecision, type DecisionFacts, type RecordedDecision } from '../common/approval-rules';
 import { EvidenceError } from '../common/errors';
 import { canonicalPersonId, parseSigningTime } from '../common/identifiers';
 import { PROPOSAL_FRESHNESS_MS, checkProposalShape } from '../common/proposal';
@@ -170,7 +170,28 @@ export function createEvidence(deps: EvidenceDeps) {
     return check.approvers;
   }
 
-  return { authenticate, interpret, decide, decisionFacts, requireQuorum };
+  /**
+   * Every decision in the run's history, each with whether it holds up on its own: signed by a registered, permitted
+   * person other than those excluded, for this action and run, fresh, with a reason if a rejection (whichever plan).
+   */
+  async function verifiedDecisions(p: AuthenticProposal, execution: Execution): Promise<{ approver: string; decision: string; acceptedByWorkflow: boolean; valid: boolean }[]> {
+    if (!deps.registry.has(p.payload.task)) return [];
+    const task = deps.registry.get(p.payload.task);
+    const action = { task: task.name, risk: task.risk, requester: p.requester, agent: p.agent.id };
+    const out = [];
+    for (const d of await deps.runs.decisions(execution.workflowId, execution.runId)) {
+      const shape = checkDecisionShape(d.signed);
+      if (!shape.ok) continue;
+      const { payload } = shape.signed;
+      const facts = decisionFacts(shape.signed, action);
+      const ballot = { actionId: execution.workflowId, runId: execution.runId, status: 'finished', deciding: true, planHash: payload.planHash, excluded: p.excluded, approvedBy: [], required: 1, slackMs: EVIDENCE_CLOCK_SLACK_MS };
+      const valid = judgeDecision(payload, facts, ballot, d.receivedAt).accepted;
+      out.push({ approver: facts.approverId ?? payload.approver, decision: payload.decision, acceptedByWorkflow: d.acceptedByWorkflow, valid });
+    }
+    return out;
+  }
+
+  return { authenticate, interpret, decide, decisionFacts, requireQuorum, verifiedDecisions };
 }
 
 /** The evidence checks, as built for one worker. */

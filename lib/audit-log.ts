@@ -6,10 +6,17 @@ import { sha256Canonical } from './sha256';
 /** The hash the first record chains to. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** One action's audit record, chained to the one before it. */
+/**
+ * What a record says: `execution`, written by `executeAction` itself before it mints credentials (so that no effect
+ * goes unrecorded, whoever scheduled it and whatever its workflow does next); `final`, the finished action's record.
+ */
+export type AuditRecordKind = 'execution' | 'final';
+
+/** One audit record of an action's run, chained to the one before it. */
 export interface AuditRecord {
   /** 1, 2, 3, ... in file order. */
   seq: number;
+  kind: AuditRecordKind;
   actionId: string;
   runId: string;
   task: string;
@@ -31,27 +38,42 @@ export type VerifyResult =
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * An append-only JSON Lines audit log, one record per action, each carrying the hash of the one before (a hash
- * chain, as CloudTrail's digest files do), so that a changed, removed or reordered record is found by `verify`.
+ * An append-only JSON Lines audit log: per action run, a `final` record and, when it executed, an `execution` record
+ * before it; each carries the hash of the one before (a hash chain, as CloudTrail's digest files do), so that a
+ * changed, removed or reordered record is found by `verify`.
  *
- * Appends are idempotent by action id (a retried activity never writes twice) and serialised across processes by a
- * lock file. Truncating the newest records cannot be seen from the file alone: keep the head hash `verify` prints.
+ * Appends are idempotent by action, run and kind (a retried activity never writes twice; a second, different record
+ * of the same kind is refused) and serialised across processes by a lock file. Truncating the newest records cannot
+ * be seen from the file alone: keep the head hash `verify` prints.
  */
 export class JsonlAuditLog {
   constructor(readonly path: string) {}
 
-  /** Appends the record of an action, unless one is already there; returns the record in the log. */
+  /**
+   * Appends a record, unless the log has one of this action, run and kind already: then returns that one if it says
+   * the same (a retry), and throws if it says otherwise.
+   */
   async append(entry: Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>): Promise<AuditRecord> {
     return this.locked(() => {
       const records = this.read();
-      const existing = records.find((r) => r.actionId === entry.actionId);
-      if (existing) return existing;
+      const existing = records.find((r) => r.actionId === entry.actionId && r.runId === entry.runId && (r.kind ?? 'final') === entry.kind);
+      if (existing) {
+        if (existing.status !== entry.status || existing.task !== entry.task) {
+          throw new Error(`The audit log already holds a ${entry.kind} record of action ${entry.actionId} (run ${entry.runId}) with status ${existing.status}; refusing a second one with ${entry.status}.`);
+        }
+        return existing;
+      }
       const last = records.at(-1);
       const body = { ...entry, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? GENESIS_HASH };
       const record: AuditRecord = { ...body, hash: sha256Canonical(body) };
       appendFileSync(this.path, `${canonicalJson(record)}\n`, { mode: 0o600 });
       return record;
     });
+  }
+
+  /** The record of this action, run and kind, if there is one. */
+  find(actionId: string, runId: string, kind: AuditRecordKind): AuditRecord | undefined {
+    return this.read().find((r) => r.actionId === actionId && r.runId === runId && (r.kind ?? 'final') === kind);
   }
 
   /** Every record, in file order (assumes an intact file; `verify` checks that). */

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -7,7 +7,7 @@ import { inputDigest } from '../activities/evidence';
 import { JsonlAuditLog } from '../lib/audit-log';
 import { airlockDataConverter } from '../lib/data-converter';
 import { parseCodecKeys } from '../lib/encryption-codec';
-import { signPayload } from '../lib/signing-keys';
+import { loadSigningKey, signPayload } from '../lib/signing-keys';
 import type { ProposalPayload, SignedProposal } from '../common/types';
 import { actionIdFor } from '../client/action-id';
 import { goSignal } from './fixtures/rogue/rogue-workflows';
@@ -43,6 +43,22 @@ async function capturedProposal(id: string): Promise<SignedProposal> {
   return JSON.parse(Buffer.from(decoded.data!).toString()) as SignedProposal;
 }
 
+/** A proposal bound to `workflowId`, signed with `key` (an attacker holding an agent's key, or a key of their own). */
+function signedProposal(workflowId: string, task: string, input: unknown, key: KeyObject, user = 'alice'): SignedProposal {
+  const payload: ProposalPayload = {
+    actionId: workflowId,
+    agent: 'support-bot',
+    user,
+    task,
+    inputDigest: inputDigest(input),
+    dryRun: false,
+    time: new Date().toISOString(),
+    nonce: randomBytes(16).toString('hex'),
+  };
+  return { payload, input, signature: signPayload('airlock.proposal.v1', payload, key) };
+}
+const freshId = () => actionIdFor('support-bot', randomBytes(8).toString('hex'));
+
 /** Everything an attack must leave as it was. */
 async function untouched<T>(attack: () => Promise<T>): Promise<T> {
   const writes = h.crm.store.writes;
@@ -74,25 +90,13 @@ test('plain payloads: recordAudit with an invented "rejected" state for a real a
     expect(out).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
   }
   const records = new JsonlAuditLog(h.auditLogPath).read().filter((r) => r.actionId === id);
-  expect(records.map((r) => r.status)).toEqual(['succeeded']);
+  expect(records.map((r) => [r.kind, r.status])).toEqual([['execution', 'executing'], ['final', 'succeeded']]);
   expect(new JsonlAuditLog(h.auditLogPath).verify().ok).toBe(true);
 });
 
 test('encrypted, with a proposal signed by a key no agent has registered: refused as unknown_agent', async () => {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const workflowId = actionIdFor('support-bot', randomBytes(8).toString('hex'));
-  const input = { customerId: 'C-1003', changes: { tier: 'platinum' } };
-  const payload: ProposalPayload = {
-    actionId: workflowId,
-    agent: 'support-bot',
-    user: 'alice',
-    task: 'crm.update_customer',
-    inputDigest: inputDigest(input),
-    dryRun: false,
-    time: new Date().toISOString(),
-    nonce: randomBytes(16).toString('hex'),
-  };
-  const forged = { payload, input, signature: signPayload('airlock.proposal.v1', payload, privateKey) };
+  const workflowId = freshId();
+  const forged = signedProposal(workflowId, 'crm.update_customer', { customerId: 'C-1003', changes: { tier: 'platinum' } }, generateKeyPairSync('ed25519').privateKey);
   const out = await untouched(() => rogue.call({ encrypted: true, taskQueue: h.taskQueue, activity: 'executeAction', args: [{ proposal: forged }], workflowId }));
   expect(out).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
   expect(out.message).toMatch(/signature does not verify against support-bot's registered key/);
@@ -117,6 +121,31 @@ test('a real proposal copied into an attacker workflow of another id, or replaye
   }
   expect(h.crm.store.notes.filter((n) => n.text === 'once only')).toHaveLength(1);
   expect(await sessionsOf(h.motoEndpoint, id)).toHaveLength(sessions);
+});
+
+test('an attacker holding an agent’s key can do what that agent may, but never keep it out of the audit log, nor record what did not happen', async () => {
+  const key = loadSigningKey('support-bot', h.keysDir);
+  const audit = () => new JsonlAuditLog(h.auditLogPath).read();
+  // It runs a note the agent may add without approval from its own workflow, and never asks for the final record.
+  const ran = freshId();
+  const out = await rogue.call({ encrypted: true, taskQueue: h.taskQueue, activity: 'executeAction', args: [{ proposal: signedProposal(ran, 'crm.add_note_to_customer', { customerId: 'C-1004', note: 'by a rogue workflow' }, key) }], workflowId: ran });
+  expect(out).toMatchObject({ completed: true, result: { kind: 'executed' } });
+  expect(h.crm.store.notes.filter((n) => n.text === 'by a rogue workflow')).toHaveLength(1);
+  expect(audit().filter((r) => r.actionId === ran).map((r) => [r.kind, r.status])).toEqual([['execution', 'executing']]);
+
+  // It claims success for something that never ran (its own "executeAction", on its own queue), or records an
+  // action that has not finished: refused, nothing written.
+  const before = audit();
+  const claimed = freshId();
+  const forged = await rogue.forgeAudit(h.taskQueue, claimed, 'succeeded', signedProposal(claimed, 'crm.add_note_to_customer', { customerId: 'C-1004', note: 'never happened' }, key));
+  expect(forged).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
+  expect(forged.message).toMatch(/status is "succeeded", but the audit log records no execution/);
+  const early = freshId();
+  const premature = await rogue.forgeAudit(h.taskQueue, early, 'awaiting_approval', signedProposal(early, 'crm.update_customer', { customerId: 'C-1004', changes: { tier: 'silver' } }, key));
+  expect(premature).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE' });
+  expect(premature.message).toMatch(/not finished/);
+  expect(audit()).toEqual(before);
+  expect(new JsonlAuditLog(h.auditLogPath).verify().ok).toBe(true);
 });
 
 describe('an impostor of the action workflow on Airlock’s own task queue (a rogue worker) cannot execute without the evidence', () => {

@@ -54,9 +54,8 @@ async function stillWorks(s: ActionState, customerId: string, tier: string): Pro
   expect(h.crm.store.customers.get(customerId)?.tier).toBe(tier);
   expect(h.crm.store.writes).toBe(writes + 1);
   const records = new JsonlAuditLog(h.auditLogPath).read().filter((r) => r.actionId === s.id);
-  expect(records).toHaveLength(1);
-  expect(records[0].status).toBe('succeeded');
-  expect(JSON.stringify(records[0]).length).toBeLessThan(64 * 1024);
+  expect(records.map((r) => [r.kind, r.status])).toEqual([['execution', 'executing'], ['final', 'succeeded']]);
+  expect(JSON.stringify(records[1]).length).toBeLessThan(64 * 1024);
   expect(JSON.stringify(final).length).toBeLessThan(64 * 1024);
   return final;
 }
@@ -84,7 +83,7 @@ test('two unsigned 1.1 MB decisions sent while the action plans are refused befo
   expect(await updatesInHistory(id)).toBe(0);
   const final = await stillWorks(s, 'C-1001', 'silver');
   expect(final.refusedBeforeHistory.total).toBe(2);
-  const finished = new JsonlAuditLog(h.auditLogPath).read().find((r) => r.actionId === id)!.events.at(-1) as { data: { refusedBeforeHistory: unknown } };
+  const finished = new JsonlAuditLog(h.auditLogPath).find(id, final.runId, 'final')!.events.at(-1) as { data: { refusedBeforeHistory: unknown } };
   expect(finished.data.refusedBeforeHistory).toEqual({ total: 2, byCode: { oversized: 2 } });
 });
 

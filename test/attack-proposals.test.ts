@@ -114,7 +114,10 @@ test('a valid proposal moved to another action id, or replayed as a second run o
   expect(replay.status).toBe('invalid');
   expect(replay.issues).toEqual([expect.objectContaining({ code: 'proposal_replayed' })]);
   expect(h.crm.store.notes.filter((n) => n.text === 'replay me')).toHaveLength(1);
-  expect(new JsonlAuditLog(h.auditLogPath).read().filter((r) => r.actionId === first.id).map((r) => r.runId)).toEqual([first.runId]);
+  expect(new JsonlAuditLog(h.auditLogPath).read().filter((r) => r.actionId === first.id).map((r) => [r.kind, r.runId])).toEqual([
+    ['execution', first.runId],
+    ['final', first.runId],
+  ]);
 });
 
 test('people have one canonical id: "ALICE" is alice, and may not approve what was proposed for "Alice"', async () => {

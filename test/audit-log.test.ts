@@ -44,16 +44,22 @@ function verifyCli(file: string): Promise<{ code: number; out: string }> {
   );
 }
 
-test('every finished action is appended once, with the same events as `airlock audit`, in an intact chain', async () => {
+test('every finished action is appended once, after the record its execution wrote, with the same events as `airlock audit`, in an intact chain', async () => {
   const log = new JsonlAuditLog(h.auditLogPath);
   const records = log.read();
-  expect(records.map((r) => r.actionId)).toEqual(ids);
-  expect(records.map((r) => r.status)).toEqual(['succeeded', 'invalid', 'denied', 'rejected']);
-  expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
-  expect(log.verify()).toEqual({ ok: true, records: 4, head: records[3].hash });
+  expect(records.map((r) => [r.kind, r.actionId, r.status])).toEqual([
+    ['execution', ids[0], 'executing'],
+    ['final', ids[0], 'succeeded'],
+    ['final', ids[1], 'invalid'],
+    ['final', ids[2], 'denied'],
+    ['final', ids[3], 'rejected'],
+  ]);
+  expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+  expect(log.verify()).toEqual({ ok: true, records: 5, head: records[4].hash });
+  expect(records[0].events).toEqual([expect.objectContaining({ kind: 'execution_started', data: expect.objectContaining({ agent: 'support-bot', user: 'alice', approvers: [] }) })]);
 
   const fromHistory = await auditTrail(h.client, ids[0]);
-  const recorded = records[0].events as { kind: string; summary: string }[];
+  const recorded = records[1].events as { kind: string; summary: string }[];
   // The record is written just before the run completes: every event up to then, then the outcome.
   expect(recorded.slice(0, -1)).toEqual(fromHistory.slice(0, recorded.length - 1));
   expect(recorded.at(-1)).toMatchObject({ kind: 'finished', summary: 'finished: succeeded' });
@@ -62,7 +68,7 @@ test('every finished action is appended once, with the same events as `airlock a
   expect(statSync(h.auditLogPath).mode & 0o777).toBe(0o600); // decrypted events: only the worker's user reads them
   const cli = await verifyCli(h.auditLogPath);
   expect(cli.code).toBe(0);
-  expect(cli.out).toContain(`4 record(s), chain intact; head ${records[3].hash}`);
+  expect(cli.out).toContain(`5 record(s), chain intact; head ${records[4].hash}`);
 });
 
 test('a retried audit activity writes no second record', async () => {
@@ -75,7 +81,7 @@ test('a retried audit activity writes no second record', async () => {
   const again = (await env.run(recordAudit, counts)) as { seq: number; hash: string };
   const third = await env.run(recordAudit, counts);
   expect(again).toEqual(third);
-  expect(again.seq).toBe(1);
+  expect(again.seq).toBe(2);
   expect(lines(h.auditLogPath)).toEqual(before);
 });
 
@@ -89,35 +95,35 @@ describe('verify names the first record that was tampered with', () => {
   test('one changed byte', async () => {
     const file = copy();
     const text = readFileSync(file, 'utf8');
-    const at = text.indexOf('"status":"invalid"') + 10; // inside record 2
+    const at = text.indexOf('"status":"invalid"') + 10; // inside record 3
     writeFileSync(file, text.slice(0, at) + 'X' + text.slice(at + 1));
-    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 2, actionId: ids[1], problem: 'changed' });
+    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 3, actionId: ids[1], problem: 'changed' });
     const cli = await verifyCli(file);
     expect(cli.code).toBe(1);
-    expect(cli.out).toContain(`Record 2 (action ${ids[1]}) does not match its hash: it was changed.`);
+    expect(cli.out).toContain(`Record 3 (action ${ids[1]}) does not match its hash: it was changed.`);
   });
 
   test('a changed record whose hash was recomputed breaks the next link', () => {
     const file = copy();
     const records = lines(file).map((l) => JSON.parse(l));
-    records[1].status = 'succeeded';
-    const { hash: _old, ...body } = records[1];
-    records[1].hash = createHash('sha256').update(canonicalJson(body)).digest('hex');
+    records[2].status = 'succeeded';
+    const { hash: _old, ...body } = records[2];
+    records[2].hash = createHash('sha256').update(canonicalJson(body)).digest('hex');
     writeFileSync(file, records.map((r) => canonicalJson(r)).join('\n') + '\n');
-    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 3, actionId: ids[2], problem: 'changed' });
+    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 4, actionId: ids[2], problem: 'changed' });
   });
 
   test('a deleted record', () => {
     const file = copy();
     const all = lines(file);
-    writeFileSync(file, [all[0], all[2], all[3]].join('\n') + '\n');
-    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 2, actionId: ids[2], problem: 'removed' });
+    writeFileSync(file, [all[0], all[1], all[3], all[4]].join('\n') + '\n');
+    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 3, actionId: ids[2], problem: 'removed' });
   });
 
   test('two swapped records', () => {
     const file = copy();
     const all = lines(file);
-    writeFileSync(file, [all[0], all[2], all[1], all[3]].join('\n') + '\n');
-    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 2, actionId: ids[2], problem: 'reordered' });
+    writeFileSync(file, [all[0], all[1], all[3], all[2], all[4]].join('\n') + '\n');
+    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 3, actionId: ids[2], problem: 'reordered' });
   });
 });
