@@ -18,7 +18,7 @@ import type { CedarPolicyEngine } from '../lib/cedar-policy-engine';
 import type { AwsSettings } from '../lib/runtime-config';
 import type { Identities } from '../lib/identities';
 import type { JsonlAuditLog } from '../lib/audit-log';
-import { eventTime, type RunHistory } from '../lib/run-history';
+import type { RunHistory } from '../lib/run-history';
 import { describeHistory } from '../client/audit-trail';
 import { sha256Canonical } from '../lib/sha256';
 import { diffValues } from '../lib/diff';
@@ -193,7 +193,7 @@ export function createActivities(deps: ActivityDeps) {
       throw new EvidenceError('undecodable', 'The activity input could not be decrypted: it was not sent by an Airlock worker.');
     }
     const execution = currentExecution();
-    const p = evidence.interpret(await evidence.authenticate(args.proposal, execution, { firstRun: true }));
+    const p = evidence.interpret(await evidence.authenticate(args.proposal, execution));
     const policy = evidence.decide(p);
     if (policy.decision !== 'allow') throw new EvidenceError('denied', `Policy does not allow this proposal now: ${policy.explanation}`);
     const until = executableUntil(p.signedAt, policy.approvalsRequired, policy.approvalTimeoutSeconds * 1000, PROPOSAL_FRESHNESS_MS);
@@ -217,7 +217,7 @@ export function createActivities(deps: ActivityDeps) {
       const execution = currentExecution();
       let authentic;
       try {
-        authentic = await evidence.authenticate(args.proposal, execution, { startedAt: Date.parse(args.startedAt), firstRun: true });
+        authentic = await evidence.authenticate(args.proposal, execution, { startedAt: Date.parse(args.startedAt) });
       } catch (err) {
         if (!(err instanceof EvidenceError)) return fail(err);
         return { ok: false, authentic: false, issues: [{ path: ['proposal'], code: err.code, message: issueText(err.message) }], message: `Invalid proposal: ${err.message}` };
@@ -353,7 +353,7 @@ export function createActivities(deps: ActivityDeps) {
         const history = await deps.runs.events(execution.workflowId, execution.runId);
         const started = history[0]?.workflowExecutionStartedEventAttributes;
         const proposal = await deps.runs.decode(started?.input?.payloads?.[0]);
-        const authentic = await evidence.authenticate(proposal, execution, { startedAt: history[0] ? eventTime(history[0]) : undefined, firstRun: true });
+        const authentic = await evidence.authenticate(proposal, execution);
         const events = await describeHistory(history, deps.runs.decode);
         const status = events.filter((e) => e.kind === 'status_changed').map((e) => (e.data as { status: string }).status).at(-1) ?? '';
         if (!AUDITED_OUTCOMES.has(status)) throw new EvidenceError('not_finished', `The action is "${status}", not finished; only a finished action is recorded.`);

@@ -61,11 +61,12 @@ export function inputDigest(input: unknown): string {
  */
 export function createEvidence(deps: EvidenceDeps) {
   /**
-   * Checks that `value` is a proposal signed by a registered agent, for this action id, started within
-   * {@link PROPOSAL_FRESHNESS_MS} of its signing (when `startedAt` is given), and that this run is the first of its
-   * action id (when `firstRun`).
+   * Checks that `value` is a proposal signed by a registered agent, for this action id, that this run is the first
+   * of its action id, and that it started within {@link PROPOSAL_FRESHNESS_MS} of the proposal's signing: by
+   * `startedAt` when the caller knows it (the workflow's own first step), else by Temporal's visibility, which must
+   * then list the run (so a proposal replayed once old runs have left visibility is stale all the same).
    */
-  async function authenticate(value: unknown, execution: Execution, opts: { startedAt?: number; firstRun: boolean }): Promise<AuthenticProposal> {
+  async function authenticate(value: unknown, execution: Execution, opts: { startedAt?: number } = {}): Promise<AuthenticProposal> {
     const shape = checkProposalShape(value);
     if (!shape.ok) throw new EvidenceError(shape.code, shape.message);
     const { payload, input, signature } = shape.proposal;
@@ -82,15 +83,17 @@ export function createEvidence(deps: EvidenceDeps) {
     if (payload.actionId !== execution.workflowId) {
       throw new EvidenceError('proposal_wrong_action', `The proposal was signed for action ${payload.actionId}, not for ${execution.workflowId}.`);
     }
+    const run = await deps.runs.runStart(execution.workflowId, execution.runId, { listed: opts.startedAt === undefined });
+    if (!run.first) {
+      throw new EvidenceError('proposal_replayed', `Action ${execution.workflowId} already ran; a proposal runs once. Propose again for a new action.`);
+    }
     const signedAt = parseSigningTime(payload.time) as number;
-    if (opts.startedAt !== undefined && Math.abs(opts.startedAt - signedAt) > PROPOSAL_FRESHNESS_MS) {
+    const startedAt = (opts.startedAt ?? run.startedAt) as number;
+    if (Math.abs(startedAt - signedAt) > PROPOSAL_FRESHNESS_MS) {
       throw new EvidenceError(
         'proposal_stale',
-        `The proposal was signed at ${payload.time}, more than 5 minutes from the start of its action (${new Date(opts.startedAt).toISOString()}); propose again (and check the agent's clock).`,
+        `The proposal was signed at ${payload.time}, more than 5 minutes from the start of its action (${new Date(startedAt).toISOString()}); propose again (and check the agent's clock).`,
       );
-    }
-    if (opts.firstRun && !(await deps.runs.isFirstRun(execution.workflowId, execution.runId))) {
-      throw new EvidenceError('proposal_replayed', `Action ${execution.workflowId} already ran; a proposal runs once. Propose again for a new action.`);
     }
     const user = payload.user === undefined ? undefined : canonicalPersonId(payload.user);
     return {

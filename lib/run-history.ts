@@ -22,10 +22,12 @@ export interface RunHistory {
   /** The run's decisions (updates `decide`), with their answers. */
   decisions(workflowId: string, runId: string): Promise<HistoryDecision[]>;
   /**
-   * Whether this run is the first run ever started under its workflow id. An action id belongs to one run: a later
-   * run under the same id (a replayed proposal) must not act.
+   * Whether this run is the first run ever started under its workflow id (an action id belongs to one run: a later
+   * run under the same id, a replayed proposal, must not act), and when it started, by Temporal's visibility. With
+   * `listed`, the run itself must be listed (it waits a moment for visibility to catch up, then fails): the answer
+   * is then never a guess. Without, a run not yet listed when no other is counts as first, for now.
    */
-  isFirstRun(workflowId: string, runId: string): Promise<boolean>;
+  runStart(workflowId: string, runId: string, opts: { listed: boolean }): Promise<{ first: boolean; startedAt?: number }>;
   decode: HistoryDecoder;
 }
 
@@ -38,8 +40,7 @@ export function eventTime(e: HistoryEvent): number {
 /** A reader on the worker's own client (its codec keys decrypt the histories). */
 export function createRunHistory(client: Client): RunHistory {
   const decode = historyDecoder(client);
-  // A run found first stays first forever (no earlier run can appear later), so the answer is cached.
-  const firstRuns = new Map<string, string>();
+  const firstRuns = new Map<string, { runId: string; startedAt: number }>();
 
   const events = async (workflowId: string, runId: string): Promise<HistoryEvent[]> => {
     try {
@@ -71,22 +72,31 @@ export function createRunHistory(client: Client): RunHistory {
       }
       return [...out.values()];
     },
-    async isFirstRun(workflowId, runId) {
+    async runStart(workflowId, runId, opts) {
       const known = firstRuns.get(workflowId);
-      if (known) return known === runId;
-      const runs: { runId: string; startTime: number }[] = [];
-      for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId.replace(/'/g, '')}'` })) {
-        runs.push({ runId: wf.runId, startTime: wf.startTime.getTime() });
+      if (known) return { first: known.runId === runId, startedAt: known.runId === runId ? known.startedAt : undefined };
+      for (let attempt = 0; ; attempt++) {
+        const runs: { runId: string; startTime: number }[] = [];
+        for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId.replace(/'/g, '')}'` })) {
+          runs.push({ runId: wf.runId, startTime: wf.startTime.getTime() });
+        }
+        const mine = runs.find((r) => r.runId === runId);
+        const others = runs.filter((r) => r.runId !== runId);
+        if (mine) {
+          const first = !others.some((r) => r.startTime < mine.startTime || (r.startTime === mine.startTime && r.runId < mine.runId));
+          // Only a run seen listed, before any other, is remembered as first: no earlier run can appear later.
+          if (first) {
+            if (firstRuns.size > 10_000) firstRuns.clear();
+            firstRuns.set(workflowId, { runId, startedAt: mine.startTime });
+          }
+          return { first, startedAt: mine.startTime };
+        }
+        // Not listed yet (visibility lags the start by milliseconds): another run listed already started before it.
+        if (others.length) return { first: false };
+        if (!opts.listed) return { first: true };
+        if (attempt >= 20) throw new Error(`Visibility does not list run ${runId} of ${workflowId} yet; the activity will be retried.`);
+        await new Promise((r) => setTimeout(r, 50));
       }
-      const mine = runs.find((r) => r.runId === runId);
-      const others = runs.filter((r) => r.runId !== runId);
-      // Visibility may not list a run that started a moment ago; any other run listed then started before it.
-      const first = mine ? !others.some((r) => r.startTime < mine.startTime || (r.startTime === mine.startTime && r.runId < mine.runId)) : others.length === 0;
-      if (first) {
-        if (firstRuns.size > 10_000) firstRuns.clear();
-        firstRuns.set(workflowId, runId);
-      }
-      return first;
     },
   };
 }

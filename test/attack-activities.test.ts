@@ -148,6 +148,20 @@ test('an attacker holding an agent’s key can do what that agent may, but never
   expect(new JsonlAuditLog(h.auditLogPath).verify().ok).toBe(true);
 });
 
+test('an old proposal, even one the attacker’s agent key signs, is stale in a new run of the attacker’s own', async () => {
+  const key = loadSigningKey('support-bot', h.keysDir);
+  for (const activity of ['planAction', 'executeAction']) {
+    const id = freshId();
+    const old = signedProposal(id, 'crm.add_note_to_customer', { customerId: 'C-1005', note: 'from the past' }, key);
+    old.payload.time = new Date(Date.now() - 600_000).toISOString();
+    old.signature = signPayload('airlock.proposal.v1', old.payload, key);
+    const out = await untouched(() => rogue.call({ encrypted: true, taskQueue: h.taskQueue, activity, args: [{ proposal: old }], workflowId: id }));
+    expect(out).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
+    expect(out.message).toMatch(/more than 5 minutes from the start of its action/);
+    expect(await sessionsOf(h.motoEndpoint, id)).toEqual([]);
+  }
+});
+
 describe('an impostor of the action workflow on Airlock’s own task queue (a rogue worker) cannot execute without the evidence', () => {
   let impostor: { stop(): Promise<void> } | undefined;
   let activitiesOnly: { worker: Worker; running: Promise<void>; connection: NativeConnection } | undefined;
