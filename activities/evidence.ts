@@ -119,11 +119,13 @@ export function createEvidence(deps: EvidenceDeps) {
   /** Policy on the proposal now: for a dry run, whether the agent may preview; otherwise the task's own decision. */
   function decide(p: VerifiedProposal): PolicyDecision {
     const query = { agent: p.agent.id, user: p.user, task: p.task.name, risk: p.task.risk, target: p.target };
-    if (!p.payload.dryRun) return deps.policy.decideProposal(query);
     const preview = deps.policy.canPreview(query);
+    // A real proposal is planned for its approvers whatever preview says; its plan is shown to the agent only if
+    // the agent may preview, else proposing would be a way around the preview policy.
+    if (!p.payload.dryRun) return { ...deps.policy.decideProposal(query), agentMayPreview: preview.permitted };
     const actor = p.user ? `agent ${p.agent.id} acting for user ${p.user}` : `agent ${p.agent.id} acting for no user`;
     return preview.permitted
-      ? { decision: 'allow', approvalsRequired: 0, policyIds: preview.policyIds, approvalTimeoutSeconds: 0, sessionSeconds: 900, eligibleApprovers: [], explanation: 'Preview allowed.' }
+      ? { decision: 'allow', approvalsRequired: 0, policyIds: preview.policyIds, approvalTimeoutSeconds: 0, sessionSeconds: 900, eligibleApprovers: [], explanation: 'Preview allowed.', agentMayPreview: true }
       : {
           decision: 'deny',
           approvalsRequired: 0,

@@ -8,19 +8,21 @@ const isUnder = (path: string, field: string) => path === field || path.startsWi
 
 /**
  * What a model may see of an action: enough to act on, and nothing it must not see. Results are already redacted of
- * secrets; the current values of a task's `hiddenFromAgents` fields are masked in the diff (approvers see them).
- * The MCP server answers with this; agent backends using the SDK should hand their model this, not the state.
+ * secrets; the plan is shown only when policy lets the agent preview the task, and then the current values of the
+ * task's `hiddenFromAgents` fields are masked in the diff (approvers see everything). The MCP server answers with
+ * this; agent backends using the SDK should hand their model this, not the state.
  */
 export function agentView(s: ActionState, registry: TaskRegistry) {
   const hidden = registry.has(s.task) ? (registry.get(s.task).hiddenFromAgents ?? []) : [];
   const mask = (d: DiffEntry): DiffEntry => (hidden.some((field) => isUnder(d.path, field)) && 'before' in d ? { ...d, before: HIDDEN_FROM_AGENTS } : d);
+  const plan = s.policy?.agentMayPreview ? s.plan : undefined;
   return {
     action_id: s.id,
     task: s.task,
     status: s.status,
-    summary: s.plan?.summary,
-    side_effects: s.plan?.sideEffects,
-    diff: s.plan?.diff.map(mask),
+    summary: plan ? plan.summary : s.plan && HIDDEN_FROM_AGENTS,
+    side_effects: plan?.sideEffects,
+    diff: plan?.diff.map(mask),
     approvals: s.approvalsRequired ? { given: s.approvedBy.length, needed: s.approvalsRequired, expires_at: s.expiresAt } : undefined,
     issues: s.issues,
     result: s.result?.output,

@@ -130,7 +130,8 @@ export class AirlockClient {
    */
   async propose(opts: ProposeOptions): Promise<Proposal> {
     const { idempotencyKey, key, ...request } = opts;
-    const id = actionIdFor(request.agent, idempotencyKey);
+    const agentKey = key ?? this.agentKey(request.agent);
+    const id = actionIdFor(request.agent, idempotencyKey, agentKey);
     const requestHash = sha256Canonical(request);
     const handle = this.temporal.workflow.getHandle(id);
     if (idempotencyKey !== undefined) {
@@ -144,7 +145,7 @@ export class AirlockClient {
       await this.temporal.workflow.start(ACTION_WORKFLOW_TYPE, {
         workflowId: id,
         taskQueue: this.taskQueue,
-        args: [this.sign(id, request, idempotencyKey, key)],
+        args: [this.sign(id, request, idempotencyKey, agentKey)],
         // Two concurrent sends of one key meet in one action; a finished action is never started again.
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
@@ -161,7 +162,7 @@ export class AirlockClient {
   }
 
   /** The signed proposal: bound to its action id, the input by its digest, fresh and single use. */
-  private sign(actionId: string, request: ActionRequest, idempotencyKey: string | undefined, key: KeyObject | undefined): SignedProposal {
+  private sign(actionId: string, request: ActionRequest, idempotencyKey: string | undefined, key: KeyObject): SignedProposal {
     const payload: ProposalPayload = {
       actionId,
       agent: request.agent,
@@ -174,7 +175,7 @@ export class AirlockClient {
       time: new Date().toISOString(),
       nonce: randomBytes(16).toString('hex'),
     };
-    return { payload, input: request.input, signature: signPayload('airlock.proposal.v1', payload, key ?? this.agentKey(request.agent)) };
+    return { payload, input: request.input, signature: signPayload('airlock.proposal.v1', payload, key) };
   }
 
   /** The existing action under an idempotency key, if it is the same proposal; else a conflict. */

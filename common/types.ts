@@ -93,6 +93,8 @@ export interface PolicyDecision {
   eligibleApprovers: string[];
   /** Why, in words, for people. */
   explanation: string;
+  /** Whether policy lets the agent preview this task (Cedar `preview`): if not, agents are not shown its plans. */
+  agentMayPreview?: boolean;
 }
 
 /** What an approver signs: the decision bound to one run of one action and one plan, fresh and unique. */

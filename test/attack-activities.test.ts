@@ -57,7 +57,7 @@ function signedProposal(workflowId: string, task: string, input: unknown, key: K
   };
   return { payload, input, signature: signPayload('airlock.proposal.v1', payload, key) };
 }
-const freshId = () => actionIdFor('support-bot', randomBytes(8).toString('hex'));
+const freshId = () => actionIdFor('support-bot', undefined, generateKeyPairSync('ed25519').privateKey);
 
 /** Everything an attack must leave as it was. */
 async function untouched<T>(attack: () => Promise<T>): Promise<T> {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +41,7 @@ const input = { customerId: 'C-1003', changes: { tier: 'platinum' } };
 /** A proposal as the SDK signs it, with any field overridden, signed by `key` (support-bot's by default). */
 function proposal(overrides: Partial<ProposalPayload> = {}, key: KeyObject = loadSigningKey('support-bot', h.keysDir), body: unknown = input): SignedProposal {
   const payload: ProposalPayload = {
-    actionId: actionIdFor('support-bot', randomBytes(8).toString('hex')),
+    actionId: actionIdFor('support-bot', undefined, key),
     agent: 'support-bot',
     user: 'alice',
     task: 'crm.update_customer',
@@ -56,7 +56,7 @@ function proposal(overrides: Partial<ProposalPayload> = {}, key: KeyObject = loa
 
 /** Starts an action workflow directly, as any client of the namespace can, and waits for its end. */
 async function startRaw(signed: unknown, opts: { workflowId?: string; client?: Client; reuse?: boolean } = {}): Promise<ActionState> {
-  const workflowId = opts.workflowId ?? (signed as SignedProposal).payload?.actionId ?? actionIdFor('x', randomBytes(8).toString('hex'));
+  const workflowId = opts.workflowId ?? (signed as SignedProposal).payload.actionId;
   const handle = await (opts.client ?? h.client).workflow.start('actionWorkflow', {
     taskQueue: h.taskQueue,
     workflowId,
@@ -105,7 +105,7 @@ test('a plain (unencrypted) proposal is refused as undecodable, and the worker i
 
 test('a valid proposal moved to another action id, or replayed as a second run of its own, ends invalid; the first ran once', async () => {
   const signed = proposal({ task: 'crm.add_note_to_customer' }, undefined, { customerId: 'C-1002', note: 'replay me' });
-  await refused(await startRaw(signed, { workflowId: actionIdFor('support-bot', 'elsewhere') }), 'proposal_wrong_action');
+  await refused(await startRaw(signed, { workflowId: actionIdFor('support-bot', 'elsewhere', loadSigningKey('support-bot', h.keysDir)) }), 'proposal_wrong_action');
   const first = await startRaw(signed);
   expect(first.status).toBe('succeeded');
   const replay = await startRaw(signed, { reuse: true });
@@ -198,4 +198,16 @@ test('the CLI signs a proposal with the agent’s key from the keys directory, a
   const missing = await cli('propose', 'crm.add_note_to_customer', '--agent', 'rogue-bot', '--input', '{"customerId":"C-1001","note":"x"}');
   expect(missing.code).toBe(1);
   expect(missing.out).toMatch(/No private key for rogue-bot in .*airlock keys new rogue-bot/);
+});
+
+test('an action id under an idempotency key cannot be computed, so cannot be occupied first, without the agent’s key', async () => {
+  const naive = `act-${createHash('sha256').update('support-bot\nticket-9001').digest('hex').slice(0, 24)}`;
+  // The attacker occupies every id they can compute from the agent's name and the key.
+  await h.client.workflow.start('actionWorkflow', { taskQueue: `squatter-${randomBytes(4).toString('hex')}`, workflowId: naive, args: [{}] });
+  const { id, existing } = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'ticket 9001' }, agent: 'support-bot', user: 'alice', idempotencyKey: 'ticket-9001' });
+  expect([id === naive, existing]).toEqual([false, false]);
+  expect(id).toBe(actionIdFor('support-bot', 'ticket-9001', loadSigningKey('support-bot', h.keysDir)));
+  expect(id).not.toBe(actionIdFor('support-bot', 'ticket-9001', loadSigningKey('ops-bot', h.keysDir)));
+  expect((await h.airlock.result(id)).status).toBe('succeeded');
+  await h.client.workflow.getHandle(naive).terminate('test over');
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 import { actionIdFor } from '../client/action-id';
 import { REPO_ROOT } from '../lib/dev-config';
+import { loadSigningKey } from '../lib/signing-keys';
 import { startHarness, type Harness } from './support/harness';
 import { testEnv } from './support/test-env';
 
@@ -86,7 +87,7 @@ test('an approver sees the action in pending, is refused when not permitted (exi
 
 test('reject needs a reason; a rejected action exits 3 for a proposer who waited', async () => {
   const waiting = airlock('propose', 'crm.update_customer', '--agent', 'support-bot', '--user', 'alice', '--input', '{"customerId":"C-1003","changes":{"tier":"gold"}}', '--key', 'cli-2', '--wait', '--json');
-  const id = actionIdFor('support-bot', 'cli-2'); // the key makes the id known before the CLI prints it
+  const id = actionIdFor('support-bot', 'cli-2', loadSigningKey('support-bot', h.keysDir)); // known before the CLI prints it, to the agent's key
   await waitUntilStarted(id);
   await h.airlock.waitFor(id, ['awaiting_approval']);
   const noReason = await airlock('reject', id, '--as', 'carol');
