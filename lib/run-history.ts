@@ -94,8 +94,8 @@ export function createRunHistory(client: Client): RunHistory {
         // Not listed yet (visibility lags the start by milliseconds): another run listed already started before it.
         if (others.length) return { first: false };
         if (!opts.listed) return { first: true };
-        if (attempt >= 20) throw new Error(`Visibility does not list run ${runId} of ${workflowId} yet; the activity will be retried.`);
-        await new Promise((r) => setTimeout(r, 50));
+        if (attempt >= 100) throw new Error(`Visibility does not list run ${runId} of ${workflowId} yet; the activity will be retried.`);
+        await new Promise((r) => setTimeout(r, 20));
       }
     },
   };
