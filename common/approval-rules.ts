@@ -215,11 +215,6 @@ export class ApprovalProcess {
     this.state.expiresAt = new Date(now + this.rules.windowMs).toISOString();
   }
 
-  /** Whether decisions are taken now. */
-  get isDeciding(): boolean {
-    return this.deciding;
-  }
-
   /**
    * The update validator's screen at `now`: refuses, before history, anything that is not a well-formed decision
    * signed by a registered person for this very action and run, signed recently, for an action awaiting decisions;
