@@ -3,6 +3,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { canonicalJson } from '../common/canonical-json';
+import { planHashBody } from '../common/plan-hash';
 import { z } from 'zod';
 import { executableUntil } from '../common/approval-rules';
 import { EvidenceError, toActivityFailure } from '../common/errors';
@@ -100,12 +101,15 @@ export interface EvidenceArgs {
 }
 
 /**
- * The mark an execution attempt leaves after it checked the plan: an HMAC, with the workers' own key, of the run, the
- * activity and the plan hash. A retry trusts it, and only it: anyone who can poll the task queue can write heartbeat
+ * The mark an execution attempt leaves after it checked the plan: an HMAC, with the workers' own key, of the run, this
+ * scheduling of the activity (its id and when it was scheduled: a mark copied to a later scheduling is worthless) and
+ * the plan hash. A retry trusts it, and only it: anyone who can poll the task queue can write heartbeat
  * details, nobody without the key can write this.
  */
-function planCheckedMark(key: Buffer, execution: Execution, activityId: string, planHash: string): string {
-  return createHmac('sha256', key).update(canonicalJson({ purpose: 'airlock.plan-checked.v1', ...execution, activityId, planHash })).digest('base64');
+function planCheckedMark(key: Buffer, execution: Execution, scheduling: { activityId: string; scheduledTimestampMs: number }, planHash: string): string {
+  return createHmac('sha256', key)
+    .update(canonicalJson({ purpose: 'airlock.plan-checked.v1', ...execution, activityId: scheduling.activityId, scheduledAt: scheduling.scheduledTimestampMs, planHash }))
+    .digest('base64');
 }
 
 function sameMark(left: unknown, expected: string): boolean {
@@ -170,18 +174,12 @@ export function createActivities(deps: ActivityDeps) {
   const makePlan = (p: VerifiedProposal): Promise<Plan> =>
     withSession(p, 'plan', undefined, async (session) => {
       const draft = await p.task.plan(p.parsed, taskContext(p.payload.actionId, session));
-      const body = {
-        task: p.task.name,
-        input: p.parsed,
-        target: p.target,
-        summary: draft.summary,
-        sideEffects: draft.sideEffects,
-        before: draft.before,
-        after: draft.after,
-        diff: draft.diff ?? diffValues(draft.before, draft.after),
-      };
-      const { task: _t, input: _i, ...plan } = body;
-      return { ...plan, hash: sha256Canonical(body), plannedAt: deps.clock().toISOString() };
+      // Redacted before it is hashed: the hash binds what people are shown.
+      const plan = redact(
+        { target: p.target, summary: draft.summary, sideEffects: draft.sideEffects, before: draft.before, after: draft.after, diff: draft.diff ?? diffValues(draft.before, draft.after) },
+        session.sensitive,
+      );
+      return { ...plan, hash: sha256Canonical(planHashBody(p.task.name, p.parsed, plan)), plannedAt: deps.clock().toISOString() };
     });
 
   /**
@@ -302,7 +300,7 @@ export function createActivities(deps: ActivityDeps) {
           // that checked says so in its heartbeat. (Should that heartbeat be lost in a crash, the retry plans again
           // and at worst asks for new approvals; it never acts twice.)
           const ctx = Context.current();
-          const mark = planCheckedMark(await deps.workerKey(), execution, ctx.info.activityId, args.planHash as string);
+          const mark = planCheckedMark(await deps.workerKey(), execution, ctx.info, args.planHash as string);
           const left = ctx.info.heartbeatDetails as { planChecked?: unknown } | undefined;
           if (!sameMark(left?.planChecked, mark)) {
             const fresh = await makePlan(p);
@@ -315,6 +313,7 @@ export function createActivities(deps: ActivityDeps) {
           kind: 'execution',
           actionId: execution.workflowId,
           runId: execution.runId,
+          ...(args.planHash ? { planHash: args.planHash } : {}),
           task: p.task.name,
           status: 'executing',
           recordedAt: deps.clock().toISOString(),
@@ -358,15 +357,13 @@ export function createActivities(deps: ActivityDeps) {
         const status = events.filter((e) => e.kind === 'status_changed').map((e) => (e.data as { status: string }).status).at(-1) ?? '';
         if (!AUDITED_OUTCOMES.has(status)) throw new EvidenceError('not_finished', `The action is "${status}", not finished; only a finished action is recorded.`);
         const executedInHistory = events.some((e) => e.kind === 'executed');
-        const executionRecord = deps.auditLog.find(execution.workflowId, execution.runId, 'execution');
-        const contradiction =
-          (status === 'succeeded' && !(executionRecord && executedInHistory)) ||
-          (executedInHistory && status !== 'succeeded') ||
-          (executionRecord && !['succeeded', 'failed', 'cancelled'].includes(status));
-        if (contradiction) {
+        // An execution that started and then did not finish as "executed" (a failure, a lost attempt whose retry found
+        // the target changed) is recorded with its outcome; a success needs both proofs, and an executed history a success.
+        const executionStarted = deps.auditLog.find(execution.workflowId, execution.runId, 'execution').length > 0;
+        if ((status === 'succeeded' && !(executionStarted && executedInHistory)) || (executedInHistory && status !== 'succeeded')) {
           throw new EvidenceError(
             'outcome_mismatch',
-            `The action's status is "${status}", but ${executionRecord ? 'the audit log records an execution' : 'the audit log records no execution'} and its history shows it ${executedInHistory ? 'executed' : 'did not execute'}; the record would not be true.`,
+            `The action's status is "${status}", but ${executionStarted ? 'the audit log records an execution' : 'the audit log records no execution'} and its history shows it ${executedInHistory ? 'executed' : 'did not execute'}; the record would not be true.`,
           );
         }
         const decided = await evidence.verifiedDecisions(authentic, execution);
@@ -376,8 +373,11 @@ export function createActivities(deps: ActivityDeps) {
           at: deps.clock().toISOString(),
           eventId: 0,
           kind: 'finished',
-          summary: `finished: ${status}` + (noted.refusedBeforeHistory.total ? `; ${noted.refusedBeforeHistory.total} decision message(s) refused before history` : ''),
-          data: { status, executed: executedInHistory, approvedBy, rejectedBy, refusedBeforeHistory: noted.refusedBeforeHistory, refusalsNotKept: noted.refusalsNotKept },
+          summary:
+            `finished: ${status}` +
+            (executionStarted && status !== 'succeeded' ? '; an execution had started (see its execution record)' : '') +
+            (noted.refusedBeforeHistory.total ? `; ${noted.refusedBeforeHistory.total} decision message(s) refused before history` : ''),
+          data: { status, executed: executedInHistory, executionStarted, approvedBy, rejectedBy, refusedBeforeHistory: noted.refusedBeforeHistory, refusalsNotKept: noted.refusalsNotKept },
         });
         const record = await deps.auditLog.append({
           kind: 'final',

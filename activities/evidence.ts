@@ -62,9 +62,9 @@ export function inputDigest(input: unknown): string {
 export function createEvidence(deps: EvidenceDeps) {
   /**
    * Checks that `value` is a proposal signed by a registered agent, for this action id, that this run is the first
-   * of its action id, and that it started within {@link PROPOSAL_FRESHNESS_MS} of the proposal's signing: by
-   * `startedAt` when the caller knows it (the workflow's own first step), else by Temporal's visibility, which must
-   * then list the run (so a proposal replayed once old runs have left visibility is stale all the same).
+   * of its action id, and that it started within {@link PROPOSAL_FRESHNESS_MS} of the proposal's signing (so a
+   * proposal replayed once old runs have left visibility is stale all the same). `startedAt`, when the caller knows
+   * it (the workflow's own first step), saves asking Temporal.
    */
   async function authenticate(value: unknown, execution: Execution, opts: { startedAt?: number } = {}): Promise<AuthenticProposal> {
     const shape = checkProposalShape(value);
@@ -83,12 +83,12 @@ export function createEvidence(deps: EvidenceDeps) {
     if (payload.actionId !== execution.workflowId) {
       throw new EvidenceError('proposal_wrong_action', `The proposal was signed for action ${payload.actionId}, not for ${execution.workflowId}.`);
     }
-    const run = await deps.runs.runStart(execution.workflowId, execution.runId, { listed: opts.startedAt === undefined });
+    const run = await deps.runs.runStart(execution.workflowId, execution.runId, opts.startedAt);
     if (!run.first) {
       throw new EvidenceError('proposal_replayed', `Action ${execution.workflowId} already ran; a proposal runs once. Propose again for a new action.`);
     }
     const signedAt = parseSigningTime(payload.time) as number;
-    const startedAt = (opts.startedAt ?? run.startedAt) as number;
+    const { startedAt } = run;
     if (Math.abs(startedAt - signedAt) > PROPOSAL_FRESHNESS_MS) {
       throw new EvidenceError(
         'proposal_stale',

@@ -81,6 +81,8 @@ export class AirlockClient {
   /** The tasks this client describes to agents; the worker's registry decides what runs. */
   readonly registry: TaskRegistry;
   private readonly agentKey: (agent: string) => KeyObject;
+  /** Each action's own run, once seen: the first under its id. */
+  private readonly firstRuns = new Map<string, string>();
 
   constructor(
     readonly temporal: Client,
@@ -133,7 +135,7 @@ export class AirlockClient {
     const agentKey = key ?? this.agentKey(request.agent);
     const id = actionIdFor(request.agent, idempotencyKey, agentKey);
     const requestHash = sha256Canonical(request);
-    const handle = this.temporal.workflow.getHandle(id);
+    const handle = await this.handle(id);
     if (idempotencyKey !== undefined) {
       const found = await handle.describe().catch((err: unknown) => {
         if (err instanceof WorkflowNotFoundError) return undefined;
@@ -154,11 +156,29 @@ export class AirlockClient {
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      return this.sameProposal(await handle.describe(), requestHash, idempotencyKey);
+      return this.sameProposal(await (await this.handle(id)).describe(), requestHash, idempotencyKey);
     }
     if (idempotencyKey === undefined) return { id, status: 'validating', existing: false };
     // With a key, a concurrent proposal may have won the start: make sure it is this one.
     return { ...(await this.sameProposal(await handle.describe(), requestHash, idempotencyKey)), existing: false };
+  }
+
+  /**
+   * A handle on the action's own run: the first run under its id. Anyone can start another run under a finished
+   * action's id, and by default a handle reads the latest run; an action's state must not be taken from a stranger's.
+   */
+  private async handle(id: string) {
+    let runId = this.firstRuns.get(id);
+    if (!runId) {
+      let first: { runId: string; at: number } | undefined;
+      for await (const wf of this.temporal.workflow.list({ query: `WorkflowId = '${id.replace(/'/g, '')}'` })) {
+        if (!first || wf.startTime.getTime() < first.at) first = { runId: wf.runId, at: wf.startTime.getTime() };
+      }
+      runId = first?.runId;
+      if (runId) this.firstRuns.set(id, runId);
+    }
+    // Not listed yet (visibility lags a start by milliseconds): then there is only the one run.
+    return this.temporal.workflow.getHandle(id, runId);
   }
 
   /** The signed proposal: bound to its action id, the input by its digest, fresh and single use. */
@@ -191,7 +211,7 @@ export class AirlockClient {
    * default); a finished one is read from history.
    */
   async get(id: string, opts: { queryTimeoutMs?: number } = {}): Promise<ActionState> {
-    const handle = this.temporal.workflow.getHandle(id);
+    const handle = await this.handle(id);
     try {
       const description = await handle.describe();
       if (description.status.name === 'RUNNING') {
@@ -206,7 +226,7 @@ export class AirlockClient {
 
   /** Waits for the action's final state; with a timeout, throws if it is not final by then. */
   async result(id: string, opts: { timeoutMs?: number } = {}): Promise<ActionState> {
-    const handle = this.temporal.workflow.getHandle(id);
+    const handle = await this.handle(id);
     const wait = handle.result() as Promise<ActionState>;
     try {
       if (opts.timeoutMs === undefined) return await wait;
@@ -231,7 +251,7 @@ export class AirlockClient {
   /** Waits until the action reaches one of `statuses` (or a final status); polls the status search attribute. */
   async waitFor(id: string, statuses: ActionStatus[], opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<ActionStatus> {
     const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-    const handle = this.temporal.workflow.getHandle(id);
+    const handle = await this.handle(id);
     for (;;) {
       const d = await handle.describe();
       const status = d.typedSearchAttributes.get(SA_STATUS) as ActionStatus;
@@ -271,7 +291,7 @@ export class AirlockClient {
     opts: { approver: string; key: KeyObject; decision: 'approve' | 'reject'; reason?: string; planHash?: string },
   ): Promise<ApprovalAttempt> {
     // describe() needs no worker: a decision on a known plan hash can be sent while workers are down.
-    const description = await this.temporal.workflow.getHandle(id).describe().catch((err: unknown) => {
+    const description = await (await this.handle(id)).describe().catch((err: unknown) => {
       throw err instanceof WorkflowNotFoundError ? new ActionNotFoundError(id) : err;
     });
     if (description.status.name !== 'RUNNING') {
@@ -302,7 +322,7 @@ export class AirlockClient {
    * workflow refused before history (malformed, unsigned, replayed, ...) comes back refused with `recorded: false`.
    */
   async decide(id: string, signed: SignedDecision): Promise<ApprovalAttempt> {
-    const handle = this.temporal.workflow.getHandle(id);
+    const handle = await this.handle(id);
     try {
       return await handle.executeUpdate(decideUpdate, { args: [signed] });
     } catch (err) {

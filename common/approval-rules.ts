@@ -22,7 +22,10 @@ export const EXECUTION_GRACE_MS = 30 * 60 * 1000;
  * the accepted update to history, a moment after the workflow judged it.
  */
 export const EVIDENCE_CLOCK_SLACK_MS = 60 * 1000;
-/** Refused attempts one person may leave in history; further ones are refused before history. */
+/**
+ * Refused attempts one person may leave in history, counted apart for approvals and rejections (so that refused
+ * approvals never stop a person's rejection); further ones are refused before history.
+ */
 export const MAX_REFUSALS_PER_PERSON = 3;
 /** Refused attempts kept in the action's state; the rest are counted (they stay in history). */
 export const MAX_KEPT_REFUSALS = 25;
@@ -250,8 +253,8 @@ export class ApprovalProcess {
       return refuse('stale_signature', `The decision was signed at ${payload.time}, more than 5 minutes from now; sign it again (and check your clock).`);
     }
     if (this.nonces.has(payload.nonce)) return refuse('replayed_nonce', 'This signed decision was already delivered once; sign a new one.');
-    if ((this.refusalsBy.get(id) ?? 0) >= MAX_REFUSALS_PER_PERSON) {
-      return refuse('too_many_attempts', `${id} has sent ${MAX_REFUSALS_PER_PERSON} refused decisions on this action; further ones are not recorded.`);
+    if ((this.refusalsBy.get(`${id}/${payload.decision}`) ?? 0) >= MAX_REFUSALS_PER_PERSON) {
+      return refuse('too_many_attempts', `${id} has sent ${MAX_REFUSALS_PER_PERSON} refused ${payload.decision === 'approve' ? 'approvals' : 'rejections'} on this action; further ones are not recorded.`);
     }
     return { accepted: true };
   }
@@ -299,7 +302,7 @@ export class ApprovalProcess {
       else this.rejection ??= attempt;
       return attempt;
     }
-    const who = facts.approverId ?? canonicalPersonId(payload.approver);
+    const who = `${facts.approverId ?? canonicalPersonId(payload.approver)}/${payload.decision}`;
     this.refusalsBy.set(who, (this.refusalsBy.get(who) ?? 0) + 1);
     const kept = this.state.approvals.filter((a) => !a.accepted).length;
     if (kept < MAX_KEPT_REFUSALS) this.state.approvals.push(attempt);

@@ -18,6 +18,8 @@ export interface AuditRecord {
   seq: number;
   kind: AuditRecordKind;
   actionId: string;
+  /** For an execution record: the plan it carried out (a re-approved plan is a new execution). */
+  planHash?: string;
   runId: string;
   task: string;
   status: string;
@@ -56,7 +58,7 @@ export class JsonlAuditLog {
   async append(entry: Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>): Promise<AuditRecord> {
     return this.locked(() => {
       const records = this.read();
-      const existing = records.find((r) => r.actionId === entry.actionId && r.runId === entry.runId && (r.kind ?? 'final') === entry.kind);
+      const existing = records.find((r) => sameKey(r, entry));
       if (existing) {
         if (existing.status !== entry.status || existing.task !== entry.task) {
           throw new Error(`The audit log already holds a ${entry.kind} record of action ${entry.actionId} (run ${entry.runId}) with status ${existing.status}; refusing a second one with ${entry.status}.`);
@@ -71,9 +73,9 @@ export class JsonlAuditLog {
     });
   }
 
-  /** The record of this action, run and kind, if there is one. */
-  find(actionId: string, runId: string, kind: AuditRecordKind): AuditRecord | undefined {
-    return this.read().find((r) => r.actionId === actionId && r.runId === runId && (r.kind ?? 'final') === kind);
+  /** The records of this action, run and kind (execution records: one per plan carried out). */
+  find(actionId: string, runId: string, kind: AuditRecordKind): AuditRecord[] {
+    return this.read().filter((r) => r.actionId === actionId && r.runId === runId && (r.kind ?? 'final') === kind);
   }
 
   /** Every record, in file order (assumes an intact file; `verify` checks that). */
@@ -153,4 +155,9 @@ function seqOf(line: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether two records are of one action, run, kind and (for executions) plan: the key appends are idempotent by. */
+function sameKey(a: Pick<AuditRecord, 'actionId' | 'runId' | 'kind' | 'planHash'>, b: Pick<AuditRecord, 'actionId' | 'runId' | 'kind' | 'planHash'>): boolean {
+  return a.actionId === b.actionId && a.runId === b.runId && (a.kind ?? 'final') === b.kind && (a.planHash ?? '') === (b.planHash ?? '');
 }

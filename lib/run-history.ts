@@ -23,11 +23,10 @@ export interface RunHistory {
   decisions(workflowId: string, runId: string): Promise<HistoryDecision[]>;
   /**
    * Whether this run is the first run ever started under its workflow id (an action id belongs to one run: a later
-   * run under the same id, a replayed proposal, must not act), and when it started, by Temporal's visibility. With
-   * `listed`, the run itself must be listed (it waits a moment for visibility to catch up, then fails): the answer
-   * is then never a guess. Without, a run not yet listed when no other is counts as first, for now.
+   * run under the same id, a replayed proposal, must not act), and when it started. The start comes from the run
+   * itself (described, or as its caller knows it), the other runs from Temporal's visibility.
    */
-  runStart(workflowId: string, runId: string, opts: { listed: boolean }): Promise<{ first: boolean; startedAt?: number }>;
+  runStart(workflowId: string, runId: string, knownStartedAt?: number): Promise<{ first: boolean; startedAt: number }>;
   decode: HistoryDecoder;
 }
 
@@ -72,31 +71,22 @@ export function createRunHistory(client: Client): RunHistory {
       }
       return [...out.values()];
     },
-    async runStart(workflowId, runId, opts) {
+    async runStart(workflowId, runId, knownStartedAt) {
       const known = firstRuns.get(workflowId);
-      if (known) return { first: known.runId === runId, startedAt: known.runId === runId ? known.startedAt : undefined };
-      for (let attempt = 0; ; attempt++) {
-        const runs: { runId: string; startTime: number }[] = [];
-        for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId.replace(/'/g, '')}'` })) {
-          runs.push({ runId: wf.runId, startTime: wf.startTime.getTime() });
-        }
-        const mine = runs.find((r) => r.runId === runId);
-        const others = runs.filter((r) => r.runId !== runId);
-        if (mine) {
-          const first = !others.some((r) => r.startTime < mine.startTime || (r.startTime === mine.startTime && r.runId < mine.runId));
-          // Only a run seen listed, before any other, is remembered as first: no earlier run can appear later.
-          if (first) {
-            if (firstRuns.size > 10_000) firstRuns.clear();
-            firstRuns.set(workflowId, { runId, startedAt: mine.startTime });
-          }
-          return { first, startedAt: mine.startTime };
-        }
-        // Not listed yet (visibility lags the start by milliseconds): another run listed already started before it.
-        if (others.length) return { first: false };
-        if (!opts.listed) return { first: true };
-        if (attempt >= 100) throw new Error(`Visibility does not list run ${runId} of ${workflowId} yet; the activity will be retried.`);
-        await new Promise((r) => setTimeout(r, 20));
+      if (known?.runId === runId) return { first: true, startedAt: known.startedAt };
+      const startedAt = knownStartedAt ?? (await client.workflow.getHandle(workflowId, runId).describe()).startTime.getTime();
+      if (known) return { first: false, startedAt };
+      let first = true;
+      for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId.replace(/'/g, '')}'` })) {
+        const t = wf.startTime.getTime();
+        if (wf.runId !== runId && (t < startedAt || (t === startedAt && wf.runId < runId))) first = false;
       }
+      // A run found first stays first (no earlier run can appear later), so the answer is remembered.
+      if (first) {
+        if (firstRuns.size > 10_000) firstRuns.clear();
+        firstRuns.set(workflowId, { runId, startedAt });
+      }
+      return { first, startedAt };
     },
   };
 }

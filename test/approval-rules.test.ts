@@ -314,3 +314,27 @@ test('judgeDecision names the first rule a decision breaks', () => {
   expect(code({}, { permitted: false })).toBe('not_permitted');
   expect(code({}, {}, { approvedBy: ['bob'] })).toBe('duplicate_approver');
 });
+
+test('refused approvals never use up a person’s rejection: the cap counts each kind apart', () => {
+  const state = newState();
+  const process = new ApprovalProcess(state);
+  process.configure({ excluded: EXCLUDED, windowMs: WINDOW_MS, keys: KEYRING, verify: nodeVerify });
+  process.open(T0);
+  const decision = (kind: 'approve' | 'reject', n: number, planHash = plan(9).hash) =>
+    signAs('bob', { approver: 'bob', actionId: ACTION, runId: RUN, planHash, decision: kind, time: new Date(T0).toISOString(), nonce: `${kind}-${n}`.padEnd(16, 'x'), ...(kind === 'reject' ? { reason: 'no' } : {}) });
+  const facts = { approverId: 'bob', signatureValid: true, permitted: true };
+  for (let n = 0; n < 3; n++) {
+    const d = decision('approve', n); // each names a plan that is not the current one: refused, recorded
+    expect(process.screen(d, T0).accepted).toBe(true);
+    const arrived = process.arrive(d, T0);
+    if ('refused' in arrived) throw new Error('open');
+    expect(process.receive(d, facts, arrived.arrival).refusal?.code).toBe('wrong_plan_hash');
+  }
+  expect(process.screen(decision('approve', 3), T0)).toMatchObject({ accepted: false, code: 'too_many_attempts' });
+  const no = decision('reject', 0);
+  expect(process.screen(no, T0).accepted).toBe(true);
+  const arrived = process.arrive(no, T0);
+  if ('refused' in arrived) throw new Error('open');
+  expect(process.receive(no, facts, arrived.arrival).accepted).toBe(true);
+  expect(process.outcome(T0)).toBe('rejected');
+});

@@ -83,7 +83,7 @@ test('two unsigned 1.1 MB decisions sent while the action plans are refused befo
   expect(await updatesInHistory(id)).toBe(0);
   const final = await stillWorks(s, 'C-1001', 'silver');
   expect(final.refusedBeforeHistory.total).toBe(2);
-  const finished = new JsonlAuditLog(h.auditLogPath).find(id, final.runId, 'final')!.events.at(-1) as { data: { refusedBeforeHistory: unknown } };
+  const finished = new JsonlAuditLog(h.auditLogPath).find(id, final.runId, 'final')[0].events.at(-1) as { data: { refusedBeforeHistory: unknown } };
   expect(finished.data.refusedBeforeHistory).toEqual({ total: 2, byCode: { oversized: 2 } });
 });
 

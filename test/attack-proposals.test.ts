@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import { inputDigest } from '../activities/evidence';
 import { actionIdFor } from '../client/action-id';
+import { AirlockClient } from '../client/airlock-client';
 import type { ActionState, DecisionPayload, ProposalPayload, SignedProposal } from '../common/types';
 import { JsonlAuditLog } from '../lib/audit-log';
 import { REPO_ROOT } from '../lib/dev-config';
@@ -210,4 +211,19 @@ test('an action id under an idempotency key cannot be computed, so cannot be occ
   expect(id).not.toBe(actionIdFor('support-bot', 'ticket-9001', loadSigningKey('ops-bot', h.keysDir)));
   expect((await h.airlock.result(id)).status).toBe('succeeded');
   await h.client.workflow.getHandle(naive).terminate('test over');
+});
+
+test('a stranger’s new run under a finished action’s id does not change what the action reports', async () => {
+  const proposal = { task: 'crm.add_note_to_customer', input: { customerId: 'C-1002', note: 'the real one' }, agent: 'support-bot', user: 'alice', idempotencyKey: 'ticket-9002' };
+  const { id } = await h.airlock.propose(proposal);
+  const real = await h.airlock.result(id);
+  expect(real.status).toBe('succeeded');
+  // Once it has closed, anyone can start another run under its id: here one that nobody runs, with the same memo.
+  const memo = (await h.client.workflow.getHandle(id, real.runId).describe()).memo;
+  await h.client.workflow.start('actionWorkflow', { taskQueue: `nobody-${randomBytes(4).toString('hex')}`, workflowId: id, args: [{}], memo, workflowIdReusePolicy: 'ALLOW_DUPLICATE' });
+  const fresh = new AirlockClient(h.client, { taskQueue: h.taskQueue, agentKey: (agent) => loadSigningKey(agent, h.keysDir) });
+  expect((await fresh.get(id)).runId).toBe(real.runId);
+  expect(await fresh.propose(proposal)).toEqual({ id, status: 'succeeded', existing: true });
+  expect(h.crm.store.notes.filter((n) => n.text === 'the real one')).toHaveLength(1);
+  await h.client.workflow.getHandle(id).terminate('test over');
 });

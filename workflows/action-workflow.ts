@@ -18,9 +18,10 @@ import { decideUpdate, getActionQuery } from '../common/messages';
 import { provisionalFields } from '../common/proposal';
 import { SA_AGENT, SA_APPROVERS, SA_REQUESTER, SA_RISK, SA_STATUS, SA_TASK } from '../common/search-attributes';
 import type { ActionStatus } from '../common/statuses';
-import type { ActionState, ApprovalAttempt, SignedProposal } from '../common/types';
+import type { ActionState, ApprovalAttempt, Plan, SignedProposal } from '../common/types';
 import { isUndecodable } from '../common/undecodable';
 import { verifyEd25519 } from './verify-ed25519';
+import { planMatchesHash } from './plan-hash';
 
 /**
  * An activity result this worker could not decrypt was not produced by an Airlock worker (a stranger completed
@@ -29,6 +30,14 @@ import { verifyEd25519 } from './verify-ed25519';
 function decoded<T>(value: T): T {
   if (isUndecodable(value)) throw ApplicationFailure.nonRetryable(`An activity result could not be decrypted (${value.reason}); it was not produced by an Airlock worker.`, 'AIRLOCK_UNDECODABLE');
   return value;
+}
+
+/** A plan people will be shown and asked to sign: refused unless it is what its hash says. */
+function checkedPlan(plan: Plan, state: ActionState): Plan {
+  if (!planMatchesHash(state.task, state.input, plan)) {
+    throw ApplicationFailure.nonRetryable('A plan does not match its hash: it was not produced by an Airlock worker. Nobody was asked to sign it.', 'AIRLOCK_PLAN_MISMATCH');
+  }
+  return plan;
 }
 
 // Pure, fast checks run as local activities: no extra round trip through the server, and no stranger can call them.
@@ -126,23 +135,23 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
     },
   );
 
-  const finish = async (status: ActionStatus, opts: { audit: boolean } = { audit: true }): Promise<ActionState> => {
-    approval.close();
-    setStatus(status);
-    // Let in-flight decisions answer before the run closes, so no approver is left without a reply.
-    await condition(allHandlersFinished);
-    if (!opts.audit) return state;
-    // History goes after the namespace's retention; the audit log keeps the record. Even a cancelled action is recorded.
-    try {
-      await CancellationScope.nonCancellable(() =>
-        auditing.recordAudit({ refusedBeforeHistory: state.refusedBeforeHistory, refusalsNotKept: state.refusalsNotKept }),
-      );
-    } catch (err) {
-      const cause = err instanceof ActivityFailure ? err.cause : err;
-      state.auditError = cause instanceof Error ? cause.message : String(cause);
-    }
-    return state;
-  };
+  // Whatever ends the action, a cancellation included, it answers every approver in flight and is recorded.
+  const finish = (status: ActionStatus, opts: { audit: boolean } = { audit: true }): Promise<ActionState> =>
+    CancellationScope.nonCancellable(async () => {
+      approval.close();
+      setStatus(status);
+      // Let in-flight decisions answer before the run closes, so no approver is left without a reply.
+      await condition(allHandlersFinished);
+      if (!opts.audit) return state;
+      // History goes after the namespace's retention; the audit log keeps the record.
+      try {
+        await auditing.recordAudit({ refusedBeforeHistory: state.refusedBeforeHistory, refusalsNotKept: state.refusalsNotKept });
+      } catch (err) {
+        const cause = err instanceof ActivityFailure ? err.cause : err;
+        state.auditError = cause instanceof Error ? cause.message : String(cause);
+      }
+      return state;
+    });
 
   try {
     // 1. admit: the agent's signature, this action, fresh, first run; the task and input; policy
@@ -168,7 +177,7 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
 
     // 2. plan (dry run)
     setStatus('planning');
-    state.plan = decoded(await planning.planAction({ proposal }));
+    state.plan = checkedPlan(decoded(await planning.planAction({ proposal })), state);
     if (state.dryRun) return await finish('planned');
 
     // 3. approval: a window on the plan; quorum or a rejection ends the wait
@@ -202,14 +211,17 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
       // 4. execute: decisions stop here; the activity re-checks the evidence and re-plans before it acts
       approval.close();
       setStatus('executing');
-      const outcome = decoded(await executing.executeAction({ proposal, planHash: state.approvalsRequired > 0 ? state.plan.hash : undefined }));
+      // Once execution starts it is seen through: a cancellation now cannot stop a target call already under way, so
+      // the action waits for it and says what really happened.
+      const planHash = state.approvalsRequired > 0 ? state.plan.hash : undefined;
+      const outcome = decoded(await CancellationScope.nonCancellable(() => executing.executeAction({ proposal, planHash })));
       if (outcome.kind === 'executed') {
         state.result = outcome.result;
         return await finish('succeeded');
       }
       // Terraform's "saved plan is stale", for business APIs: the target changed, the new plan needs approving.
       upsertSearchAttributes([{ key: SA_APPROVERS, value: [] }]);
-      if (state.approvalsRequired === 0 || !approval.replanned(outcome.plan, Date.now())) {
+      if (state.approvalsRequired === 0 || !approval.replanned(checkedPlan(outcome.plan, state), Date.now())) {
         state.error = {
           type: 'AIRLOCK_STALE',
           message: `The target changed ${state.stalePlans.length} times between approval and execution; nothing was executed. Propose again once it settles.`,
