@@ -19,7 +19,7 @@ import type { CedarPolicyEngine } from '../lib/cedar-policy-engine';
 import type { AwsSettings } from '../lib/runtime-config';
 import type { Identities } from '../lib/identities';
 import type { JsonlAuditLog } from '../lib/audit-log';
-import type { RunHistory } from '../lib/run-history';
+import { decisionsIn, type RunHistory } from '../lib/run-history';
 import { describeHistory } from '../client/audit-trail';
 import { sha256Canonical } from '../lib/sha256';
 import { diffValues } from '../lib/diff';
@@ -366,7 +366,8 @@ export function createActivities(deps: ActivityDeps) {
             `The action's status is "${status}", but ${executionStarted ? 'the audit log records an execution' : 'the audit log records no execution'} and its history shows it ${executedInHistory ? 'executed' : 'did not execute'}; the record would not be true.`,
           );
         }
-        const decided = await evidence.verifiedDecisions(authentic, execution);
+        // The events already read: the history is fetched once.
+        const decided = evidence.verifiedDecisions(authentic, execution, await decisionsIn(history, deps.runs.decode));
         const approvedBy = [...new Set(decided.filter((d) => d.valid && d.acceptedByWorkflow && d.decision === 'approve').map((d) => d.approver))];
         const rejectedBy = decided.filter((d) => d.valid && d.decision === 'reject').map((d) => d.approver);
         events.push({

@@ -8,7 +8,7 @@ import type { Risk } from '../common/statuses';
 import { canonicalJson } from '../common/canonical-json';
 import type { CedarPolicyEngine } from '../lib/cedar-policy-engine';
 import type { Agent, Identities } from '../lib/identities';
-import type { RunHistory } from '../lib/run-history';
+import type { HistoryDecision, RunHistory } from '../lib/run-history';
 import { verifyPayload } from '../lib/signing-keys';
 import type { TaskDefinition } from '../tasks/define-task';
 import type { TaskRegistry } from '../tasks/task-registry';
@@ -148,21 +148,23 @@ export function createEvidence(deps: EvidenceDeps) {
     return { approverId: person.id, signatureValid, permitted: auth.permitted, nonceFresh: true, policyIds: auth.policyIds };
   }
 
+  /** A run's decisions of the right shape, with what the registry and policy say of each, for this task. */
+  function recorded(p: AuthenticProposal, task: TaskDefinition, history: readonly HistoryDecision[]): RecordedDecision[] {
+    const action = { task: task.name, risk: task.risk, requester: p.requester, agent: p.agent.id };
+    return history.flatMap((d) => {
+      const shape = checkDecisionShape(d.signed);
+      return shape.ok ? [{ signed: shape.signed, receivedAt: d.receivedAt, acceptedByWorkflow: d.acceptedByWorkflow, facts: decisionFacts(shape.signed, action) }] : [];
+    });
+  }
+
   /**
    * The approvals policy asks for, read back from the run's history (never taken from the caller): throws unless a
-   * quorum of valid approvals of `planHash` is there and no rejection was accepted.
+   * quorum of valid approvals of `planHash` is there and no valid rejection is.
    */
   async function requireQuorum(p: VerifiedProposal, policy: PolicyDecision, execution: Execution, planHash: string | undefined, now: number): Promise<string[]> {
     if (!planHash) throw new EvidenceError('no_plan_hash', `${policy.approvalsRequired} approval(s) are required, and no approved plan hash was given.`);
-    const decisions: RecordedDecision[] = [];
-    for (const d of await deps.runs.decisions(execution.workflowId, execution.runId)) {
-      const shape = checkDecisionShape(d.signed);
-      if (!shape.ok) continue;
-      const action = { task: p.task.name, risk: p.task.risk, requester: p.requester, agent: p.agent.id };
-      decisions.push({ signed: shape.signed, receivedAt: d.receivedAt, acceptedByWorkflow: d.acceptedByWorkflow, facts: decisionFacts(shape.signed, action) });
-    }
     const check = checkQuorum({
-      decisions,
+      decisions: recorded(p, p.task, await deps.runs.decisions(execution.workflowId, execution.runId)),
       actionId: execution.workflowId,
       runId: execution.runId,
       planHash,
@@ -176,24 +178,16 @@ export function createEvidence(deps: EvidenceDeps) {
   }
 
   /**
-   * Every decision in the run's history, each with whether it holds up on its own: signed by a registered, permitted
-   * person other than those excluded, for this action and run, fresh, with a reason if a rejection (whichever plan).
+   * Each of a run's decisions with whether it holds up on its own: signed by a registered, permitted person other
+   * than those excluded, for this action and run, fresh, with a reason if a rejection (whichever plan).
    */
-  async function verifiedDecisions(p: AuthenticProposal, execution: Execution): Promise<{ approver: string; decision: string; acceptedByWorkflow: boolean; valid: boolean }[]> {
+  function verifiedDecisions(p: AuthenticProposal, execution: Execution, history: readonly HistoryDecision[]): { approver: string; decision: string; acceptedByWorkflow: boolean; valid: boolean }[] {
     if (!deps.registry.has(p.payload.task)) return [];
-    const task = deps.registry.get(p.payload.task);
-    const action = { task: task.name, risk: task.risk, requester: p.requester, agent: p.agent.id };
-    const out = [];
-    for (const d of await deps.runs.decisions(execution.workflowId, execution.runId)) {
-      const shape = checkDecisionShape(d.signed);
-      if (!shape.ok) continue;
-      const { payload } = shape.signed;
-      const facts = decisionFacts(shape.signed, action);
+    return recorded(p, deps.registry.get(p.payload.task), history).map((d) => {
+      const { payload } = d.signed;
       const ballot = { actionId: execution.workflowId, runId: execution.runId, status: 'finished', deciding: true, planHash: payload.planHash, excluded: p.excluded, approvedBy: [], required: 1, slackMs: EVIDENCE_CLOCK_SLACK_MS };
-      const valid = judgeDecision(payload, facts, ballot, d.receivedAt).accepted;
-      out.push({ approver: facts.approverId ?? payload.approver, decision: payload.decision, acceptedByWorkflow: d.acceptedByWorkflow, valid });
-    }
-    return out;
+      return { approver: d.facts.approverId ?? payload.approver, decision: payload.decision, acceptedByWorkflow: d.acceptedByWorkflow, valid: judgeDecision(payload, d.facts, ballot, d.receivedAt).accepted };
+    });
   }
 
   return { authenticate, interpret, decide, decisionFacts, requireQuorum, verifiedDecisions };

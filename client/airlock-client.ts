@@ -14,6 +14,7 @@ import { decideUpdate, getActionQuery } from '../common/messages';
 import { initialSearchAttributes, SA_STATUS, SA_TASK, SA_REQUESTER, SA_RISK } from '../common/search-attributes';
 import { isFinalStatus, type ActionStatus } from '../common/statuses';
 import { ACTION_WORKFLOW_TYPE, AIRLOCK_TASK_QUEUE } from '../common/task-queue';
+import { APPROVAL_REFUSAL_CODES } from '../common/types';
 import type { ActionRequest, ActionState, ApprovalAttempt, ApprovalRefusalCode, DecisionPayload, ProposalPayload, SignedDecision, SignedProposal } from '../common/types';
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
@@ -54,10 +55,7 @@ export interface ToolDefinition {
 }
 
 /** Refusal codes the decision validator answers with (see `ApprovalRefusalCode`). */
-const REFUSAL_CODES = new Set<string>([
-  'malformed', 'oversized', 'undecodable', 'too_many_attempts', 'unknown_key', 'bad_signature', 'wrong_action', 'replayed_nonce',
-  'stale_signature', 'not_awaiting_approval', 'wrong_plan_hash', 'self_approval', 'not_permitted', 'duplicate_approver', 'missing_reason', 'expired',
-] satisfies ApprovalRefusalCode[]);
+const REFUSAL_CODES = new Set<string>(APPROVAL_REFUSAL_CODES);
 
 /** A task name as a tool name: letters, digits, `_` and `-` only. */
 export const toolNameFor = (task: string): string => task.replace(/\./g, '__');

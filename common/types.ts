@@ -120,24 +120,28 @@ export interface SignedDecision {
   signature: string;
 }
 
+/** Every refusal code a decision can get, before or in history. */
+export const APPROVAL_REFUSAL_CODES = [
+  'malformed',
+  'oversized',
+  'undecodable',
+  'too_many_attempts',
+  'unknown_key',
+  'bad_signature',
+  'wrong_action',
+  'replayed_nonce',
+  'stale_signature',
+  'not_awaiting_approval',
+  'wrong_plan_hash',
+  'self_approval',
+  'not_permitted',
+  'duplicate_approver',
+  'missing_reason',
+  'expired',
+] as const;
+
 /** Why an approval attempt was refused (stable codes; the message says what to do). */
-export type ApprovalRefusalCode =
-  | 'malformed'
-  | 'oversized'
-  | 'undecodable'
-  | 'too_many_attempts'
-  | 'unknown_key'
-  | 'bad_signature'
-  | 'wrong_action'
-  | 'replayed_nonce'
-  | 'stale_signature'
-  | 'not_awaiting_approval'
-  | 'wrong_plan_hash'
-  | 'self_approval'
-  | 'not_permitted'
-  | 'duplicate_approver'
-  | 'missing_reason'
-  | 'expired';
+export type ApprovalRefusalCode = (typeof APPROVAL_REFUSAL_CODES)[number];
 
 /**
  * An attempt to approve or reject that reached the action's history, accepted or refused. A refusal the update

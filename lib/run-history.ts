@@ -36,6 +36,26 @@ export function eventTime(e: HistoryEvent): number {
   return t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : 0;
 }
 
+/** The decisions (updates `decide`) in a run's events, with the workflow's answers. */
+export async function decisionsIn(events: readonly HistoryEvent[], decode: HistoryDecoder): Promise<HistoryDecision[]> {
+  const out = new Map<string, HistoryDecision>();
+  for (const e of events) {
+    const accepted = e.workflowExecutionUpdateAcceptedEventAttributes;
+    if (accepted?.acceptedRequest?.input?.name === 'decide') {
+      const id = accepted.acceptedRequest.meta?.updateId ?? accepted.protocolInstanceId ?? '';
+      const signed = await decode(accepted.acceptedRequest.input.args?.payloads?.[0]);
+      out.set(id, { signed, receivedAt: eventTime(e), acceptedByWorkflow: false });
+    }
+    const completed = e.workflowExecutionUpdateCompletedEventAttributes;
+    const entry = completed && out.get(completed.meta?.updateId ?? '');
+    if (completed && entry) {
+      const answer = (await decode(completed.outcome?.success?.payloads?.[0])) as { accepted?: unknown } | undefined;
+      entry.acceptedByWorkflow = answer?.accepted === true;
+    }
+  }
+  return [...out.values()];
+}
+
 /** A reader on the worker's own client (its codec keys decrypt the histories). */
 export function createRunHistory(client: Client): RunHistory {
   const decode = historyDecoder(client);
@@ -54,22 +74,7 @@ export function createRunHistory(client: Client): RunHistory {
     events,
     decode,
     async decisions(workflowId, runId) {
-      const out = new Map<string, HistoryDecision>();
-      for (const e of await events(workflowId, runId)) {
-        const accepted = e.workflowExecutionUpdateAcceptedEventAttributes;
-        if (accepted?.acceptedRequest?.input?.name === 'decide') {
-          const id = accepted.acceptedRequest.meta?.updateId ?? accepted.protocolInstanceId ?? '';
-          const signed = await decode(accepted.acceptedRequest.input.args?.payloads?.[0]);
-          out.set(id, { signed, receivedAt: eventTime(e), acceptedByWorkflow: false });
-        }
-        const completed = e.workflowExecutionUpdateCompletedEventAttributes;
-        const entry = completed && out.get(completed.meta?.updateId ?? '');
-        if (completed && entry) {
-          const answer = (await decode(completed.outcome?.success?.payloads?.[0])) as { accepted?: unknown } | undefined;
-          entry.acceptedByWorkflow = answer?.accepted === true;
-        }
-      }
-      return [...out.values()];
+      return decisionsIn(await events(workflowId, runId), decode);
     },
     async runStart(workflowId, runId, knownStartedAt) {
       const known = firstRuns.get(workflowId);
