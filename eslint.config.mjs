@@ -31,7 +31,7 @@ export default tseslint.config(
               group: ['@aws-sdk/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing', '@cedar-policy/*', 'zod', 'yaml', 'commander'],
               message: 'Workflow code must not use SDKs or I/O libraries; call an activity instead.',
             },
-            { group: ['../activities', '../activities/*', '../tasks', '../tasks/*', '../lib/*', '../client/*', '../workers/*', '../stack/*'], allowTypeImports: true, message: 'Workflow code may import these as types only (import type).' },
+            { group: ['../activities', '../activities/*', '../tasks', '../tasks/*', '../policy/*', '../crypto/*', '../audit/*', '../config/*', '../client/*', '../workers/*', '../stack/*'], allowTypeImports: true, message: 'Workflow code may import these as types only (import type).' },
           ],
         },
       ],

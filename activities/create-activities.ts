@@ -12,18 +12,18 @@ import type { ExecuteOutcome, InputIssue, Plan, PolicyDecision, RefusalCounts, S
 import type { Risk } from '../common/statuses';
 import { isUndecodable } from '../common/undecodable';
 import { FINAL_STATUSES } from '../common/statuses';
-import { visible } from '../lib/terminal-text';
+import { visible } from '../common/terminal-text';
 import type { SessionCredentials, TaskContext } from '../tasks/define-task';
 import type { TaskRegistry } from '../tasks/task-registry';
-import type { CedarPolicyEngine } from '../lib/cedar-policy-engine';
-import type { AwsSettings } from '../lib/runtime-config';
-import type { Identities } from '../lib/identities';
-import type { JsonlAuditLog } from '../lib/audit-log';
-import { decisionsIn, type RunHistory } from '../lib/run-history';
-import { describeHistory } from '../client/audit-trail';
-import { sha256Canonical } from '../lib/sha256';
-import { diffValues } from '../lib/diff';
-import { redact, redactError } from '../lib/redact';
+import type { CedarPolicyEngine } from '../policy/cedar-policy-engine';
+import type { AwsSettings } from '../config/runtime-config';
+import type { Identities } from '../config/identities';
+import type { JsonlAuditLog } from '../audit/audit-log';
+import { decisionsIn, type RunHistory } from '../audit/run-history';
+import { describeHistory } from '../audit/audit-trail';
+import { sha256Canonical } from '../crypto/sha256';
+import { diffValues } from './plan-diff';
+import { redact, redactError } from '../crypto/redact';
 import { mintSession, type MintedSession } from './mint-session';
 import { createEvidence, type Execution, type VerifiedProposal } from './evidence';
 

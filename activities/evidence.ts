@@ -6,10 +6,10 @@ import { PROPOSAL_FRESHNESS_MS, checkProposalShape } from '../common/proposal';
 import type { PolicyDecision, ProposalPayload, SignedDecision } from '../common/types';
 import type { Risk } from '../common/statuses';
 import { canonicalJson } from '../common/canonical-json';
-import type { CedarPolicyEngine } from '../lib/cedar-policy-engine';
-import type { Agent, Identities } from '../lib/identities';
-import type { HistoryDecision, RunHistory } from '../lib/run-history';
-import { verifyPayload } from '../lib/signing-keys';
+import type { CedarPolicyEngine } from '../policy/cedar-policy-engine';
+import type { Agent, Identities } from '../config/identities';
+import type { HistoryDecision, RunHistory } from '../audit/run-history';
+import { verifyPayload } from '../crypto/signing-keys';
 import type { TaskDefinition } from '../tasks/define-task';
 import type { TaskRegistry } from '../tasks/task-registry';
 

@@ -3,7 +3,7 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import { CredentialError } from '../common/errors';
 import type { CredentialRecord } from '../common/types';
 import type { SessionCredentials, TaskDefinition } from '../tasks/define-task';
-import type { AwsSettings } from '../lib/runtime-config';
+import type { AwsSettings } from '../config/runtime-config';
 import { buildSessionPolicy } from './session-policy';
 import { AssumeRoleRequestSchema } from './session-request';
 import { z } from 'zod';

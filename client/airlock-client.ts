@@ -18,9 +18,9 @@ import { APPROVAL_REFUSAL_CODES } from '../common/types';
 import type { ActionRequest, ActionState, ApprovalAttempt, ApprovalRefusalCode, DecisionPayload, ProposalPayload, SignedDecision, SignedProposal } from '../common/types';
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { loadSigningKey, signPayload } from '../lib/signing-keys';
-import { sha256Canonical } from '../lib/sha256';
-import { connectClient } from '../lib/temporal-connection';
+import { loadSigningKey, signPayload } from '../crypto/signing-keys';
+import { sha256Canonical } from '../crypto/sha256';
+import { connectClient } from '../config/temporal-connection';
 import { actionIdFor } from './action-id';
 
 /** A proposal, as an agent backend sends it. */

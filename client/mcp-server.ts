@@ -7,7 +7,7 @@ import type { ActionState } from '../common/types';
 import type { AirlockClient } from './airlock-client';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { agentView } from './agent-view';
-import { safeJson, visibleLines } from '../lib/terminal-text';
+import { safeJson, visibleLines } from '../common/terminal-text';
 
 /** Who the MCP server proposes as: set by whoever runs the server, never by the model. */
 export interface McpIdentity {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ALL_SEARCH_ATTRIBUTES } from '../common/search-attributes';
-import { loadDevConfig } from '../lib/dev-config';
+import { loadDevConfig } from './dev-config';
 import { freePort } from './free-port';
 import { seedMoto, startMoto, type Moto } from './moto';
 import { dynamicConfigArgs } from './temporal-dev-server';

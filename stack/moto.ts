@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { DevConfig } from '../lib/dev-config';
+import type { DevConfig } from './dev-config';
 import { motoServerPath } from './tools';
 import { startChildService, type ChildService } from './child-service';
 import { SESClient, VerifyEmailIdentityCommand } from '@aws-sdk/client-ses';

@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createSigningKey, loadSigningKey, publicKeyText } from '../lib/signing-keys';
+import { createSigningKey, loadSigningKey, publicKeyText } from '../crypto/signing-keys';
 
 /** Makes sure `name` has a key in `keysDir` (creating it if missing, keeping it if there) and returns its public key. */
 function ensureKey(keysDir: string, name: string): string {

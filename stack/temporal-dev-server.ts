@@ -1,4 +1,4 @@
-import type { DevConfig } from '../lib/dev-config';
+import type { DevConfig } from './dev-config';
 
 /** `--dynamic-config-value` flags of `temporal server start-dev`, from temporal-dev.yml. */
 export function dynamicConfigArgs(cfg: DevConfig['temporal']): string[] {

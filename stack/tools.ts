@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../common/errors';
-import { REPO_ROOT } from '../lib/dev-config';
+import { REPO_ROOT } from './dev-config';
 
 const venvBin = join(REPO_ROOT, '.tools', 'venv', 'bin');
 

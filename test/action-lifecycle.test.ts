@@ -1,4 +1,4 @@
-import { auditTrail } from '../client/audit-trail';
+import { auditTrail } from '../audit/audit-trail';
 import { startHarness, type Harness } from './support/harness';
 import { sessionsOf } from './support/moto-sessions';
 import { testEnv } from './support/test-env';

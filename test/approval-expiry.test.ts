@@ -1,6 +1,6 @@
 import { startHarness, type Harness } from './support/harness';
 import { policiesWith } from './support/policies-with';
-import { auditTrail } from '../client/audit-trail';
+import { auditTrail } from '../audit/audit-trail';
 
 let h: Harness;
 beforeAll(async () => {

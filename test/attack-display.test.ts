@@ -4,7 +4,7 @@ import { Client as McpClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 import type { ActionState } from '../common/types';
-import { REPO_ROOT } from '../lib/dev-config';
+import { REPO_ROOT } from '../stack/dev-config';
 import { startHarness, type Harness } from './support/harness';
 import { testEnv } from './support/test-env';
 

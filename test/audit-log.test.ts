@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../activities';
-import { auditTrail } from '../client/audit-trail';
-import { JsonlAuditLog } from '../lib/audit-log';
+import { auditTrail } from '../audit/audit-trail';
+import { JsonlAuditLog } from '../audit/audit-log';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../common/canonical-json';
-import { REPO_ROOT } from '../lib/dev-config';
+import { REPO_ROOT } from '../stack/dev-config';
 import { startHarness, type Harness } from './support/harness';
 
 let h: Harness;

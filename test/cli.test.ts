@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 import { actionIdFor } from '../client/action-id';
-import { REPO_ROOT } from '../lib/dev-config';
-import { loadSigningKey } from '../lib/signing-keys';
+import { REPO_ROOT } from '../stack/dev-config';
+import { loadSigningKey } from '../crypto/signing-keys';
 import { startHarness, type Harness } from './support/harness';
 import { testEnv } from './support/test-env';
 

@@ -1,11 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../lib/dev-config';
+import { REPO_ROOT } from '../stack/dev-config';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { AesGcmCodec, parseCodecKeys, newCodecKeyFile, ENCRYPTED_ENCODING } from '../lib/encryption-codec';
+import { AesGcmCodec, parseCodecKeys, newCodecKeyFile, ENCRYPTED_ENCODING } from '../crypto/encryption-codec';
 import { startCodecServer, type CodecServer } from '../stack/codec-server';
 import { temporalCliPath } from '../stack/tools';
 import { startHarness, type Harness } from './support/harness';

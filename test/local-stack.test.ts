@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../lib/dev-config';
+import { REPO_ROOT } from '../stack/dev-config';
 import { freePort } from '../stack/free-port';
 
 // `npm start`'s stack, on free ports and a temporary state folder, started twice on the same database.

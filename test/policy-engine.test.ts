@@ -1,8 +1,8 @@
 import { mkdtempSync, cpSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CedarPolicyEngine, DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../lib/cedar-policy-engine';
-import { loadDevConfig, REPO_ROOT } from '../lib/dev-config';
+import { CedarPolicyEngine, DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../policy/cedar-policy-engine';
+import { loadDevConfig, REPO_ROOT } from '../stack/dev-config';
 import { createDefaultRegistry } from '../tasks';
 import { policiesWith } from './support/policies-with';
 

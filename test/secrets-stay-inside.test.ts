@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineTask } from '../tasks/define-task';
 import { createDefaultRegistry } from '../tasks';
 import { DEMO_CRM_TOKEN_SECRET } from '../tasks/crm/demo-crm-client';
-import { REDACTED, redact, redactError } from '../lib/redact';
+import { REDACTED, redact, redactError } from '../crypto/redact';
 import { TargetError } from '../common/errors';
 import { startHarness, type Harness } from './support/harness';
 import { sessionsOf } from './support/moto-sessions';

@@ -1,6 +1,6 @@
 import { AssumeRoleRequestSchema } from '../activities/session-request';
-import { CedarPolicyEngine } from '../lib/cedar-policy-engine';
-import { loadDevConfig } from '../lib/dev-config';
+import { CedarPolicyEngine } from '../policy/cedar-policy-engine';
+import { loadDevConfig } from '../stack/dev-config';
 import { createDefaultRegistry } from '../tasks';
 import { policiesWith } from './support/policies-with';
 

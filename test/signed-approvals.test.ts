@@ -1,9 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditTrail } from '../client/audit-trail';
+import { auditTrail } from '../audit/audit-trail';
 import type { DecisionPayload, SignedDecision } from '../common/types';
-import { createSigningKey } from '../lib/signing-keys';
+import { createSigningKey } from '../crypto/signing-keys';
 import { startHarness, type Harness } from './support/harness';
 import { policiesWith } from './support/policies-with';
 import { decisionPayload, signDecision } from './support/decisions';

@@ -1,5 +1,5 @@
 import { GetParameterCommand, GetParameterHistoryCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { loadDevConfig } from '../lib/dev-config';
+import { loadDevConfig } from '../stack/dev-config';
 import { MOTO_ADMIN } from '../stack/moto';
 import { startHarness, type Harness } from './support/harness';
 

@@ -3,10 +3,10 @@
  * TEMPORAL_API_KEY, TEMPORAL_TLS_*, or a Temporal CLI profile), so the same code runs against the local stack,
  * a cluster or Temporal Cloud.
  */
-import { connectWorker, temporalTargetFromEnv } from '../lib/temporal-connection';
-import { agentsFileFromEnv, approversFileFromEnv, auditLogPathFromEnv, awsSettingsFromEnv, endpointsFromEnv, policiesDirFromEnv } from '../lib/runtime-config';
-import { loadIdentities } from '../lib/identities';
-import { requireCodecKeys } from '../lib/data-converter';
+import { connectWorker, temporalTargetFromEnv } from '../config/temporal-connection';
+import { agentsFileFromEnv, approversFileFromEnv, auditLogPathFromEnv, awsSettingsFromEnv, endpointsFromEnv, policiesDirFromEnv } from '../config/runtime-config';
+import { loadIdentities } from '../config/identities';
+import { requireCodecKeys } from '../crypto/data-converter';
 import { createAirlockWorker } from './create-worker';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 

@@ -1,6 +1,6 @@
 import type { ActionState, DiffEntry, Plan } from '../../common/types';
-import { diffValues } from '../../lib/diff';
-import { visible as v } from '../../lib/terminal-text';
+import { diffValues } from '../../activities/plan-diff';
+import { visible as v } from '../../common/terminal-text';
 
 /** Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {

@@ -4,20 +4,20 @@ import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError } from 'commander';
 import { AirlockError, DecisionError } from '../../common/errors';
 import { DECIDING_STATUSES } from '../../common/statuses';
-import { temporalTargetFromEnv } from '../../lib/temporal-connection';
-import { JsonlAuditLog } from '../../lib/audit-log';
-import { auditLogPathFromEnv } from '../../lib/runtime-config';
+import { temporalTargetFromEnv } from '../../config/temporal-connection';
+import { JsonlAuditLog } from '../../audit/audit-log';
+import { auditLogPathFromEnv } from '../../config/runtime-config';
 import { createDefaultRegistry } from '../../tasks';
 import { AirlockClient } from '../airlock-client';
-import { auditTrail } from '../audit-trail';
+import { auditTrail } from '../../audit/audit-trail';
 import { createMcpServer } from '../mcp-server';
 import { startCodecServer } from '../../stack/codec-server';
-import { AesGcmCodec } from '../../lib/encryption-codec';
-import { requireCodecKeys } from '../../lib/data-converter';
+import { AesGcmCodec } from '../../crypto/encryption-codec';
+import { requireCodecKeys } from '../../crypto/data-converter';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { createSigningKey, keysDir, loadSigningKey, publicKeyText } from '../../lib/signing-keys';
+import { createSigningKey, keysDir, loadSigningKey, publicKeyText } from '../../crypto/signing-keys';
 import { SHA256_HEX } from '../../common/identifiers';
-import { safeJson, visible, visibleLines } from '../../lib/terminal-text';
+import { safeJson, visible, visibleLines } from '../../common/terminal-text';
 import { actionJson, bold, formatAction, formatPlan, relative, statusColor, useColor } from './format';
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DecisionPayload, SignedDecision } from '../../common/types';
-import { loadSigningKey, signPayload } from '../../lib/signing-keys';
+import { loadSigningKey, signPayload } from '../../crypto/signing-keys';
 
 /** A decision payload as the CLI builds it (an approval of the current plan), for tests that sign or tamper with it. */
 export function decisionPayload(state: { id: string; runId: string; plan?: { hash: string } }, approver: string, extra: Partial<DecisionPayload> = {}): DecisionPayload {

@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { REPO_ROOT } from '../../lib/dev-config';
-import { FAILURE_CONVERTER_PATH } from '../../lib/data-converter';
-import { newCodecKeyFile } from '../../lib/encryption-codec';
+import { REPO_ROOT } from '../../stack/dev-config';
+import { FAILURE_CONVERTER_PATH } from '../../crypto/data-converter';
+import { newCodecKeyFile } from '../../crypto/encryption-codec';
 import { startEphemeralStack, type EphemeralStack } from '../../stack/ephemeral-stack';
 import { TEST_ENV } from './test-env';
 

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
-import { airlockDataConverter } from '../../lib/data-converter';
-import { parseCodecKeys } from '../../lib/encryption-codec';
-import { historyDecoder } from '../../lib/history-payloads';
+import { airlockDataConverter } from '../../crypto/data-converter';
+import { parseCodecKeys } from '../../crypto/encryption-codec';
+import { historyDecoder } from '../../audit/history-payloads';
 import { TEST_ENV, testEnv } from './test-env';
 
 /** What became of the one activity a rogue workflow scheduled, read from the rogue's own history. */

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { loadDevConfig, REPO_ROOT } from './dev-config';
+import { loadDevConfig, REPO_ROOT } from '../stack/dev-config';
 
 /** Where the worker's AWS calls go and which account its roles are in. */
 export interface AwsSettings {

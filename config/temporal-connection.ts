@@ -1,8 +1,8 @@
 import { Client, Connection, type Metadata } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { loadDevConfig } from './dev-config';
-import { airlockDataConverter, requireCodecKeys } from './data-converter';
+import { loadDevConfig } from '../stack/dev-config';
+import { airlockDataConverter, requireCodecKeys } from '../crypto/data-converter';
 
 /** Where and how to reach Temporal. */
 export interface TemporalTarget {

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, appendFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { canonicalJson } from '../common/canonical-json';
-import { sha256Canonical } from './sha256';
+import { sha256Canonical } from '../crypto/sha256';
 
 /** The hash the first record chains to. */
 export const GENESIS_HASH = '0'.repeat(64);

@@ -4,9 +4,9 @@ import { ActionNotFoundError } from '../common/errors';
 import type { temporal } from '@temporalio/proto';
 import { SA_STATUS } from '../common/search-attributes';
 import { isUndecodable } from '../common/undecodable';
-import type { HistoryDecoder } from '../lib/history-payloads';
-import { createRunHistory, eventTime, type HistoryEvent } from '../lib/run-history';
-import { visible } from '../lib/terminal-text';
+import type { HistoryDecoder } from './history-payloads';
+import { createRunHistory, eventTime, type HistoryEvent } from './run-history';
+import { visible } from '../common/terminal-text';
 
 /** One entry of an action's audit trail, read from its workflow history. */
 export interface AuditEvent {

@@ -3,7 +3,7 @@ import { ConfigError } from '../common/errors';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AesGcmCodec, codecKeysFromEnv, type CodecKeys, type UndecodablePolicy } from './encryption-codec';
-import { REPO_ROOT } from './dev-config';
+import { REPO_ROOT } from '../stack/dev-config';
 
 /** The key file `npm start` creates (git-ignored). */
 export const LOCAL_STACK_KEY_FILE = join(REPO_ROOT, '.airlock', 'codec-keys.json');

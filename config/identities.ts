@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../common/errors';
 import { PRINCIPAL_ID, canonicalPersonId } from '../common/identifiers';
-import { parsePublicKey, rawPublicKey } from './signing-keys';
+import { parsePublicKey, rawPublicKey } from '../crypto/signing-keys';
 
 /** The approvers file: each person who may sign decisions, their public key, and their Cedar groups. */
 export const ApproversFileSchema = z.strictObject({
