@@ -22,7 +22,7 @@ import type { JsonlAuditLog } from '../audit/audit-log';
 import { decisionsIn, type RunHistory } from '../audit/run-history';
 import { describeHistory } from '../audit/audit-trail';
 import { sha256Canonical } from '../crypto/sha256';
-import { diffValues } from './plan-diff';
+import { diffValues } from '../common/plan-diff';
 import { redact, redactError } from '../crypto/redact';
 import { mintSession, type MintedSession } from './mint-session';
 import { createEvidence, type Execution, type VerifiedProposal } from './evidence';
@@ -117,8 +117,8 @@ function sameMark(left: unknown, expected: string): boolean {
   return timingSafeEqual(Buffer.from(left), Buffer.from(expected));
 }
 
-/** The statuses an audit record is written for: every final one (a final `stale` included). */
-const AUDITED_OUTCOMES = new Set<string>([...FINAL_STATUSES, 'stale']);
+/** The statuses an audit record is written for: every final one. */
+const AUDITED_OUTCOMES = new Set<string>(FINAL_STATUSES);
 
 const MAX_ISSUES = 20;
 const issueText = (s: string) => (s.length > 300 ? `${s.slice(0, 297)}...` : s);
@@ -285,7 +285,7 @@ export function createActivities(deps: ActivityDeps) {
     /**
      * Carries out an approved plan, on evidence: the proposal, policy now, and where policy asks for approvals, a
      * quorum read back from this run's history for `planHash`. Then it plans again: if the target changed since the
-     * approved plan, it returns the new plan (`stale`) and executes nothing. Otherwise it mints the action's
+     * approved plan, it returns the new plan (`plan_changed`) and executes nothing. Otherwise it mints the action's
      * credentials and calls the target with the action id as the idempotency key.
      */
     async executeAction(args: EvidenceArgs): Promise<ExecuteOutcome> {
@@ -304,7 +304,7 @@ export function createActivities(deps: ActivityDeps) {
           const left = ctx.info.heartbeatDetails as { planChecked?: unknown } | undefined;
           if (!sameMark(left?.planChecked, mark)) {
             const fresh = await makePlan(p);
-            if (fresh.hash !== args.planHash) return { kind: 'stale', plan: fresh };
+            if (fresh.hash !== args.planHash) return { kind: 'plan_changed', plan: fresh };
             ctx.heartbeat({ planChecked: mark });
           }
         }

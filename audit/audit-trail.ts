@@ -140,7 +140,7 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
         const result = (await first(e.activityTaskCompletedEventAttributes.result)) as Record<string, unknown>;
         const ms = at - s.at;
         if (s.type === 'planAction') push('planned', `plan ${v(String(result?.hash).slice(0, 12))}: ${short(result?.summary)} (${ms} ms)`, result);
-        else if (result?.kind === 'stale') {
+        else if (result?.kind === 'plan_changed') {
           const plan = result.plan as Record<string, unknown>;
           push('plan_changed', `the target changed since the approved plan; nothing executed; new plan ${v(String(plan?.hash).slice(0, 12))}: ${short(plan?.summary)}`, result);
         } else if (result?.kind === 'executed') {

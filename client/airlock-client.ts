@@ -247,7 +247,7 @@ export class AirlockClient {
   }
 
   /** Waits until the action reaches one of `statuses` (or a final status); polls the status search attribute. */
-  async waitFor(id: string, statuses: ActionStatus[], opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<ActionStatus> {
+  async waitFor(id: string, statuses: readonly ActionStatus[], opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<ActionStatus> {
     const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
     const handle = await this.handle(id);
     for (;;) {

@@ -1,7 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { ActionNotFoundError, AirlockError } from '../common/errors';
-import { isFinalStatus } from '../common/statuses';
+import { DECIDING_STATUSES, isFinalStatus } from '../common/statuses';
 import { canonicalPersonId } from '../common/identifiers';
 import type { ActionState } from '../common/types';
 import type { AirlockClient } from './airlock-client';
@@ -42,9 +42,9 @@ function answer(s: ActionState, registry: TaskRegistry): ToolResult {
     case 'denied':
       return text(`Denied by policy; nothing was done. ${s.policy?.explanation ?? ''} Do not retry this proposal; ask a person if it is needed.`, true);
     case 'awaiting_approval':
-    case 'stale':
+    case 'awaiting_reapproval':
       return text(
-        `Action ${s.id} is awaiting approval by ${s.policy?.eligibleApprovers.join(' or ') || 'an approver'} ` +
+        `Action ${s.id} is ${s.status === 'awaiting_reapproval' ? 'awaiting approval of a new plan (the target changed since the last one was approved)' : 'awaiting approval'} by ${s.policy?.eligibleApprovers.join(' or ') || 'an approver'} ` +
           `(${s.approvedBy.length}/${s.approvalsRequired} approvals${s.expiresAt ? `, until ${s.expiresAt}` : ''}); nothing has run yet. ` +
           `Ask again later with get_action (action_id "${s.id}", wait_seconds up to 300).\n${safeJson(view(), 2)}`,
         true,
@@ -109,7 +109,7 @@ export function createMcpServer(airlock: AirlockClient, identity: McpIdentity): 
           dryRun: args.dry_run,
           idempotencyKey: args.idempotency_key,
         });
-        await airlock.waitFor(proposal.id, ['awaiting_approval', 'stale'], { timeoutMs: SETTLE_MS }).catch(() => undefined);
+        await airlock.waitFor(proposal.id, DECIDING_STATUSES, { timeoutMs: SETTLE_MS }).catch(() => undefined);
         return answer(await airlock.get(proposal.id), airlock.registry);
       } catch (err) {
         return text(err instanceof AirlockError ? err.message : `Airlock could not take the proposal: ${(err as Error).message}`, true);

@@ -6,6 +6,7 @@ export const ACTION_STATUSES = [
   'validating',
   'planning',
   'awaiting_approval',
+  'awaiting_reapproval',
   'executing',
   'succeeded',
   'failed',
@@ -22,8 +23,8 @@ export const ACTION_STATUSES = [
 export type ActionStatus = (typeof ACTION_STATUSES)[number];
 
 /**
- * Statuses an action never leaves. `stale` is not among them: a stale action awaits approval of its new plan, and
- * ends `stale` only when its target keeps changing (see the workflow).
+ * Statuses an action never leaves. `stale` is final: the target kept changing between approval and execution, and
+ * the action gave up. While a changed plan awaits new approvals, the action is `awaiting_reapproval`.
  */
 export const FINAL_STATUSES: readonly ActionStatus[] = [
   'succeeded',
@@ -32,12 +33,13 @@ export const FINAL_STATUSES: readonly ActionStatus[] = [
   'denied',
   'rejected',
   'expired',
+  'stale',
   'cancelled',
   'planned',
 ];
 
 /** Statuses in which an action takes decisions. */
-export const DECIDING_STATUSES: readonly ActionStatus[] = ['awaiting_approval', 'stale'];
+export const DECIDING_STATUSES: readonly ActionStatus[] = ['awaiting_approval', 'awaiting_reapproval'];
 
 /** Whether the action has finished. */
 export function isFinalStatus(status: ActionStatus): boolean {

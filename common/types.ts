@@ -189,7 +189,7 @@ export interface CredentialRecord {
  * What `executeAction` found: it executed, or the plan it made just before executing differs from the approved
  * one (the target changed), and nothing was executed.
  */
-export type ExecuteOutcome = { kind: 'executed'; result: ExecutionResult } | { kind: 'stale'; plan: Plan };
+export type ExecuteOutcome = { kind: 'executed'; result: ExecutionResult } | { kind: 'plan_changed'; plan: Plan };
 
 /** What the execute activity returns when it executed. */
 export interface ExecutionResult {

@@ -252,7 +252,7 @@ describe('an impostor of the action workflow on Airlock’s own task queue (a ro
       await h.client.workflow.getHandle(id).signal(goSignal, planHash);
       return rogue.outcome(id, runId);
     });
-    expect(out).toMatchObject({ completed: true, result: { kind: 'stale', plan: expect.objectContaining({ hash: expect.not.stringMatching(planHash) }) } });
+    expect(out).toMatchObject({ completed: true, result: { kind: 'plan_changed', plan: expect.objectContaining({ hash: expect.not.stringMatching(planHash) }) } });
     expect((await sessionsOf(h.motoEndpoint, id)).filter((s) => s.session_name === id)).toEqual([]); // no execute session
     expect(customer('C-1002').tier).toBe('silver');
   });
@@ -279,7 +279,7 @@ describe('an impostor of the action workflow on Airlock’s own task queue (a ro
     await startOurActivities();
     // The real worker takes the second attempt: it plans again, finds the approved plan is not the target's, and stops.
     const out = await untouched(() => rogue.outcome(id, runId));
-    expect(out).toMatchObject({ completed: true, result: { kind: 'stale' } });
+    expect(out).toMatchObject({ completed: true, result: { kind: 'plan_changed' } });
     expect((await sessionsOf(h.motoEndpoint, id)).map((s) => s.session_name)).toEqual([`${id}.plan`]);
     expect(customer('C-1003').tier).toBe('bronze');
   });

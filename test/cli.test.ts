@@ -141,14 +141,14 @@ test('keys new creates an Ed25519 key pair with a 0600 private key, prints the p
   expect(readFileSync(privateKeyPath, 'utf8')).toContain('PRIVATE KEY'); // untouched
 });
 
-test('a stale action shows in pending, and show tells the approver what changed since the approved plan', async () => {
+test('an action awaiting reapproval shows in pending, and show tells the approver what changed since the approved plan', async () => {
   const { id } = json(await airlock('propose', 'crm.update_customer', '--agent', 'support-bot', '--user', 'alice', '--input', '{"customerId":"C-1004","changes":{"tier":"platinum"}}', '--json'));
   await h.airlock.waitFor(id, ['awaiting_approval']);
   h.crm.store.customers.get('C-1004')!.email = 'kj@nasa.example';
   expect((await airlock('approve', id, '--as', 'bob', '--plan', (await h.airlock.get(id)).plan!.hash)).code).toBe(0);
-  await h.airlock.waitFor(id, ['stale']);
+  await h.airlock.waitFor(id, ['awaiting_reapproval']);
 
-  expect(json(await airlock('pending', '--json'))).toEqual(expect.arrayContaining([expect.objectContaining({ id, status: 'stale', approvals: 0 })]));
+  expect(json(await airlock('pending', '--json'))).toEqual(expect.arrayContaining([expect.objectContaining({ id, status: 'awaiting_reapproval', approvals: 0 })]));
   const shown = (await airlock('show', id)).stdout;
   expect(shown).toContain('The target changed after plan');
   expect(shown).toMatch(/what changed at the target since[\s\S]*~ email[\s\S]*"katherine@example.com"[\s\S]*"kj@nasa.example"/);

@@ -2,6 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auditTrail } from '../audit/audit-trail';
+import { JsonlAuditLog } from '../audit/audit-log';
+import { MAX_STALE_PLANS } from '../common/approval-rules';
+import { DECIDING_STATUSES, isFinalStatus } from '../common/statuses';
 import type { DecisionPayload, SignedDecision } from '../common/types';
 import { createSigningKey } from '../crypto/signing-keys';
 import { startHarness, type Harness } from './support/harness';
@@ -127,14 +130,14 @@ test('a replayed nonce is refused; the same approver twice counts once; a quorum
   ]);
 });
 
-test('a target changed between approval and execution makes the action stale; nothing runs until the new plan is approved, then once', async () => {
+test('a target changed between approval and execution awaits reapproval; nothing runs until the new plan is approved, then once', async () => {
   const writes = h.crm.store.writes;
   const state = await pendingUpdate('C-1004', { tier: 'platinum' });
   // Someone changes the record after the plan was made and reviewed.
   h.crm.store.customers.get('C-1004')!.email = 'kj@nasa.example';
 
   expect((await h.decide(state.id, 'bob', 'approve', { planHash: state.plan!.hash })).accepted).toBe(true);
-  expect(await h.airlock.waitFor(state.id, ['stale'])).toBe('stale');
+  expect(await h.airlock.waitFor(state.id, ['awaiting_reapproval'])).toBe('awaiting_reapproval');
   const stale = await h.airlock.get(state.id);
   expect(stale.stalePlans.map((p) => p.hash)).toEqual([state.plan!.hash]);
   expect(stale.plan!.hash).not.toBe(state.plan!.hash);
@@ -149,9 +152,34 @@ test('a target changed between approval and execution makes the action stale; no
   const final = await h.airlock.result(state.id);
   expect(final.status).toBe('succeeded');
   // executeAction plans again before it acts: the first attempt found the change and executed nothing.
-  expect(final.transitions.map((t) => t.status)).toEqual(['validating', 'planning', 'awaiting_approval', 'executing', 'stale', 'executing', 'succeeded']);
+  expect(final.transitions.map((t) => t.status)).toEqual(['validating', 'planning', 'awaiting_approval', 'executing', 'awaiting_reapproval', 'executing', 'succeeded']);
   expect(customer('C-1004')).toMatchObject({ tier: 'platinum', email: 'kj@nasa.example' });
   expect(h.crm.store.writes).toBe(writes + 1);
+});
+
+test('a target that keeps changing ends the action stale: final, audited, gone from pending, and nothing executed', async () => {
+  const writes = h.crm.store.writes;
+  const tier = customer('C-1003').tier;
+  const state = await pendingUpdate('C-1003', { tier: tier === 'silver' ? 'gold' : 'silver' });
+  let plan = state.plan!;
+  for (let change = 1; change <= MAX_STALE_PLANS; change++) {
+    h.crm.store.customers.get('C-1003')!.phone = `+44 20 7946 100${change}`;
+    expect((await h.decide(state.id, 'bob', 'approve', { planHash: plan.hash })).accepted).toBe(true);
+    if (change === MAX_STALE_PLANS) break;
+    expect(await h.airlock.waitFor(state.id, ['awaiting_reapproval'])).toBe('awaiting_reapproval');
+    plan = (await h.airlock.get(state.id)).plan!;
+  }
+  const final = await h.airlock.result(state.id);
+  expect(final).toMatchObject({ status: 'stale', error: { type: 'AIRLOCK_STALE' } });
+  expect(isFinalStatus(final.status)).toBe(true);
+  expect(final.stalePlans).toHaveLength(MAX_STALE_PLANS);
+  expect(final.transitions.map((t) => t.status).filter((s) => s === 'awaiting_reapproval')).toHaveLength(MAX_STALE_PLANS - 1);
+  expect(h.crm.store.writes).toBe(writes);
+  expect(customer('C-1003').tier).toBe(tier);
+  // An ended action leaves the approvers' queue, and its audit record says how it ended.
+  const deciding = (await Promise.all(DECIDING_STATUSES.map((status) => h.airlock.list({ status })))).flat();
+  expect(deciding.map((a) => a.id)).not.toContain(state.id);
+  expect(new JsonlAuditLog(h.auditLogPath).find(state.id, final.runId, 'final')).toEqual([expect.objectContaining({ status: 'stale' })]);
 });
 
 test('a rejection by a permitted approver ends the action; nothing executes', async () => {

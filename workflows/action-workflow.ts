@@ -228,7 +228,7 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
         };
         return await finish('stale');
       }
-      setStatus('stale'); // awaiting approval of the new plan
+      setStatus('awaiting_reapproval');
     }
   } catch (err) {
     if (isCancellation(err)) {

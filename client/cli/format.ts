@@ -1,6 +1,7 @@
 import type { ActionState, DiffEntry, Plan } from '../../common/types';
-import { diffValues } from '../../activities/plan-diff';
+import { diffValues } from '../../common/plan-diff';
 import { visible as v } from '../../common/terminal-text';
+import { DECIDING_STATUSES } from '../../common/statuses';
 
 /** Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
 export function useColor(stream: NodeJS.WriteStream = process.stdout): boolean {
@@ -74,7 +75,7 @@ export function formatAction(s: ActionState, color: boolean): string {
   if (s.approvalsRequired) {
     lines.push(
       `  approvals ${s.approvedBy.length}/${s.approvalsRequired}${s.approvedBy.length ? ` (${v(s.approvedBy.join(', '))})` : ''}` +
-        `${s.expiresAt && (s.status === 'awaiting_approval' || s.status === 'stale') ? ` · expires ${relative(s.expiresAt)}` : ''}`,
+        `${s.expiresAt && DECIDING_STATUSES.includes(s.status) ? ` · expires ${relative(s.expiresAt)}` : ''}`,
     );
   }
   for (const a of s.approvals) {

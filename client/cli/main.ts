@@ -135,7 +135,7 @@ withJson(program.command('pending').description('actions awaiting approval, olde
     ? rows
         .map(
           (r) =>
-            `${bold(visible(r.id), color)}  ${visible(r.task)}  [${visible(r.risk)}]  by ${visible(r.requester)}  proposed ${relative(r.createdAt)}${r.status === 'stale' ? `  ${statusColor('stale: the target changed, review the new plan', color)}` : ''}\n` +
+            `${bold(visible(r.id), color)}  ${visible(r.task)}  [${visible(r.risk)}]  by ${visible(r.requester)}  proposed ${relative(r.createdAt)}${r.status === 'awaiting_reapproval' ? `  ${statusColor('the target changed: review the new plan', color)}` : ''}\n` +
             ('unavailable' in r
               ? `  details unavailable (${visible(r.unavailable)}); is its worker running?`
               : `  ${visible(r.summary)}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'}`),

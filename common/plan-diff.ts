@@ -1,5 +1,5 @@
-import type { DiffEntry } from '../common/types';
-import { canonicalJson } from '../common/canonical-json';
+import type { DiffEntry } from './types';
+import { canonicalJson } from './canonical-json';
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
