@@ -18,6 +18,17 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // Agents load task files for their names and schemas (the catalog): a task loads its target's SDK when a step
+    // runs, so SDK imports at the top of a task file are type-only.
+    files: ['tasks/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@aws-sdk/*', 'stripe'], allowTypeImports: true, message: 'Load the SDK inside plan/execute (await import(...)); import its types only.' }] },
+      ],
+    },
+  },
+  {
     // Workflows only orchestrate: no I/O, no Node built-ins, no SDKs. They may import @temporalio/workflow,
     // @temporalio/common and workflow-safe modules under common/; activities and tasks only as types.
     files: ['workflows/**/*.ts', 'common/**/*.ts'],

@@ -1,5 +1,5 @@
 import type { ActionState, DiffEntry } from '../common/types';
-import type { TaskRegistry } from '../tasks/task-registry';
+import type { TaskCatalog } from '../tasks/task-registry';
 
 /** What replaces a value an agent must not see. */
 export const HIDDEN_FROM_AGENTS = '[hidden from agents]';
@@ -12,8 +12,8 @@ const isUnder = (path: string, field: string) => path === field || path.startsWi
  * task's `hiddenFromAgents` fields are masked in the diff (approvers see everything). The MCP server answers with
  * this; agent backends using the SDK should hand their model this, not the state.
  */
-export function agentView(s: ActionState, registry: TaskRegistry) {
-  const hidden = registry.has(s.task) ? (registry.get(s.task).hiddenFromAgents ?? []) : [];
+export function agentView(s: ActionState, catalog: TaskCatalog) {
+  const hidden = catalog.find((t) => t.name === s.task)?.hiddenFromAgents ?? [];
   const mask = (d: DiffEntry): DiffEntry => (hidden.some((field) => isUnder(d.path, field)) && 'before' in d ? { ...d, before: HIDDEN_FROM_AGENTS } : d);
   const plan = s.policy?.agentMayPreview ? s.plan : undefined;
   return {

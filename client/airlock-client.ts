@@ -7,13 +7,13 @@ import {
   WorkflowUpdateFailedError,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
-import { ActionNotFoundError, DecisionError, IdempotencyConflictError, UnknownTaskError } from '../common/errors';
-import { createDefaultRegistry } from '../tasks';
-import type { TaskRegistry } from '../tasks/task-registry';
+import { ActionNotFoundError, DecisionError, IdempotencyConflictError } from '../common/errors';
+import type { actionWorkflow } from '../workflows';
 import { decideUpdate, getActionQuery } from '../common/messages';
-import { initialSearchAttributes, SA_STATUS, SA_TASK, SA_REQUESTER, SA_RISK } from '../common/search-attributes';
+import { initialSearchAttributes, SA_STATUS } from '../common/search-attributes';
 import { isFinalStatus, type ActionStatus } from '../common/statuses';
 import { ACTION_WORKFLOW_TYPE, AIRLOCK_TASK_QUEUE } from '../common/task-queue';
+import { listActions, type ActionFilter, type ActionPage, type ActionSummary } from './action-list';
 import { APPROVAL_REFUSAL_CODES } from '../common/types';
 import type { ActionRequest, ActionState, ApprovalAttempt, ApprovalRefusalCode, DecisionPayload, ProposalPayload, SignedDecision, SignedProposal } from '../common/types';
 import { randomBytes, type KeyObject } from 'node:crypto';
@@ -34,8 +34,6 @@ export interface ProposeOptions extends ActionRequest {
 /** How a client is set up. */
 export interface AirlockClientOptions {
   taskQueue?: string;
-  /** The tasks this client describes to agents; the worker's registry decides what runs. */
-  registry?: TaskRegistry;
   /** The private key of an agent, to sign its proposals; by default `<agent>.key` in the keys directory. */
   agentKey?: (agent: string) => KeyObject;
 }
@@ -48,27 +46,8 @@ export interface Proposal {
   existing: boolean;
 }
 
-/** A tool in the form common LLM tool-calling APIs accept. */
-export interface ToolDefinition {
-  type: 'function';
-  function: { name: string; description: string; parameters: Record<string, unknown> };
-}
-
 /** Refusal codes the decision validator answers with (see `ApprovalRefusalCode`). */
 const REFUSAL_CODES = new Set<string>(APPROVAL_REFUSAL_CODES);
-
-/** A task name as a tool name: letters, digits, `_` and `-` only. */
-export const toolNameFor = (task: string): string => task.replace(/\./g, '__');
-
-/** One line of `list`. */
-export interface ActionSummary {
-  id: string;
-  task: string;
-  status: ActionStatus;
-  requester: string;
-  risk?: string;
-  startedAt: Date;
-}
 
 /**
  * Airlock for agent backends and tools: propose actions, follow them, decide on them.
@@ -76,8 +55,6 @@ export interface ActionSummary {
  */
 export class AirlockClient {
   private readonly taskQueue: string;
-  /** The tasks this client describes to agents; the worker's registry decides what runs. */
-  readonly registry: TaskRegistry;
   private readonly agentKey: (agent: string) => KeyObject;
   /** Each action's own run, once seen: the first under its id. */
   private readonly firstRuns = new Map<string, string>();
@@ -87,39 +64,12 @@ export class AirlockClient {
     opts: AirlockClientOptions = {},
   ) {
     this.taskQueue = opts.taskQueue ?? AIRLOCK_TASK_QUEUE;
-    this.registry = opts.registry ?? createDefaultRegistry();
     this.agentKey = opts.agentKey ?? ((agent) => loadSigningKey(agent));
   }
 
   /** Connects using the environment (see README); the local stack by default. */
   static async connect(opts: AirlockClientOptions = {}): Promise<AirlockClient> {
     return new AirlockClient(await connectClient(), opts);
-  }
-
-  /**
-   * Every task as a function definition for LLM tool-calling APIs (`{ type: 'function', function: { name,
-   * description, parameters } }`), its parameters the JSON Schema generated from the task's zod schema. Tool names
-   * replace dots with `__` (`crm__add_note_to_customer`), which those APIs require; {@link taskForTool} maps back.
-   */
-  toolDefinitions(): ToolDefinition[] {
-    return this.registry.summaries().map((t) => {
-      const { $schema: _ignored, ...parameters } = t.inputSchema as Record<string, unknown>;
-      return {
-        type: 'function',
-        function: {
-          name: toolNameFor(t.name),
-          description: `${t.description} Risk: ${t.risk}; Airlock checks policy and may wait for human approval before it runs.`,
-          parameters,
-        },
-      };
-    });
-  }
-
-  /** The task a tool name from {@link toolDefinitions} stands for. */
-  taskForTool(toolName: string): string {
-    const task = this.registry.names().find((name) => toolNameFor(name) === toolName);
-    if (!task) throw new UnknownTaskError(toolName, this.registry.names().map(toolNameFor));
-    return task;
   }
 
   /**
@@ -142,7 +92,7 @@ export class AirlockClient {
       if (found) return this.sameProposal(found, requestHash, idempotencyKey);
     }
     try {
-      await this.temporal.workflow.start(ACTION_WORKFLOW_TYPE, {
+      await this.temporal.workflow.start<typeof actionWorkflow>(ACTION_WORKFLOW_TYPE, {
         workflowId: id,
         taskQueue: this.taskQueue,
         args: [this.sign(id, request, idempotencyKey, agentKey)],
@@ -176,7 +126,7 @@ export class AirlockClient {
       if (runId) this.firstRuns.set(id, runId);
     }
     // Not listed yet (visibility lags a start by milliseconds): then there is only the one run.
-    return this.temporal.workflow.getHandle(id, runId);
+    return this.temporal.workflow.getHandle<typeof actionWorkflow>(id, runId);
   }
 
   /** The signed proposal: bound to its action id, the input by its digest, fresh and single use. */
@@ -215,7 +165,7 @@ export class AirlockClient {
       if (description.status.name === 'RUNNING') {
         return await this.temporal.withDeadline(Date.now() + (opts.queryTimeoutMs ?? 10_000), () => handle.query(getActionQuery));
       }
-      return (await handle.result()) as ActionState;
+      return await handle.result();
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ActionNotFoundError(id);
       throw err;
@@ -225,7 +175,7 @@ export class AirlockClient {
   /** Waits for the action's final state; with a timeout, throws if it is not final by then. */
   async result(id: string, opts: { timeoutMs?: number } = {}): Promise<ActionState> {
     const handle = await this.handle(id);
-    const wait = handle.result() as Promise<ActionState>;
+    const wait = handle.result();
     try {
       if (opts.timeoutMs === undefined) return await wait;
       let timer: NodeJS.Timeout | undefined;
@@ -259,24 +209,25 @@ export class AirlockClient {
     }
   }
 
-  /** Actions, newest first, optionally only those of a status or task. */
-  async list(filter: { status?: ActionStatus; task?: string; limit?: number } = {}): Promise<ActionSummary[]> {
-    const clauses = [`WorkflowType = '${ACTION_WORKFLOW_TYPE}'`, `TaskQueue = '${this.taskQueue.replace(/'/g, '')}'`];
-    if (filter.status) clauses.push(`${SA_STATUS.name} = '${filter.status.replace(/'/g, '')}'`);
-    if (filter.task) clauses.push(`${SA_TASK.name} = '${filter.task.replace(/'/g, '')}'`);
+  /**
+   * One page of actions, newest first, from their search attributes (no worker needed): filtered by status, task,
+   * agent and start time. Pass the returned `nextPageToken` to get the next page.
+   */
+  listPage(filter: ActionFilter = {}, page: { pageSize?: number; pageToken?: string } = {}): Promise<ActionPage> {
+    return listActions(this.temporal, this.taskQueue, filter, page);
+  }
+
+  /** Actions, newest first, at most `limit` (100 by default) of them. */
+  async list(filter: ActionFilter & { limit?: number } = {}): Promise<ActionSummary[]> {
+    const { limit = 100, ...rest } = filter;
     const out: ActionSummary[] = [];
-    for await (const wf of this.temporal.workflow.list({ query: clauses.join(' AND ') })) {
-      out.push({
-        id: wf.workflowId,
-        task: wf.typedSearchAttributes.get(SA_TASK) ?? '',
-        status: wf.typedSearchAttributes.get(SA_STATUS) as ActionStatus,
-        requester: wf.typedSearchAttributes.get(SA_REQUESTER) ?? '',
-        risk: wf.typedSearchAttributes.get(SA_RISK),
-        startedAt: wf.startTime,
-      });
-      if (out.length >= (filter.limit ?? 100)) break;
-    }
-    return out;
+    let pageToken: string | undefined;
+    do {
+      const page = await this.listPage(rest, { pageSize: Math.min(limit - out.length, 1000), pageToken });
+      out.push(...page.actions);
+      pageToken = page.nextPageToken;
+    } while (pageToken && out.length < limit);
+    return out.slice(0, limit);
   }
 
   /**

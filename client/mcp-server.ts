@@ -5,7 +5,7 @@ import { DECIDING_STATUSES, isFinalStatus } from '../common/statuses';
 import { canonicalPersonId } from '../common/identifiers';
 import type { ActionState } from '../common/types';
 import type { AirlockClient } from './airlock-client';
-import type { TaskRegistry } from '../tasks/task-registry';
+import type { TaskCatalog } from '../tasks/task-registry';
 import { agentView } from './agent-view';
 import { safeJson, visibleLines } from '../common/terminal-text';
 
@@ -26,8 +26,8 @@ const text = (value: unknown, isError = false): ToolResult => ({
 });
 
 /** The tool answer for an action's state: success only when it succeeded or was planned; else what to do. */
-function answer(s: ActionState, registry: TaskRegistry): ToolResult {
-  const view = () => agentView(s, registry);
+function answer(s: ActionState, catalog: TaskCatalog): ToolResult {
+  const view = () => agentView(s, catalog);
   switch (s.status) {
     case 'succeeded':
     case 'planned':
@@ -59,13 +59,12 @@ function answer(s: ActionState, registry: TaskRegistry): ToolResult {
 }
 
 /**
- * Airlock as an MCP server: `list_tasks`, `propose_action`, `get_action`. The agent identity comes from the
+ * Airlock as an MCP server: `list_tasks`, `propose_action`, `get_action`, describing the tasks of `catalog`. The agent identity comes from the
  * server's configuration, so no prompt can make the model propose as another agent or user; an agent sees only
  * its own actions.
  */
-export function createMcpServer(airlock: AirlockClient, identity: McpIdentity): McpServer {
+export function createMcpServer(airlock: AirlockClient, identity: McpIdentity, catalog: TaskCatalog): McpServer {
   const server = new McpServer({ name: 'airlock', version: '0.1.0' });
-  const catalog = airlock.registry.summaries();
   const taskList = catalog
     .map((t) => `- ${t.name} (risk ${t.risk}): ${t.description}\n  input JSON Schema: ${JSON.stringify(t.inputSchema)}`)
     .join('\n');
@@ -110,7 +109,7 @@ export function createMcpServer(airlock: AirlockClient, identity: McpIdentity): 
           idempotencyKey: args.idempotency_key,
         });
         await airlock.waitFor(proposal.id, DECIDING_STATUSES, { timeoutMs: SETTLE_MS }).catch(() => undefined);
-        return answer(await airlock.get(proposal.id), airlock.registry);
+        return answer(await airlock.get(proposal.id), catalog);
       } catch (err) {
         return text(err instanceof AirlockError ? err.message : `Airlock could not take the proposal: ${(err as Error).message}`, true);
       }
@@ -132,7 +131,7 @@ export function createMcpServer(airlock: AirlockClient, identity: McpIdentity): 
         if (!isFinalStatus(state.status) && args.wait_seconds) {
           state = await airlock.result(args.action_id, { timeoutMs: args.wait_seconds * 1000 }).catch(() => ownState(args.action_id));
         }
-        return answer(state, airlock.registry);
+        return answer(state, catalog);
       } catch (err) {
         return text(err instanceof AirlockError ? err.message : `Airlock could not read the action: ${(err as Error).message}`, true);
       }

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
-import { loadDevConfig, REPO_ROOT } from '../stack/dev-config';
+import { ConfigError } from '../common/errors';
+import { codecKeysFromEnv, type CodecKeys } from '../crypto/encryption-codec';
+import { temporalTargetFromEnv, type TemporalTarget } from './temporal-connection';
 
 /** Where the worker's AWS calls go and which account its roles are in. */
 export interface AwsSettings {
@@ -9,47 +11,82 @@ export interface AwsSettings {
   accountId: string;
 }
 
-/** AWS settings from the environment, falling back to the local stack's moto. */
-export function awsSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsSettings {
-  const dev = loadDevConfig();
-  const endpoint = env.AWS_ENDPOINT_URL ?? (env.AIRLOCK_AWS_REAL === '1' ? undefined : `http://${dev.moto.ip}:${dev.moto.port}`);
+/** Everything a worker process is configured with. */
+export interface WorkerConfig {
+  temporal: TemporalTarget;
+  aws: AwsSettings;
+  /** Target base URLs by name, from `AIRLOCK_ENDPOINT_<NAME>` (e.g. `AIRLOCK_ENDPOINT_DEMO_CRM` → `demo-crm`). */
+  endpoints: Record<string, string>;
+  policiesDir: string;
+  approversFile: string;
+  agentsFile: string;
+  auditLogPath: string;
+  codecKeys: CodecKeys;
+  /** The Secrets Manager secret of the workers' own key, when not the default. */
+  workerKeySecret?: string;
+}
+
+/** What each required variable is, for the message that names the missing ones. */
+const REQUIRED: Record<string, string> = {
+  TEMPORAL_ADDRESS: 'the Temporal frontend, host:port (or TEMPORAL_PROFILE with an address)',
+  AWS_REGION: 'the AWS region of the task roles and secrets',
+  AIRLOCK_AWS_ACCOUNT_ID: 'the 12-digit AWS account the task roles live in',
+  AIRLOCK_POLICIES_DIR: 'the Cedar policies directory (policies, schema, entities)',
+  AIRLOCK_APPROVERS_FILE: 'the approvers file (people, public keys, groups)',
+  AIRLOCK_AGENTS_FILE: 'the agents file (agents, public keys, owners)',
+  AIRLOCK_AUDIT_LOG: 'the audit log (JSON Lines, hash-chained)',
+  AIRLOCK_CODEC_KEY_FILE: 'the payload encryption key file (or AIRLOCK_CODEC_KEYS with its JSON)',
+};
+
+/**
+ * The worker's configuration, from the environment alone.
+ *
+ * Contract: it must not fall back to the local stack (moto, the repository's files) for anything: a worker started
+ * without configuration names every missing variable and does not start. `npm start` sets them all for its worker.
+ */
+export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const temporal = temporalTargetFromEnv(env);
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const codecKeys = codecKeysFromEnv(env);
+  const present: Record<string, unknown> = {
+    TEMPORAL_ADDRESS: temporal.address,
+    AWS_REGION: region,
+    AIRLOCK_AWS_ACCOUNT_ID: env.AIRLOCK_AWS_ACCOUNT_ID,
+    AIRLOCK_POLICIES_DIR: env.AIRLOCK_POLICIES_DIR,
+    AIRLOCK_APPROVERS_FILE: env.AIRLOCK_APPROVERS_FILE,
+    AIRLOCK_AGENTS_FILE: env.AIRLOCK_AGENTS_FILE,
+    AIRLOCK_AUDIT_LOG: env.AIRLOCK_AUDIT_LOG,
+    AIRLOCK_CODEC_KEY_FILE: codecKeys,
+  };
+  const missing = Object.keys(REQUIRED).filter((name) => !present[name]);
+  if (missing.length) {
+    throw new ConfigError(
+      `The worker is not configured: ${missing.map((name) => `${name} (${REQUIRED[name]})`).join('; ')} ${missing.length === 1 ? 'is' : 'are'} not set. ` +
+        'Set them (README, "Running against a real cluster"), or run the local stack with `npm start`, which configures its own worker.',
+    );
+  }
+  if (!/^\d{12}$/.test(env.AIRLOCK_AWS_ACCOUNT_ID as string)) {
+    throw new ConfigError(`AIRLOCK_AWS_ACCOUNT_ID is "${env.AIRLOCK_AWS_ACCOUNT_ID}"; it must be the 12-digit AWS account id of the task roles.`);
+  }
   return {
-    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? dev.moto.region,
-    endpoint,
-    accountId: env.AIRLOCK_AWS_ACCOUNT_ID ?? dev.moto.accountId,
+    temporal,
+    aws: { region: region as string, endpoint: env.AWS_ENDPOINT_URL || undefined, accountId: env.AIRLOCK_AWS_ACCOUNT_ID as string },
+    endpoints: endpointsFromEnv(env),
+    policiesDir: resolve(env.AIRLOCK_POLICIES_DIR as string),
+    approversFile: resolve(env.AIRLOCK_APPROVERS_FILE as string),
+    agentsFile: resolve(env.AIRLOCK_AGENTS_FILE as string),
+    auditLogPath: resolve(env.AIRLOCK_AUDIT_LOG as string),
+    codecKeys: codecKeys as CodecKeys,
+    workerKeySecret: env.AIRLOCK_WORKER_KEY_SECRET || undefined,
   };
 }
 
-/**
- * Target endpoints by name from `AIRLOCK_ENDPOINT_<NAME>` (e.g. `AIRLOCK_ENDPOINT_DEMO_CRM` → `demo-crm`),
- * falling back to the local stack's demo CRM.
- */
+/** Target endpoints by name from `AIRLOCK_ENDPOINT_<NAME>` (e.g. `AIRLOCK_ENDPOINT_DEMO_CRM` → `demo-crm`). */
 export function endpointsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const dev = loadDevConfig();
-  const endpoints: Record<string, string> = { 'demo-crm': `http://${dev.demoCrm.ip}:${dev.demoCrm.port}` };
+  const endpoints: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
     const m = /^AIRLOCK_ENDPOINT_([A-Z0-9_]+)$/.exec(key);
     if (m && value) endpoints[m[1].toLowerCase().replace(/_/g, '-')] = value;
   }
   return endpoints;
-}
-
-/** The policies directory: `AIRLOCK_POLICIES_DIR`, else the repository's `policies/`. */
-export function policiesDirFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.AIRLOCK_POLICIES_DIR ?? resolve(REPO_ROOT, loadDevConfig().worker.policiesDir));
-}
-
-/** The approvers file: `AIRLOCK_APPROVERS_FILE`, else `.airlock/approvers.json` (which `npm start` writes). */
-export function approversFileFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.AIRLOCK_APPROVERS_FILE ?? resolve(REPO_ROOT, '.airlock', 'approvers.json'));
-}
-
-/** The agents file: `AIRLOCK_AGENTS_FILE`, else `.airlock/agents.json` (which `npm start` writes). */
-export function agentsFileFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.AIRLOCK_AGENTS_FILE ?? resolve(REPO_ROOT, '.airlock', 'agents.json'));
-}
-
-/** The audit log: `AIRLOCK_AUDIT_LOG`, else `.airlock/audit.jsonl`. */
-export function auditLogPathFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.AIRLOCK_AUDIT_LOG ?? resolve(REPO_ROOT, '.airlock', 'audit.jsonl'));
 }

@@ -1,12 +1,13 @@
 import { Client, Connection, type Metadata } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { loadDevConfig } from '../stack/dev-config';
+import { ConfigError } from '../common/errors';
 import { airlockDataConverter, requireCodecKeys } from '../crypto/data-converter';
 
 /** Where and how to reach Temporal. */
 export interface TemporalTarget {
-  address: string;
+  /** Unset when nothing configures it; connecting then fails with what to set. */
+  address?: string;
   namespace: string;
   tls?: unknown;
   apiKey?: string;
@@ -16,17 +17,18 @@ export interface TemporalTarget {
 /**
  * Reads the Temporal target from the environment (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`,
  * `TEMPORAL_TLS_*`, `TEMPORAL_PROFILE` and the Temporal CLI's config file), so the same code runs against a
- * cluster or Temporal Cloud; with nothing set, the local stack of `temporal-dev.yml`.
+ * cluster or Temporal Cloud. Nothing falls back to the local stack: `npm start` sets these for its own processes,
+ * and the CLI reads the local stack's profile (see `client/cli/cli-environment.ts`).
  */
 export function temporalTargetFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalTarget {
-  const dev = loadDevConfig();
   const { connectionOptions, namespace } = loadClientConnectConfig({
     profile: env.TEMPORAL_PROFILE,
     overrideEnvVars: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string')),
   });
   return {
-    address: connectionOptions.address ?? `${dev.temporal.ip}:${dev.temporal.port}`,
-    namespace: namespace ?? dev.temporal.namespace,
+    address: connectionOptions.address,
+    // Temporal's own default namespace, as its CLI and SDKs use.
+    namespace: namespace ?? 'default',
     tls: connectionOptions.tls,
     apiKey: typeof connectionOptions.apiKey === 'string' ? connectionOptions.apiKey : undefined,
     metadata: connectionOptions.metadata,
@@ -36,7 +38,7 @@ export function temporalTargetFromEnv(env: NodeJS.ProcessEnv = process.env): Tem
 /** A client for the SDK and CLI, encrypting and decrypting payloads with the codec keys of the environment. */
 export async function connectClient(target = temporalTargetFromEnv(), keys = requireCodecKeys()): Promise<Client> {
   const connection = await Connection.connect({
-    address: target.address,
+    address: requireAddress(target),
     tls: target.tls as never,
     apiKey: target.apiKey,
     metadata: target.metadata,
@@ -47,9 +49,14 @@ export async function connectClient(target = temporalTargetFromEnv(), keys = req
 /** A worker connection. */
 export async function connectWorker(target = temporalTargetFromEnv()): Promise<NativeConnection> {
   return NativeConnection.connect({
-    address: target.address,
+    address: requireAddress(target),
     tls: target.tls as never,
     apiKey: target.apiKey,
     metadata: target.metadata,
   });
+}
+
+function requireAddress(target: TemporalTarget): string {
+  if (!target.address) throw new ConfigError('TEMPORAL_ADDRESS is not set: say where Temporal is (host:port), or name a Temporal CLI profile with TEMPORAL_PROFILE.');
+  return target.address;
 }

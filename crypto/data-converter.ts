@@ -1,12 +1,6 @@
 import type { DataConverter } from '@temporalio/common';
 import { ConfigError } from '../common/errors';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { AesGcmCodec, codecKeysFromEnv, type CodecKeys, type UndecodablePolicy } from './encryption-codec';
-import { REPO_ROOT } from '../stack/dev-config';
-
-/** The key file `npm start` creates (git-ignored). */
-export const LOCAL_STACK_KEY_FILE = join(REPO_ROOT, '.airlock', 'codec-keys.json');
 
 /** Path of the failure converter module (message and stack trace encoded), for clients, workers and the bundler. */
 export const FAILURE_CONVERTER_PATH = require.resolve('../common/failure-converter');
@@ -24,12 +18,11 @@ export function airlockDataConverter(keys: CodecKeys, onUndecodable: Undecodable
  * output values in plain text.
  */
 export function requireCodecKeys(env: NodeJS.ProcessEnv = process.env): CodecKeys {
-  // In a checkout with the local stack, its key file is the default, so `npx airlock` needs no setup.
-  const keys = codecKeysFromEnv(env) ?? (existsSync(LOCAL_STACK_KEY_FILE) ? codecKeysFromEnv({ AIRLOCK_CODEC_KEY_FILE: LOCAL_STACK_KEY_FILE }) : undefined);
+  const keys = codecKeysFromEnv(env);
   if (!keys) {
     throw new ConfigError(
       'No payload encryption keys: set AIRLOCK_CODEC_KEY_FILE to a key file ({"current":"k1","keys":{"k1":"<base64 of 32 random bytes>"}}) ' +
-        'or AIRLOCK_CODEC_KEYS to its JSON. `npm start` creates one in .airlock/codec-keys.json.',
+        'or AIRLOCK_CODEC_KEYS to its JSON. The local stack (`npm start`) creates one in .airlock/codec-keys.json.',
     );
   }
   return keys;

@@ -5,7 +5,7 @@
  * its own process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -17,12 +17,12 @@ import { registerSearchAttributes } from './register-search-attributes';
 import { dynamicConfigArgs } from './temporal-dev-server';
 import { temporalCliPath } from './tools';
 import { keysDir } from '../crypto/signing-keys';
-import { agentsFileFromEnv, approversFileFromEnv } from '../config/runtime-config';
 import { seedIdentities } from './seed-identities';
-import { startCodecServer } from './codec-server';
+import { startCodecServer } from '../crypto/codec-server';
 import { startStripeMock } from './stripe-mock';
 import { AesGcmCodec, newCodecKeyFile } from '../crypto/encryption-codec';
-import { LOCAL_STACK_KEY_FILE, requireCodecKeys } from '../crypto/data-converter';
+import { requireCodecKeys } from '../crypto/data-converter';
+import { writeLocalStackProfile } from '../config/local-stack-profile';
 
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -53,24 +53,25 @@ function settings() {
   const cfg = loadDevConfig();
   const env = process.env;
   const port = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
-  const stateDir = env.AIRLOCK_STACK_DIR;
+  const stateDir = env.AIRLOCK_STACK_DIR ?? join(REPO_ROOT, '.airlock');
   return {
     cfg,
     temporal: { ...cfg.temporal, port: port('AIRLOCK_TEMPORAL_PORT', cfg.temporal.port), ui: { port: port('AIRLOCK_UI_PORT', cfg.temporal.ui.port) } },
     motoPort: port('AIRLOCK_MOTO_PORT', cfg.moto.port),
     codecPort: port('AIRLOCK_CODEC_PORT', cfg.codecServer.port),
-    stateDir: stateDir ?? join(REPO_ROOT, '.airlock'),
+    stateDir,
     crmPort: port('AIRLOCK_CRM_PORT', cfg.demoCrm.port),
     stripePort: port('AIRLOCK_STRIPE_PORT', cfg.stripeMock.port),
-    dbFile: stateDir ? join(stateDir, 'temporal.db') : join(REPO_ROOT, cfg.temporal.dbFile),
-    approversFile: stateDir ? join(stateDir, 'approvers.json') : approversFileFromEnv(),
-    agentsFile: stateDir ? join(stateDir, 'agents.json') : agentsFileFromEnv(),
-    codecKeyFile: stateDir ? join(stateDir, 'codec-keys.json') : LOCAL_STACK_KEY_FILE,
+    dbFile: env.AIRLOCK_STACK_DIR ? join(stateDir, 'temporal.db') : join(REPO_ROOT, cfg.temporal.dbFile),
+    approversFile: join(stateDir, 'approvers.json'),
+    agentsFile: join(stateDir, 'agents.json'),
+    codecKeyFile: join(stateDir, 'codec-keys.json'),
+    auditLog: env.AIRLOCK_AUDIT_LOG ?? join(stateDir, 'audit.jsonl'),
   };
 }
 
 async function main(): Promise<void> {
-  const { cfg, temporal: t, motoPort, crmPort, stripePort, codecPort, dbFile, approversFile, agentsFile, codecKeyFile, stateDir } = settings();
+  const { cfg, temporal: t, motoPort, crmPort, stripePort, codecPort, dbFile, approversFile, agentsFile, codecKeyFile, stateDir, auditLog } = settings();
   seedIdentities(keysDir(), { approversFile, agentsFile }, cfg.approvers, cfg.agents);
   mkdirSync(stateDir, { recursive: true });
   // Payload encryption keys live beside the database, never in the repository; created once, kept across starts.
@@ -133,18 +134,24 @@ async function main(): Promise<void> {
 
   const worker = spawn(process.execPath, [require.resolve('tsx/cli'), join(REPO_ROOT, 'workers', 'main.ts')], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    // The worker's whole configuration: it has no defaults of its own (config/runtime-config.ts).
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: t.namespace,
       AWS_ENDPOINT_URL: moto.endpoint,
       AWS_REGION: cfg.moto.region,
+      AIRLOCK_AWS_ACCOUNT_ID: cfg.moto.accountId,
+      // moto accepts any key pair; this one names the worker in moto's logs.
+      AWS_ACCESS_KEY_ID: 'airlock-worker',
+      AWS_SECRET_ACCESS_KEY: 'airlock-worker',
+      AIRLOCK_POLICIES_DIR: join(REPO_ROOT, cfg.worker.policiesDir),
       AIRLOCK_ENDPOINT_DEMO_CRM: crm.url,
       AIRLOCK_ENDPOINT_STRIPE: stripe.url,
       AIRLOCK_APPROVERS_FILE: approversFile,
       AIRLOCK_AGENTS_FILE: agentsFile,
       AIRLOCK_CODEC_KEY_FILE: codecKeyFile,
-      AIRLOCK_AUDIT_LOG: process.env.AIRLOCK_AUDIT_LOG ?? join(stateDir, 'audit.jsonl'),
+      AIRLOCK_AUDIT_LOG: auditLog,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
   });
@@ -165,6 +172,9 @@ async function main(): Promise<void> {
   });
 
   await polling;
+  // How clients reach this stack: `npx airlock` in the repository reads it for whatever its environment leaves unset.
+  const profile = writeLocalStackProfile(stateDir, { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: t.namespace, AIRLOCK_CODEC_KEY_FILE: codecKeyFile, AIRLOCK_AUDIT_LOG: auditLog });
+  cleanups.push(async () => rmSync(profile, { force: true }));
   console.log(`
 Airlock local stack is up.
   Temporal        ${address}  (namespace ${t.namespace}, database ${dbFile})
@@ -177,6 +187,7 @@ Airlock local stack is up.
                   temporal workflow show -w <action-id> --address ${address} \\
                       --codec-endpoint ${codecServer.url} --codec-auth "Bearer ${codecToken}"
   worker          polling task queue airlock-actions
+  clients         settings in ${profile} (read by \`npx airlock\` from this folder; removed at Ctrl-C)
   approvers       ${cfg.approvers.map((a) => `${a.name}${a.groups.length ? ` (${a.groups.join(', ')})` : ''}`).join(', ')}
   agents          ${cfg.agents.map((a) => `${a.name} (owners ${a.owners.join(', ')})`).join(', ')}
                   keys in ${keysDir()}, registered in ${approversFile} and ${agentsFile}

@@ -1,4 +1,4 @@
-import { TaskRegistry } from './task-registry';
+import { TaskRegistry, type TaskCatalog } from './task-registry';
 import { addNoteToCustomer } from './crm/add-note-to-customer';
 import { updateCustomer } from './crm/update-customer';
 import { setParameter } from './ops/set-parameter';
@@ -13,6 +13,14 @@ export function createDefaultRegistry(): TaskRegistry {
   return new TaskRegistry(ALL_TASKS);
 }
 
+/**
+ * The catalog of every shipped task, for agents and their tools. Loading it loads no target SDK: task files load
+ * theirs when a step runs (lint keeps SDK imports in task files type-only).
+ */
+export function defaultCatalog(): TaskCatalog {
+  return createDefaultRegistry().summaries();
+}
+
 export { defineTask } from './define-task';
 export type { TaskDefinition, TaskContext, PlanDraft } from './define-task';
-export { TaskRegistry } from './task-registry';
+export { TaskRegistry, type TaskCatalog, type TaskSummary } from './task-registry';

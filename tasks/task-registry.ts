@@ -10,7 +10,15 @@ export interface TaskSummary {
   risk: Risk;
   /** JSON Schema of the input, generated from the zod schema. */
   inputSchema: unknown;
+  /** Plan fields whose current values agents must not see (see `TaskDefinition.hiddenFromAgents`). */
+  hiddenFromAgents: string[];
 }
+
+/**
+ * What agents and their tools need to know of the tasks: names, descriptions, risk, input schemas. No
+ * implementation: the worker's registry decides what runs.
+ */
+export type TaskCatalog = readonly TaskSummary[];
 
 /** The set of tasks a worker can run. Registering a name twice throws. */
 export class TaskRegistry {
@@ -44,7 +52,7 @@ export class TaskRegistry {
     return [...this.tasks.keys()].sort();
   }
 
-  /** Every task's public description, with its input as JSON Schema. */
+  /** Every task's public description, with its input as JSON Schema: the catalog agents read. */
   summaries(): TaskSummary[] {
     return this.names().map((name) => {
       const task = this.get(name);
@@ -53,6 +61,7 @@ export class TaskRegistry {
         description: task.description,
         risk: task.risk,
         inputSchema: z.toJSONSchema(task.inputSchema, { io: 'input' }),
+        hiddenFromAgents: [...(task.hiddenFromAgents ?? [])],
       };
     });
   }

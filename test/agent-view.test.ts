@@ -4,6 +4,7 @@ import { createDefaultRegistry } from '../tasks';
 
 // What a model is shown of an action (the MCP server's answers, and what SDK backends should hand their model).
 const registry = createDefaultRegistry();
+const catalog = registry.summaries();
 const policy = (agentMayPreview: boolean): PolicyDecision => ({
   decision: 'allow',
   approvalsRequired: 1,
@@ -38,7 +39,7 @@ const state = (agentMayPreview: boolean) =>
   }) as unknown as ActionState;
 
 test('an agent that may preview sees the plan, with the current values of hidden fields masked', () => {
-  const view = agentView(state(true), registry);
+  const view = agentView(state(true), catalog);
   expect(view.diff).toEqual([
     { path: 'email', op: 'change', before: HIDDEN_FROM_AGENTS, after: 'grace@navy.example' },
     { path: 'tier', op: 'change', before: 'silver', after: 'gold' },
@@ -47,7 +48,7 @@ test('an agent that may preview sees the plan, with the current values of hidden
 });
 
 test('an agent that may not preview the task is not shown the plan of its own proposal', () => {
-  const view = agentView(state(false), registry);
+  const view = agentView(state(false), catalog);
   expect(view).toMatchObject({ status: 'awaiting_approval', summary: HIDDEN_FROM_AGENTS });
   expect(view.diff).toBeUndefined();
   expect(JSON.stringify(view)).not.toMatch(/grace@|silver/);

@@ -173,3 +173,57 @@ test('pending still lists an action whose worker is away, from its search attrib
     await h.startWorker();
   }
 });
+
+test('list filters by status, task, agent and age, and pages through every match', async () => {
+  const since = new Date(Date.now() - 1000);
+  const ids: string[] = [];
+  for (const note of ['one', 'two', 'three']) {
+    const { id } = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1005', note }, agent: 'support-bot', user: 'alice', dryRun: true });
+    ids.push(id);
+  }
+  for (const id of ids) expect((await h.airlock.result(id)).status).toBe('planned');
+  const filters = ['--agent', 'support-bot', '--task', 'crm.add_note_to_customer', '--status', 'planned,succeeded', '--since', since.toISOString()];
+  for (let i = 0; i < 50 && (await h.airlock.list({ agent: 'support-bot', status: 'planned', since })).length < ids.length; i++) await new Promise((r) => setTimeout(r, 100));
+
+  const first = json(await airlock('list', ...filters, '--limit', '2', '--json'));
+  expect(first.actions).toHaveLength(2);
+  expect(first.nextPageToken).toEqual(expect.any(String));
+  const second = json(await airlock('list', ...filters, '--limit', '2', '--page', first.nextPageToken, '--json'));
+  const seen = [...first.actions, ...second.actions].map((a: { id: string }) => a.id);
+  expect(new Set(seen).size).toBe(seen.length);
+  expect(seen).toEqual(expect.arrayContaining(ids));
+  for (const a of [...first.actions, ...second.actions]) expect(a).toMatchObject({ task: 'crm.add_note_to_customer', agent: 'support-bot', status: 'planned' });
+  // The human form says how to get the next page.
+  expect((await airlock('list', ...filters, '--limit', '1')).stdout).toMatch(/more: airlock list .*--limit 1 --page \S+/);
+  expect(json(await airlock('list', '--agent', 'support-bot', '--before', '1h', '--json')).actions).toEqual([]);
+  expect(json(await airlock('list', ...filters.slice(0, 4), '--before', since.toISOString(), '--json')).actions.map((a: { id: string }) => a.id)).not.toEqual(expect.arrayContaining([ids[0]]));
+
+  // Filters are checked, never quoted into the query; and a message with "connect" in it is not an unreachable Temporal.
+  const hostile = await airlock('list', '--task', "x' OR 'connect'='connect");
+  expect([hostile.code, hostile.stderr]).toEqual([1, expect.stringContaining('is not a task name')]);
+  expect(hostile.stderr).not.toContain('cannot reach');
+  expect((await airlock('list', '--status', 'stale,bogus')).stderr).toContain('--status bogus: not a status');
+  expect((await airlock('list', '--since', 'yesterday')).stderr).toContain('neither an age');
+});
+
+test('pending shows every waiting action oldest first, a page at a time, and an unknown action points to list', async () => {
+  const ids: string[] = [];
+  for (const phone of ['+1 555 0101', '+1 555 0102', '+1 555 0103']) {
+    const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1001', changes: { phone } }, agent: 'support-bot', user: 'alice' });
+    await h.airlock.waitFor(id, ['awaiting_approval']);
+    ids.push(id);
+  }
+  const waiting = async () => json(await airlock('pending', '--agent', 'support-bot', '--limit', '1000', '--json')).map((r: { id: string }) => r.id) as string[];
+  for (let i = 0; i < 50 && (await waiting()).filter((id) => ids.includes(id)).length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+  const all = await waiting();
+  expect(all.filter((id) => ids.includes(id))).toEqual(ids); // oldest first
+  const paged: string[] = [];
+  for (let offset = 0; offset <= all.length; offset += 2) {
+    paged.push(...json(await airlock('pending', '--agent', 'support-bot', '--limit', '2', '--offset', String(offset), '--json')).map((r: { id: string }) => r.id));
+  }
+  expect(paged).toEqual(all);
+  expect((await airlock('pending', '--agent', 'support-bot', '--limit', '2')).stdout).toContain(`1–2 of ${all.length} pending, oldest first; next: airlock pending --offset 2`);
+  for (const id of ids) await h.decide(id, 'bob', 'reject', { reason: 'test cleanup' });
+  const unknown = await airlock('show', 'act-doesnotexist');
+  expect(unknown.stderr).toContain('Run `airlock pending` or `airlock list`');
+});

@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { AesGcmCodec, parseCodecKeys, newCodecKeyFile, ENCRYPTED_ENCODING } from '../crypto/encryption-codec';
-import { startCodecServer, type CodecServer } from '../stack/codec-server';
+import { startCodecServer, type CodecServer } from '../crypto/codec-server';
 import { temporalCliPath } from '../stack/tools';
 import { startHarness, type Harness } from './support/harness';
 import { TEST_ENV, testEnv } from './support/test-env';

@@ -3,6 +3,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import Ajv from 'ajv';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
+import { taskForTool, toolDefinitions } from '../client/tool-definitions';
+import { createDefaultRegistry, defaultCatalog } from '../tasks';
 import { REPO_ROOT } from '../stack/dev-config';
 import { startHarness, type Harness } from './support/harness';
 import { testEnv } from './support/test-env';
@@ -58,7 +60,7 @@ test('the tools are list_tasks, propose_action and get_action; schemas come from
 
   const listed = JSON.parse(body(await call(bot, 'list_tasks', {})));
   const note = listed.find((t: { name: string }) => t.name === 'crm.add_note_to_customer');
-  expect(note.inputSchema).toEqual(h.airlock.registry.summaries().find((t) => t.name === 'crm.add_note_to_customer')!.inputSchema);
+  expect(note.inputSchema).toEqual(defaultCatalog().find((t) => t.name === 'crm.add_note_to_customer')!.inputSchema);
 });
 
 test('a valid low-risk proposal succeeds and returns the result', async () => {
@@ -141,14 +143,14 @@ test('the model cannot choose who it acts as, nor read other agents’ actions',
 
 test('toolDefinitions() are JSON Schema function definitions that accept each task’s examples', () => {
   const ajv = new Ajv({ strict: false });
-  const defs = h.airlock.toolDefinitions();
+  const defs = toolDefinitions(defaultCatalog());
   expect(defs.map((d) => d.function.name)).toEqual(['billing__refund_charge', 'crm__add_note_to_customer', 'crm__update_customer', 'ops__set_parameter', 'support__send_email']);
   for (const def of defs) {
     expect(def.type).toBe('function');
     expect(def.function.name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
     expect(def.function.parameters).toMatchObject({ type: 'object' });
     const validate = ajv.compile(def.function.parameters);
-    const task = h.airlock.registry.get(h.airlock.taskForTool(def.function.name));
+    const task = createDefaultRegistry().get(taskForTool(defaultCatalog(), def.function.name));
     for (const example of task.examples) expect(validate(example)).toBe(true);
     expect(validate({ unexpected: true })).toBe(false);
   }

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { REPO_ROOT } from '../stack/dev-config';
 import { z } from 'zod';
 import { defineTask } from '../tasks/define-task';
 import { createDefaultRegistry, TaskRegistry } from '../tasks';
@@ -45,4 +47,18 @@ test('a parameter name cannot climb out of /app/: no "..", "." or empty segments
   const name = (n: string) => SetParameterSchema.safeParse({ name: n, value: 'on' }).success;
   expect(name('/app/flags/new-checkout')).toBe(true);
   for (const bad of ['/app/../secrets/db', '/app/flags/..', '/app/./x', '/app//x', '/app/x/', '/secrets/x', '/app/']) expect([bad, name(bad)]).toEqual([bad, false]);
+});
+
+test('agents load the catalog and the client without any target SDK', () => {
+  const script = [
+    "require('tsx/cjs/api').register();",
+    "const { defaultCatalog } = require('./tasks');",
+    "require('./client/airlock-client'); require('./client/tool-definitions'); require('./client/agent-view');",
+    'const names = defaultCatalog().map((t) => t.name);',
+    "const sdks = Object.keys(require.cache).filter((f) => /node_modules\\/(stripe|@aws-sdk)\\//.test(f)).map((f) => f.split('node_modules/').pop().split('/').slice(0, 2).join('/'));",
+    'console.log(JSON.stringify({ names, sdks: [...new Set(sdks)] }));',
+  ].join('\n');
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: REPO_ROOT, encoding: 'utf8' }));
+  expect(out.names).toEqual(createDefaultRegistry().names());
+  expect(out.sdks).toEqual([]);
 });

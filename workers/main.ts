@@ -1,33 +1,20 @@
 /**
- * The Airlock worker process. Connects to Temporal by environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
- * TEMPORAL_API_KEY, TEMPORAL_TLS_*, or a Temporal CLI profile), so the same code runs against the local stack,
- * a cluster or Temporal Cloud.
+ * The Airlock worker process. Configured by its environment alone (see `config/runtime-config.ts` and the README):
+ * Temporal by TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_* or a Temporal CLI profile, so
+ * the same code runs against the local stack, a cluster or Temporal Cloud; AWS by the SDK's default credential chain.
  */
-import { connectWorker, temporalTargetFromEnv } from '../config/temporal-connection';
-import { agentsFileFromEnv, approversFileFromEnv, auditLogPathFromEnv, awsSettingsFromEnv, endpointsFromEnv, policiesDirFromEnv } from '../config/runtime-config';
+import { connectWorker } from '../config/temporal-connection';
+import { workerConfigFromEnv } from '../config/runtime-config';
 import { loadIdentities } from '../config/identities';
-import { requireCodecKeys } from '../crypto/data-converter';
 import { createAirlockWorker } from './create-worker';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 
 async function main(): Promise<void> {
-  const target = temporalTargetFromEnv();
-  const aws = awsSettingsFromEnv();
-  const connection = await connectWorker(target);
-  const worker = await createAirlockWorker({
-    connection,
-    namespace: target.namespace,
-    aws,
-    endpoints: endpointsFromEnv(),
-    policiesDir: policiesDirFromEnv(),
-    identities: loadIdentities({ approversFile: approversFileFromEnv(), agentsFile: agentsFileFromEnv() }),
-    codecKeys: requireCodecKeys(),
-    auditLogPath: auditLogPathFromEnv(),
-    workerKeySecret: process.env.AIRLOCK_WORKER_KEY_SECRET || undefined,
-    // Against moto any key pair works; against AWS the SDK's default provider chain applies.
-    awsCredentials: aws.endpoint && !process.env.AWS_ACCESS_KEY_ID ? { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' } : undefined,
-  });
-  console.log(`airlock worker: polling ${AIRLOCK_TASK_QUEUE} on ${target.address} (namespace ${target.namespace})`);
+  const config = workerConfigFromEnv();
+  const identities = loadIdentities({ approversFile: config.approversFile, agentsFile: config.agentsFile });
+  const connection = await connectWorker(config.temporal);
+  const worker = await createAirlockWorker({ connection, namespace: config.temporal.namespace, identities, ...config });
+  console.log(`airlock worker: polling ${AIRLOCK_TASK_QUEUE} on ${config.temporal.address} (namespace ${config.temporal.namespace})`);
   await worker.run();
   await connection.close();
 }

@@ -3,15 +3,17 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError } from 'commander';
 import { AirlockError, DecisionError } from '../../common/errors';
-import { DECIDING_STATUSES } from '../../common/statuses';
+import { ACTION_STATUSES, DECIDING_STATUSES, type ActionStatus } from '../../common/statuses';
 import { temporalTargetFromEnv } from '../../config/temporal-connection';
 import { JsonlAuditLog } from '../../audit/audit-log';
-import { auditLogPathFromEnv } from '../../config/runtime-config';
-import { createDefaultRegistry } from '../../tasks';
+import { defaultCatalog } from '../../tasks';
+import { codecKeysFromEnv } from '../../crypto/encryption-codec';
+import { loadCliEnvironment } from './cli-environment';
+import type { ActionSummary } from '../action-list';
 import { AirlockClient } from '../airlock-client';
 import { auditTrail } from '../../audit/audit-trail';
 import { createMcpServer } from '../mcp-server';
-import { startCodecServer } from '../../stack/codec-server';
+import { startCodecServer } from '../../crypto/codec-server';
 import { AesGcmCodec } from '../../crypto/encryption-codec';
 import { requireCodecKeys } from '../../crypto/data-converter';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -39,8 +41,35 @@ const print = (human: string, json: unknown) => {
   process.stdout.write(jsonOutput ? `${safeJson(json, 2)}\n` : `${human}\n`);
 };
 
+/** The local stack's profile, when the environment left the CLI's settings to it. */
+const profile = loadCliEnvironment();
+
+/**
+ * Connects once, and says truthfully what stands in the way: nothing configured (the local stack is not running
+ * here), a setting missing, or a Temporal that does not answer.
+ */
+async function connect(opts: Parameters<typeof AirlockClient.connect>[0] = {}): Promise<AirlockClient> {
+  const target = temporalTargetFromEnv();
+  if (!target.address && !codecKeysFromEnv(process.env)) {
+    throw new CliError(
+      'Airlock is not configured here, and no local stack is running in this folder (no .airlock/local-stack.env). ' +
+        'Start the local stack with `npm start` in the repository and run airlock from there; for a deployment, set TEMPORAL_ADDRESS and ' +
+        'AIRLOCK_CODEC_KEY_FILE (README, "Running against a real cluster").',
+    );
+  }
+  try {
+    return await AirlockClient.connect(opts);
+  } catch (err) {
+    if (err instanceof AirlockError) throw err;
+    const why = profile
+      ? `The local stack's profile (${profile}) names it, but it does not answer: has \`npm start\` stopped? Start it again.`
+      : 'Check TEMPORAL_ADDRESS (and TEMPORAL_TLS_* or TEMPORAL_API_KEY), or start the local stack with `npm start`.';
+    throw new CliError(`cannot reach Temporal at ${target.address} (${(err as Error).message}). ${why}`);
+  }
+}
+
 let clientPromise: Promise<AirlockClient> | undefined;
-const airlock = () => (clientPromise ??= AirlockClient.connect());
+const airlock = () => (clientPromise ??= connect());
 
 function parseInput(text: string): unknown {
   const source = text.startsWith('@') ? readFileSync(text.slice(1), 'utf8') : text;
@@ -67,7 +96,7 @@ const withJson = (cmd: Command) => cmd.option('--json', 'print machine-readable 
 });
 
 withJson(program.command('tasks').description('list the registered tasks and their input schemas')).action(() => {
-  const tasks = createDefaultRegistry().summaries();
+  const tasks = defaultCatalog();
   print(tasks.map((t) => `${bold(t.name, color)}  [${t.risk}]\n  ${visible(t.description)}\n  input: ${visible(JSON.stringify(t.inputSchema))}`).join('\n\n'), tasks);
 });
 
@@ -102,11 +131,72 @@ withJson(
   if (state.status !== 'succeeded' && state.status !== 'planned') throw new CliError('', EXIT.unsuccessful);
 });
 
-withJson(program.command('pending').description('actions awaiting approval, oldest first')).action(async () => {
+/** A time given as an age (`30m`, `24h`, `7d`) or an ISO 8601 date. */
+function parseTime(option: string, text: string): Date {
+  const age = /^(\d+)(s|m|h|d)$/.exec(text);
+  if (age) return new Date(Date.now() - Number(age[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[age[2] as 's' | 'm' | 'h' | 'd']);
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) throw new CliError(`${option} ${text} is neither an age (30m, 24h, 7d) nor a date (2026-11-25T09:00:00Z).`);
+  return new Date(at);
+}
+
+function parseCount(option: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > 1000) throw new CliError(`${option} ${text} must be a whole number from ${min} to 1000.`);
+  return n;
+}
+
+function parseStatuses(text: string | undefined): ActionStatus[] | undefined {
+  if (!text) return undefined;
+  const statuses = text.split(',').map((s) => s.trim());
+  const unknown = statuses.filter((s) => !(ACTION_STATUSES as readonly string[]).includes(s));
+  if (unknown.length) throw new CliError(`--status ${unknown.join(',')}: not a status. Use any of ${ACTION_STATUSES.join(', ')}.`);
+  return statuses as ActionStatus[];
+}
+
+const summaryLine = (a: ActionSummary) =>
+  `${bold(visible(a.id), color)}  ${visible(a.task)}  ${statusColor(a.status, color)}  [${visible(a.risk)}]  by ${visible(a.requester)}${a.agent && a.agent !== a.requester ? ` via ${visible(a.agent)}` : ''}  started ${relative(a.startedAt.toISOString())}`;
+
+withJson(
+  program
+    .command('list')
+    .description('actions, newest first, from their search attributes (no worker needed); filter and page')
+    .option('--status <statuses>', 'only these statuses, comma-separated (e.g. failed,expired)')
+    .option('--task <task>', 'only this task')
+    .option('--agent <agent>', 'only actions this agent proposed')
+    .option('--since <age|date>', 'only actions started since (e.g. 24h, or an ISO date)')
+    .option('--before <age|date>', 'only actions started before (e.g. 7d)')
+    .option('--limit <n>', 'actions per page (1–1000)', '20')
+    .option('--page <token>', 'the next page, as the previous page printed it'),
+).action(async (o: { status?: string; task?: string; agent?: string; since?: string; before?: string; limit: string; page?: string }) => {
+  const filter = {
+    status: parseStatuses(o.status),
+    task: o.task,
+    agent: o.agent,
+    since: o.since ? parseTime('--since', o.since) : undefined,
+    before: o.before ? parseTime('--before', o.before) : undefined,
+  };
+  const page = await (await airlock()).listPage(filter, { pageSize: parseCount('--limit', o.limit, 1), pageToken: o.page });
+  const again = process.argv.slice(2).filter((arg, i, all) => arg !== '--page' && all[i - 1] !== '--page' && arg !== '--json');
+  const human = page.actions.length ? page.actions.map(summaryLine).join('\n') : 'No actions match.';
+  const more = page.nextPageToken ? `\nmore: airlock ${again.map((a) => (/^[\w.,:@/-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')} --page ${page.nextPageToken}` : '';
+  print(`${human}${more}`, page);
+});
+
+withJson(
+  program
+    .command('pending')
+    .description('actions awaiting approval, oldest first: every one of them, a page at a time')
+    .option('--task <task>', 'only this task')
+    .option('--agent <agent>', 'only actions this agent proposed')
+    .option('--limit <n>', 'actions to show (1–1000)', '50')
+    .option('--offset <n>', 'skip this many of the oldest first', '0'),
+).action(async (o: { task?: string; agent?: string; limit: string; offset: string }) => {
   const client = await airlock();
-  const pending = (await Promise.all(DECIDING_STATUSES.map((status) => client.list({ status }))))
-    .flat()
-    .sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+  const [limit, offset] = [parseCount('--limit', o.limit, 1), parseCount('--offset', o.offset, 0)];
+  // Every waiting action, not the newest few: the oldest wait longest and must not be hidden by new proposals.
+  const all = (await client.list({ status: DECIDING_STATUSES, task: o.task, agent: o.agent, limit: Number.MAX_SAFE_INTEGER })).sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+  const pending = all.slice(offset, offset + limit);
   // One action whose worker is away must not hide the others: it is listed from its search attributes alone.
   const rows = await Promise.all(
     pending.map(async (p) => {
@@ -141,8 +231,9 @@ withJson(program.command('pending').description('actions awaiting approval, olde
               : `  ${visible(r.summary)}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'}`),
         )
         .join('\n')
-    : 'Nothing awaits approval.';
-  print(human, rows);
+    : offset && all.length ? `No pending actions past the first ${all.length}.` : 'Nothing awaits approval.';
+  const range = all.length > rows.length && rows.length ? `\n${offset + 1}–${offset + rows.length} of ${all.length} pending, oldest first${offset + rows.length < all.length ? `; next: airlock pending --offset ${offset + rows.length}` : ''}` : '';
+  print(`${human}${range}`, rows);
 });
 
 withJson(program.command('show <action-id>').description('an action: status, plan and diff, approvals, result')).action(async (id: string) => {
@@ -239,10 +330,12 @@ withJson(
   program
     .command('audit <action-id|verify>')
     .description('an action’s audit trail, read from its workflow history; `audit verify` checks the audit log’s hash chain')
-    .option('--file <path>', 'with verify: the audit log (default AIRLOCK_AUDIT_LOG or .airlock/audit.jsonl)'),
+    .option('--file <path>', 'with verify: the audit log (default AIRLOCK_AUDIT_LOG; the local stack’s while it runs)'),
 ).action(async (id: string, o: { file?: string }) => {
   if (id === 'verify') {
-    const log = new JsonlAuditLog(o.file ?? auditLogPathFromEnv());
+    const file = o.file ?? process.env.AIRLOCK_AUDIT_LOG;
+    if (!file) throw new CliError('Which audit log? Pass --file <path> or set AIRLOCK_AUDIT_LOG (the local stack keeps its own in .airlock/audit.jsonl).');
+    const log = new JsonlAuditLog(file);
     const result = log.verify();
     if (result.ok) {
       print(`${log.path}: ${result.records} record(s), chain intact; head ${result.head}`, { file: log.path, ...result });
@@ -264,8 +357,8 @@ program
     // The agent's private key signs every proposal: AIRLOCK_AGENT_KEY (a PEM file), else <agent>.key in the keys directory.
     const keyFile = process.env.AIRLOCK_AGENT_KEY;
     const key = keyFile ? createPrivateKey(readFileSync(keyFile)) : loadSigningKey(agent);
-    const client = await AirlockClient.connect({ agentKey: () => key });
-    const server = createMcpServer(client, { agent, user: process.env.AIRLOCK_USER || undefined });
+    const client = await connect({ agentKey: () => key });
+    const server = createMcpServer(client, { agent, user: process.env.AIRLOCK_USER || undefined }, defaultCatalog());
     await server.connect(new StdioServerTransport());
     // Serve until the client closes stdin.
     await new Promise<void>((resolve) => process.stdin.once('close', resolve).once('end', resolve));
@@ -314,9 +407,9 @@ async function main(): Promise<number> {
       return EXIT.error;
     }
     const message = (err as Error).message ?? String(err);
-    if (/ECONNREFUSED|UNAVAILABLE|Failed to connect|connect/i.test(message)) {
-      const { address } = temporalTargetFromEnv();
-      process.stderr.write(`airlock: cannot reach Temporal at ${address} (${message}). Start the local stack with \`npm start\`, or set TEMPORAL_ADDRESS.\n`);
+    // A Temporal that answered before and stops answering now (gRPC UNAVAILABLE).
+    if ([(err as { code?: unknown }).code, (err as { cause?: { code?: unknown } }).cause?.code].includes(14)) {
+      process.stderr.write(`airlock: Temporal at ${visible(temporalTargetFromEnv().address)} stopped answering (${visibleLines(message)}). Is it still running?\n`);
       return EXIT.error;
     }
     process.stderr.write(`airlock: ${visibleLines(message)}\n`);

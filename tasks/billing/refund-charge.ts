@@ -1,7 +1,7 @@
-import Stripe from 'stripe';
 import { z } from 'zod';
 import { TargetError } from '../../common/errors';
 import { defineTask, type TaskContext } from '../define-task';
+import { callTarget } from '../kit';
 
 /** Name of Stripe in the worker's endpoint map (`AIRLOCK_ENDPOINT_STRIPE`; stripe-mock in development). */
 export const STRIPE_ENDPOINT = 'stripe';
@@ -16,28 +16,25 @@ export const RefundChargeSchema = z.strictObject({
 /** Validated input of `billing.refund_charge`. */
 export type RefundChargeInput = z.output<typeof RefundChargeSchema>;
 
-/** A Stripe client with this action's key, against the configured endpoint (api.stripe.com when none is). */
-function stripeFor(ctx: TaskContext): Stripe {
+/**
+ * A Stripe client with this action's key, against the configured endpoint (api.stripe.com when none is). The SDK is
+ * loaded here, not at the top: agents load task files for their names and schemas, never their SDKs.
+ */
+async function stripeFor(ctx: TaskContext) {
+  const { default: StripeClient } = await import('stripe');
   const endpoint = ctx.endpoints[STRIPE_ENDPOINT] ? new URL(ctx.endpoints[STRIPE_ENDPOINT]) : undefined;
-  return new Stripe(ctx.secrets.stripeKey, {
+  return new StripeClient(ctx.secrets.stripeKey, {
     // Temporal retries the activity; the SDK must not retry behind its back.
     maxNetworkRetries: 0,
-    httpClient: Stripe.createFetchHttpClient(ctx.fetch),
+    httpClient: StripeClient.createFetchHttpClient(ctx.fetch),
     ...(endpoint
       ? { host: endpoint.hostname, port: Number(endpoint.port || (endpoint.protocol === 'https:' ? 443 : 80)), protocol: endpoint.protocol.replace(':', '') as 'http' | 'https' }
       : {}),
   });
 }
 
-async function stripeCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    const e = err as { statusCode?: number; message?: string; type?: string };
-    const retryable = e.statusCode === undefined || e.statusCode >= 500 || e.statusCode === 429 || e.statusCode === 409;
-    throw new TargetError(`Stripe ${what} failed: ${e.type ?? 'error'}: ${e.message ?? String(err)}`, e.statusCode, retryable);
-  }
-}
+/** Stripe answers 409 while a request with the same idempotency key is still in flight: that one passes. */
+const stripeCall = <T>(what: string, fn: () => Promise<T>): Promise<T> => callTarget('Stripe', what, fn, { retryableStatuses: [409] });
 
 /** Refunds all or part of a Stripe charge. Critical: money leaves the business. */
 export const refundCharge = defineTask({
@@ -54,7 +51,7 @@ export const refundCharge = defineTask({
     execute: { secrets: { stripeKey: 'airlock/stripe/api-key' } },
   },
   async plan(input, ctx) {
-    const charge = await stripeCall('charges.retrieve', () => stripeFor(ctx).charges.retrieve(input.chargeId));
+    const charge = await stripeCall('charges.retrieve', async () => (await stripeFor(ctx)).charges.retrieve(input.chargeId));
     const remaining = charge.amount - charge.amount_refunded;
     const amount = input.amount ?? remaining;
     if (amount <= 0 || amount > remaining) {
@@ -76,8 +73,8 @@ export const refundCharge = defineTask({
   },
   async execute(input, ctx) {
     // The action id is Stripe's Idempotency-Key: a retried attempt gets the first refund back, never a second one.
-    const refund = await stripeCall('refunds.create', () =>
-      stripeFor(ctx).refunds.create({ charge: input.chargeId, amount: input.amount, reason: input.reason }, { idempotencyKey: ctx.actionId }),
+    const refund = await stripeCall('refunds.create', async () =>
+      (await stripeFor(ctx)).refunds.create({ charge: input.chargeId, amount: input.amount, reason: input.reason }, { idempotencyKey: ctx.actionId }),
     );
     if (typeof refund.id !== 'string' || !refund.id.startsWith('re_')) {
       throw new TargetError(`Stripe answered refunds.create without a refund id; check charge ${input.chargeId} in the Stripe dashboard.`, undefined, false);

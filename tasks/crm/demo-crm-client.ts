@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { TargetError } from '../../common/errors';
 import type { TaskContext } from '../define-task';
+import { requestJson } from '../kit';
 
 /** A demo CRM customer id. */
 export const CustomerIdSchema = z.string().regex(/^C-\d{4,}$/, 'a customer id looks like C-1001');
@@ -36,38 +36,7 @@ export const DEMO_CRM_CREDENTIALS = {
   execute: { secrets: { token: DEMO_CRM_TOKEN_SECRET } },
 };
 
-/** Calls the demo CRM with the action's token; turns error responses into {@link TargetError}s. */
-export async function crmRequest<T>(
-  ctx: TaskContext,
-  method: 'GET' | 'POST' | 'PATCH',
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const base = ctx.endpoints[DEMO_CRM_ENDPOINT];
-  if (!base) {
-    throw new TargetError(
-      'The demo CRM endpoint is not configured: set AIRLOCK_ENDPOINT_DEMO_CRM on the worker.',
-      undefined,
-      false,
-    );
-  }
-  const headers: Record<string, string> = {
-    authorization: `Bearer ${ctx.secrets.token}`,
-    'content-type': 'application/json',
-  };
-  // Writes carry the action id, so a retried activity never writes twice.
-  if (method !== 'GET') headers['idempotency-key'] = ctx.actionId;
-  let res: Response;
-  try {
-    res = await ctx.fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (err) {
-    throw new TargetError(`The demo CRM at ${base} could not be reached (${(err as Error).message}).`, undefined, true);
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    // 5xx and 429 may pass; any other 4xx will fail the same way again.
-    const retryable = res.status >= 500 || res.status === 429;
-    throw new TargetError(`The demo CRM refused ${method} ${path}: HTTP ${res.status} ${text}`, res.status, retryable);
-  }
-  return JSON.parse(text) as T;
+/** Calls the demo CRM with the action's token (see {@link requestJson}: idempotency key on writes, one retry rule). */
+export function crmRequest<T>(ctx: TaskContext, method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> {
+  return requestJson<T>(ctx, DEMO_CRM_ENDPOINT, { method, path, body, headers: { authorization: `Bearer ${ctx.secrets.token}` } }, { label: 'the demo CRM' });
 }

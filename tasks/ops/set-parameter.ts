@@ -1,8 +1,8 @@
-import { GetParameterCommand, GetParameterHistoryCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { TargetError } from '../../common/errors';
 import { defineTask, type TaskContext } from '../define-task';
-import { awsClientConfig, awsErrorInfo } from '../aws-client-config';
+import { awsClientConfig, callTarget, named } from '../kit';
 
 /** Parameters Airlock may set live under this path (the role allows nothing else). */
 export const PARAMETER_PREFIX = '/app/';
@@ -23,28 +23,24 @@ const arn = (input: SetParameterInput, aws: { region: string; accountId: string 
 /** Written with the value, atomically: a retry finds it and writes nothing. */
 const marker = (actionId: string) => `Set by Airlock action ${actionId}`;
 
-async function ssmCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if ((err as { name?: string }).name === 'ParameterNotFound') throw err;
-    const info = awsErrorInfo(err);
-    throw new TargetError(`SSM ${what} failed: ${info.message}`, info.status, info.retryable);
-  }
-}
+/** The SDK, loaded when a step runs: agents load task files for their names and schemas, never their SDKs. */
+const sdk = () => import('@aws-sdk/client-ssm');
+
+const ssmCall = <T>(what: string, fn: () => Promise<T>): Promise<T> => callTarget('SSM', what, fn, { passThrough: named('ParameterNotFound') });
 
 async function current(ssm: SSMClient, name: string): Promise<{ value: string; version: number; type: string } | undefined> {
+  const { GetParameterCommand } = await sdk();
   try {
     const { Parameter } = await ssmCall('GetParameter', () => ssm.send(new GetParameterCommand({ Name: name })));
     return { value: Parameter?.Value ?? '', version: Number(Parameter?.Version ?? 0), type: Parameter?.Type ?? 'String' };
   } catch (err) {
-    if ((err as { name?: string }).name === 'ParameterNotFound') return undefined;
+    if (named('ParameterNotFound')(err)) return undefined;
     throw err;
   }
 }
 
 const withSsm = async <T>(ctx: TaskContext, fn: (ssm: SSMClient) => Promise<T>): Promise<T> => {
-  const ssm = new SSMClient(awsClientConfig(ctx));
+  const ssm = new (await sdk()).SSMClient(awsClientConfig(ctx));
   try {
     return await fn(ssm);
   } finally {
@@ -90,10 +86,11 @@ export const setParameter = defineTask({
     };
   },
   async execute(input, ctx) {
+    const { GetParameterHistoryCommand, PutParameterCommand } = await sdk();
     return withSsm(ctx, async (ssm) => {
       // The marker travels with the value in one PutParameter: a retry of this action finds it and writes nothing.
-      const history = await ssmCall('GetParameterHistory', () => ssm.send(new GetParameterHistoryCommand({ Name: input.name }))).catch((err) => {
-        if ((err as { name?: string }).name === 'ParameterNotFound') return { Parameters: [] };
+      const history = await ssmCall('GetParameterHistory', () => ssm.send(new GetParameterHistoryCommand({ Name: input.name }))).catch((err: unknown) => {
+        if (named('ParameterNotFound')(err)) return { Parameters: [] };
         throw err;
       });
       const done = history.Parameters?.find((p) => p.Description === marker(ctx.actionId));

@@ -1,9 +1,7 @@
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { z } from 'zod';
 import { TargetError } from '../../common/errors';
 import { defineTask, type PolicyStatement, type TaskContext } from '../define-task';
-import { awsClientConfig, awsErrorInfo } from '../aws-client-config';
+import { awsClientConfig, callTarget, named } from '../kit';
 
 /** The verified SES identity support mail is sent from (deployment setting). */
 export const SUPPORT_SENDER = process.env.AIRLOCK_SUPPORT_SENDER ?? 'support@example.com';
@@ -23,15 +21,8 @@ export type SendEmailInput = z.output<typeof SendEmailSchema>;
 const identityArn = (aws: { region: string; accountId: string }) => `arn:aws:ses:${aws.region}:${aws.accountId}:identity/${SUPPORT_SENDER}`;
 const tableArn = (aws: { region: string; accountId: string }) => `arn:aws:dynamodb:${aws.region}:${aws.accountId}:table/${SENT_MAIL_TABLE}`;
 
-async function aws<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) throw err;
-    const info = awsErrorInfo(err);
-    throw new TargetError(`${what} failed: ${info.message}`, info.status, info.retryable);
-  }
-}
+const conditionFailed = named('ConditionalCheckFailedException');
+const aws = <T>(what: string, fn: () => Promise<T>): Promise<T> => callTarget('AWS', what, fn, { passThrough: conditionFailed });
 
 /**
  * Sends one email to a customer through AWS SES. Irreversible, hence `high`: the plan is the exact message.
@@ -83,6 +74,11 @@ export const sendEmail = defineTask({
     };
   },
   async execute(input, ctx: TaskContext) {
+    // The SDKs load when a step runs: agents load task files for their names and schemas, never their SDKs.
+    const [{ DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand }, { SESClient, SendEmailCommand }] = await Promise.all([
+      import('@aws-sdk/client-dynamodb'),
+      import('@aws-sdk/client-ses'),
+    ]);
     const ddb = new DynamoDBClient(awsClientConfig(ctx));
     const ses = new SESClient(awsClientConfig(ctx));
     try {
@@ -101,7 +97,7 @@ export const sendEmail = defineTask({
           ),
         );
       } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        if (!conditionFailed(err)) throw err;
         const { Item } = await aws('Reading the sent-mail marker', () => ddb.send(new GetItemCommand({ TableName: SENT_MAIL_TABLE, Key: key, ConsistentRead: true })));
         if (Item?.state?.S === 'sending') {
           // Another attempt marked it and then vanished mid-send: it may or may not have gone out. Never send twice.

@@ -1,0 +1,53 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigError } from '../common/errors';
+
+/**
+ * The local stack's profile: how clients reach the stack `npm start` runs (its Temporal address and namespace, its
+ * payload key file, its audit log), written by the stack while it runs and removed when it stops. The CLI reads it
+ * from the folder it runs in, for whatever its environment leaves unset; nothing else does. Production
+ * configuration never falls back to it.
+ */
+export const LOCAL_STACK_PROFILE = join('.airlock', 'local-stack.env');
+
+/** The variables a profile may set: client settings only, never a secret's value. */
+const PROFILE_KEYS = ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'AIRLOCK_CODEC_KEY_FILE', 'AIRLOCK_AUDIT_LOG'] as const;
+
+/** One profile's settings. */
+export type LocalStackProfile = Partial<Record<(typeof PROFILE_KEYS)[number], string>>;
+
+/** Writes the profile into the stack's state folder; returns its path. */
+export function writeLocalStackProfile(stateDir: string, values: LocalStackProfile): string {
+  mkdirSync(stateDir, { recursive: true });
+  const file = join(stateDir, 'local-stack.env');
+  const lines = PROFILE_KEYS.filter((k) => values[k] !== undefined).map((k) => `${k}=${values[k]}`);
+  writeFileSync(file, `# Written by npm start while the local stack runs; removed when it stops.\n${lines.join('\n')}\n`, { mode: 0o600 });
+  return file;
+}
+
+/** Reads a profile: `KEY=value` lines of known keys; anything else is refused. */
+export function readLocalStackProfile(file: string): LocalStackProfile {
+  const out: LocalStackProfile = {};
+  for (const [i, raw] of readFileSync(file, 'utf8').split('\n').entries()) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const key = line.slice(0, eq) as (typeof PROFILE_KEYS)[number];
+    if (eq < 1 || !PROFILE_KEYS.includes(key)) throw new ConfigError(`${file}, line ${i + 1}: "${line.slice(0, 40)}" is not a setting of the local stack's profile; delete the file and restart the stack.`);
+    out[key] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+/**
+ * Where a client finds the local stack's profile: `AIRLOCK_ENV_FILE` if set (it must exist), else
+ * `.airlock/local-stack.env` under `cwd` if the stack is running there.
+ */
+export function findLocalStackProfile(env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+  if (env.AIRLOCK_ENV_FILE) {
+    if (!existsSync(env.AIRLOCK_ENV_FILE)) throw new ConfigError(`AIRLOCK_ENV_FILE names ${env.AIRLOCK_ENV_FILE}, which does not exist. Is the local stack running (\`npm start\`)?`);
+    return resolve(env.AIRLOCK_ENV_FILE);
+  }
+  const file = resolve(cwd, LOCAL_STACK_PROFILE);
+  return existsSync(file) ? file : undefined;
+}

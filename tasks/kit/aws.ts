@@ -1,0 +1,9 @@
+import type { TaskContext } from '../define-task';
+
+/**
+ * Configuration of an AWS SDK client that acts with this action's own session (and moto's endpoint in development).
+ * The SDK does not retry: Temporal retries the activity, and `callTarget` says whether it may.
+ */
+export function awsClientConfig(ctx: TaskContext) {
+  return { region: ctx.aws.region, endpoint: ctx.aws.endpoint, credentials: ctx.aws.credentials, maxAttempts: 1 };
+}

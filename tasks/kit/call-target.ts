@@ -1,0 +1,106 @@
+import { TargetError } from '../../common/errors';
+
+/** Why a target call failed, as far as retrying is concerned. */
+export type FailureKind = 'status' | 'throttled' | 'network' | 'unknown';
+
+/** What Airlock makes of an error a target call threw. */
+export interface TargetFailure {
+  kind: FailureKind;
+  /** The HTTP status, when the target answered. */
+  status?: number;
+  /** Whether the same call may succeed if tried again. */
+  retryable: boolean;
+  message: string;
+}
+
+/** How a task tunes the one classification. */
+export interface CallOptions {
+  /**
+   * Statuses beyond 408, 429 and 5xx that mean "try again": only where the target says so (Stripe answers 409 while
+   * a request with the same idempotency key is still in flight).
+   */
+  retryableStatuses?: readonly number[];
+  /** Errors the task handles itself (e.g. "not found" while planning): rethrown as they are, unclassified. */
+  passThrough?: (err: unknown) => boolean;
+}
+
+// Names AWS, Stripe and HTTP clients give to "slow down".
+const THROTTLED = new Set(['Throttling', 'ThrottlingException', 'ThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded', 'RequestThrottled', 'RequestThrottledException', 'ProvisionedThroughputExceededException', 'SlowDown', 'StripeRateLimitError', 'rate_limit_error']);
+// Errors of a call that never got an answer: the connection failed, was reset, or timed out.
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED']);
+const NETWORK_NAMES = new Set(['TimeoutError', 'AbortError', 'NetworkingError', 'StripeConnectionError', 'RequestTimeout', 'RequestTimeoutException']);
+
+type ErrorLike = {
+  name?: string;
+  code?: unknown;
+  type?: string;
+  message?: string;
+  status?: unknown;
+  statusCode?: unknown;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: { throttling?: boolean };
+  cause?: unknown;
+};
+
+const statusOf = (e: ErrorLike): number | undefined => {
+  for (const s of [e.$metadata?.httpStatusCode, e.statusCode, e.status]) if (typeof s === 'number' && s >= 100 && s < 600) return s;
+  return undefined;
+};
+
+/** The chain of causes of an error (fetch hides the socket error in `cause`). */
+function causes(err: unknown): ErrorLike[] {
+  const out: ErrorLike[] = [];
+  for (let e = err as ErrorLike | undefined, i = 0; e && typeof e === 'object' && i < 5; e = e.cause as ErrorLike | undefined, i++) out.push(e);
+  return out;
+}
+
+/**
+ * The one rule for whether a failed target call may be retried, for every task: throttling (429 or a throttling
+ * error name) and 408/5xx answers may pass; a call that never got an answer (reset, refused, timed out) may pass; any
+ * other answer (4xx) will fail the same way again. An error with neither a status nor a known network cause is a
+ * bug, not weather: it is not retried.
+ */
+export function classifyTargetError(err: unknown, opts: CallOptions = {}): TargetFailure {
+  const chain = causes(err);
+  const e = chain[0] ?? {};
+  const message = `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}`;
+  const status = statusOf(e);
+  if (status === 429 || chain.some((c) => THROTTLED.has(String(c.name)) || THROTTLED.has(String(c.code)) || THROTTLED.has(String(c.type)) || c.$retryable?.throttling)) {
+    return { kind: 'throttled', status, retryable: true, message };
+  }
+  if (status !== undefined) {
+    return { kind: 'status', status, retryable: status >= 500 || status === 408 || (opts.retryableStatuses ?? []).includes(status), message };
+  }
+  const network = chain.some((c) => NETWORK_CODES.has(String(c.code)) || NETWORK_NAMES.has(String(c.name)) || NETWORK_NAMES.has(String(c.type)) || (c.name === 'TypeError' && c.message === 'fetch failed'));
+  return network ? { kind: 'network', retryable: true, message } : { kind: 'unknown', retryable: false, message };
+}
+
+/**
+ * Calls a target (`target` names it for people: "the demo CRM", "Stripe") and turns whatever it throws into a
+ * {@link TargetError} that says which target, what call, and whether retrying may help (see {@link classifyTargetError}); a `TargetError` the call throws itself passes as is.
+ * Every task calls its target through this.
+ */
+export async function callTarget<T>(target: string, what: string, fn: () => Promise<T>, opts: CallOptions = {}): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof TargetError || opts.passThrough?.(err)) throw err;
+    const f = classifyTargetError(err, opts);
+    const who = target.charAt(0).toUpperCase() + target.slice(1);
+    const message =
+      f.kind === 'network'
+        ? `${who} could not be reached for ${what} (${f.message}).`
+        : f.kind === 'throttled'
+          ? `${who} throttled ${what}${f.status ? ` (HTTP ${f.status})` : ''}: ${f.message}`
+          : f.kind === 'status'
+            ? `${who} refused ${what}: HTTP ${f.status} ${f.message}`
+            : `${what} on ${target} failed: ${f.message}`;
+    throw new TargetError(message, f.status, f.retryable);
+  }
+}
+
+/** Whether an error is the one a task expects by name (e.g. `ParameterNotFound`), for `passThrough`. */
+export const named =
+  (...names: string[]) =>
+  (err: unknown): boolean =>
+    names.includes(String((err as ErrorLike)?.name));
