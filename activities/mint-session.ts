@@ -45,7 +45,7 @@ export async function mintSession(
 ): Promise<MintedSession> {
   const { task, input, actionId, requester, mode } = args;
   const durationSeconds = args.durationSeconds ?? DEFAULT_SESSION_SECONDS;
-  const roleArn = `arn:aws:iam::${deps.aws.accountId}:role/${task.credentials.role}`;
+  const roleArn = `arn:aws:iam::${deps.aws.accountId}:role/${task.credentials.role.name}`;
   const expiresAt = new Date(deps.clock().getTime() + durationSeconds * 1000);
   const policy = buildSessionPolicy(task, input, mode, { ...deps.aws, actionId }, expiresAt);
   // A step for which the task declares no permissions (say, the plan of an email) gets no session at all.

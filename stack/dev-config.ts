@@ -7,8 +7,6 @@ import { ConfigError } from '../common/errors';
 /** The repository root (where `temporal-dev.yml` lives). */
 export const REPO_ROOT = resolve(__dirname, '..');
 
-const PolicyDocumentSchema = z.looseObject({ Version: z.string(), Statement: z.array(z.looseObject({})) });
-
 /** Shape of `temporal-dev.yml`. */
 export const DevConfigSchema = z.strictObject({
   temporal: z.strictObject({
@@ -24,9 +22,6 @@ export const DevConfigSchema = z.strictObject({
     port: z.number().int(),
     region: z.string(),
     accountId: z.string().regex(/^\d{12}$/),
-    roles: z.array(z.strictObject({ name: z.string(), description: z.string().optional(), policy: PolicyDocumentSchema })),
-    sesIdentities: z.array(z.string()).default([]),
-    tables: z.array(z.strictObject({ name: z.string(), key: z.string() })).default([]),
     secrets: z.array(
       z.strictObject({ name: z.string(), description: z.string().optional(), generate: z.boolean().default(false), prefix: z.string().default(''), value: z.string().optional() }),
     ),

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DevConfig } from './dev-config';
+import { ALL_TASKS } from '../tasks';
+import type { TaskDefinition } from '../tasks/define-task';
+import { taskProvisioning } from '../tasks/task-provisioning';
 import { motoServerPath } from './tools';
 import { startChildService, type ChildService } from './child-service';
 import { SESClient, VerifyEmailIdentityCommand } from '@aws-sdk/client-ses';
@@ -30,17 +33,28 @@ export async function startMoto(port: number, opts: { log?: (line: string) => vo
 }
 
 /**
- * Seeds moto with the roles, secrets, SES identities and tables of `temporal-dev.yml`; idempotent.
- * Returns secret values by name (generated ones are random, kept by moto for its lifetime).
+ * Seeds moto with what the tasks need (their roles, the secrets their steps read, their tables and SES identities:
+ * see `task-provisioning.ts`) and the secrets of `temporal-dev.yml`; idempotent. Returns secret values by name
+ * (generated ones are random, kept by moto for its lifetime).
  */
-export async function seedMoto(endpoint: string, cfg: DevConfig['moto'], overrides: Record<string, string> = {}): Promise<Record<string, string>> {
+export async function seedMoto(
+  endpoint: string,
+  cfg: DevConfig['moto'],
+  opts: { tasks?: readonly TaskDefinition[]; overrides?: Record<string, string> } = {},
+): Promise<Record<string, string>> {
+  const overrides = opts.overrides ?? {};
+  const needs = taskProvisioning(opts.tasks ?? ALL_TASKS, cfg);
+  const secrets = [
+    ...needs.secrets.filter((t) => !cfg.secrets.some((c) => c.name === t.name)).map((t) => ({ ...t, generate: true, value: undefined })),
+    ...cfg.secrets,
+  ];
   const common = { region: cfg.region, endpoint, credentials: MOTO_ADMIN };
   const iam = new IAMClient(common);
   const sm = new SecretsManagerClient(common);
   const ses = new SESClient(common);
   const ddb = new DynamoDBClient(common);
   try {
-    for (const role of cfg.roles) {
+    for (const role of needs.roles) {
       const exists = await iam.send(new GetRoleCommand({ RoleName: role.name })).then(() => true, () => false);
       if (!exists) {
         await iam.send(
@@ -56,8 +70,8 @@ export async function seedMoto(endpoint: string, cfg: DevConfig['moto'], overrid
       }
       await iam.send(new PutRolePolicyCommand({ RoleName: role.name, PolicyName: 'airlock-role-policy', PolicyDocument: JSON.stringify(role.policy) }));
     }
-    for (const identity of cfg.sesIdentities) await ses.send(new VerifyEmailIdentityCommand({ EmailAddress: identity }));
-    for (const table of cfg.tables) {
+    for (const identity of needs.emailIdentities) await ses.send(new VerifyEmailIdentityCommand({ EmailAddress: identity }));
+    for (const table of needs.tables) {
       await ddb
         .send(
           new CreateTableCommand({
@@ -72,7 +86,7 @@ export async function seedMoto(endpoint: string, cfg: DevConfig['moto'], overrid
         });
     }
     const values: Record<string, string> = {};
-    for (const secret of cfg.secrets) {
+    for (const secret of secrets) {
       const existing = await sm.send(new GetSecretValueCommand({ SecretId: secret.name })).then((r) => r.SecretString, () => undefined);
       if (existing !== undefined && overrides[secret.name] === undefined) {
         values[secret.name] = existing;

@@ -54,13 +54,46 @@ export interface StepCredentials<I> {
   statements?: (input: I, aws: { region: string; accountId: string; actionId: string }) => PolicyStatement[];
 }
 
+/** Where a task's AWS resources live: the worker's region and account. */
+export interface AwsAccount {
+  region: string;
+  accountId: string;
+}
+
+/**
+ * The IAM role a task acts through, and what it may do at most. Every session Airlock mints narrows it to one
+ * action's step. The local stack creates it in moto from this; in production your infrastructure code creates it
+ * with the same grants (`airlock tasks --provisioning <region>:<account>` prints them), trusting the
+ * worker's identity.
+ */
+export interface TaskRole {
+  /** Role name, in the worker's AWS account. Tasks may share a role only with identical grants. */
+  name: string;
+  description: string;
+  /** The role's own policy: the ceiling of every session. Exact actions; resources as narrow as the task allows. */
+  grants: (aws: AwsAccount) => PolicyStatement[];
+}
+
+/**
+ * AWS resources the task's target needs to exist, beyond the role and the secrets its steps name: the local stack
+ * creates them in moto; in production they are yours (the task documents them).
+ */
+export interface TaskProvisioning {
+  /** DynamoDB tables (partition key only, a string). */
+  tables?: { name: string; key: string }[];
+  /** SES identities mail is sent from. */
+  emailIdentities?: string[];
+  /** Secrets whose values have a required shape: a prefix for the value the local stack generates. */
+  secretFormats?: Record<string, { prefix: string; description?: string }>;
+}
+
 /**
  * How a task gets credentials: a role, and what each step may use within it. Airlock grants a step exactly what it
  * declares, nothing more; a step that declares nothing gets no session at all.
  */
 export interface TaskCredentials<I> {
-  /** Name of the IAM role to assume (in the worker's AWS account). */
-  role: string;
+  /** The IAM role to assume (in the worker's AWS account), and what it may do at most. */
+  role: TaskRole;
   /** The dry run: it must be able to read, and must not be able to change anything (read-only secrets and actions). */
   plan: StepCredentials<I>;
   /** The execution: what carrying out the approved plan needs. */
@@ -87,6 +120,8 @@ export interface TaskDefinition<S extends z.ZodType = z.ZodType> {
    */
   hiddenFromAgents?: string[];
   credentials: TaskCredentials<z.output<S>>;
+  /** What else the target account needs for this task (see {@link TaskProvisioning}). */
+  provisioning?: TaskProvisioning;
   /**
    * Dry run: reads current state and says what would change.
    * Must not change anything at the target.

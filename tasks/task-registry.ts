@@ -22,7 +22,7 @@ export type TaskCatalog = readonly TaskSummary[];
 
 /** The set of tasks a worker can run. Registering a name twice throws. */
 export class TaskRegistry {
-  private readonly tasks = new Map<string, TaskDefinition>();
+  private readonly byName = new Map<string, TaskDefinition>();
 
   constructor(tasks: readonly TaskDefinition[] = []) {
     for (const task of tasks) this.register(task);
@@ -30,26 +30,31 @@ export class TaskRegistry {
 
   /** Adds a task; throws {@link DuplicateTaskError} if its name is taken. */
   register(task: TaskDefinition): this {
-    if (this.tasks.has(task.name)) throw new DuplicateTaskError(task.name);
-    this.tasks.set(task.name, task);
+    if (this.byName.has(task.name)) throw new DuplicateTaskError(task.name);
+    this.byName.set(task.name, task);
     return this;
   }
 
   /** Whether a task of this name is registered. */
   has(name: string): boolean {
-    return this.tasks.has(name);
+    return this.byName.has(name);
   }
 
   /** The task of this name; throws {@link UnknownTaskError} if there is none. */
   get(name: string): TaskDefinition {
-    const task = this.tasks.get(name);
+    const task = this.byName.get(name);
     if (!task) throw new UnknownTaskError(name, this.names());
     return task;
   }
 
+  /** Every registered task, sorted by name. */
+  tasks(): TaskDefinition[] {
+    return this.names().map((name) => this.get(name));
+  }
+
   /** Registered names, sorted. */
   names(): string[] {
-    return [...this.tasks.keys()].sort();
+    return [...this.byName.keys()].sort();
   }
 
   /** Every task's public description, with its input as JSON Schema: the catalog agents read. */

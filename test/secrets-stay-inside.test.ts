@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineTask } from '../tasks/define-task';
 import { createDefaultRegistry } from '../tasks';
-import { DEMO_CRM_TOKEN_SECRET } from '../tasks/crm/demo-crm-client';
+import { DEMO_CRM_CREDENTIALS, DEMO_CRM_TOKEN_SECRET } from '../tasks/crm/demo-crm-client';
 import { REDACTED, redact, redactError } from '../crypto/redact';
 import { TargetError } from '../common/errors';
 import { startHarness, type Harness } from './support/harness';
@@ -20,7 +20,7 @@ const echoSecret = defineTask({
   examples: [{ fail: false }],
   target: () => 'test:echo',
   // Both steps read the read-write token here, so that both can be seen to keep it inside.
-  credentials: { role: 'airlock-demo-crm', plan: { secrets: { token: DEMO_CRM_TOKEN_SECRET } }, execute: { secrets: { token: DEMO_CRM_TOKEN_SECRET } } },
+  credentials: { role: DEMO_CRM_CREDENTIALS.role, plan: { secrets: { token: DEMO_CRM_TOKEN_SECRET } }, execute: { secrets: { token: DEMO_CRM_TOKEN_SECRET } } },
   plan: async (_input, ctx) => ({ summary: `would echo ${ctx.secrets.token}`, sideEffects: [], before: null, after: { echoed: ctx.secrets.token } }),
   execute: async (input, ctx) => {
     if (input.fail) throw new TargetError(`target said no to token ${ctx.secrets.token} with key ${ctx.aws.credentials.secretAccessKey}`, 400, false);

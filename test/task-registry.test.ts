@@ -14,7 +14,7 @@ const minimal = (name: string) =>
     inputSchema: z.strictObject({ x: z.string() }),
     examples: [{ x: 'a' }],
     target: (i) => `test:${i.x}`,
-    credentials: { role: 'r', plan: {}, execute: {} },
+    credentials: { role: { name: 'r', description: 'test role', grants: () => [] }, plan: {}, execute: {} },
     plan: async () => ({ summary: '', sideEffects: [], before: null, after: null }),
     execute: async () => null,
   });

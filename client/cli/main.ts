@@ -6,7 +6,8 @@ import { AirlockError, DecisionError } from '../../common/errors';
 import { ACTION_STATUSES, DECIDING_STATUSES, type ActionStatus } from '../../common/statuses';
 import { temporalTargetFromEnv } from '../../config/temporal-connection';
 import { JsonlAuditLog } from '../../audit/audit-log';
-import { defaultCatalog } from '../../tasks';
+import { createDefaultRegistry, defaultCatalog } from '../../tasks';
+import { taskProvisioning } from '../../tasks/task-provisioning';
 import { codecKeysFromEnv } from '../../crypto/encryption-codec';
 import { loadCliEnvironment } from './cli-environment';
 import type { ActionSummary } from '../action-list';
@@ -95,7 +96,19 @@ const withJson = (cmd: Command) => cmd.option('--json', 'print machine-readable 
   jsonOutput ||= Boolean(c.opts().json);
 });
 
-withJson(program.command('tasks').description('list the registered tasks and their input schemas')).action(() => {
+withJson(
+  program
+    .command('tasks')
+    .description('list the registered tasks and their input schemas')
+    .option('--provisioning <region:account>', 'instead, what the tasks need in that AWS account: roles with their grants, secrets, tables, SES identities'),
+).action((o: { provisioning?: string }) => {
+  if (o.provisioning) {
+    const [region, accountId] = o.provisioning.split(':');
+    if (!region || !/^\d{12}$/.test(accountId ?? '')) throw new CliError('--provisioning takes <region>:<12-digit account id>, e.g. us-east-1:123456789012.');
+    const needs = taskProvisioning(createDefaultRegistry().tasks(), { region, accountId });
+    print(safeJson(needs, 2), needs);
+    return;
+  }
   const tasks = defaultCatalog();
   print(tasks.map((t) => `${bold(t.name, color)}  [${t.risk}]\n  ${visible(t.description)}\n  input: ${visible(JSON.stringify(t.inputSchema))}`).join('\n\n'), tasks);
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TargetError } from '../../common/errors';
 import { defineTask, type TaskContext } from '../define-task';
-import { callTarget } from '../kit';
+import { callTarget, readSecretsUnder } from '../kit';
 
 /** Name of Stripe in the worker's endpoint map (`AIRLOCK_ENDPOINT_STRIPE`; stripe-mock in development). */
 export const STRIPE_ENDPOINT = 'stripe';
@@ -45,10 +45,21 @@ export const refundCharge = defineTask({
   examples: [{ chargeId: 'ch_3MmlLrLkdIwHu7ix0snN0B15', amount: 40, reason: 'requested_by_customer' }],
   target: (input) => `stripe:charge/${input.chargeId}`,
   credentials: {
-    role: 'airlock-billing',
+    role: {
+      name: 'airlock-billing',
+      description: 'Role Airlock assumes to refund Stripe charges; it may read the Stripe keys and nothing else.',
+      grants: (aws) => [readSecretsUnder(aws, 'airlock/stripe/')],
+    },
     // Planning reads the charge with a restricted read-only key; only execution holds the key that moves money.
     plan: { secrets: { stripeKey: 'airlock/stripe/read-key' } },
     execute: { secrets: { stripeKey: 'airlock/stripe/api-key' } },
+  },
+  provisioning: {
+    // stripe-mock accepts any key of the right kind; Stripe's own keys have these prefixes.
+    secretFormats: {
+      'airlock/stripe/api-key': { prefix: 'sk_test_', description: 'Stripe secret key. Only billing executions read it.' },
+      'airlock/stripe/read-key': { prefix: 'rk_test_', description: 'Stripe restricted read-only key, for plans.' },
+    },
   },
   async plan(input, ctx) {
     const charge = await stripeCall('charges.retrieve', async () => (await stripeFor(ctx)).charges.retrieve(input.chargeId));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { TaskContext } from '../define-task';
-import { requestJson } from '../kit';
+import type { AwsAccount, TaskContext } from '../define-task';
+import { readSecretsUnder, requestJson } from '../kit';
 
 /** A demo CRM customer id. */
 export const CustomerIdSchema = z.string().regex(/^C-\d{4,}$/, 'a customer id looks like C-1001');
@@ -31,7 +31,11 @@ export const DEMO_CRM_READ_TOKEN_SECRET = 'airlock/demo-crm/read-token';
 
 /** The demo CRM credentials of a task: a read-only token to plan, the read-write token to execute. */
 export const DEMO_CRM_CREDENTIALS = {
-  role: 'airlock-demo-crm',
+  role: {
+    name: 'airlock-demo-crm',
+    description: 'Role Airlock assumes to act on the demo CRM; each action narrows it with a session policy.',
+    grants: (aws: AwsAccount) => [readSecretsUnder(aws, 'airlock/demo-crm/')],
+  },
   plan: { secrets: { token: DEMO_CRM_READ_TOKEN_SECRET } },
   execute: { secrets: { token: DEMO_CRM_TOKEN_SECRET } },
 };

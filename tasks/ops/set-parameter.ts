@@ -59,7 +59,17 @@ export const setParameter = defineTask({
   // A parameter's current value may be anything (a URL with a token in it): approvers see it, agents do not.
   hiddenFromAgents: ['value'],
   credentials: {
-    role: 'airlock-ops',
+    role: {
+      name: 'airlock-ops',
+      description: `Role Airlock assumes to set feature flags and configuration values under ${PARAMETER_PREFIX} in Parameter Store.`,
+      grants: (aws) => [
+        {
+          Effect: 'Allow',
+          Action: ['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:PutParameter'],
+          Resource: `arn:aws:ssm:${aws.region}:${aws.accountId}:parameter${PARAMETER_PREFIX}*`,
+        },
+      ],
+    },
     plan: { statements: (input, aws) => [{ Sid: 'ReadTheParameter', Effect: 'Allow', Action: 'ssm:GetParameter', Resource: arn(input, aws) }] },
     execute: {
       statements: (input, aws) => [

@@ -39,7 +39,14 @@ export const sendEmail = defineTask({
   examples: [{ to: 'ada@example.com', subject: 'Your renewal quote', body: 'Dear Ada,\n\nyour quote is attached.\n\nSupport' }],
   target: (input) => `aws-ses:${SUPPORT_SENDER}->${input.to}`,
   credentials: {
-    role: 'airlock-support',
+    role: {
+      name: 'airlock-support',
+      description: 'Role Airlock assumes to email customers from the support identity, exactly once per action.',
+      grants: (a) => [
+        { Effect: 'Allow', Action: 'ses:SendEmail', Resource: identityArn(a) },
+        { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: tableArn(a) },
+      ],
+    },
     plan: {},
     execute: {
       statements: (input, a): PolicyStatement[] => [
@@ -63,6 +70,7 @@ export const sendEmail = defineTask({
       ],
     },
   },
+  provisioning: { tables: [{ name: SENT_MAIL_TABLE, key: 'actionId' }], emailIdentities: [SUPPORT_SENDER] },
   async plan(input) {
     const message = { from: SUPPORT_SENDER, to: input.to, subject: input.subject, body: input.body };
     return {

@@ -166,10 +166,10 @@ export async function startHarness(
     decide,
     async approveAll(id) {
       for (const approver of ['bob', 'carol']) {
-        if ((await airlock.waitFor(id, ['awaiting_approval', 'stale', 'executing'])) !== 'awaiting_approval') return;
+        if ((await airlock.waitFor(id, ['awaiting_approval', 'awaiting_reapproval', 'executing'])) !== 'awaiting_approval') return;
         const attempt = await decide(id, approver);
         if (!attempt.accepted) throw new Error(`${approver}'s approval of ${id} was refused: ${attempt.refusal?.message}`);
-        await airlock.waitFor(id, ['stale', 'executing'], { timeoutMs: 1000 }).catch(() => undefined);
+        await airlock.waitFor(id, ['awaiting_reapproval', 'executing'], { timeoutMs: 1000 }).catch(() => undefined);
       }
     },
     startWorker,

@@ -1,0 +1,59 @@
+import { setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { getActionQuery } from '../common/messages';
+import { provisionalFields } from '../common/proposal';
+import { SA_STATUS } from '../common/search-attributes';
+import type { ActionStatus } from '../common/statuses';
+import type { ActionState, SignedProposal } from '../common/types';
+
+/** Workflow time, as ISO 8601: deterministic on replay. */
+export const now = (): string => new Date().toISOString();
+
+/**
+ * The action's state as everyone reads it: the `getAction` query, the status search attribute, and in the end the
+ * workflow's result. Until admission verifies the proposal, what it claims is shown bounded and never trusted.
+ */
+export class ActionRecord {
+  readonly state: ActionState;
+
+  constructor(proposal: SignedProposal) {
+    const info = workflowInfo();
+    const claimed = provisionalFields(proposal);
+    this.state = {
+      id: info.workflowId,
+      runId: info.runId,
+      task: claimed.task,
+      status: 'validating',
+      agent: claimed.agent,
+      user: claimed.user,
+      requester: claimed.user ?? claimed.agent,
+      owners: [],
+      reason: claimed.reason,
+      dryRun: claimed.dryRun,
+      stalePlans: [],
+      approvalsRequired: 0,
+      approvedBy: [],
+      approvals: [],
+      refusalsNotKept: 0,
+      refusedBeforeHistory: { total: 0, byCode: {} },
+      createdAt: now(),
+      updatedAt: now(),
+      transitions: [{ status: 'validating', at: now() }],
+    };
+    // Whatever search attributes the starter set, the status is this workflow's from its first task.
+    upsertSearchAttributes([{ key: SA_STATUS, value: 'validating' }]);
+    setHandler(getActionQuery, () => this.state);
+  }
+
+  /** Moves to `status`: noted in the transitions and the search attribute. */
+  setStatus(status: ActionStatus): void {
+    this.state.status = status;
+    this.state.updatedAt = now();
+    this.state.transitions.push({ status, at: this.state.updatedAt });
+    upsertSearchAttributes([{ key: SA_STATUS, value: status }]);
+  }
+
+  /** Records why the action ends other than succeeded. */
+  fail(type: string, message: string): void {
+    this.state.error = { type, message };
+  }
+}

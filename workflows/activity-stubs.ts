@@ -1,0 +1,22 @@
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { AirlockActivities } from '../activities';
+
+// Each stage's activities, with the retries that suit it.
+
+/** Pure, fast checks (admission, a decision's signature and policy): no extra round trip, and no stranger can call them. */
+export const local = proxyLocalActivities<AirlockActivities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3 } });
+
+/** The dry run reads the target: retried with backoff, each attempt with a fresh read-only session. */
+export const planning = proxyActivities<AirlockActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+
+/** The audit record must be written: retried until it is (appending is idempotent by action and run). */
+export const auditing = proxyActivities<AirlockActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumInterval: '1 minute' } });
+
+/** Execution may be retried safely only because the target receives the action id as its idempotency key. */
+export const executing = proxyActivities<AirlockActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
