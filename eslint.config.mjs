@@ -14,7 +14,16 @@ export default tseslint.config(
   },
   {
     files: ['bin/**/*.js', 'scripts/**/*.js', 'jest.config.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
@@ -24,7 +33,15 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@aws-sdk/*', 'stripe'], allowTypeImports: true, message: 'Load the SDK inside plan/execute (await import(...)); import its types only.' }] },
+        {
+          patterns: [
+            {
+              group: ['@aws-sdk/*', 'stripe'],
+              allowTypeImports: true,
+              message: 'Load the SDK inside plan/execute (await import(...)); import its types only.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -36,17 +53,51 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not use Node built-ins: it must replay deterministically.' })),
+          paths: nodeBuiltins.map((name) => ({
+            name,
+            message: 'Workflow code must not use Node built-ins: it must replay deterministically.',
+          })),
           patterns: [
             {
-              group: ['@aws-sdk/*', '@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing', '@cedar-policy/*', 'zod', 'yaml', 'commander'],
+              group: [
+                '@aws-sdk/*',
+                '@temporalio/client',
+                '@temporalio/worker',
+                '@temporalio/activity',
+                '@temporalio/testing',
+                '@cedar-policy/*',
+                'zod',
+                'yaml',
+                'commander',
+              ],
               message: 'Workflow code must not use SDKs or I/O libraries; call an activity instead.',
             },
-            { group: ['../activities', '../activities/*', '../tasks', '../tasks/*', '../policy/*', '../crypto/*', '../audit/*', '../config/*', '../client/*', '../workers/*', '../stack/*'], allowTypeImports: true, message: 'Workflow code may import these as types only (import type).' },
+            {
+              group: [
+                '../activities',
+                '../activities/*',
+                '../tasks',
+                '../tasks/*',
+                '../policy/*',
+                '../crypto/*',
+                '../audit/*',
+                '../config/*',
+                '../client/*',
+                '../workers/*',
+                '../stack/*',
+              ],
+              allowTypeImports: true,
+              message: 'Workflow code may import these as types only (import type).',
+            },
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'process', message: 'Workflow code must not read the process environment.' }, { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'fetch', message: 'Network calls belong in activities.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'Workflow code must not read the process environment.' },
+        { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' },
+        { name: 'fetch', message: 'Network calls belong in activities.' },
+      ],
     },
   },
 );

@@ -106,9 +106,22 @@ export interface EvidenceArgs {
  * the plan hash. A retry trusts it, and only it: anyone who can poll the task queue can write heartbeat
  * details, nobody without the key can write this.
  */
-function planCheckedMark(key: Buffer, execution: Execution, scheduling: { activityId: string; scheduledTimestampMs: number }, planHash: string): string {
+function planCheckedMark(
+  key: Buffer,
+  execution: Execution,
+  scheduling: { activityId: string; scheduledTimestampMs: number },
+  planHash: string,
+): string {
   return createHmac('sha256', key)
-    .update(canonicalJson({ purpose: 'airlock.plan-checked.v1', ...execution, activityId: scheduling.activityId, scheduledAt: scheduling.scheduledTimestampMs, planHash }))
+    .update(
+      canonicalJson({
+        purpose: 'airlock.plan-checked.v1',
+        ...execution,
+        activityId: scheduling.activityId,
+        scheduledAt: scheduling.scheduledTimestampMs,
+        planHash,
+      }),
+    )
     .digest('base64');
 }
 
@@ -126,12 +139,16 @@ const issueText = (s: string) => (s.length > 300 ? `${s.slice(0, 297)}...` : s);
 /** The run that scheduled the current activity, as Temporal reports it. */
 function currentExecution(): Execution {
   const { workflowExecution } = Context.current().info;
-  if (!workflowExecution) throw new EvidenceError('no_workflow', 'An Airlock activity runs only for an action workflow.');
+  if (!workflowExecution)
+    throw new EvidenceError('no_workflow', 'An Airlock activity runs only for an action workflow.');
   return { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId };
 }
 
 const RecordAuditArgsSchema = z.strictObject({
-  refusedBeforeHistory: z.strictObject({ total: z.number().int().min(0), byCode: z.record(z.string().max(40), z.number().int().min(0)) }),
+  refusedBeforeHistory: z.strictObject({
+    total: z.number().int().min(0),
+    byCode: z.record(z.string().max(40), z.number().int().min(0)),
+  }),
   refusalsNotKept: z.number().int().min(0),
 });
 
@@ -145,7 +162,12 @@ const RecordAuditArgsSchema = z.strictObject({
  * log or throw a credential or secret.
  */
 export function createActivities(deps: ActivityDeps) {
-  const evidence = createEvidence({ identities: deps.identities, policy: deps.policy, registry: deps.registry, runs: deps.runs });
+  const evidence = createEvidence({
+    identities: deps.identities,
+    policy: deps.policy,
+    registry: deps.registry,
+    runs: deps.runs,
+  });
 
   const taskContext = (actionId: string, session: MintedSession): TaskContext => ({
     actionId,
@@ -156,12 +178,24 @@ export function createActivities(deps: ActivityDeps) {
   });
 
   /** Runs `fn` with a minted session; whatever escapes has every sensitive string redacted. */
-  const withSession = async <T>(p: VerifiedProposal, mode: 'plan' | 'execute', sessionSeconds: number | undefined, fn: (s: MintedSession) => Promise<T>): Promise<T> => {
+  const withSession = async <T>(
+    p: VerifiedProposal,
+    mode: 'plan' | 'execute',
+    sessionSeconds: number | undefined,
+    fn: (s: MintedSession) => Promise<T>,
+  ): Promise<T> => {
     let sensitive: string[] = [];
     try {
       const session = await mintSession(
         { sts: deps.sts, secretsClient: deps.secrets, aws: deps.aws, clock: deps.clock },
-        { task: p.task, input: p.parsed, actionId: p.payload.actionId, requester: p.requester, mode, durationSeconds: sessionSeconds },
+        {
+          task: p.task,
+          input: p.parsed,
+          actionId: p.payload.actionId,
+          requester: p.requester,
+          mode,
+          durationSeconds: sessionSeconds,
+        },
       );
       sensitive = session.sensitive;
       return redact(await fn(session), sensitive);
@@ -176,27 +210,52 @@ export function createActivities(deps: ActivityDeps) {
       const draft = await p.task.plan(p.parsed, taskContext(p.payload.actionId, session));
       // Redacted before it is hashed: the hash binds what people are shown.
       const plan = redact(
-        { target: p.target, summary: draft.summary, sideEffects: draft.sideEffects, before: draft.before, after: draft.after, diff: draft.diff ?? diffValues(draft.before, draft.after) },
+        {
+          target: p.target,
+          summary: draft.summary,
+          sideEffects: draft.sideEffects,
+          before: draft.before,
+          after: draft.after,
+          diff: draft.diff ?? diffValues(draft.before, draft.after),
+        },
         session.sensitive,
       );
-      return { ...plan, hash: sha256Canonical(planHashBody(p.task.name, p.parsed, plan)), plannedAt: deps.clock().toISOString() };
+      return {
+        ...plan,
+        hash: sha256Canonical(planHashBody(p.task.name, p.parsed, plan)),
+        plannedAt: deps.clock().toISOString(),
+      };
     });
 
   /**
    * The evidence every regular activity needs: an authentic proposal for the calling run (the first of its id), a
    * registered task and an input that parses, policy allowing it now, and not too old to act on.
    */
-  const verified = async (args: EvidenceArgs): Promise<{ p: VerifiedProposal; policy: PolicyDecision; execution: Execution }> => {
+  const verified = async (
+    args: EvidenceArgs,
+  ): Promise<{ p: VerifiedProposal; policy: PolicyDecision; execution: Execution }> => {
     if (isUndecodable(args) || isUndecodable(args?.proposal)) {
-      throw new EvidenceError('undecodable', 'The activity input could not be decrypted: it was not sent by an Airlock worker.');
+      throw new EvidenceError(
+        'undecodable',
+        'The activity input could not be decrypted: it was not sent by an Airlock worker.',
+      );
     }
     const execution = currentExecution();
     const p = evidence.interpret(await evidence.authenticate(args.proposal, execution));
     const policy = evidence.decide(p);
-    if (policy.decision !== 'allow') throw new EvidenceError('denied', `Policy does not allow this proposal now: ${policy.explanation}`);
-    const until = executableUntil(p.signedAt, policy.approvalsRequired, policy.approvalTimeoutSeconds * 1000, PROPOSAL_FRESHNESS_MS);
+    if (policy.decision !== 'allow')
+      throw new EvidenceError('denied', `Policy does not allow this proposal now: ${policy.explanation}`);
+    const until = executableUntil(
+      p.signedAt,
+      policy.approvalsRequired,
+      policy.approvalTimeoutSeconds * 1000,
+      PROPOSAL_FRESHNESS_MS,
+    );
     if (deps.clock().getTime() > until) {
-      throw new EvidenceError('proposal_expired', `The proposal of ${p.payload.time} may no longer be acted on (it could be until ${new Date(until).toISOString()}); propose again.`);
+      throw new EvidenceError(
+        'proposal_expired',
+        `The proposal of ${p.payload.time} may no longer be acted on (it could be until ${new Date(until).toISOString()}); propose again.`,
+      );
     }
     return { p, policy, execution };
   };
@@ -218,13 +277,24 @@ export function createActivities(deps: ActivityDeps) {
         authentic = await evidence.authenticate(args.proposal, execution, { startedAt: Date.parse(args.startedAt) });
       } catch (err) {
         if (!(err instanceof EvidenceError)) return fail(err);
-        return { ok: false, authentic: false, issues: [{ path: ['proposal'], code: err.code, message: issueText(err.message) }], message: `Invalid proposal: ${err.message}` };
+        return {
+          ok: false,
+          authentic: false,
+          issues: [{ path: ['proposal'], code: err.code, message: issueText(err.message) }],
+          message: `Invalid proposal: ${err.message}`,
+        };
       }
       const who = { agent: authentic.agent.id, user: authentic.user, owners: authentic.agent.owners };
       const task = authentic.payload.task;
       if (!deps.registry.has(task)) {
         const message = `unknown task "${task}"; registered tasks: ${deps.registry.names().join(', ')}`;
-        return { ok: false, authentic: true, ...who, issues: [{ path: ['task'], code: 'unknown_task', message }], message: `Invalid proposal: ${message}.` };
+        return {
+          ok: false,
+          authentic: true,
+          ...who,
+          issues: [{ path: ['task'], code: 'unknown_task', message }],
+          message: `Invalid proposal: ${message}.`,
+        };
       }
       const parsed = deps.registry.get(task).inputSchema.safeParse(authentic.input);
       if (!parsed.success) {
@@ -239,7 +309,10 @@ export function createActivities(deps: ActivityDeps) {
       try {
         const p = evidence.interpret(authentic);
         const policy = evidence.decide(p);
-        const keys = policy.approvalsRequired > 0 ? Object.fromEntries([...deps.identities.people.values()].map((person) => [person.id, person.rawKey])) : undefined;
+        const keys =
+          policy.approvalsRequired > 0
+            ? Object.fromEntries([...deps.identities.people.values()].map((person) => [person.id, person.rawKey]))
+            : undefined;
         return {
           ok: true,
           input: p.parsed,
@@ -263,7 +336,13 @@ export function createActivities(deps: ActivityDeps) {
      * Checks a signed decision against the approver's registered key and asks Cedar whether that approver may
      * approve this task (local activity, from the workflow's decision handler). The approval rules do the rest.
      */
-    async verifyDecision(args: { signed: SignedDecision; task: string; risk: Risk; requester: string; agent: string }): Promise<DecisionCheck> {
+    async verifyDecision(args: {
+      signed: SignedDecision;
+      task: string;
+      risk: Risk;
+      requester: string;
+      agent: string;
+    }): Promise<DecisionCheck> {
       try {
         const { nonceFresh: _n, ...facts } = evidence.decisionFacts(args.signed, args);
         return facts;
@@ -323,7 +402,14 @@ export function createActivities(deps: ActivityDeps) {
               eventId: 0,
               kind: 'execution_started',
               summary: `executing for ${visible(p.requester)} (agent ${p.agent.id})${approvers.length ? `, approved by ${approvers.join(', ')} (plan ${String(args.planHash).slice(0, 12)})` : ', no approval needed'}`,
-              data: { agent: p.agent.id, user: p.user, approvers, planHash: args.planHash, idempotencyKey: p.payload.actionId, policyIds: policy.policyIds },
+              data: {
+                agent: p.agent.id,
+                user: p.user,
+                approvers,
+                planHash: args.planHash,
+                idempotencyKey: p.payload.actionId,
+                policyIds: policy.policyIds,
+              },
             },
           ],
         });
@@ -347,20 +433,33 @@ export function createActivities(deps: ActivityDeps) {
     async recordAudit(args: unknown): Promise<{ seq: number; hash: string }> {
       try {
         const counts = RecordAuditArgsSchema.safeParse(args);
-        const noted = counts.success ? counts.data : { refusedBeforeHistory: { total: 0, byCode: {} } as RefusalCounts, refusalsNotKept: 0 };
+        const noted = counts.success
+          ? counts.data
+          : { refusedBeforeHistory: { total: 0, byCode: {} } as RefusalCounts, refusalsNotKept: 0 };
         const execution = currentExecution();
         const history = await deps.runs.events(execution.workflowId, execution.runId);
         const started = history[0]?.workflowExecutionStartedEventAttributes;
         const proposal = await deps.runs.decode(started?.input?.payloads?.[0]);
         const authentic = await evidence.authenticate(proposal, execution);
         const events = await describeHistory(history, deps.runs.decode);
-        const status = events.filter((e) => e.kind === 'status_changed').map((e) => (e.data as { status: string }).status).at(-1) ?? '';
-        if (!AUDITED_OUTCOMES.has(status)) throw new EvidenceError('not_finished', `The action is "${status}", not finished; only a finished action is recorded.`);
+        const status =
+          events
+            .filter((e) => e.kind === 'status_changed')
+            .map((e) => (e.data as { status: string }).status)
+            .at(-1) ?? '';
+        if (!AUDITED_OUTCOMES.has(status))
+          throw new EvidenceError(
+            'not_finished',
+            `The action is "${status}", not finished; only a finished action is recorded.`,
+          );
         const executedInHistory = events.some((e) => e.kind === 'executed');
         // An execution that started and then did not finish as "executed" (a failure, a lost attempt whose retry found
         // the target changed) is recorded with its outcome; a success needs both proofs, and an executed history a success.
         const executionStarted = deps.auditLog.find(execution.workflowId, execution.runId, 'execution').length > 0;
-        if ((status === 'succeeded' && !(executionStarted && executedInHistory)) || (executedInHistory && status !== 'succeeded')) {
+        if (
+          (status === 'succeeded' && !(executionStarted && executedInHistory)) ||
+          (executedInHistory && status !== 'succeeded')
+        ) {
           throw new EvidenceError(
             'outcome_mismatch',
             `The action's status is "${status}", but ${executionStarted ? 'the audit log records an execution' : 'the audit log records no execution'} and its history shows it ${executedInHistory ? 'executed' : 'did not execute'}; the record would not be true.`,
@@ -368,7 +467,11 @@ export function createActivities(deps: ActivityDeps) {
         }
         // The events already read: the history is fetched once.
         const decided = evidence.verifiedDecisions(authentic, execution, await decisionsIn(history, deps.runs.decode));
-        const approvedBy = [...new Set(decided.filter((d) => d.valid && d.acceptedByWorkflow && d.decision === 'approve').map((d) => d.approver))];
+        const approvedBy = [
+          ...new Set(
+            decided.filter((d) => d.valid && d.acceptedByWorkflow && d.decision === 'approve').map((d) => d.approver),
+          ),
+        ];
         const rejectedBy = decided.filter((d) => d.valid && d.decision === 'reject').map((d) => d.approver);
         events.push({
           at: deps.clock().toISOString(),
@@ -376,9 +479,21 @@ export function createActivities(deps: ActivityDeps) {
           kind: 'finished',
           summary:
             `finished: ${status}` +
-            (executionStarted && status !== 'succeeded' ? '; an execution had started (see its execution record)' : '') +
-            (noted.refusedBeforeHistory.total ? `; ${noted.refusedBeforeHistory.total} decision message(s) refused before history` : ''),
-          data: { status, executed: executedInHistory, executionStarted, approvedBy, rejectedBy, refusedBeforeHistory: noted.refusedBeforeHistory, refusalsNotKept: noted.refusalsNotKept },
+            (executionStarted && status !== 'succeeded'
+              ? '; an execution had started (see its execution record)'
+              : '') +
+            (noted.refusedBeforeHistory.total
+              ? `; ${noted.refusedBeforeHistory.total} decision message(s) refused before history`
+              : ''),
+          data: {
+            status,
+            executed: executedInHistory,
+            executionStarted,
+            approvedBy,
+            rejectedBy,
+            refusedBeforeHistory: noted.refusedBeforeHistory,
+            refusalsNotKept: noted.refusalsNotKept,
+          },
         });
         const record = await deps.auditLog.append({
           kind: 'final',

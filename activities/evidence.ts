@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { EVIDENCE_CLOCK_SLACK_MS, checkDecisionShape, checkQuorum, judgeDecision, type DecisionFacts, type RecordedDecision } from '../common/approval-rules';
+import {
+  EVIDENCE_CLOCK_SLACK_MS,
+  checkDecisionShape,
+  checkQuorum,
+  judgeDecision,
+  type DecisionFacts,
+  type RecordedDecision,
+} from '../common/approval-rules';
 import { EvidenceError } from '../common/errors';
 import { canonicalPersonId, parseSigningTime } from '../common/identifiers';
 import { PROPOSAL_FRESHNESS_MS, checkProposalShape } from '../common/proposal';
@@ -66,26 +73,45 @@ export function createEvidence(deps: EvidenceDeps) {
    * proposal replayed once old runs have left visibility is stale all the same). `startedAt`, when the caller knows
    * it (the workflow's own first step), saves asking Temporal.
    */
-  async function authenticate(value: unknown, execution: Execution, opts: { startedAt?: number } = {}): Promise<AuthenticProposal> {
+  async function authenticate(
+    value: unknown,
+    execution: Execution,
+    opts: { startedAt?: number } = {},
+  ): Promise<AuthenticProposal> {
     const shape = checkProposalShape(value);
     if (!shape.ok) throw new EvidenceError(shape.code, shape.message);
     const { payload, input, signature } = shape.proposal;
     const agent = deps.identities.agents.get(canonicalPersonId(payload.agent));
     if (!agent) {
-      throw new EvidenceError('unknown_agent', `No agent "${payload.agent}" is registered. Create its key with \`airlock keys new ${payload.agent}\` and add it to the agents file.`);
+      throw new EvidenceError(
+        'unknown_agent',
+        `No agent "${payload.agent}" is registered. Create its key with \`airlock keys new ${payload.agent}\` and add it to the agents file.`,
+      );
     }
     if (!verifyPayload('airlock.proposal.v1', payload, signature, agent.publicKey)) {
-      throw new EvidenceError('proposal_bad_signature', `The proposal's signature does not verify against ${agent.id}'s registered key: it was altered, or signed with another key.`);
+      throw new EvidenceError(
+        'proposal_bad_signature',
+        `The proposal's signature does not verify against ${agent.id}'s registered key: it was altered, or signed with another key.`,
+      );
     }
     if (inputDigest(input) !== payload.inputDigest) {
-      throw new EvidenceError('proposal_bad_signature', 'The input is not the one the agent signed (its digest differs).');
+      throw new EvidenceError(
+        'proposal_bad_signature',
+        'The input is not the one the agent signed (its digest differs).',
+      );
     }
     if (payload.actionId !== execution.workflowId) {
-      throw new EvidenceError('proposal_wrong_action', `The proposal was signed for action ${payload.actionId}, not for ${execution.workflowId}.`);
+      throw new EvidenceError(
+        'proposal_wrong_action',
+        `The proposal was signed for action ${payload.actionId}, not for ${execution.workflowId}.`,
+      );
     }
     const run = await deps.runs.runStart(execution.workflowId, execution.runId, opts.startedAt);
     if (!run.first) {
-      throw new EvidenceError('proposal_replayed', `Action ${execution.workflowId} already ran; a proposal runs once. Propose again for a new action.`);
+      throw new EvidenceError(
+        'proposal_replayed',
+        `Action ${execution.workflowId} already ran; a proposal runs once. Propose again for a new action.`,
+      );
     }
     const signedAt = parseSigningTime(payload.time) as number;
     const { startedAt } = run;
@@ -109,7 +135,8 @@ export function createEvidence(deps: EvidenceDeps) {
 
   /** The task and the parsed input of an authentic proposal; refuses an unknown task or an input that does not parse. */
   function interpret(p: AuthenticProposal): VerifiedProposal {
-    if (!deps.registry.has(p.payload.task)) throw new EvidenceError('unknown_task', `Task ${p.payload.task} is not registered.`);
+    if (!deps.registry.has(p.payload.task))
+      throw new EvidenceError('unknown_task', `Task ${p.payload.task} is not registered.`);
     const task = deps.registry.get(p.payload.task);
     const parsed = task.inputSchema.safeParse(p.input);
     if (!parsed.success) throw new EvidenceError('invalid_input', `The input does not parse as ${task.name}'s input.`);
@@ -125,7 +152,16 @@ export function createEvidence(deps: EvidenceDeps) {
     if (!p.payload.dryRun) return { ...deps.policy.decideProposal(query), agentMayPreview: preview.permitted };
     const actor = p.user ? `agent ${p.agent.id} acting for user ${p.user}` : `agent ${p.agent.id} acting for no user`;
     return preview.permitted
-      ? { decision: 'allow', approvalsRequired: 0, policyIds: preview.policyIds, approvalTimeoutSeconds: 0, sessionSeconds: 900, eligibleApprovers: [], explanation: 'Preview allowed.', agentMayPreview: true }
+      ? {
+          decision: 'allow',
+          approvalsRequired: 0,
+          policyIds: preview.policyIds,
+          approvalTimeoutSeconds: 0,
+          sessionSeconds: 900,
+          eligibleApprovers: [],
+          explanation: 'Preview allowed.',
+          agentMayPreview: true,
+        }
       : {
           decision: 'deny',
           approvalsRequired: 0,
@@ -138,22 +174,50 @@ export function createEvidence(deps: EvidenceDeps) {
   }
 
   /** What the registry and policy say of one decision: the approver's key, the signature, the permission. */
-  function decisionFacts(signed: SignedDecision, action: { task: string; risk: Risk; requester: string; agent: string }): DecisionFacts & { policyIds: string[] } {
+  function decisionFacts(
+    signed: SignedDecision,
+    action: { task: string; risk: Risk; requester: string; agent: string },
+  ): DecisionFacts & { policyIds: string[] } {
     const person = deps.identities.people.get(canonicalPersonId(String(signed.payload?.approver ?? '')));
     if (!person) return { signatureValid: false, permitted: false, nonceFresh: true, policyIds: [] };
     const signatureValid = verifyPayload('airlock.decision.v1', signed.payload, signed.signature, person.publicKey);
     const auth = signatureValid
-      ? deps.policy.canApprove({ approver: person.id, task: action.task, risk: action.risk, requester: action.requester, agent: action.agent })
+      ? deps.policy.canApprove({
+          approver: person.id,
+          task: action.task,
+          risk: action.risk,
+          requester: action.requester,
+          agent: action.agent,
+        })
       : { permitted: false, policyIds: [] };
-    return { approverId: person.id, signatureValid, permitted: auth.permitted, nonceFresh: true, policyIds: auth.policyIds };
+    return {
+      approverId: person.id,
+      signatureValid,
+      permitted: auth.permitted,
+      nonceFresh: true,
+      policyIds: auth.policyIds,
+    };
   }
 
   /** A run's decisions of the right shape, with what the registry and policy say of each, for this task. */
-  function recorded(p: AuthenticProposal, task: TaskDefinition, history: readonly HistoryDecision[]): RecordedDecision[] {
+  function recorded(
+    p: AuthenticProposal,
+    task: TaskDefinition,
+    history: readonly HistoryDecision[],
+  ): RecordedDecision[] {
     const action = { task: task.name, risk: task.risk, requester: p.requester, agent: p.agent.id };
     return history.flatMap((d) => {
       const shape = checkDecisionShape(d.signed);
-      return shape.ok ? [{ signed: shape.signed, receivedAt: d.receivedAt, acceptedByWorkflow: d.acceptedByWorkflow, facts: decisionFacts(shape.signed, action) }] : [];
+      return shape.ok
+        ? [
+            {
+              signed: shape.signed,
+              receivedAt: d.receivedAt,
+              acceptedByWorkflow: d.acceptedByWorkflow,
+              facts: decisionFacts(shape.signed, action),
+            },
+          ]
+        : [];
     });
   }
 
@@ -161,8 +225,18 @@ export function createEvidence(deps: EvidenceDeps) {
    * The approvals policy asks for, read back from the run's history (never taken from the caller): throws unless a
    * quorum of valid approvals of `planHash` is there and no valid rejection is.
    */
-  async function requireQuorum(p: VerifiedProposal, policy: PolicyDecision, execution: Execution, planHash: string | undefined, now: number): Promise<string[]> {
-    if (!planHash) throw new EvidenceError('no_plan_hash', `${policy.approvalsRequired} approval(s) are required, and no approved plan hash was given.`);
+  async function requireQuorum(
+    p: VerifiedProposal,
+    policy: PolicyDecision,
+    execution: Execution,
+    planHash: string | undefined,
+    now: number,
+  ): Promise<string[]> {
+    if (!planHash)
+      throw new EvidenceError(
+        'no_plan_hash',
+        `${policy.approvalsRequired} approval(s) are required, and no approved plan hash was given.`,
+      );
     const check = checkQuorum({
       decisions: recorded(p, p.task, await deps.runs.decisions(execution.workflowId, execution.runId)),
       actionId: execution.workflowId,
@@ -181,12 +255,31 @@ export function createEvidence(deps: EvidenceDeps) {
    * Each of a run's decisions with whether it holds up on its own: signed by a registered, permitted person other
    * than those excluded, for this action and run, fresh, with a reason if a rejection (whichever plan).
    */
-  function verifiedDecisions(p: AuthenticProposal, execution: Execution, history: readonly HistoryDecision[]): { approver: string; decision: string; acceptedByWorkflow: boolean; valid: boolean }[] {
+  function verifiedDecisions(
+    p: AuthenticProposal,
+    execution: Execution,
+    history: readonly HistoryDecision[],
+  ): { approver: string; decision: string; acceptedByWorkflow: boolean; valid: boolean }[] {
     if (!deps.registry.has(p.payload.task)) return [];
     return recorded(p, deps.registry.get(p.payload.task), history).map((d) => {
       const { payload } = d.signed;
-      const ballot = { actionId: execution.workflowId, runId: execution.runId, status: 'finished', deciding: true, planHash: payload.planHash, excluded: p.excluded, approvedBy: [], required: 1, slackMs: EVIDENCE_CLOCK_SLACK_MS };
-      return { approver: d.facts.approverId ?? payload.approver, decision: payload.decision, acceptedByWorkflow: d.acceptedByWorkflow, valid: judgeDecision(payload, d.facts, ballot, d.receivedAt).accepted };
+      const ballot = {
+        actionId: execution.workflowId,
+        runId: execution.runId,
+        status: 'finished',
+        deciding: true,
+        planHash: payload.planHash,
+        excluded: p.excluded,
+        approvedBy: [],
+        required: 1,
+        slackMs: EVIDENCE_CLOCK_SLACK_MS,
+      };
+      return {
+        approver: d.facts.approverId ?? payload.approver,
+        decision: payload.decision,
+        acceptedByWorkflow: d.acceptedByWorkflow,
+        valid: judgeDecision(payload, d.facts, ballot, d.receivedAt).accepted,
+      };
     });
   }
 

@@ -129,7 +129,10 @@ export async function mintSession(
 /** For a step that needs no AWS access: credentials that refuse to be used, no secrets, nothing to record. */
 export function noSession(task: TaskDefinition): MintedSession {
   const refuse = (): never => {
-    throw new CredentialError(`Task ${task.name} declared no AWS permissions for this step, so it has no session; declare them in its credentials.`, false);
+    throw new CredentialError(
+      `Task ${task.name} declared no AWS permissions for this step, so it has no session; declare them in its credentials.`,
+      false,
+    );
   };
   return {
     credentials: Object.defineProperties({} as SessionCredentials, {

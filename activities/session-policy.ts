@@ -42,11 +42,14 @@ export function buildSessionPolicy(
   if (step.statements) statements.push(...step.statements(input, aws));
   for (const statement of statements) {
     for (const action of [statement.Action].flat()) {
-      if (action.includes('*')) throw new TaskDefinitionError(`Task ${task.name} asks for "${action}": name each action it needs.`);
+      if (action.includes('*'))
+        throw new TaskDefinitionError(`Task ${task.name} asks for "${action}": name each action it needs.`);
     }
     for (const resource of [statement.Resource].flat()) {
       if (/[*?]/.test(resource.replace(SECRET_SUFFIX, ''))) {
-        throw new TaskDefinitionError(`Task ${task.name} asks for "${resource}": name the exact resource of this action.`);
+        throw new TaskDefinitionError(
+          `Task ${task.name} asks for "${resource}": name the exact resource of this action.`,
+        );
       }
     }
     // Belt and braces: the statement itself stops at the session's expiry, should the credentials outlive it.

@@ -17,8 +17,17 @@ export const MAX_SESSION_POLICY_CHARS = 2048;
 export const AssumeRoleRequestSchema = z.strictObject({
   RoleArn: z.string().regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,128}$/, 'a role ARN'),
   RoleSessionName: z.string().min(2).max(64).regex(STS_NAME, 'letters, digits and +=,.@_- only'),
-  DurationSeconds: z.number().int().min(DEFAULT_SESSION_SECONDS, 'STS sessions last at least 900 s').max(MAX_SESSION_SECONDS, 'Airlock never asks for more than 1 h'),
-  Policy: z.string().max(MAX_SESSION_POLICY_CHARS, `STS takes at most ${MAX_SESSION_POLICY_CHARS} characters of session policy; split the task or shorten its resources`),
+  DurationSeconds: z
+    .number()
+    .int()
+    .min(DEFAULT_SESSION_SECONDS, 'STS sessions last at least 900 s')
+    .max(MAX_SESSION_SECONDS, 'Airlock never asks for more than 1 h'),
+  Policy: z
+    .string()
+    .max(
+      MAX_SESSION_POLICY_CHARS,
+      `STS takes at most ${MAX_SESSION_POLICY_CHARS} characters of session policy; split the task or shorten its resources`,
+    ),
   SourceIdentity: z
     .string()
     .min(2)
@@ -26,9 +35,14 @@ export const AssumeRoleRequestSchema = z.strictObject({
     .regex(STS_NAME, 'letters, digits and +=,.@_- only')
     .refine((s) => !s.toLowerCase().startsWith('aws:'), 'must not start with aws:'),
   Tags: z
-    .array(z.strictObject({ Key: z.string().min(1).max(128).regex(TAG_TEXT), Value: z.string().max(256).regex(TAG_TEXT) }))
+    .array(
+      z.strictObject({ Key: z.string().min(1).max(128).regex(TAG_TEXT), Value: z.string().max(256).regex(TAG_TEXT) }),
+    )
     .max(50)
-    .refine((tags) => ['airlock-task', 'airlock-action'].every((k) => tags.some((t) => t.Key === k)), 'tags must name the task and the action'),
+    .refine(
+      (tags) => ['airlock-task', 'airlock-action'].every((k) => tags.some((t) => t.Key === k)),
+      'tags must name the task and the action',
+    ),
 });
 
 /** A checked AssumeRole request. */

@@ -1,4 +1,14 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, appendFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  appendFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { canonicalJson } from '../common/canonical-json';
 import { sha256Canonical } from '../crypto/sha256';
@@ -35,7 +45,14 @@ export interface AuditRecord {
 /** What `verify` found. */
 export type VerifyResult =
   | { ok: true; records: number; head: string }
-  | { ok: false; records: number; line: number; actionId?: string; problem: 'unreadable' | 'changed' | 'removed' | 'reordered'; message: string };
+  | {
+      ok: false;
+      records: number;
+      line: number;
+      actionId?: string;
+      problem: 'unreadable' | 'changed' | 'removed' | 'reordered';
+      message: string;
+    };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,7 +78,9 @@ export class JsonlAuditLog {
       const existing = records.find((r) => sameKey(r, entry));
       if (existing) {
         if (existing.status !== entry.status || existing.task !== entry.task) {
-          throw new Error(`The audit log already holds a ${entry.kind} record of action ${entry.actionId} (run ${entry.runId}) with status ${existing.status}; refusing a second one with ${entry.status}.`);
+          throw new Error(
+            `The audit log already holds a ${entry.kind} record of action ${entry.actionId} (run ${entry.runId}) with status ${existing.status}; refusing a second one with ${entry.status}.`,
+          );
         }
         return existing;
       }
@@ -101,21 +120,55 @@ export class JsonlAuditLog {
       try {
         record = JSON.parse(line) as AuditRecord;
       } catch {
-        return { ok: false, records: lines.length, line: n, problem: 'unreadable', message: `Record ${n} is not valid JSON: it was changed.` };
+        return {
+          ok: false,
+          records: lines.length,
+          line: n,
+          problem: 'unreadable',
+          message: `Record ${n} is not valid JSON: it was changed.`,
+        };
       }
       const { hash, ...body } = record;
       const where = `Record ${n} (action ${record.actionId})`;
       if (record.seq > n && !seqs.has(n)) {
-        return { ok: false, records: lines.length, line: n, actionId: record.actionId, problem: 'removed', message: `${where} has sequence number ${record.seq}: ${record.seq - n} record(s) before it were removed.` };
+        return {
+          ok: false,
+          records: lines.length,
+          line: n,
+          actionId: record.actionId,
+          problem: 'removed',
+          message: `${where} has sequence number ${record.seq}: ${record.seq - n} record(s) before it were removed.`,
+        };
       }
       if (record.seq !== n) {
-        return { ok: false, records: lines.length, line: n, actionId: record.actionId, problem: 'reordered', message: `${where} has sequence number ${record.seq}: records were reordered.` };
+        return {
+          ok: false,
+          records: lines.length,
+          line: n,
+          actionId: record.actionId,
+          problem: 'reordered',
+          message: `${where} has sequence number ${record.seq}: records were reordered.`,
+        };
       }
       if (sha256Canonical(body) !== hash) {
-        return { ok: false, records: lines.length, line: n, actionId: record.actionId, problem: 'changed', message: `${where} does not match its hash: it was changed.` };
+        return {
+          ok: false,
+          records: lines.length,
+          line: n,
+          actionId: record.actionId,
+          problem: 'changed',
+          message: `${where} does not match its hash: it was changed.`,
+        };
       }
       if (record.prevHash !== prev) {
-        return { ok: false, records: lines.length, line: n, actionId: record.actionId, problem: 'changed', message: `${where} does not chain to record ${n - 1}: a record before it was changed and its hash recomputed.` };
+        return {
+          ok: false,
+          records: lines.length,
+          line: n,
+          actionId: record.actionId,
+          problem: 'changed',
+          message: `${where} does not chain to record ${n - 1}: a record before it was changed and its hash recomputed.`,
+        };
       }
       prev = hash;
     }
@@ -137,7 +190,10 @@ export class JsonlAuditLog {
         // A lock older than 30 s belongs to a process that died holding it.
         const held = statSync(lock, { throwIfNoEntry: false });
         if (held && Date.now() - held.mtimeMs > 30_000) unlinkSync(lock);
-        if (attempt > 200) throw new Error(`The audit log ${this.path} stayed locked (${lock}); remove the lock file if no worker holds it.`);
+        if (attempt > 200)
+          throw new Error(
+            `The audit log ${this.path} stayed locked (${lock}); remove the lock file if no worker holds it.`,
+          );
         await sleep(25);
       }
     }
@@ -158,6 +214,14 @@ function seqOf(line: string): number | undefined {
 }
 
 /** Whether two records are of one action, run, kind and (for executions) plan: the key appends are idempotent by. */
-function sameKey(a: Pick<AuditRecord, 'actionId' | 'runId' | 'kind' | 'planHash'>, b: Pick<AuditRecord, 'actionId' | 'runId' | 'kind' | 'planHash'>): boolean {
-  return a.actionId === b.actionId && a.runId === b.runId && (a.kind ?? 'final') === b.kind && (a.planHash ?? '') === (b.planHash ?? '');
+function sameKey(
+  a: Pick<AuditRecord, 'actionId' | 'runId' | 'kind' | 'planHash'>,
+  b: Pick<AuditRecord, 'actionId' | 'runId' | 'kind' | 'planHash'>,
+): boolean {
+  return (
+    a.actionId === b.actionId &&
+    a.runId === b.runId &&
+    (a.kind ?? 'final') === b.kind &&
+    (a.planHash ?? '') === (b.planHash ?? '')
+  );
 }

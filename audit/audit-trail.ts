@@ -60,18 +60,21 @@ export async function auditTrail(client: Client, id: string, runId?: string): Pr
   const runs = createRunHistory(client);
   const run =
     runId ??
-    (await client.workflow
-      .getHandle(id)
-      .describe()
-      .catch((err: unknown) => {
-        throw err instanceof WorkflowNotFoundError ? new ActionNotFoundError(id) : err;
-      })).runId;
+    (
+      await client.workflow
+        .getHandle(id)
+        .describe()
+        .catch((err: unknown) => {
+          throw err instanceof WorkflowNotFoundError ? new ActionNotFoundError(id) : err;
+        })
+    ).runId;
   return describeHistory(await runs.events(id, run), runs.decode);
 }
 
 /** Puts a run's history in words; payloads are decoded with `decode` (undecodable ones are named, not fatal). */
 export async function describeHistory(events: HistoryEvent[], decode: HistoryDecoder): Promise<AuditEvent[]> {
-  const first = (ps?: { payloads?: temporal.api.common.v1.IPayload[] | null } | null): Promise<unknown> => decode(ps?.payloads?.[0]);
+  const first = (ps?: { payloads?: temporal.api.common.v1.IPayload[] | null } | null): Promise<unknown> =>
+    decode(ps?.payloads?.[0]);
   /** A failure's message, from its encoded attributes when the failure converter moved it there. */
   const failureMessage = async (f?: temporal.api.failure.v1.IFailure | null): Promise<string> => {
     if (!f) return '';
@@ -87,10 +90,12 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
   for (const e of events) {
     const at = eventTime(e);
     const base = { at: new Date(at).toISOString(), eventId: Number(e.eventId) };
-    const push = (kind: AuditEvent['kind'], summary: string, data?: unknown) => out.push({ ...base, kind, summary, data });
+    const push = (kind: AuditEvent['kind'], summary: string, data?: unknown) =>
+      out.push({ ...base, kind, summary, data });
 
     if (e.workflowExecutionStartedEventAttributes) {
-      const proposal = (await first(e.workflowExecutionStartedEventAttributes.input)) as { payload?: Record<string, unknown> } | undefined;
+      const proposal = (await first(e.workflowExecutionStartedEventAttributes.input)) as
+        { payload?: Record<string, unknown> } | undefined;
       const p = proposal?.payload ?? {};
       push(
         'proposed',
@@ -103,14 +108,25 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
       const details = e.markerRecordedEventAttributes.details ?? {};
       // The marker's own metadata is written by the SDK's core, not by the payload codec: it is plain JSON.
       const metaPayload = details.data?.payloads?.[0];
-      const meta = (metaPayload ? defaultPayloadConverter.fromPayload(metaPayload) : undefined) as { activity_type?: string } | undefined;
+      const meta = (metaPayload ? defaultPayloadConverter.fromPayload(metaPayload) : undefined) as
+        { activity_type?: string } | undefined;
       const result = (await first(details.result)) as Record<string, unknown> | undefined;
       const type = meta?.activity_type;
       if (type === 'admitProposal' && result) {
-        push('validated', result.ok ? `proposal verified (agent ${v(result.agent)}), input valid` : `proposal invalid: ${short(result.message, 400)}`, result);
+        push(
+          'validated',
+          result.ok
+            ? `proposal verified (agent ${v(result.agent)}), input valid`
+            : `proposal invalid: ${short(result.message, 400)}`,
+          result,
+        );
         const policy = result.policy as Record<string, unknown> | undefined;
         if (policy) {
-          push('policy_decided', `policy: ${String(policy.decision)} (${(policy.policyIds as string[] | undefined)?.join(', ') || 'no policy matched'}) — ${v(policy.explanation)}`, policy);
+          push(
+            'policy_decided',
+            `policy: ${String(policy.decision)} (${(policy.policyIds as string[] | undefined)?.join(', ') || 'no policy matched'}) — ${v(policy.explanation)}`,
+            policy,
+          );
         }
       } else if (type === 'verifyDecision' && result) {
         push(
@@ -139,13 +155,23 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
       if (s && ACTIVITY_KIND[s.type]) {
         const result = (await first(e.activityTaskCompletedEventAttributes.result)) as Record<string, unknown>;
         const ms = at - s.at;
-        if (s.type === 'planAction') push('planned', `plan ${v(String(result?.hash).slice(0, 12))}: ${short(result?.summary)} (${ms} ms)`, result);
+        if (s.type === 'planAction')
+          push('planned', `plan ${v(String(result?.hash).slice(0, 12))}: ${short(result?.summary)} (${ms} ms)`, result);
         else if (result?.kind === 'plan_changed') {
           const plan = result.plan as Record<string, unknown>;
-          push('plan_changed', `the target changed since the approved plan; nothing executed; new plan ${v(String(plan?.hash).slice(0, 12))}: ${short(plan?.summary)}`, result);
+          push(
+            'plan_changed',
+            `the target changed since the approved plan; nothing executed; new plan ${v(String(plan?.hash).slice(0, 12))}: ${short(plan?.summary)}`,
+            result,
+          );
         } else if (result?.kind === 'executed') {
           const executed = result.result as Record<string, unknown>;
-          const cred = (executed?.credentials ?? {}) as { roleArn?: string; sessionName?: string; expiresAt?: string; sourceIdentity?: string };
+          const cred = (executed?.credentials ?? {}) as {
+            roleArn?: string;
+            sessionName?: string;
+            expiresAt?: string;
+            sourceIdentity?: string;
+          };
           push(
             'executed',
             `executed in ${ms} ms with role ${v(cred.roleArn)}, session ${v(cred.sessionName)} (source identity ${v(cred.sourceIdentity)}, expires ${v(cred.expiresAt)}); ` +
@@ -159,12 +185,20 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
       const kinds = s && ACTIVITY_KIND[s.type];
       const failure = e.activityTaskFailedEventAttributes.failure;
       const message = await failureMessage(failure);
-      if (kinds && s) push(kinds.failed, `${s.type} failed: ${short(message, 400)}`, { type: failure?.applicationFailureInfo?.type, message });
+      if (kinds && s)
+        push(kinds.failed, `${s.type} failed: ${short(message, 400)}`, {
+          type: failure?.applicationFailureInfo?.type,
+          message,
+        });
     } else if (e.workflowExecutionUpdateAcceptedEventAttributes) {
       const req = e.workflowExecutionUpdateAcceptedEventAttributes.acceptedRequest;
       const signed = (await first(req?.input?.args)) as { payload?: Record<string, unknown> } | undefined;
       const d = signed?.payload ?? {};
-      push('decision_received', `${v(d.approver)} sent "${v(d.decision)}" for plan ${v(String(d.planHash ?? '').slice(0, 12))}${d.reason ? `: "${short(d.reason)}"` : ''}`, d);
+      push(
+        'decision_received',
+        `${v(d.approver)} sent "${v(d.decision)}" for plan ${v(String(d.planHash ?? '').slice(0, 12))}${d.reason ? `: "${short(d.reason)}"` : ''}`,
+        d,
+      );
     } else if (e.workflowExecutionUpdateCompletedEventAttributes) {
       const attempt = (await first(e.workflowExecutionUpdateCompletedEventAttributes.outcome?.success)) as
         | { approver: string; decision: string; accepted: boolean; refusal?: { code: string; message: string } }
@@ -180,20 +214,36 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
       }
     } else if (e.workflowExecutionSignaledEventAttributes) {
       // Airlock takes no signals; anyone can send one, so it is named (not decoded into the trail).
-      push('signal_received', `a signal "${short(e.workflowExecutionSignaledEventAttributes.signalName, 64)}" was sent (Airlock ignores signals)`);
+      push(
+        'signal_received',
+        `a signal "${short(e.workflowExecutionSignaledEventAttributes.signalName, 64)}" was sent (Airlock ignores signals)`,
+      );
     } else if (e.timerStartedEventAttributes) {
       const secs = Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0);
       push('approval_window_opened', `approval window opened for ${formatSeconds(secs)}`);
     } else if (e.timerFiredEventAttributes) {
       push('approval_window_closed', 'approval window closed');
     } else if (e.workflowExecutionCompletedEventAttributes) {
-      const state = (await first(e.workflowExecutionCompletedEventAttributes.result)) as { status: string; error?: { message: string } };
+      const state = (await first(e.workflowExecutionCompletedEventAttributes.result)) as {
+        status: string;
+        error?: { message: string };
+      };
       const took = out.length ? at - Date.parse(out[0].at) : 0;
-      push('finished', `finished: ${v(state?.status)} after ${formatMs(took)}${state?.error ? ` — ${short(state.error.message, 400)}` : ''}`, state);
+      push(
+        'finished',
+        `finished: ${v(state?.status)} after ${formatMs(took)}${state?.error ? ` — ${short(state.error.message, 400)}` : ''}`,
+        state,
+      );
     } else if (e.workflowExecutionTerminatedEventAttributes) {
-      push('terminated', `terminated by an operator: ${short(e.workflowExecutionTerminatedEventAttributes.reason ?? '')}`);
+      push(
+        'terminated',
+        `terminated by an operator: ${short(e.workflowExecutionTerminatedEventAttributes.reason ?? '')}`,
+      );
     } else if (e.workflowExecutionCancelRequestedEventAttributes) {
-      push('cancel_requested', `cancellation requested: ${short(e.workflowExecutionCancelRequestedEventAttributes.cause ?? '')}`);
+      push(
+        'cancel_requested',
+        `cancellation requested: ${short(e.workflowExecutionCancelRequestedEventAttributes.cause ?? '')}`,
+      );
     }
   }
   return out;

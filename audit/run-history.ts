@@ -79,7 +79,8 @@ export function createRunHistory(client: Client): RunHistory {
     async runStart(workflowId, runId, knownStartedAt) {
       const known = firstRuns.get(workflowId);
       if (known?.runId === runId) return { first: true, startedAt: known.startedAt };
-      const startedAt = knownStartedAt ?? (await client.workflow.getHandle(workflowId, runId).describe()).startTime.getTime();
+      const startedAt =
+        knownStartedAt ?? (await client.workflow.getHandle(workflowId, runId).describe()).startTime.getTime();
       if (known) return { first: false, startedAt };
       let first = true;
       for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId.replace(/'/g, '')}'` })) {

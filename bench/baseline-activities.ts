@@ -4,7 +4,11 @@ export function createBaselineActivities(crmUrl: string, token: string) {
     async postNote(customerId: string, note: string, idempotencyKey: string): Promise<unknown> {
       const res = await fetch(`${crmUrl}/customers/${customerId}/notes`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'idempotency-key': idempotencyKey,
+        },
         body: JSON.stringify({ text: note }),
       });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);

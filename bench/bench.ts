@@ -59,17 +59,28 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const cfg = loadDevConfig();
   const stack = await startEphemeralStack();
-  const crm = await startDemoCrm({ token: stack.crmToken, readToken: stack.crmReadToken, customers: cfg.demoCrm.customers });
+  const crm = await startDemoCrm({
+    token: stack.crmToken,
+    readToken: stack.crmReadToken,
+    customers: cfg.demoCrm.customers,
+  });
   const native = await NativeConnection.connect({ address: stack.address });
   const connection = await Connection.connect({ address: stack.address });
   // Airlock encrypts every payload; the bare baseline does not.
   const codecKeys = parseCodecKeys(newCodecKeyFile(), 'bench');
   const client = new Client({ connection, namespace: stack.namespace });
-  const airlockTemporal = new Client({ connection, namespace: stack.namespace, dataConverter: airlockDataConverter(codecKeys) });
+  const airlockTemporal = new Client({
+    connection,
+    namespace: stack.namespace,
+    dataConverter: airlockDataConverter(codecKeys),
+  });
   const airlockQueue = `bench-airlock-${randomUUID()}`;
   // Auto-approved actions only: one agent with its key, no people.
   const { privateKey: agentKey, publicKey } = generateKeyPairSync('ed25519');
-  const benchIdentities = buildIdentities([], [{ name: 'support-bot', publicKey: publicKeyText(publicKey), owners: ['dave'] }]);
+  const benchIdentities = buildIdentities(
+    [],
+    [{ name: 'support-bot', publicKey: publicKeyText(publicKey), owners: ['dave'] }],
+  );
   const bareQueue = `bench-bare-${randomUUID()}`;
 
   const airlockWorker = await createAirlockWorker({
@@ -94,24 +105,37 @@ async function main(): Promise<void> {
   const airlock = new AirlockClient(airlockTemporal, { taskQueue: airlockQueue, agentKey: () => agentKey });
 
   const runAirlock = async (i: number) => {
-    const { id } = await airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: `bench ${i}` }, agent: 'support-bot', user: 'alice' });
+    const { id } = await airlock.propose({
+      task: 'crm.add_note_to_customer',
+      input: { customerId: 'C-1001', note: `bench ${i}` },
+      agent: 'support-bot',
+      user: 'alice',
+    });
     const state = await airlock.result(id);
     if (state.status !== 'succeeded') throw new Error(`action ${id} ended ${state.status}: ${state.error?.message}`);
   };
   const runBare = async (i: number) => {
-    await client.workflow.execute('bareNoteWorkflow', { taskQueue: bareQueue, workflowId: `bare-${randomUUID()}`, args: ['C-1002', `bare ${i}`, randomUUID()] });
+    await client.workflow.execute('bareNoteWorkflow', {
+      taskQueue: bareQueue,
+      workflowId: `bare-${randomUUID()}`,
+      args: ['C-1002', `bare ${i}`, randomUUID()],
+    });
   };
 
-  const results = await Promise.all([airlockWorker.runUntil(async () => bareWorker.runUntil(async () => {
-    await measure(WARMUP, CONCURRENCY, runAirlock);
-    await measure(WARMUP, CONCURRENCY, runBare);
-    // Interleave the two so neither gets a warmer machine.
-    const bare1 = await measure(ACTIONS / 2, CONCURRENCY, runBare);
-    const airlock1 = await measure(ACTIONS / 2, CONCURRENCY, runAirlock);
-    const airlock2 = await measure(ACTIONS / 2, CONCURRENCY, runAirlock);
-    const bare2 = await measure(ACTIONS / 2, CONCURRENCY, runBare);
-    return { airlock: [airlock1, airlock2], bare: [bare1, bare2] };
-  }))]);
+  const results = await Promise.all([
+    airlockWorker.runUntil(async () =>
+      bareWorker.runUntil(async () => {
+        await measure(WARMUP, CONCURRENCY, runAirlock);
+        await measure(WARMUP, CONCURRENCY, runBare);
+        // Interleave the two so neither gets a warmer machine.
+        const bare1 = await measure(ACTIONS / 2, CONCURRENCY, runBare);
+        const airlock1 = await measure(ACTIONS / 2, CONCURRENCY, runAirlock);
+        const airlock2 = await measure(ACTIONS / 2, CONCURRENCY, runAirlock);
+        const bare2 = await measure(ACTIONS / 2, CONCURRENCY, runBare);
+        return { airlock: [airlock1, airlock2], bare: [bare1, bare2] };
+      }),
+    ),
+  ]);
   const { airlock: a, bare: b } = results[0];
   const merge = (xs: Stats[]): Stats => ({
     n: xs.reduce((s, x) => s + x.n, 0),
@@ -135,7 +159,10 @@ async function main(): Promise<void> {
   console.log(`\n${report}\n`);
   const dir = join(REPO_ROOT, '.airlock', 'bench');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ airlock: A, bare: B, actions: ACTIONS, concurrency: CONCURRENCY }, null, 2));
+  writeFileSync(
+    join(dir, 'latest.json'),
+    JSON.stringify({ airlock: A, bare: B, actions: ACTIONS, concurrency: CONCURRENCY }, null, 2),
+  );
 
   await native.close();
   await connection.close();

@@ -47,13 +47,20 @@ const NAME = /^[A-Za-z0-9_.@:-]{1,200}$/;
 /** The visibility query of a filter. Values are checked, not escaped: a value that could break out is refused. */
 export function actionQuery(taskQueue: string, filter: ActionFilter): string {
   const name = (what: string, value: string) => {
-    if (!NAME.test(value)) throw new ListFilterError(`The ${what} filter "${value.slice(0, 60)}" is not a ${what} name (letters, digits, . _ - @ :).`);
+    if (!NAME.test(value))
+      throw new ListFilterError(
+        `The ${what} filter "${value.slice(0, 60)}" is not a ${what} name (letters, digits, . _ - @ :).`,
+      );
     return `'${value}'`;
   };
   const clauses = [`WorkflowType = '${ACTION_WORKFLOW_TYPE}'`, `TaskQueue = ${name('task queue', taskQueue)}`];
-  const statuses = filter.status === undefined ? [] : typeof filter.status === 'string' ? [filter.status] : [...filter.status];
+  const statuses =
+    filter.status === undefined ? [] : typeof filter.status === 'string' ? [filter.status] : [...filter.status];
   for (const status of statuses) {
-    if (!(ACTION_STATUSES as readonly string[]).includes(status)) throw new ListFilterError(`"${String(status).slice(0, 40)}" is not a status; use one of ${ACTION_STATUSES.join(', ')}.`);
+    if (!(ACTION_STATUSES as readonly string[]).includes(status))
+      throw new ListFilterError(
+        `"${String(status).slice(0, 40)}" is not a status; use one of ${ACTION_STATUSES.join(', ')}.`,
+      );
   }
   if (statuses.length) clauses.push(`${SA_STATUS.name} IN (${statuses.map((s) => `'${s}'`).join(', ')})`);
   if (filter.task) clauses.push(`${SA_TASK.name} = ${name('task', filter.task)}`);
@@ -75,24 +82,27 @@ const keyword = (info: temporal.api.workflow.v1.IWorkflowExecutionInfo, key: str
 };
 
 /** One page of actions on `taskQueue`, newest first, read from visibility. */
-export async function listActions(client: Client, taskQueue: string, filter: ActionFilter, page: { pageSize?: number; pageToken?: string }): Promise<ActionPage> {
+export async function listActions(
+  client: Client,
+  taskQueue: string,
+  filter: ActionFilter,
+  page: { pageSize?: number; pageToken?: string },
+): Promise<ActionPage> {
   const response = await client.workflowService.listWorkflowExecutions({
     namespace: client.options.namespace,
     query: actionQuery(taskQueue, filter),
     pageSize: page.pageSize ?? 50,
     nextPageToken: page.pageToken ? Buffer.from(page.pageToken, 'base64url') : undefined,
   });
-  const actions = (response.executions ?? []).map(
-    (info): ActionSummary => ({
-      id: info.execution?.workflowId ?? '',
-      task: keyword(info, SA_TASK.name) ?? '',
-      status: (keyword(info, SA_STATUS.name) ?? 'validating') as ActionStatus,
-      requester: keyword(info, SA_REQUESTER.name) ?? '',
-      agent: keyword(info, SA_AGENT.name) ?? '',
-      risk: keyword(info, SA_RISK.name),
-      startedAt: new Date(Number(info.startTime?.seconds ?? 0) * 1000 + Math.floor((info.startTime?.nanos ?? 0) / 1e6)),
-    }),
-  );
+  const actions = (response.executions ?? []).map((info): ActionSummary => ({
+    id: info.execution?.workflowId ?? '',
+    task: keyword(info, SA_TASK.name) ?? '',
+    status: (keyword(info, SA_STATUS.name) ?? 'validating') as ActionStatus,
+    requester: keyword(info, SA_REQUESTER.name) ?? '',
+    agent: keyword(info, SA_AGENT.name) ?? '',
+    risk: keyword(info, SA_RISK.name),
+    startedAt: new Date(Number(info.startTime?.seconds ?? 0) * 1000 + Math.floor((info.startTime?.nanos ?? 0) / 1e6)),
+  }));
   const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
   return { actions, nextPageToken: token };
 }

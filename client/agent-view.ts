@@ -4,7 +4,8 @@ import type { TaskCatalog } from '../tasks/task-registry';
 /** What replaces a value an agent must not see. */
 export const HIDDEN_FROM_AGENTS = '[hidden from agents]';
 
-const isUnder = (path: string, field: string) => path === field || path.startsWith(`${field}.`) || path.startsWith(`${field}[`);
+const isUnder = (path: string, field: string) =>
+  path === field || path.startsWith(`${field}.`) || path.startsWith(`${field}[`);
 
 /**
  * What a model may see of an action: enough to act on, and nothing it must not see. Results are already redacted of
@@ -14,7 +15,8 @@ const isUnder = (path: string, field: string) => path === field || path.startsWi
  */
 export function agentView(s: ActionState, catalog: TaskCatalog) {
   const hidden = catalog.find((t) => t.name === s.task)?.hiddenFromAgents ?? [];
-  const mask = (d: DiffEntry): DiffEntry => (hidden.some((field) => isUnder(d.path, field)) && 'before' in d ? { ...d, before: HIDDEN_FROM_AGENTS } : d);
+  const mask = (d: DiffEntry): DiffEntry =>
+    hidden.some((field) => isUnder(d.path, field)) && 'before' in d ? { ...d, before: HIDDEN_FROM_AGENTS } : d;
   const plan = s.policy?.agentMayPreview ? s.plan : undefined;
   return {
     action_id: s.id,
@@ -23,7 +25,9 @@ export function agentView(s: ActionState, catalog: TaskCatalog) {
     summary: plan ? plan.summary : s.plan && HIDDEN_FROM_AGENTS,
     side_effects: plan?.sideEffects,
     diff: plan?.diff.map(mask),
-    approvals: s.approvalsRequired ? { given: s.approvedBy.length, needed: s.approvalsRequired, expires_at: s.expiresAt } : undefined,
+    approvals: s.approvalsRequired
+      ? { given: s.approvedBy.length, needed: s.approvalsRequired, expires_at: s.expiresAt }
+      : undefined,
     issues: s.issues,
     result: s.result?.output,
     error: s.error,

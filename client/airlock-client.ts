@@ -15,7 +15,16 @@ import { isFinalStatus, type ActionStatus } from '../common/statuses';
 import { ACTION_WORKFLOW_TYPE, AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 import { listActions, type ActionFilter, type ActionPage, type ActionSummary } from './action-list';
 import { APPROVAL_REFUSAL_CODES } from '../common/types';
-import type { ActionRequest, ActionState, ApprovalAttempt, ApprovalRefusalCode, DecisionPayload, ProposalPayload, SignedDecision, SignedProposal } from '../common/types';
+import type {
+  ActionRequest,
+  ActionState,
+  ApprovalAttempt,
+  ApprovalRefusalCode,
+  DecisionPayload,
+  ProposalPayload,
+  SignedDecision,
+  SignedProposal,
+} from '../common/types';
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadSigningKey, signPayload } from '../crypto/signing-keys';
@@ -130,7 +139,12 @@ export class AirlockClient {
   }
 
   /** The signed proposal: bound to its action id, the input by its digest, fresh and single use. */
-  private sign(actionId: string, request: ActionRequest, idempotencyKey: string | undefined, key: KeyObject): SignedProposal {
+  private sign(
+    actionId: string,
+    request: ActionRequest,
+    idempotencyKey: string | undefined,
+    key: KeyObject,
+  ): SignedProposal {
     const payload: ProposalPayload = {
       actionId,
       agent: request.agent,
@@ -147,7 +161,11 @@ export class AirlockClient {
   }
 
   /** The existing action under an idempotency key, if it is the same proposal; else a conflict. */
-  private sameProposal(description: WorkflowExecutionDescription, requestHash: string, key: string | undefined): Proposal {
+  private sameProposal(
+    description: WorkflowExecutionDescription,
+    requestHash: string,
+    key: string | undefined,
+  ): Proposal {
     const memo = (description.memo ?? {}) as { requestHash?: string };
     if (memo.requestHash !== requestHash) throw new IdempotencyConflictError(key ?? '(none)', description.workflowId);
     const status = (description.typedSearchAttributes.get(SA_STATUS) as ActionStatus | undefined) ?? 'validating';
@@ -163,7 +181,9 @@ export class AirlockClient {
     try {
       const description = await handle.describe();
       if (description.status.name === 'RUNNING') {
-        return await this.temporal.withDeadline(Date.now() + (opts.queryTimeoutMs ?? 10_000), () => handle.query(getActionQuery));
+        return await this.temporal.withDeadline(Date.now() + (opts.queryTimeoutMs ?? 10_000), () =>
+          handle.query(getActionQuery),
+        );
       }
       return await handle.result();
     } catch (err) {
@@ -181,7 +201,8 @@ export class AirlockClient {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error(`Action ${id} did not finish within ${opts.timeoutMs} ms; it goes on. Ask again later.`)),
+          () =>
+            reject(new Error(`Action ${id} did not finish within ${opts.timeoutMs} ms; it goes on. Ask again later.`)),
           opts.timeoutMs,
         );
       });
@@ -197,14 +218,19 @@ export class AirlockClient {
   }
 
   /** Waits until the action reaches one of `statuses` (or a final status); polls the status search attribute. */
-  async waitFor(id: string, statuses: readonly ActionStatus[], opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<ActionStatus> {
+  async waitFor(
+    id: string,
+    statuses: readonly ActionStatus[],
+    opts: { timeoutMs?: number; intervalMs?: number } = {},
+  ): Promise<ActionStatus> {
     const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
     const handle = await this.handle(id);
     for (;;) {
       const d = await handle.describe();
       const status = d.typedSearchAttributes.get(SA_STATUS) as ActionStatus;
       if (statuses.includes(status) || isFinalStatus(status)) return status;
-      if (Date.now() > deadline) throw new Error(`Action ${id} is still ${status}; waited ${opts.timeoutMs ?? 30_000} ms.`);
+      if (Date.now() > deadline)
+        throw new Error(`Action ${id} is still ${status}; waited ${opts.timeoutMs ?? 30_000} ms.`);
       await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
     }
   }
@@ -250,7 +276,8 @@ export class AirlockClient {
     let planHash = opts.planHash;
     if (!planHash) {
       const state = await this.get(id);
-      if (!state.plan) throw new DecisionError(`Action ${id} has no plan yet (${state.status}); try again in a moment.`);
+      if (!state.plan)
+        throw new DecisionError(`Action ${id} has no plan yet (${state.status}); try again in a moment.`);
       planHash = state.plan.hash;
     }
     const payload: DecisionPayload = {
@@ -297,7 +324,8 @@ export class AirlockClient {
         if (state) throw new DecisionError(`Action ${id} has finished (${state.status}); a decision changes nothing.`);
         throw new ActionNotFoundError(id);
       }
-      if (err instanceof WorkflowUpdateFailedError) throw new DecisionError(`The decision failed: ${err.cause?.message ?? err.message}`);
+      if (err instanceof WorkflowUpdateFailedError)
+        throw new DecisionError(`The decision failed: ${err.cause?.message ?? err.message}`);
       throw err;
     }
   }

@@ -36,11 +36,14 @@ function answer(s: ActionState, catalog: TaskCatalog): ToolResult {
       return text(
         `Invalid proposal for ${s.task}; nothing was done. Fix these and propose again:\n` +
           (s.issues ?? []).map((i) => `- ${i.path.join('.')}: ${i.message}`).join('\n') +
-          '\nCall list_tasks for each task\'s input JSON Schema.',
+          "\nCall list_tasks for each task's input JSON Schema.",
         true,
       );
     case 'denied':
-      return text(`Denied by policy; nothing was done. ${s.policy?.explanation ?? ''} Do not retry this proposal; ask a person if it is needed.`, true);
+      return text(
+        `Denied by policy; nothing was done. ${s.policy?.explanation ?? ''} Do not retry this proposal; ask a person if it is needed.`,
+        true,
+      );
     case 'awaiting_approval':
     case 'awaiting_reapproval':
       return text(
@@ -93,7 +96,11 @@ export function createMcpServer(airlock: AirlockClient, identity: McpIdentity, c
         task: z.string().describe('a task name from list_tasks'),
         input: z.record(z.string(), z.unknown()).describe("the task's input, matching its JSON Schema"),
         reason: z.string().max(1000).optional().describe('why, for the people who approve'),
-        idempotency_key: z.string().max(200).optional().describe('resend with the same key to get the same action, never a second one'),
+        idempotency_key: z
+          .string()
+          .max(200)
+          .optional()
+          .describe('resend with the same key to get the same action, never a second one'),
         dry_run: z.boolean().optional().describe('plan only: show what would change, execute nothing'),
       },
     },
@@ -111,7 +118,10 @@ export function createMcpServer(airlock: AirlockClient, identity: McpIdentity, c
         await airlock.waitFor(proposal.id, DECIDING_STATUSES, { timeoutMs: SETTLE_MS }).catch(() => undefined);
         return answer(await airlock.get(proposal.id), catalog);
       } catch (err) {
-        return text(err instanceof AirlockError ? err.message : `Airlock could not take the proposal: ${(err as Error).message}`, true);
+        return text(
+          err instanceof AirlockError ? err.message : `Airlock could not take the proposal: ${(err as Error).message}`,
+          true,
+        );
       }
     },
   );
@@ -122,18 +132,29 @@ export function createMcpServer(airlock: AirlockClient, identity: McpIdentity, c
       description: 'Get an action you proposed: status, plan summary and diff, approvals, result or error.',
       inputSchema: {
         action_id: z.string().describe('the action_id propose_action returned'),
-        wait_seconds: z.number().int().min(0).max(300).optional().describe('wait up to this long for the action to finish'),
+        wait_seconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(300)
+          .optional()
+          .describe('wait up to this long for the action to finish'),
       },
     },
     async (args) => {
       try {
         let state = await ownState(args.action_id);
         if (!isFinalStatus(state.status) && args.wait_seconds) {
-          state = await airlock.result(args.action_id, { timeoutMs: args.wait_seconds * 1000 }).catch(() => ownState(args.action_id));
+          state = await airlock
+            .result(args.action_id, { timeoutMs: args.wait_seconds * 1000 })
+            .catch(() => ownState(args.action_id));
         }
         return answer(state, catalog);
       } catch (err) {
-        return text(err instanceof AirlockError ? err.message : `Airlock could not read the action: ${(err as Error).message}`, true);
+        return text(
+          err instanceof AirlockError ? err.message : `Airlock could not read the action: ${(err as Error).message}`,
+          true,
+        );
       }
     },
   );

@@ -32,6 +32,10 @@ export function toolDefinitions(catalog: TaskCatalog): ToolDefinition[] {
 /** The task a tool name from {@link toolDefinitions} stands for; throws {@link UnknownTaskError} for any other. */
 export function taskForTool(catalog: TaskCatalog, toolName: string): string {
   const task = catalog.find((t) => toolNameFor(t.name) === toolName);
-  if (!task) throw new UnknownTaskError(toolName, catalog.map((t) => toolNameFor(t.name)));
+  if (!task)
+    throw new UnknownTaskError(
+      toolName,
+      catalog.map((t) => toolNameFor(t.name)),
+    );
   return task.name;
 }

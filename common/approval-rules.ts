@@ -3,7 +3,17 @@
  * `executeAction` runs them again over the action's history before it mints anything. Workflow-safe: no I/O, no
  * clock (every time is an argument), no Node built-ins. Signature checks and policy answers come in as facts.
  */
-import { MAX_REASON_CHARS, MAX_SIGNATURE_CHARS, NONCE, PRINCIPAL_ID, RUN_ID, SHA256_HEX, ACTION_ID, canonicalPersonId, parseSigningTime } from './identifiers';
+import {
+  MAX_REASON_CHARS,
+  MAX_SIGNATURE_CHARS,
+  NONCE,
+  PRINCIPAL_ID,
+  RUN_ID,
+  SHA256_HEX,
+  ACTION_ID,
+  canonicalPersonId,
+  parseSigningTime,
+} from './identifiers';
 import { signedText } from './signing';
 import { isUndecodable } from './undecodable';
 import type { ActionState, ApprovalAttempt, ApprovalRefusalCode, DecisionPayload, Plan, SignedDecision } from './types';
@@ -41,35 +51,51 @@ const DECISION_KEYS = new Set(['approver', 'actionId', 'runId', 'planHash', 'dec
  * Checks that a value is a signed decision of the right shape, every field bounded. Refusals here happen before
  * history (in the update validator), so a stranger's junk never reaches it.
  */
-export function checkDecisionShape(value: unknown): { ok: true; signed: SignedDecision } | { ok: false; code: ApprovalRefusalCode; message: string } {
+export function checkDecisionShape(
+  value: unknown,
+): { ok: true; signed: SignedDecision } | { ok: false; code: ApprovalRefusalCode; message: string } {
   if (isUndecodable(value)) {
-    return { ok: false, code: 'undecodable', message: `The decision could not be decrypted (${value.reason}); send it with the airlock CLI or SDK and the current keys.` };
+    return {
+      ok: false,
+      code: 'undecodable',
+      message: `The decision could not be decrypted (${value.reason}); send it with the airlock CLI or SDK and the current keys.`,
+    };
   }
   const malformed = (what: string) => ({
     ok: false as const,
     code: 'malformed' as const,
     message: `The decision is malformed: ${what}. Sign it with \`airlock approve\` or \`airlock reject\`.`,
   });
-  const oversized = (what: string) => ({ ok: false as const, code: 'oversized' as const, message: `The decision is too large: ${what}.` });
+  const oversized = (what: string) => ({
+    ok: false as const,
+    code: 'oversized' as const,
+    message: `The decision is too large: ${what}.`,
+  });
   if (!value || typeof value !== 'object') return malformed('it is not an object');
   const keys = Object.keys(value);
-  if (keys.length !== 2 || !keys.includes('payload') || !keys.includes('signature')) return malformed('it must have exactly a payload and a signature');
+  if (keys.length !== 2 || !keys.includes('payload') || !keys.includes('signature'))
+    return malformed('it must have exactly a payload and a signature');
   const { payload, signature } = value as SignedDecision;
   if (typeof signature !== 'string' || !signature) return malformed('no signature');
-  if (signature.length > MAX_SIGNATURE_CHARS) return oversized(`the signature has ${signature.length} characters, at most ${MAX_SIGNATURE_CHARS}`);
+  if (signature.length > MAX_SIGNATURE_CHARS)
+    return oversized(`the signature has ${signature.length} characters, at most ${MAX_SIGNATURE_CHARS}`);
   if (!payload || typeof payload !== 'object') return malformed('no payload');
   const extra = Object.keys(payload).filter((k) => !DECISION_KEYS.has(k));
   if (extra.length) return malformed(`unexpected fields in the payload (${extra.length})`);
   const p = payload as Partial<DecisionPayload>;
-  if (typeof p.reason === 'string' && p.reason.length > MAX_REASON_CHARS) return oversized(`the reason has ${p.reason.length} characters, at most ${MAX_REASON_CHARS}`);
-  if (typeof p.approver !== 'string' || !PRINCIPAL_ID.test(p.approver)) return malformed('approver must be 2–64 of letters, digits, +=,.@_-');
+  if (typeof p.reason === 'string' && p.reason.length > MAX_REASON_CHARS)
+    return oversized(`the reason has ${p.reason.length} characters, at most ${MAX_REASON_CHARS}`);
+  if (typeof p.approver !== 'string' || !PRINCIPAL_ID.test(p.approver))
+    return malformed('approver must be 2–64 of letters, digits, +=,.@_-');
   if (typeof p.actionId !== 'string' || !ACTION_ID.test(p.actionId)) return malformed('actionId must be an action id');
   if (typeof p.runId !== 'string' || !RUN_ID.test(p.runId)) return malformed('runId must be a run id');
-  if (typeof p.planHash !== 'string' || !SHA256_HEX.test(p.planHash)) return malformed('planHash must be 64 hex digits');
+  if (typeof p.planHash !== 'string' || !SHA256_HEX.test(p.planHash))
+    return malformed('planHash must be 64 hex digits');
   if (p.decision !== 'approve' && p.decision !== 'reject') return malformed('decision must be approve or reject');
   if (p.reason !== undefined && typeof p.reason !== 'string') return malformed('reason must be text');
   if (parseSigningTime(p.time) === undefined) return malformed('time must be an ISO 8601 UTC time');
-  if (typeof p.nonce !== 'string' || !NONCE.test(p.nonce)) return malformed('nonce must be 16–64 of letters, digits, _ and -');
+  if (typeof p.nonce !== 'string' || !NONCE.test(p.nonce))
+    return malformed('nonce must be 16–64 of letters, digits, _ and -');
   return { ok: true, signed: value as SignedDecision };
 }
 
@@ -110,19 +136,34 @@ export interface Ballot {
  * Judges one well-shaped decision, received at `receivedAt` (ms), against the action. The order of the checks is
  * the order in which refusal codes are reported; nothing in the payload is believed before its signature is.
  */
-export function judgeDecision(payload: DecisionPayload, facts: DecisionFacts, ballot: Ballot, receivedAt: number): Verdict {
+export function judgeDecision(
+  payload: DecisionPayload,
+  facts: DecisionFacts,
+  ballot: Ballot,
+  receivedAt: number,
+): Verdict {
   const closed = closedVerdict(ballot, receivedAt);
   if (closed) return closed;
   if (facts.approverId === undefined) {
-    return refuse('unknown_key', `No public key is registered for "${payload.approver}". Create one with \`airlock keys new\` and have it added to the approvers file.`);
+    return refuse(
+      'unknown_key',
+      `No public key is registered for "${payload.approver}". Create one with \`airlock keys new\` and have it added to the approvers file.`,
+    );
   }
   if (!facts.signatureValid) {
-    return refuse('bad_signature', `The signature does not verify against ${facts.approverId}'s registered key: the decision was altered, or signed with another key.`);
+    return refuse(
+      'bad_signature',
+      `The signature does not verify against ${facts.approverId}'s registered key: the decision was altered, or signed with another key.`,
+    );
   }
   if (payload.actionId !== ballot.actionId || payload.runId !== ballot.runId) {
-    return refuse('wrong_action', `This decision was signed for action ${payload.actionId} (run ${payload.runId}), not for ${ballot.actionId} (run ${ballot.runId}).`);
+    return refuse(
+      'wrong_action',
+      `This decision was signed for action ${payload.actionId} (run ${payload.runId}), not for ${ballot.actionId} (run ${ballot.runId}).`,
+    );
   }
-  if (!facts.nonceFresh) return refuse('replayed_nonce', 'This signed decision was already delivered once; sign a new one.');
+  if (!facts.nonceFresh)
+    return refuse('replayed_nonce', 'This signed decision was already delivered once; sign a new one.');
   const signedAt = parseSigningTime(payload.time);
   if (signedAt === undefined || Math.abs(signedAt - receivedAt) > SIGNATURE_FRESHNESS_MS + (ballot.slackMs ?? 0)) {
     return refuse(
@@ -131,7 +172,10 @@ export function judgeDecision(payload: DecisionPayload, facts: DecisionFacts, ba
     );
   }
   if (ballot.excluded.includes(facts.approverId)) {
-    return refuse('self_approval', `${facts.approverId} requested this action or owns the agent that proposed it, and cannot decide on it; another approver must.`);
+    return refuse(
+      'self_approval',
+      `${facts.approverId} requested this action or owns the agent that proposed it, and cannot decide on it; another approver must.`,
+    );
   }
   // A rejection is this person's "no" to this action, whichever of its plans they were looking at.
   if (payload.decision === 'approve' && payload.planHash !== ballot.planHash) {
@@ -144,9 +188,13 @@ export function judgeDecision(payload: DecisionPayload, facts: DecisionFacts, ba
   if (payload.decision === 'reject' && !payload.reason?.trim()) {
     return refuse('missing_reason', 'A rejection needs a reason, so the agent and its user learn what to change.');
   }
-  if (!facts.permitted) return refuse('not_permitted', `Policy does not permit ${facts.approverId} to approve this task.`);
+  if (!facts.permitted)
+    return refuse('not_permitted', `Policy does not permit ${facts.approverId} to approve this task.`);
   if (payload.decision === 'approve' && ballot.approvedBy.includes(facts.approverId)) {
-    return refuse('duplicate_approver', `${facts.approverId} has already approved; ${ballot.required - ballot.approvedBy.length} more distinct approver(s) needed.`);
+    return refuse(
+      'duplicate_approver',
+      `${facts.approverId} has already approved; ${ballot.required - ballot.approvedBy.length} more distinct approver(s) needed.`,
+    );
   }
   return { accepted: true };
 }
@@ -161,9 +209,16 @@ export interface Arrival {
 
 /** The refusal of any decision at `receivedAt` because the action takes none, or its window has closed. */
 function closedVerdict(ballot: Ballot, receivedAt: number): Verdict | undefined {
-  if (!ballot.deciding) return refuse('not_awaiting_approval', `Action ${ballot.actionId} is ${ballot.status}, not awaiting approval; the decision changes nothing.`);
+  if (!ballot.deciding)
+    return refuse(
+      'not_awaiting_approval',
+      `Action ${ballot.actionId} is ${ballot.status}, not awaiting approval; the decision changes nothing.`,
+    );
   if (ballot.expiresAt !== undefined && receivedAt >= ballot.expiresAt) {
-    return refuse('expired', `The approval window of action ${ballot.actionId} closed at ${new Date(ballot.expiresAt).toISOString()}; ask the agent to propose again.`);
+    return refuse(
+      'expired',
+      `The approval window of action ${ballot.actionId} closed at ${new Date(ballot.expiresAt).toISOString()}; ask the agent to propose again.`,
+    );
   }
   return undefined;
 }
@@ -188,7 +243,17 @@ export type ApprovalOutcome = 'waiting' | 'approved' | 'rejected' | 'expired';
 /** What the workflow keeps of the approval stage: the parts of its {@link ActionState}. */
 export type ApprovalState = Pick<
   ActionState,
-  'id' | 'runId' | 'status' | 'plan' | 'stalePlans' | 'approvalsRequired' | 'approvedBy' | 'approvals' | 'expiresAt' | 'refusalsNotKept' | 'refusedBeforeHistory'
+  | 'id'
+  | 'runId'
+  | 'status'
+  | 'plan'
+  | 'stalePlans'
+  | 'approvalsRequired'
+  | 'approvedBy'
+  | 'approvals'
+  | 'expiresAt'
+  | 'refusalsNotKept'
+  | 'refusedBeforeHistory'
 >;
 
 /**
@@ -239,7 +304,11 @@ export class ApprovalProcess {
     const shape = checkDecisionShape(value);
     if (!shape.ok) return refuse(shape.code, shape.message);
     const { payload, signature } = shape.signed;
-    if (!this.deciding) return refuse('not_awaiting_approval', `Action ${this.state.id} is ${this.state.status}, not awaiting approval; the decision changes nothing.`);
+    if (!this.deciding)
+      return refuse(
+        'not_awaiting_approval',
+        `Action ${this.state.id} is ${this.state.status}, not awaiting approval; the decision changes nothing.`,
+      );
     const id = canonicalPersonId(payload.approver);
     const key = Object.prototype.hasOwnProperty.call(this.rules.keys, id) ? this.rules.keys[id] : undefined;
     if (key === undefined) return refuse('unknown_key', `No public key is registered for "${payload.approver}".`);
@@ -247,14 +316,24 @@ export class ApprovalProcess {
       return refuse('bad_signature', `The signature does not verify against ${id}'s registered key.`);
     }
     if (payload.actionId !== this.state.id || payload.runId !== this.state.runId) {
-      return refuse('wrong_action', `This decision was signed for action ${payload.actionId} (run ${payload.runId}), not for ${this.state.id} (run ${this.state.runId}).`);
+      return refuse(
+        'wrong_action',
+        `This decision was signed for action ${payload.actionId} (run ${payload.runId}), not for ${this.state.id} (run ${this.state.runId}).`,
+      );
     }
     if (Math.abs((parseSigningTime(payload.time) as number) - now) > SIGNATURE_FRESHNESS_MS) {
-      return refuse('stale_signature', `The decision was signed at ${payload.time}, more than 5 minutes from now; sign it again (and check your clock).`);
+      return refuse(
+        'stale_signature',
+        `The decision was signed at ${payload.time}, more than 5 minutes from now; sign it again (and check your clock).`,
+      );
     }
-    if (this.nonces.has(payload.nonce)) return refuse('replayed_nonce', 'This signed decision was already delivered once; sign a new one.');
+    if (this.nonces.has(payload.nonce))
+      return refuse('replayed_nonce', 'This signed decision was already delivered once; sign a new one.');
     if ((this.refusalsBy.get(`${id}/${payload.decision}`) ?? 0) >= MAX_REFUSALS_PER_PERSON) {
-      return refuse('too_many_attempts', `${id} has sent ${MAX_REFUSALS_PER_PERSON} refused ${payload.decision === 'approve' ? 'approvals' : 'rejections'} on this action; further ones are not recorded.`);
+      return refuse(
+        'too_many_attempts',
+        `${id} has sent ${MAX_REFUSALS_PER_PERSON} refused ${payload.decision === 'approve' ? 'approvals' : 'rejections'} on this action; further ones are not recorded.`,
+      );
     }
     return { accepted: true };
   }
@@ -268,20 +347,36 @@ export class ApprovalProcess {
   arrive(signed: SignedDecision, now: number): { arrival: Arrival } | { refused: ApprovalAttempt } {
     const nonceFresh = !this.nonces.has(signed.payload.nonce);
     this.nonces.add(signed.payload.nonce);
-    const arrival: Arrival = { at: now, deciding: this.deciding, expiresAt: this.state.expiresAt ? Date.parse(this.state.expiresAt) : undefined, nonceFresh };
+    const arrival: Arrival = {
+      at: now,
+      deciding: this.deciding,
+      expiresAt: this.state.expiresAt ? Date.parse(this.state.expiresAt) : undefined,
+      nonceFresh,
+    };
     const closed = closedVerdict(this.ballot(arrival), now);
     if (!closed) return { arrival };
     const id = canonicalPersonId(signed.payload.approver);
-    return { refused: this.record(signed, closed, { approverId: id, signatureValid: true, permitted: false, nonceFresh }, now) };
+    return {
+      refused: this.record(signed, closed, { approverId: id, signatureValid: true, permitted: false, nonceFresh }, now),
+    };
   }
 
   /** Judges an arrived decision with the facts its signature and policy checks found, records it and applies it. */
-  receive(signed: SignedDecision, facts: Omit<DecisionFacts, 'nonceFresh'> & { policyIds?: string[] }, arrival: Arrival): ApprovalAttempt {
+  receive(
+    signed: SignedDecision,
+    facts: Omit<DecisionFacts, 'nonceFresh'> & { policyIds?: string[] },
+    arrival: Arrival,
+  ): ApprovalAttempt {
     const all = { ...facts, nonceFresh: arrival.nonceFresh };
     return this.record(signed, judgeDecision(signed.payload, all, this.ballot(arrival), arrival.at), all, arrival.at);
   }
 
-  private record(signed: SignedDecision, verdict: Verdict, facts: DecisionFacts & { policyIds?: string[] }, now: number): ApprovalAttempt {
+  private record(
+    signed: SignedDecision,
+    verdict: Verdict,
+    facts: DecisionFacts & { policyIds?: string[] },
+    now: number,
+  ): ApprovalAttempt {
     const { payload } = signed;
     const attempt: ApprovalAttempt = {
       approver: facts.approverId ?? payload.approver,
@@ -368,7 +463,8 @@ export interface RecordedDecision {
 }
 
 /** What `executeAction`'s re-check of the approvals found. */
-export type QuorumCheck = { ok: true; approvers: string[] } | { ok: false; code: 'rejected' | 'no_quorum'; message: string };
+export type QuorumCheck =
+  { ok: true; approvers: string[] } | { ok: false; code: 'rejected' | 'no_quorum'; message: string };
 
 /**
  * The approvals evidence `executeAction` requires before it mints anything, re-checked from the action's history:
@@ -407,10 +503,18 @@ export function checkQuorum(args: {
     const shape = checkDecisionShape(d.signed);
     return shape.ok ? [{ ...d, payload: shape.signed.payload }] : [];
   });
-  const rejection = judged.find((d) => d.payload.decision === 'reject' && judgeDecision(d.payload, { ...d.facts, nonceFresh: true }, ballot, d.receivedAt).accepted);
+  const rejection = judged.find(
+    (d) =>
+      d.payload.decision === 'reject' &&
+      judgeDecision(d.payload, { ...d.facts, nonceFresh: true }, ballot, d.receivedAt).accepted,
+  );
   if (rejection) {
     const p = rejection.payload;
-    return { ok: false, code: 'rejected', message: `${p.approver} rejected this action (${p.reason ?? 'no reason'}); it must not execute.` };
+    return {
+      ok: false,
+      code: 'rejected',
+      message: `${p.approver} rejected this action (${p.reason ?? 'no reason'}); it must not execute.`,
+    };
   }
   const problems: string[] = [];
   const oldest = args.now - args.windowMs - EXECUTION_GRACE_MS;
@@ -441,7 +545,12 @@ export function checkQuorum(args: {
  * Until when a proposal may be carried out (ms): a few minutes for an action that needs no approval, otherwise
  * as many approval windows as re-approvals allow, plus the time execution may spend retrying.
  */
-export function executableUntil(proposalTime: number, approvalsRequired: number, windowMs: number, freshnessMs: number): number {
+export function executableUntil(
+  proposalTime: number,
+  approvalsRequired: number,
+  windowMs: number,
+  freshnessMs: number,
+): number {
   const windows = approvalsRequired > 0 ? MAX_STALE_PLANS * windowMs : 0;
   return proposalTime + freshnessMs + windows + EXECUTION_GRACE_MS;
 }

@@ -10,7 +10,10 @@ export abstract class AirlockError extends Error {
   /** Whether Temporal should retry the activity that threw it. */
   readonly retryable: boolean = false;
 
-  constructor(message: string, readonly details?: unknown) {
+  constructor(
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
     this.name = new.target.name;
   }
@@ -30,7 +33,9 @@ export abstract class AirlockError extends Error {
 export class UnknownTaskError extends AirlockError {
   readonly type = 'AIRLOCK_UNKNOWN_TASK';
   constructor(task: string, known: string[]) {
-    super(`Unknown task "${task}". Registered tasks: ${known.join(', ') || '(none)'}. Run \`airlock tasks\` to list them.`);
+    super(
+      `Unknown task "${task}". Registered tasks: ${known.join(', ') || '(none)'}. Run \`airlock tasks\` to list them.`,
+    );
   }
 }
 
@@ -60,7 +65,10 @@ export class PolicyEvaluationError extends AirlockError {
 /** Minting credentials or reading a secret failed. */
 export class CredentialError extends AirlockError {
   readonly type = 'AIRLOCK_CREDENTIALS';
-  constructor(message: string, override readonly retryable: boolean) {
+  constructor(
+    message: string,
+    override readonly retryable: boolean,
+  ) {
     super(message);
   }
 }
@@ -68,7 +76,11 @@ export class CredentialError extends AirlockError {
 /** The target system answered with an error. 4xx will not get better by retrying; 5xx and network errors may. */
 export class TargetError extends AirlockError {
   readonly type = 'AIRLOCK_TARGET_ERROR';
-  constructor(message: string, readonly status: number | undefined, override readonly retryable: boolean) {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    override readonly retryable: boolean,
+  ) {
     super(message, { status });
   }
 }

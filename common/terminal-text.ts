@@ -24,7 +24,10 @@ export function visible(value: unknown): string {
  * invisible characters as `\uXXXX`, which is the same JSON value, so output piped into a terminal cannot reorder it.
  */
 export function safeJson(value: unknown, space?: number): string {
-  return (JSON.stringify(value, null, space) ?? 'null').replace(UNSAFE_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return (JSON.stringify(value, null, space) ?? 'null').replace(
+    UNSAFE_IN_JSON,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Multi-line text (error messages) made safe the same way, keeping its own line breaks. */

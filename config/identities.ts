@@ -66,9 +66,13 @@ function readJson(file: string, what: string): unknown {
  */
 export function loadIdentities(files: { approversFile: string; agentsFile: string }): Identities {
   const approvers = ApproversFileSchema.safeParse(readJson(files.approversFile, 'approvers file'));
-  if (!approvers.success) throw new ConfigError(`The approvers file ${files.approversFile} is malformed: ${z.prettifyError(approvers.error)}`);
+  if (!approvers.success)
+    throw new ConfigError(
+      `The approvers file ${files.approversFile} is malformed: ${z.prettifyError(approvers.error)}`,
+    );
   const agents = AgentsFileSchema.safeParse(readJson(files.agentsFile, 'agents file'));
-  if (!agents.success) throw new ConfigError(`The agents file ${files.agentsFile} is malformed: ${z.prettifyError(agents.error)}`);
+  if (!agents.success)
+    throw new ConfigError(`The agents file ${files.agentsFile} is malformed: ${z.prettifyError(agents.error)}`);
   return buildIdentities(approvers.data.approvers, agents.data.agents, files);
 }
 
@@ -76,7 +80,10 @@ export function loadIdentities(files: { approversFile: string; agentsFile: strin
 export function buildIdentities(
   approvers: z.output<typeof ApproversFileSchema>['approvers'],
   agents: z.output<typeof AgentsFileSchema>['agents'],
-  where: { approversFile: string; agentsFile: string } = { approversFile: 'the approvers file', agentsFile: 'the agents file' },
+  where: { approversFile: string; agentsFile: string } = {
+    approversFile: 'the approvers file',
+    agentsFile: 'the agents file',
+  },
 ): Identities {
   const seen = new Map<string, string>(); // canonical id → where it was first named
   const keys = new Map<string, string>(); // public key → who holds it
@@ -84,13 +91,18 @@ export function buildIdentities(
     const id = canonicalPersonId(name);
     const first = seen.get(id);
     if (first) {
-      throw new ConfigError(`${file} names "${name}", which is the same identity as "${first}" (ids are compared case-folded); give each person and agent one name.`);
+      throw new ConfigError(
+        `${file} names "${name}", which is the same identity as "${first}" (ids are compared case-folded); give each person and agent one name.`,
+      );
     }
     seen.set(id, name);
     const publicKey = parsePublicKey(publicKeyText, name);
     const raw = rawPublicKey(publicKey);
     const holder = keys.get(raw);
-    if (holder) throw new ConfigError(`${file} gives "${name}" the same public key as "${holder}": one key belongs to one person or agent.`);
+    if (holder)
+      throw new ConfigError(
+        `${file} gives "${name}" the same public key as "${holder}": one key belongs to one person or agent.`,
+      );
     keys.set(raw, name);
     return { id, publicKey };
   };

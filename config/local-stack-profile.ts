@@ -21,7 +21,11 @@ export function writeLocalStackProfile(stateDir: string, values: LocalStackProfi
   mkdirSync(stateDir, { recursive: true });
   const file = join(stateDir, 'local-stack.env');
   const lines = PROFILE_KEYS.filter((k) => values[k] !== undefined).map((k) => `${k}=${values[k]}`);
-  writeFileSync(file, `# Written by npm start while the local stack runs; removed when it stops.\n${lines.join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(
+    file,
+    `# Written by npm start while the local stack runs; removed when it stops.\n${lines.join('\n')}\n`,
+    { mode: 0o600 },
+  );
   return file;
 }
 
@@ -33,7 +37,10 @@ export function readLocalStackProfile(file: string): LocalStackProfile {
     if (!line || line.startsWith('#')) continue;
     const eq = line.indexOf('=');
     const key = line.slice(0, eq) as (typeof PROFILE_KEYS)[number];
-    if (eq < 1 || !PROFILE_KEYS.includes(key)) throw new ConfigError(`${file}, line ${i + 1}: "${line.slice(0, 40)}" is not a setting of the local stack's profile; delete the file and restart the stack.`);
+    if (eq < 1 || !PROFILE_KEYS.includes(key))
+      throw new ConfigError(
+        `${file}, line ${i + 1}: "${line.slice(0, 40)}" is not a setting of the local stack's profile; delete the file and restart the stack.`,
+      );
     out[key] = line.slice(eq + 1);
   }
   return out;
@@ -45,7 +52,10 @@ export function readLocalStackProfile(file: string): LocalStackProfile {
  */
 export function findLocalStackProfile(env: NodeJS.ProcessEnv, cwd: string): string | undefined {
   if (env.AIRLOCK_ENV_FILE) {
-    if (!existsSync(env.AIRLOCK_ENV_FILE)) throw new ConfigError(`AIRLOCK_ENV_FILE names ${env.AIRLOCK_ENV_FILE}, which does not exist. Is the local stack running (\`npm start\`)?`);
+    if (!existsSync(env.AIRLOCK_ENV_FILE))
+      throw new ConfigError(
+        `AIRLOCK_ENV_FILE names ${env.AIRLOCK_ENV_FILE}, which does not exist. Is the local stack running (\`npm start\`)?`,
+      );
     return resolve(env.AIRLOCK_ENV_FILE);
   }
   const file = resolve(cwd, LOCAL_STACK_PROFILE);

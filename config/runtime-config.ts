@@ -66,11 +66,17 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     );
   }
   if (!/^\d{12}$/.test(env.AIRLOCK_AWS_ACCOUNT_ID as string)) {
-    throw new ConfigError(`AIRLOCK_AWS_ACCOUNT_ID is "${env.AIRLOCK_AWS_ACCOUNT_ID}"; it must be the 12-digit AWS account id of the task roles.`);
+    throw new ConfigError(
+      `AIRLOCK_AWS_ACCOUNT_ID is "${env.AIRLOCK_AWS_ACCOUNT_ID}"; it must be the 12-digit AWS account id of the task roles.`,
+    );
   }
   return {
     temporal,
-    aws: { region: region as string, endpoint: env.AWS_ENDPOINT_URL || undefined, accountId: env.AIRLOCK_AWS_ACCOUNT_ID as string },
+    aws: {
+      region: region as string,
+      endpoint: env.AWS_ENDPOINT_URL || undefined,
+      accountId: env.AIRLOCK_AWS_ACCOUNT_ID as string,
+    },
     endpoints: endpointsFromEnv(env),
     policiesDir: resolve(env.AIRLOCK_POLICIES_DIR as string),
     approversFile: resolve(env.AIRLOCK_APPROVERS_FILE as string),

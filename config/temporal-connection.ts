@@ -23,7 +23,9 @@ export interface TemporalTarget {
 export function temporalTargetFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalTarget {
   const { connectionOptions, namespace } = loadClientConnectConfig({
     profile: env.TEMPORAL_PROFILE,
-    overrideEnvVars: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string')),
+    overrideEnvVars: Object.fromEntries(
+      Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    ),
   });
   return {
     address: connectionOptions.address,
@@ -57,6 +59,9 @@ export async function connectWorker(target = temporalTargetFromEnv()): Promise<N
 }
 
 function requireAddress(target: TemporalTarget): string {
-  if (!target.address) throw new ConfigError('TEMPORAL_ADDRESS is not set: say where Temporal is (host:port), or name a Temporal CLI profile with TEMPORAL_PROFILE.');
+  if (!target.address)
+    throw new ConfigError(
+      'TEMPORAL_ADDRESS is not set: say where Temporal is (host:port), or name a Temporal CLI profile with TEMPORAL_PROFILE.',
+    );
   return target.address;
 }

@@ -15,7 +15,9 @@ const fromJson = (p: JsonPayload): Payload => ({
   data: Buffer.from(p.data ?? '', 'base64'),
 });
 const toJson = (p: Payload): JsonPayload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+  ),
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 
@@ -59,7 +61,8 @@ export async function startCodecServer(opts: {
   port?: number;
 }): Promise<CodecServer> {
   const { auth } = opts;
-  if (!auth.token && !auth.oidc && !auth.trustedUiOrigin) throw new Error('The codec server needs a token or OIDC settings: it must never decode for anyone who asks.');
+  if (!auth.token && !auth.oidc && !auth.trustedUiOrigin)
+    throw new Error('The codec server needs a token or OIDC settings: it must never decode for anyone who asks.');
   const expected = auth.token ? Buffer.from(`Bearer ${auth.token}`) : undefined;
   const jwks = auth.oidc ? createRemoteJWKSet(new URL(auth.oidc.jwksUrl)) : undefined;
   const authorised = async (req: IncomingMessage): Promise<boolean> => {
@@ -69,7 +72,11 @@ export async function startCodecServer(opts: {
     const bearer = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(header)?.[1];
     if (jwks && auth.oidc && bearer?.includes('.')) {
       try {
-        await jwtVerify(bearer, jwks, { issuer: auth.oidc.issuer, audience: auth.oidc.audience, algorithms: ['RS256', 'ES256', 'EdDSA'] });
+        await jwtVerify(bearer, jwks, {
+          issuer: auth.oidc.issuer,
+          audience: auth.oidc.audience,
+          algorithms: ['RS256', 'ES256', 'EdDSA'],
+        });
         return true;
       } catch {
         return false;
@@ -103,7 +110,8 @@ export async function startCodecServer(opts: {
       if (req.method !== 'POST' || (path !== '/encode' && path !== '/decode')) {
         return send(res, 404, { message: 'POST /encode or POST /decode with {"payloads": [...]}' });
       }
-      if (!(await authorised(req))) return send(res, 401, { message: 'A valid bearer token is required (Authorization: Bearer <token>).' });
+      if (!(await authorised(req)))
+        return send(res, 401, { message: 'A valid bearer token is required (Authorization: Bearer <token>).' });
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       let body: { payloads?: JsonPayload[] };
@@ -122,5 +130,9 @@ export async function startCodecServer(opts: {
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  return { url: `http://${opts.host ?? '127.0.0.1'}:${port}`, server, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    server,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }

@@ -72,7 +72,10 @@ export class AesGcmCodec implements PayloadCodec {
       } catch (err) {
         if (this.onUndecodable === 'throw') throw err;
         const marker: Undecodable = { __airlockUndecodable: true, reason: (err as Error).message };
-        return { metadata: { [METADATA_ENCODING_KEY]: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(marker)) };
+        return {
+          metadata: { [METADATA_ENCODING_KEY]: Buffer.from('json/plain') },
+          data: Buffer.from(JSON.stringify(marker)),
+        };
       }
     });
   }
@@ -80,17 +83,26 @@ export class AesGcmCodec implements PayloadCodec {
   private decrypt(payload: Payload): Payload {
     const encoding = Buffer.from(payload.metadata?.[METADATA_ENCODING_KEY] ?? []).toString();
     if (encoding !== ENCRYPTED_ENCODING) {
-      throw new ValueError(`A payload is not encrypted (encoding "${encoding.slice(0, 40)}"); Airlock accepts only payloads encrypted with its codec keys.`);
+      throw new ValueError(
+        `A payload is not encrypted (encoding "${encoding.slice(0, 40)}"); Airlock accepts only payloads encrypted with its codec keys.`,
+      );
     }
     const keyId = Buffer.from(payload.metadata?.[KEY_ID_METADATA] ?? []).toString();
     const key = this.keys.get(keyId);
-    if (!key) throw new ValueError(`A payload was encrypted with key "${keyId.slice(0, 40)}", which this process does not have. Add it to the codec keys.`);
+    if (!key)
+      throw new ValueError(
+        `A payload was encrypted with key "${keyId.slice(0, 40)}", which this process does not have. Add it to the codec keys.`,
+      );
     const data = Buffer.from(payload.data ?? []);
-    if (data.length < IV_BYTES + TAG_BYTES) throw new ValueError('An encrypted payload is too short to hold its IV and tag: it was cut or forged.');
+    if (data.length < IV_BYTES + TAG_BYTES)
+      throw new ValueError('An encrypted payload is too short to hold its IV and tag: it was cut or forged.');
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
       return temporal.api.common.v1.Payload.decode(plain);
     } catch {
       throw new ValueError(`An encrypted payload (key "${keyId}") does not authenticate: it was altered or forged.`);
@@ -107,9 +119,14 @@ export function parseCodecKeys(json: string, where: string): CodecKeys {
     throw new ConfigError(`${where} is not JSON: ${(err as Error).message}`);
   }
   if (typeof raw.current !== 'string' || !raw.keys || typeof raw.keys !== 'object') {
-    throw new ConfigError(`${where} must be { "current": "<key id>", "keys": { "<key id>": "<base64 of 32 bytes>" } }.`);
+    throw new ConfigError(
+      `${where} must be { "current": "<key id>", "keys": { "<key id>": "<base64 of 32 bytes>" } }.`,
+    );
   }
-  return { current: raw.current, keys: Object.fromEntries(Object.entries(raw.keys).map(([id, k]) => [id, Buffer.from(String(k), 'base64')])) };
+  return {
+    current: raw.current,
+    keys: Object.fromEntries(Object.entries(raw.keys).map(([id, k]) => [id, Buffer.from(String(k), 'base64')])),
+  };
 }
 
 /**
@@ -123,7 +140,9 @@ export function codecKeysFromEnv(env: NodeJS.ProcessEnv = process.env): CodecKey
     try {
       text = readFileSync(env.AIRLOCK_CODEC_KEY_FILE, 'utf8');
     } catch (err) {
-      throw new ConfigError(`Cannot read AIRLOCK_CODEC_KEY_FILE ${env.AIRLOCK_CODEC_KEY_FILE}: ${(err as Error).message}`);
+      throw new ConfigError(
+        `Cannot read AIRLOCK_CODEC_KEY_FILE ${env.AIRLOCK_CODEC_KEY_FILE}: ${(err as Error).message}`,
+      );
     }
     return parseCodecKeys(text, env.AIRLOCK_CODEC_KEY_FILE);
   }

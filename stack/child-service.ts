@@ -25,7 +25,10 @@ export async function startChildService(opts: {
   child.stderr?.on('data', lines);
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${opts.name} exited with code ${child.exitCode} before it answered on ${opts.url}; is the port free?`);
+    if (child.exitCode !== null)
+      throw new Error(
+        `${opts.name} exited with code ${child.exitCode} before it answered on ${opts.url}; is the port free?`,
+      );
     if (await opts.ready().catch(() => false)) break;
     if (Date.now() > deadline) {
       child.kill();

@@ -23,7 +23,13 @@ export const DevConfigSchema = z.strictObject({
     region: z.string(),
     accountId: z.string().regex(/^\d{12}$/),
     secrets: z.array(
-      z.strictObject({ name: z.string(), description: z.string().optional(), generate: z.boolean().default(false), prefix: z.string().default(''), value: z.string().optional() }),
+      z.strictObject({
+        name: z.string(),
+        description: z.string().optional(),
+        generate: z.boolean().default(false),
+        prefix: z.string().default(''),
+        value: z.string().optional(),
+      }),
     ),
   }),
   demoCrm: z.strictObject({
@@ -32,7 +38,13 @@ export const DevConfigSchema = z.strictObject({
     tokenSecret: z.string(),
     readTokenSecret: z.string(),
     customers: z.array(
-      z.strictObject({ id: z.string(), name: z.string(), email: z.string(), phone: z.string(), tier: z.enum(['bronze', 'silver', 'gold', 'platinum']) }),
+      z.strictObject({
+        id: z.string(),
+        name: z.string(),
+        email: z.string(),
+        phone: z.string(),
+        tier: z.enum(['bronze', 'silver', 'gold', 'platinum']),
+      }),
     ),
   }),
   codecServer: z.strictObject({ ip: z.string(), port: z.number().int() }),

@@ -41,7 +41,9 @@ export async function startEphemeralStack(): Promise<EphemeralStack> {
   const stripe = await startStripeMock(await freePort());
   const crmToken = `crm-${randomBytes(18).toString('base64url')}`;
   const crmReadToken = `crm-read-${randomBytes(18).toString('base64url')}`;
-  await seedMoto(moto.endpoint, cfg.moto, { overrides: { [cfg.demoCrm.tokenSecret]: crmToken, [cfg.demoCrm.readTokenSecret]: crmReadToken } });
+  await seedMoto(moto.endpoint, cfg.moto, {
+    overrides: { [cfg.demoCrm.tokenSecret]: crmToken, [cfg.demoCrm.readTokenSecret]: crmReadToken },
+  });
   const address = temporal.connection.options.address;
   return {
     temporal,

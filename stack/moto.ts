@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import type { DevConfig } from './dev-config';
 import { ALL_TASKS } from '../tasks';
 import type { TaskDefinition } from '../tasks/define-task';
@@ -45,7 +50,9 @@ export async function seedMoto(
   const overrides = opts.overrides ?? {};
   const needs = taskProvisioning(opts.tasks ?? ALL_TASKS, cfg);
   const secrets = [
-    ...needs.secrets.filter((t) => !cfg.secrets.some((c) => c.name === t.name)).map((t) => ({ ...t, generate: true, value: undefined })),
+    ...needs.secrets
+      .filter((t) => !cfg.secrets.some((c) => c.name === t.name))
+      .map((t) => ({ ...t, generate: true, value: undefined })),
     ...cfg.secrets,
   ];
   const common = { region: cfg.region, endpoint, credentials: MOTO_ADMIN };
@@ -55,7 +62,10 @@ export async function seedMoto(
   const ddb = new DynamoDBClient(common);
   try {
     for (const role of needs.roles) {
-      const exists = await iam.send(new GetRoleCommand({ RoleName: role.name })).then(() => true, () => false);
+      const exists = await iam.send(new GetRoleCommand({ RoleName: role.name })).then(
+        () => true,
+        () => false,
+      );
       if (!exists) {
         await iam.send(
           new CreateRoleCommand({
@@ -63,14 +73,27 @@ export async function seedMoto(
             Description: role.description,
             AssumeRolePolicyDocument: JSON.stringify({
               Version: '2012-10-17',
-              Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${cfg.accountId}:root` }, Action: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'] }],
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Principal: { AWS: `arn:aws:iam::${cfg.accountId}:root` },
+                  Action: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
+                },
+              ],
             }),
           }),
         );
       }
-      await iam.send(new PutRolePolicyCommand({ RoleName: role.name, PolicyName: 'airlock-role-policy', PolicyDocument: JSON.stringify(role.policy) }));
+      await iam.send(
+        new PutRolePolicyCommand({
+          RoleName: role.name,
+          PolicyName: 'airlock-role-policy',
+          PolicyDocument: JSON.stringify(role.policy),
+        }),
+      );
     }
-    for (const identity of needs.emailIdentities) await ses.send(new VerifyEmailIdentityCommand({ EmailAddress: identity }));
+    for (const identity of needs.emailIdentities)
+      await ses.send(new VerifyEmailIdentityCommand({ EmailAddress: identity }));
     for (const table of needs.tables) {
       await ddb
         .send(
@@ -87,14 +110,24 @@ export async function seedMoto(
     }
     const values: Record<string, string> = {};
     for (const secret of secrets) {
-      const existing = await sm.send(new GetSecretValueCommand({ SecretId: secret.name })).then((r) => r.SecretString, () => undefined);
+      const existing = await sm.send(new GetSecretValueCommand({ SecretId: secret.name })).then(
+        (r) => r.SecretString,
+        () => undefined,
+      );
       if (existing !== undefined && overrides[secret.name] === undefined) {
         values[secret.name] = existing;
         continue;
       }
-      const value = overrides[secret.name] ?? secret.value ?? (secret.generate ? `${secret.prefix}${randomBytes(24).toString('hex')}` : undefined);
-      if (value === undefined) throw new Error(`temporal-dev.yml: secret ${secret.name} needs a value or generate: true.`);
-      if (existing === undefined) await sm.send(new CreateSecretCommand({ Name: secret.name, Description: secret.description, SecretString: value }));
+      const value =
+        overrides[secret.name] ??
+        secret.value ??
+        (secret.generate ? `${secret.prefix}${randomBytes(24).toString('hex')}` : undefined);
+      if (value === undefined)
+        throw new Error(`temporal-dev.yml: secret ${secret.name} needs a value or generate: true.`);
+      if (existing === undefined)
+        await sm.send(
+          new CreateSecretCommand({ Name: secret.name, Description: secret.description, SecretString: value }),
+        );
       else await sm.send(new PutSecretValueCommand({ SecretId: secret.name, SecretString: value }));
       values[secret.name] = value;
     }

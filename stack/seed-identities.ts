@@ -5,7 +5,9 @@ import { createSigningKey, loadSigningKey, publicKeyText } from '../crypto/signi
 
 /** Makes sure `name` has a key in `keysDir` (creating it if missing, keeping it if there) and returns its public key. */
 function ensureKey(keysDir: string, name: string): string {
-  return existsSync(join(keysDir, `${name}.key`)) ? publicKeyText(createPublicKey(loadSigningKey(name, keysDir))) : createSigningKey(name, keysDir).publicKey;
+  return existsSync(join(keysDir, `${name}.key`))
+    ? publicKeyText(createPublicKey(loadSigningKey(name, keysDir)))
+    : createSigningKey(name, keysDir).publicKey;
 }
 
 /**

@@ -34,7 +34,8 @@ function log(part: string, text: string): void {
 async function waitForTemporal(address: string, child: ChildProcess): Promise<Connection> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the Temporal dev server exited (code ${child.exitCode}); is port ${address} already in use?`);
+    if (child.exitCode !== null)
+      throw new Error(`the Temporal dev server exited (code ${child.exitCode}); is port ${address} already in use?`);
     try {
       return await Connection.connect({ address, connectTimeout: 1000 });
     } catch {
@@ -56,7 +57,11 @@ function settings() {
   const stateDir = env.AIRLOCK_STACK_DIR ?? join(REPO_ROOT, '.airlock');
   return {
     cfg,
-    temporal: { ...cfg.temporal, port: port('AIRLOCK_TEMPORAL_PORT', cfg.temporal.port), ui: { port: port('AIRLOCK_UI_PORT', cfg.temporal.ui.port) } },
+    temporal: {
+      ...cfg.temporal,
+      port: port('AIRLOCK_TEMPORAL_PORT', cfg.temporal.port),
+      ui: { port: port('AIRLOCK_UI_PORT', cfg.temporal.ui.port) },
+    },
     motoPort: port('AIRLOCK_MOTO_PORT', cfg.moto.port),
     codecPort: port('AIRLOCK_CODEC_PORT', cfg.codecServer.port),
     stateDir,
@@ -71,7 +76,20 @@ function settings() {
 }
 
 async function main(): Promise<void> {
-  const { cfg, temporal: t, motoPort, crmPort, stripePort, codecPort, dbFile, approversFile, agentsFile, codecKeyFile, stateDir, auditLog } = settings();
+  const {
+    cfg,
+    temporal: t,
+    motoPort,
+    crmPort,
+    stripePort,
+    codecPort,
+    dbFile,
+    approversFile,
+    agentsFile,
+    codecKeyFile,
+    stateDir,
+    auditLog,
+  } = settings();
   seedIdentities(keysDir(), { approversFile, agentsFile }, cfg.approvers, cfg.agents);
   mkdirSync(stateDir, { recursive: true });
   // Payload encryption keys live beside the database, never in the repository; created once, kept across starts.
@@ -97,14 +115,22 @@ async function main(): Promise<void> {
   const temporal = spawn(
     temporalCliPath(),
     [
-      'server', 'start-dev',
-      '--ip', t.ip,
-      '--port', String(t.port),
-      '--ui-port', String(t.ui.port),
-      '--namespace', t.namespace,
-      '--db-filename', dbFile,
-      '--log-level', 'warn',
-      '--ui-codec-endpoint', codecServer.url,
+      'server',
+      'start-dev',
+      '--ip',
+      t.ip,
+      '--port',
+      String(t.port),
+      '--ui-port',
+      String(t.ui.port),
+      '--namespace',
+      t.namespace,
+      '--db-filename',
+      dbFile,
+      '--log-level',
+      'warn',
+      '--ui-codec-endpoint',
+      codecServer.url,
       ...dynamicConfigArgs(t),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -122,7 +148,13 @@ async function main(): Promise<void> {
   const secret = async (id: string) => (await sm.send(new GetSecretValueCommand({ SecretId: id }))).SecretString ?? '';
   const [token, readToken] = [await secret(cfg.demoCrm.tokenSecret), await secret(cfg.demoCrm.readTokenSecret)];
   sm.destroy();
-  const crm = await startDemoCrm({ token, readToken, customers: cfg.demoCrm.customers, host: cfg.demoCrm.ip, port: crmPort });
+  const crm = await startDemoCrm({
+    token,
+    readToken,
+    customers: cfg.demoCrm.customers,
+    host: cfg.demoCrm.ip,
+    port: crmPort,
+  });
   cleanups.push(() => crm.close());
   const stripe = await startStripeMock(stripePort);
   cleanups.push(() => stripe.stop());
@@ -173,7 +205,12 @@ async function main(): Promise<void> {
 
   await polling;
   // How clients reach this stack: `npx airlock` in the repository reads it for whatever its environment leaves unset.
-  const profile = writeLocalStackProfile(stateDir, { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: t.namespace, AIRLOCK_CODEC_KEY_FILE: codecKeyFile, AIRLOCK_AUDIT_LOG: auditLog });
+  const profile = writeLocalStackProfile(stateDir, {
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_NAMESPACE: t.namespace,
+    AIRLOCK_CODEC_KEY_FILE: codecKeyFile,
+    AIRLOCK_AUDIT_LOG: auditLog,
+  });
   cleanups.push(async () => rmSync(profile, { force: true }));
   console.log(`
 Airlock local stack is up.

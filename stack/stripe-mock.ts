@@ -13,6 +13,7 @@ export async function startStripeMock(port: number): Promise<StripeMock> {
     command: stripeMockPath(),
     args: ['-http-port', String(port), '-https-port', String(await freePort())],
     url,
-    ready: async () => (await fetch(`${url}/v1/charges/ch_ping`, { headers: { authorization: 'Bearer sk_test_ping' } })).ok,
+    ready: async () =>
+      (await fetch(`${url}/v1/charges/ch_ping`, { headers: { authorization: 'Bearer sk_test_ping' } })).ok,
   });
 }

@@ -2,5 +2,8 @@ import type { DevConfig } from './dev-config';
 
 /** `--dynamic-config-value` flags of `temporal server start-dev`, from temporal-dev.yml. */
 export function dynamicConfigArgs(cfg: DevConfig['temporal']): string[] {
-  return Object.entries(cfg.dynamicConfig).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
+  return Object.entries(cfg.dynamicConfig).flatMap(([key, value]) => [
+    '--dynamic-config-value',
+    `${key}=${JSON.stringify(value)}`,
+  ]);
 }

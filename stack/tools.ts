@@ -13,7 +13,9 @@ function locate(envVar: string, name: string, dir = venvBin): string {
   }
   const local = join(dir, name);
   if (existsSync(local)) return local;
-  throw new ConfigError(`${name} is not installed in ${dir}. Run \`node scripts/bootstrap.js\` (npm start and npm test do), or set ${envVar}.`);
+  throw new ConfigError(
+    `${name} is not installed in ${dir}. Run \`node scripts/bootstrap.js\` (npm start and npm test do), or set ${envVar}.`,
+  );
 }
 
 /** Path of the Temporal CLI: AIRLOCK_TEMPORAL_CLI, else the one bootstrap installed. */
@@ -23,4 +25,5 @@ export const temporalCliPath = (): string => locate('AIRLOCK_TEMPORAL_CLI', 'tem
 export const motoServerPath = (): string => locate('AIRLOCK_MOTO_SERVER', 'moto_server');
 
 /** Path of stripe-mock: AIRLOCK_STRIPE_MOCK, else the one bootstrap built with `go install`. */
-export const stripeMockPath = (): string => locate('AIRLOCK_STRIPE_MOCK', 'stripe-mock', join(REPO_ROOT, '.tools', 'bin'));
+export const stripeMockPath = (): string =>
+  locate('AIRLOCK_STRIPE_MOCK', 'stripe-mock', join(REPO_ROOT, '.tools', 'bin'));

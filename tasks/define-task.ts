@@ -153,12 +153,16 @@ export function defineTask<S extends z.ZodType>(def: TaskDefinition<S>): TaskDef
     throw new TaskDefinitionError(`Task "${def.name}" needs a description: agents and approvers read it.`);
   }
   if (!def.examples?.length) {
-    throw new TaskDefinitionError(`Task "${def.name}" needs at least one example input: agents learn from it, and the task-wide tests run it.`);
+    throw new TaskDefinitionError(
+      `Task "${def.name}" needs at least one example input: agents learn from it, and the task-wide tests run it.`,
+    );
   }
   for (const [i, example] of def.examples.entries()) {
     const parsed = def.inputSchema.safeParse(example);
     if (!parsed.success) {
-      throw new TaskDefinitionError(`Task "${def.name}": example ${i + 1} does not match its own schema: ${z.prettifyError(parsed.error)}`);
+      throw new TaskDefinitionError(
+        `Task "${def.name}": example ${i + 1} does not match its own schema: ${z.prettifyError(parsed.error)}`,
+      );
     }
   }
   return Object.freeze(def);

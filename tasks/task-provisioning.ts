@@ -25,7 +25,9 @@ export function taskProvisioning(tasks: readonly TaskDefinition[], aws: AwsAccou
     const policy = { Version: '2012-10-17' as const, Statement: role.grants(aws) };
     const other = roles.get(role.name);
     if (other && canonicalJson(other.policy) !== canonicalJson(policy)) {
-      throw new TaskDefinitionError(`Tasks ${other.task} and ${task.name} both use role ${role.name} with different grants; give one its own role, or the same grants.`);
+      throw new TaskDefinitionError(
+        `Tasks ${other.task} and ${task.name} both use role ${role.name} with different grants; give one its own role, or the same grants.`,
+      );
     }
     if (!other) roles.set(role.name, { name: role.name, description: role.description, policy, task: task.name });
     for (const table of task.provisioning?.tables ?? []) tables.set(table.name, table);
@@ -33,7 +35,11 @@ export function taskProvisioning(tasks: readonly TaskDefinition[], aws: AwsAccou
     for (const step of [task.credentials.plan, task.credentials.execute]) {
       for (const name of Object.values(step.secrets ?? {})) {
         const format = task.provisioning?.secretFormats?.[name];
-        secrets.set(name, { name, prefix: format?.prefix ?? '', description: format?.description ?? secrets.get(name)?.description });
+        secrets.set(name, {
+          name,
+          prefix: format?.prefix ?? '',
+          description: format?.description ?? secrets.get(name)?.description,
+        });
       }
     }
   }

@@ -16,7 +16,11 @@ const customer = (id: string) => ({ ...h.crm.store.customers.get(id)! });
 const notesOf = (id: string) => h.crm.store.notes.filter((n) => n.customerId === id).map((n) => n.text);
 
 test('a low-risk note runs to succeeded with no approval and lands in the CRM once', async () => {
-  const { id } = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'Called about renewal' }, ...alice });
+  const { id } = await h.airlock.propose({
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1001', note: 'Called about renewal' },
+    ...alice,
+  });
   const final = await h.airlock.result(id, { timeoutMs: 30_000 });
 
   expect(final.status).toBe('succeeded');
@@ -51,11 +55,20 @@ test('a low-risk note runs to succeeded with no approval and lands in the CRM on
 
 test('a high-risk update waits in awaiting_approval, then succeeds after one approval', async () => {
   const before = customer('C-1002');
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1002', changes: { tier: 'gold', email: 'grace@navy.example' } }, ...alice, reason: 'customer asked' });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1002', changes: { tier: 'gold', email: 'grace@navy.example' } },
+    ...alice,
+    reason: 'customer asked',
+  });
   expect(await h.airlock.waitFor(id, ['awaiting_approval'])).toBe('awaiting_approval');
 
   const pending = await h.airlock.get(id);
-  expect(pending.policy).toMatchObject({ decision: 'allow', approvalsRequired: 1, eligibleApprovers: ['bob', 'carol'] });
+  expect(pending.policy).toMatchObject({
+    decision: 'allow',
+    approvalsRequired: 1,
+    eligibleApprovers: ['bob', 'carol'],
+  });
   expect(pending.plan?.diff).toEqual([
     { path: 'email', op: 'change', before: before.email, after: 'grace@navy.example' },
     { path: 'tier', op: 'change', before: 'silver', after: 'gold' },
@@ -76,7 +89,11 @@ test('a high-risk update waits in awaiting_approval, then succeeds after one app
 test('a rejection ends the action rejected and the target keeps its state', async () => {
   const before = customer('C-1003');
   const writes = h.crm.store.writes;
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1003', changes: { name: 'A. M. Turing' } }, ...alice });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1003', changes: { name: 'A. M. Turing' } },
+    ...alice,
+  });
   await h.airlock.waitFor(id, ['awaiting_approval']);
   const { plan } = await h.airlock.get(id);
 
@@ -96,7 +113,12 @@ test('a rejection ends the action rejected and the target keeps its state', asyn
 test('a dry run ends planned with the plan as its result and changes nothing at the target', async () => {
   const before = customer('C-1004');
   const writes = h.crm.store.writes;
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1004', changes: { tier: 'platinum' } }, ...alice, dryRun: true });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1004', changes: { tier: 'platinum' } },
+    ...alice,
+    dryRun: true,
+  });
   const final = await h.airlock.result(id);
 
   expect(final.status).toBe('planned');
@@ -112,14 +134,22 @@ test('an unknown task ends invalid, naming the registered tasks', async () => {
   const final = await h.airlock.result(id);
   expect(final.status).toBe('invalid');
   expect(final.issues).toEqual([
-    expect.objectContaining({ path: ['task'], code: 'unknown_task', message: expect.stringContaining('crm.add_note_to_customer') }),
+    expect.objectContaining({
+      path: ['task'],
+      code: 'unknown_task',
+      message: expect.stringContaining('crm.add_note_to_customer'),
+    }),
   ]);
   expect(await sessionsOf(h.motoEndpoint, id)).toEqual([]);
 });
 
 test('schema-invalid input ends invalid with the zod issues, and nothing is touched', async () => {
   const writes = h.crm.store.writes;
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'X-1', changes: {}, extra: true }, ...alice });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'X-1', changes: {}, extra: true },
+    ...alice,
+  });
   const final = await h.airlock.result(id);
   expect(final.status).toBe('invalid');
   const byPath = Object.fromEntries((final.issues ?? []).map((i) => [i.path.join('.'), i]));
@@ -131,8 +161,18 @@ test('schema-invalid input ends invalid with the zod issues, and nothing is touc
 });
 
 test('a proposal no policy permits ends denied, says why, and mints no credentials', async () => {
-  const forUnknownUser = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1005', note: 'x' }, agent: 'support-bot', user: 'mallory' });
-  const byOtherAgent = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1005', note: 'x' }, agent: 'other-bot', user: 'alice' });
+  const forUnknownUser = await h.airlock.propose({
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1005', note: 'x' },
+    agent: 'support-bot',
+    user: 'mallory',
+  });
+  const byOtherAgent = await h.airlock.propose({
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1005', note: 'x' },
+    agent: 'other-bot',
+    user: 'alice',
+  });
   for (const { id } of [forUnknownUser, byOtherAgent]) {
     const final = await h.airlock.result(id);
     expect(final.status).toBe('denied');
@@ -144,7 +184,11 @@ test('a proposal no policy permits ends denied, says why, and mints no credentia
 
 test('wrong-plan-hash, self- and non-member approvals are refused, recorded and audited; the target is untouched', async () => {
   const before = customer('C-1005');
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1005', changes: { phone: '+31 20 555 9999' } }, ...alice });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1005', changes: { phone: '+31 20 555 9999' } },
+    ...alice,
+  });
   await h.airlock.waitFor(id, ['awaiting_approval']);
   const { plan } = await h.airlock.get(id);
   const hash = plan!.hash;
@@ -178,18 +222,35 @@ test('wrong-plan-hash, self- and non-member approvals are refused, recorded and 
   expect((await h.airlock.result(id)).status).toBe('succeeded');
   expect(customer('C-1005').phone).toBe('+31 20 555 9999');
   const kinds = (await auditTrail(h.client, id)).map((e) => e.kind);
-  expect(kinds).toEqual(expect.arrayContaining(['proposed', 'validated', 'policy_decided', 'planned', 'approval_window_opened', 'executed', 'finished']));
+  expect(kinds).toEqual(
+    expect.arrayContaining([
+      'proposed',
+      'validated',
+      'policy_decided',
+      'planned',
+      'approval_window_opened',
+      'executed',
+      'finished',
+    ]),
+  );
 });
 
 test('the same idempotency key twice gives one action and one note; a different proposal under it is refused', async () => {
-  const proposal = { task: 'crm.add_note_to_customer', input: { customerId: 'C-1004', note: 'idempotent note' }, ...alice, idempotencyKey: 'ticket-4711' };
+  const proposal = {
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1004', note: 'idempotent note' },
+    ...alice,
+    idempotencyKey: 'ticket-4711',
+  };
   const first = await h.airlock.propose(proposal);
   await h.airlock.result(first.id);
   const second = await h.airlock.propose(proposal);
 
   expect(second).toEqual({ id: first.id, status: 'succeeded', existing: true });
   expect(notesOf('C-1004').filter((t) => t === 'idempotent note')).toHaveLength(1);
-  await expect(h.airlock.propose({ ...proposal, input: { customerId: 'C-1004', note: 'something else' } })).rejects.toMatchObject({
+  await expect(
+    h.airlock.propose({ ...proposal, input: { customerId: 'C-1004', note: 'something else' } }),
+  ).rejects.toMatchObject({
     type: 'AIRLOCK_IDEMPOTENCY_CONFLICT',
   });
   // Another agent using the same key is another action.
@@ -199,7 +260,11 @@ test('the same idempotency key twice gives one action and one note; a different 
 
 test('a pending action survives a worker restart and completes exactly once', async () => {
   const writes = h.crm.store.writes;
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1001', changes: { tier: 'platinum' } }, ...alice });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1001', changes: { tier: 'platinum' } },
+    ...alice,
+  });
   await h.airlock.waitFor(id, ['awaiting_approval']);
   const { plan } = await h.airlock.get(id);
 
@@ -218,15 +283,26 @@ test('a pending action survives a worker restart and completes exactly once', as
 
 test('a dry run is a preview: policy decides who may preview what, and the plan reads with a token that cannot write', async () => {
   // ops-bot may change parameters, but policy lets it preview nothing of the CRM.
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1003', changes: { tier: 'gold' } }, agent: 'ops-bot', dryRun: true });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1003', changes: { tier: 'gold' } },
+    agent: 'ops-bot',
+    dryRun: true,
+  });
   const denied = await h.airlock.result(id);
   expect(denied.status).toBe('denied');
-  expect(denied.error?.message).toMatch(/no policy permits agent ops-bot acting for no user to preview crm.update_customer/);
+  expect(denied.error?.message).toMatch(
+    /no policy permits agent ops-bot acting for no user to preview crm.update_customer/,
+  );
   expect(await sessionsOf(h.motoEndpoint, id)).toEqual([]);
   // The plan's token, read by the plan session, is refused for any write by the CRM itself.
   const write = await fetch(`${h.crm.url}/customers/C-1003`, {
     method: 'PATCH',
-    headers: { authorization: `Bearer ${testEnv('crmReadToken')}`, 'content-type': 'application/json', 'idempotency-key': 'x' },
+    headers: {
+      authorization: `Bearer ${testEnv('crmReadToken')}`,
+      'content-type': 'application/json',
+      'idempotency-key': 'x',
+    },
     body: '{"tier":"gold"}',
   });
   expect(write.status).toBe(403);

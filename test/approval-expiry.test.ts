@@ -17,7 +17,11 @@ afterAll(async () => {
 
 test('an action whose approval window closes ends expired, executes nothing, and refuses a late approval', async () => {
   const before = { ...h.crm.store.customers.get('C-1003')! };
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1003', changes: { tier: 'platinum' } }, agent: 'hasty-bot' });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1003', changes: { tier: 'platinum' } },
+    agent: 'hasty-bot',
+  });
   await h.airlock.waitFor(id, ['awaiting_approval']);
   const pending = await h.airlock.get(id);
   expect(Date.parse(pending.expiresAt!) - Date.parse(pending.plan!.plannedAt)).toBeLessThanOrEqual(3000);
@@ -34,7 +38,11 @@ test('an action whose approval window closes ends expired, executes nothing, and
 
 test('an approval that arrives after the window closed, while no worker ran, is refused as expired and recorded', async () => {
   const before = { ...h.crm.store.customers.get('C-1004')! };
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1004', changes: { tier: 'bronze' } }, agent: 'hasty-bot' });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1004', changes: { tier: 'bronze' } },
+    agent: 'hasty-bot',
+  });
   await h.airlock.waitFor(id, ['awaiting_approval']);
   const { plan } = await h.airlock.get(id);
 
@@ -49,7 +57,13 @@ test('an approval that arrives after the window closed, while no worker ran, is 
   expect(attempt.refusal?.code).toBe('expired');
   const final = await h.airlock.result(id);
   expect(final.status).toBe('expired');
-  expect(final.approvals).toEqual([expect.objectContaining({ approver: 'bob', accepted: false, refusal: expect.objectContaining({ code: 'expired' }) })]);
+  expect(final.approvals).toEqual([
+    expect.objectContaining({
+      approver: 'bob',
+      accepted: false,
+      refusal: expect.objectContaining({ code: 'expired' }),
+    }),
+  ]);
   expect(h.crm.store.customers.get('C-1004')).toEqual(before);
   const recorded = (await auditTrail(h.client, id)).filter((e) => e.kind === 'decision_recorded').map((e) => e.summary);
   expect(recorded).toEqual([expect.stringContaining('REFUSED (expired)')]);

@@ -34,7 +34,12 @@ afterAll(async () => {
 });
 
 const customer = (id: string) => ({ ...h.crm.store.customers.get(id)! });
-const note = (text: string) => ({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: text }, agent: 'support-bot', user: 'alice' });
+const note = (text: string) => ({
+  task: 'crm.add_note_to_customer',
+  input: { customerId: 'C-1001', note: text },
+  agent: 'support-bot',
+  user: 'alice',
+});
 
 /** The signed proposal a real action was started with, as anyone holding the codec key can read it from history. */
 async function capturedProposal(id: string): Promise<SignedProposal> {
@@ -45,7 +50,13 @@ async function capturedProposal(id: string): Promise<SignedProposal> {
 }
 
 /** A proposal bound to `workflowId`, signed with `key` (an attacker holding an agent's key, or a key of their own). */
-function signedProposal(workflowId: string, task: string, input: unknown, key: KeyObject, user = 'alice'): SignedProposal {
+function signedProposal(
+  workflowId: string,
+  task: string,
+  input: unknown,
+  key: KeyObject,
+  user = 'alice',
+): SignedProposal {
   const payload: ProposalPayload = {
     actionId: workflowId,
     agent: 'support-bot',
@@ -74,7 +85,14 @@ async function untouched<T>(attack: () => Promise<T>): Promise<T> {
 
 test('plain payloads: executeAction with an invented task and input is refused before anything is minted', async () => {
   const out = await untouched(() =>
-    rogue.call({ encrypted: false, taskQueue: h.taskQueue, activity: 'executeAction', args: [{ proposal: { task: 'crm.update_customer', input: { customerId: 'C-1002', changes: { tier: 'platinum' } } } }] }),
+    rogue.call({
+      encrypted: false,
+      taskQueue: h.taskQueue,
+      activity: 'executeAction',
+      args: [
+        { proposal: { task: 'crm.update_customer', input: { customerId: 'C-1002', changes: { tier: 'platinum' } } } },
+      ],
+    }),
   );
   expect(out).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
   expect(out.message).toMatch(/could not be decrypted/);
@@ -87,18 +105,36 @@ test('plain payloads: recordAudit with an invented "rejected" state for a real a
   expect((await h.airlock.result(id)).status).toBe('succeeded');
   const forged = { id, runId: 'x', task: 'crm.add_note_to_customer', status: 'rejected', approvedBy: [] };
   for (const encrypted of [false, true]) {
-    const out = await untouched(() => rogue.call({ encrypted, taskQueue: h.taskQueue, activity: 'recordAudit', args: [forged] }));
+    const out = await untouched(() =>
+      rogue.call({ encrypted, taskQueue: h.taskQueue, activity: 'recordAudit', args: [forged] }),
+    );
     expect(out).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
   }
   const records = new JsonlAuditLog(h.auditLogPath).read().filter((r) => r.actionId === id);
-  expect(records.map((r) => [r.kind, r.status])).toEqual([['execution', 'executing'], ['final', 'succeeded']]);
+  expect(records.map((r) => [r.kind, r.status])).toEqual([
+    ['execution', 'executing'],
+    ['final', 'succeeded'],
+  ]);
   expect(new JsonlAuditLog(h.auditLogPath).verify().ok).toBe(true);
 });
 
 test('encrypted, with a proposal signed by a key no agent has registered: refused as unknown_agent', async () => {
   const workflowId = freshId();
-  const forged = signedProposal(workflowId, 'crm.update_customer', { customerId: 'C-1003', changes: { tier: 'platinum' } }, generateKeyPairSync('ed25519').privateKey);
-  const out = await untouched(() => rogue.call({ encrypted: true, taskQueue: h.taskQueue, activity: 'executeAction', args: [{ proposal: forged }], workflowId }));
+  const forged = signedProposal(
+    workflowId,
+    'crm.update_customer',
+    { customerId: 'C-1003', changes: { tier: 'platinum' } },
+    generateKeyPairSync('ed25519').privateKey,
+  );
+  const out = await untouched(() =>
+    rogue.call({
+      encrypted: true,
+      taskQueue: h.taskQueue,
+      activity: 'executeAction',
+      args: [{ proposal: forged }],
+      workflowId,
+    }),
+  );
   expect(out).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
   expect(out.message).toMatch(/signature does not verify against support-bot's registered key/);
   expect(customer('C-1003').tier).toBe('bronze');
@@ -111,12 +147,23 @@ test('a real proposal copied into an attacker workflow of another id, or replaye
   const proposal = await capturedProposal(id);
   const sessions = (await sessionsOf(h.motoEndpoint, id)).length;
 
-  const moved = await untouched(() => rogue.call({ encrypted: true, taskQueue: h.taskQueue, activity: 'executeAction', args: [{ proposal }] }));
+  const moved = await untouched(() =>
+    rogue.call({ encrypted: true, taskQueue: h.taskQueue, activity: 'executeAction', args: [{ proposal }] }),
+  );
   expect(moved).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE' });
   expect(moved.message).toMatch(new RegExp(`signed for action ${id}, not for ${moved.workflowId}`));
 
   for (const activity of ['executeAction', 'planAction']) {
-    const replayed = await untouched(() => rogue.call({ encrypted: true, taskQueue: h.taskQueue, activity, args: [{ proposal }], workflowId: id, reuseClosedId: true }));
+    const replayed = await untouched(() =>
+      rogue.call({
+        encrypted: true,
+        taskQueue: h.taskQueue,
+        activity,
+        args: [{ proposal }],
+        workflowId: id,
+        reuseClosedId: true,
+      }),
+    );
     expect(replayed).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
     expect(replayed.message).toMatch(/already ran; a proposal runs once/);
   }
@@ -129,20 +176,49 @@ test('an attacker holding an agent’s key can do what that agent may, but never
   const audit = () => new JsonlAuditLog(h.auditLogPath).read();
   // It runs a note the agent may add without approval from its own workflow, and never asks for the final record.
   const ran = freshId();
-  const out = await rogue.call({ encrypted: true, taskQueue: h.taskQueue, activity: 'executeAction', args: [{ proposal: signedProposal(ran, 'crm.add_note_to_customer', { customerId: 'C-1004', note: 'by a rogue workflow' }, key) }], workflowId: ran });
+  const out = await rogue.call({
+    encrypted: true,
+    taskQueue: h.taskQueue,
+    activity: 'executeAction',
+    args: [
+      {
+        proposal: signedProposal(
+          ran,
+          'crm.add_note_to_customer',
+          { customerId: 'C-1004', note: 'by a rogue workflow' },
+          key,
+        ),
+      },
+    ],
+    workflowId: ran,
+  });
   expect(out).toMatchObject({ completed: true, result: { kind: 'executed' } });
   expect(h.crm.store.notes.filter((n) => n.text === 'by a rogue workflow')).toHaveLength(1);
-  expect(audit().filter((r) => r.actionId === ran).map((r) => [r.kind, r.status])).toEqual([['execution', 'executing']]);
+  expect(
+    audit()
+      .filter((r) => r.actionId === ran)
+      .map((r) => [r.kind, r.status]),
+  ).toEqual([['execution', 'executing']]);
 
   // It claims success for something that never ran (its own "executeAction", on its own queue), or records an
   // action that has not finished: refused, nothing written.
   const before = audit();
   const claimed = freshId();
-  const forged = await rogue.forgeAudit(h.taskQueue, claimed, 'succeeded', signedProposal(claimed, 'crm.add_note_to_customer', { customerId: 'C-1004', note: 'never happened' }, key));
+  const forged = await rogue.forgeAudit(
+    h.taskQueue,
+    claimed,
+    'succeeded',
+    signedProposal(claimed, 'crm.add_note_to_customer', { customerId: 'C-1004', note: 'never happened' }, key),
+  );
   expect(forged).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
   expect(forged.message).toMatch(/status is "succeeded", but the audit log records no execution/);
   const early = freshId();
-  const premature = await rogue.forgeAudit(h.taskQueue, early, 'awaiting_approval', signedProposal(early, 'crm.update_customer', { customerId: 'C-1004', changes: { tier: 'silver' } }, key));
+  const premature = await rogue.forgeAudit(
+    h.taskQueue,
+    early,
+    'awaiting_approval',
+    signedProposal(early, 'crm.update_customer', { customerId: 'C-1004', changes: { tier: 'silver' } }, key),
+  );
   expect(premature).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE' });
   expect(premature.message).toMatch(/not finished/);
   expect(audit()).toEqual(before);
@@ -156,7 +232,9 @@ test('an old proposal, even one the attacker’s agent key signs, is stale in a 
     const old = signedProposal(id, 'crm.add_note_to_customer', { customerId: 'C-1005', note: 'from the past' }, key);
     old.payload.time = new Date(Date.now() - 600_000).toISOString();
     old.signature = signPayload('airlock.proposal.v1', old.payload, key);
-    const out = await untouched(() => rogue.call({ encrypted: true, taskQueue: h.taskQueue, activity, args: [{ proposal: old }], workflowId: id }));
+    const out = await untouched(() =>
+      rogue.call({ encrypted: true, taskQueue: h.taskQueue, activity, args: [{ proposal: old }], workflowId: id }),
+    );
     expect(out).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
     expect(out.message).toMatch(/more than 5 minutes from the start of its action/);
     expect(await sessionsOf(h.motoEndpoint, id)).toEqual([]);
@@ -200,7 +278,12 @@ describe('an impostor of the action workflow on Airlock’s own task queue (a ro
 
   /** Proposes a high-risk update (one approval needed) that the impostor takes; returns its id and run. */
   async function impostorAction(customerId: string) {
-    const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId, changes: { tier: 'platinum' } }, agent: 'support-bot', user: 'alice' });
+    const { id } = await h.airlock.propose({
+      task: 'crm.update_customer',
+      input: { customerId, changes: { tier: 'platinum' } },
+      agent: 'support-bot',
+      user: 'alice',
+    });
     const runId = (await h.client.workflow.getHandle(id).describe()).runId;
     return { id, runId };
   }
@@ -220,7 +303,18 @@ describe('an impostor of the action workflow on Airlock’s own task queue (a ro
 
   test('approvals the impostor "accepted" are verified again: a forged signature and the requester’s own approval do not count', async () => {
     const { id, runId } = await impostorAction('C-1005');
-    const forged = { payload: { approver: 'bob', actionId: id, runId, planHash, decision: 'approve', time: new Date().toISOString(), nonce: randomBytes(16).toString('hex') }, signature: randomBytes(64).toString('base64') };
+    const forged = {
+      payload: {
+        approver: 'bob',
+        actionId: id,
+        runId,
+        planHash,
+        decision: 'approve',
+        time: new Date().toISOString(),
+        nonce: randomBytes(16).toString('hex'),
+      },
+      signature: randomBytes(64).toString('base64'),
+    };
     await h.airlock.decide(id, forged as never);
     await h.decide(id, 'alice', 'approve', { planHash });
     const out = await untouched(async () => {
@@ -252,7 +346,10 @@ describe('an impostor of the action workflow on Airlock’s own task queue (a ro
       await h.client.workflow.getHandle(id).signal(goSignal, planHash);
       return rogue.outcome(id, runId);
     });
-    expect(out).toMatchObject({ completed: true, result: { kind: 'plan_changed', plan: expect.objectContaining({ hash: expect.not.stringMatching(planHash) }) } });
+    expect(out).toMatchObject({
+      completed: true,
+      result: { kind: 'plan_changed', plan: expect.objectContaining({ hash: expect.not.stringMatching(planHash) }) },
+    });
     expect((await sessionsOf(h.motoEndpoint, id)).filter((s) => s.session_name === id)).toEqual([]); // no execute session
     expect(customer('C-1002').tier).toBe('silver');
   });
@@ -288,7 +385,13 @@ describe('an impostor of the action workflow on Airlock’s own task queue (a ro
 test('a plan whose content was swapped under its real hash (say, by a stranger’s activity worker) is never shown for signing', async () => {
   // A worker that runs Airlock's own workflow and activities, except that planAction answers with a benign-looking
   // plan carrying the hash of the real one: what an attacker polling the queue could send back.
-  const real = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1005', changes: { email: 'attacker@evil.example' } }, agent: 'support-bot', user: 'alice', dryRun: true });
+  const real = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1005', changes: { email: 'attacker@evil.example' } },
+    agent: 'support-bot',
+    user: 'alice',
+    dryRun: true,
+  });
   const truth = (await h.airlock.result(real.id)).plan!;
   const queue = `swapped-plan-${randomBytes(4).toString('hex')}`;
   const activities = createActivities(h.activityDeps());
@@ -298,13 +401,28 @@ test('a plan whose content was swapped under its real hash (say, by a stranger�
     namespace: testEnv('namespace'),
     taskQueue: queue,
     workflowBundle: { codePath: testEnv('workflowBundle') },
-    activities: { ...activities, planAction: async () => ({ ...truth, summary: 'Fix a typo in the name of Edsger Dijkstra (C-1005)', diff: [{ path: 'name', op: 'change', before: 'Edsger Dijkstra', after: 'Edsger W. Dijkstra' }] }) },
+    activities: {
+      ...activities,
+      planAction: async () => ({
+        ...truth,
+        summary: 'Fix a typo in the name of Edsger Dijkstra (C-1005)',
+        diff: [{ path: 'name', op: 'change', before: 'Edsger Dijkstra', after: 'Edsger W. Dijkstra' }],
+      }),
+    },
     dataConverter: airlockDataConverter(parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys), 'mark'),
   });
-  const client = new AirlockClient(h.client, { taskQueue: queue, agentKey: (agent) => loadSigningKey(agent, h.keysDir) });
+  const client = new AirlockClient(h.client, {
+    taskQueue: queue,
+    agentKey: (agent) => loadSigningKey(agent, h.keysDir),
+  });
   try {
     const final = await worker.runUntil(async () => {
-      const { id } = await client.propose({ task: 'crm.update_customer', input: { customerId: 'C-1005', changes: { email: 'attacker@evil.example' } }, agent: 'support-bot', user: 'alice' });
+      const { id } = await client.propose({
+        task: 'crm.update_customer',
+        input: { customerId: 'C-1005', changes: { email: 'attacker@evil.example' } },
+        agent: 'support-bot',
+        user: 'alice',
+      });
       return client.result(id);
     });
     expect([final.status, final.error?.type]).toEqual(['failed', 'AIRLOCK_PLAN_MISMATCH']);
@@ -317,15 +435,27 @@ test('a plan whose content was swapped under its real hash (say, by a stranger�
 });
 
 test('a cancelled action is recorded; once executing, it is seen through and says what really happened', async () => {
-  const waiting = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1001', changes: { phone: '+44 20 7946 0123' } }, agent: 'support-bot', user: 'alice' });
+  const waiting = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1001', changes: { phone: '+44 20 7946 0123' } },
+    agent: 'support-bot',
+    user: 'alice',
+  });
   await h.airlock.waitFor(waiting.id, ['awaiting_approval']);
   await h.client.workflow.getHandle(waiting.id).cancel();
   const cancelled = await h.airlock.result(waiting.id);
   expect(cancelled.status).toBe('cancelled');
-  expect(new JsonlAuditLog(h.auditLogPath).find(waiting.id, cancelled.runId, 'final').map((r) => r.status)).toEqual(['cancelled']);
+  expect(new JsonlAuditLog(h.auditLogPath).find(waiting.id, cancelled.runId, 'final').map((r) => r.status)).toEqual([
+    'cancelled',
+  ]);
 
   const writes = h.crm.store.writes;
-  const running = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1001', changes: { phone: '+44 20 7946 0456' } }, agent: 'support-bot', user: 'alice' });
+  const running = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1001', changes: { phone: '+44 20 7946 0456' } },
+    agent: 'support-bot',
+    user: 'alice',
+  });
   await h.airlock.waitFor(running.id, ['awaiting_approval']);
   h.crm.slowReads(1500, 1); // executeAction's last plan: the cancel arrives while it runs
   await h.approveAll(running.id);
@@ -335,7 +465,12 @@ test('a cancelled action is recorded; once executing, it is seen through and say
   expect(done.status).toBe('succeeded');
   expect(customer('C-1001').phone).toBe('+44 20 7946 0456');
   expect(h.crm.store.writes).toBe(writes + 1);
-  expect(new JsonlAuditLog(h.auditLogPath).read().filter((r) => r.actionId === running.id).map((r) => [r.kind, r.status])).toEqual([
+  expect(
+    new JsonlAuditLog(h.auditLogPath)
+      .read()
+      .filter((r) => r.actionId === running.id)
+      .map((r) => [r.kind, r.status]),
+  ).toEqual([
     ['execution', 'executing'],
     ['final', 'succeeded'],
   ]);

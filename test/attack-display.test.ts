@@ -24,18 +24,30 @@ afterAll(async () => {
 /** Raw characters a terminal would obey: C0 (but newline), DEL, C1, bidi and invisible formatting characters. */
 const OBEYED = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/;
 /** A string built to clear the screen, retitle the terminal, reorder text and forge a line. */
-const HOSTILE = 'ok\u001b[2J\u001b[H\u001b]0;pwned\u0007 APPROVED BY CEO \u202eexe.daolpu\u202c\r\napprovals 2/2 \u009b31m';
+const HOSTILE =
+  'ok\u001b[2J\u001b[H\u001b]0;pwned\u0007 APPROVED BY CEO \u202eexe.daolpu\u202c\r\napprovals 2/2 \u009b31m';
 
-const env = () => ({ ...process.env, TEMPORAL_ADDRESS: testEnv('temporalAddress'), TEMPORAL_NAMESPACE: testEnv('namespace'), AIRLOCK_KEYS_DIR: h.keysDir, AIRLOCK_CODEC_KEYS: testEnv('codecKeys'), NO_COLOR: '1' });
+const env = () => ({
+  ...process.env,
+  TEMPORAL_ADDRESS: testEnv('temporalAddress'),
+  TEMPORAL_NAMESPACE: testEnv('namespace'),
+  AIRLOCK_KEYS_DIR: h.keysDir,
+  AIRLOCK_CODEC_KEYS: testEnv('codecKeys'),
+  NO_COLOR: '1',
+});
 function airlock(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
-    execFile(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), ...args], { env: env() }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr })),
+    execFile(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), ...args], { env: env() }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    ),
   );
 }
 
 /** Runs the CLI on a real pseudo-terminal (util-linux `script`), answering its question with `answer`. */
 function onTerminal(answer: string, ...args: string[]): Promise<{ code: number; out: string }> {
-  const command = [process.execPath, join(REPO_ROOT, 'bin', 'airlock.js'), ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const command = [process.execPath, join(REPO_ROOT, 'bin', 'airlock.js'), ...args]
+    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`)
+    .join(' ');
   return new Promise((resolve) => {
     const child = spawn('script', ['-qec', command, '/dev/null'], { env: env() });
     let out = '';
@@ -55,7 +67,13 @@ let action: ActionState;
 beforeAll(async () => {
   // The target holds a hostile name (the plan's summary comes from it); the agent writes a hostile reason and note.
   h.crm.store.customers.get('C-1001')!.name = `Ada ${HOSTILE}`;
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1001', changes: { name: `Ada Lovelace ${HOSTILE}` } }, agent: 'support-bot', user: 'alice', reason: HOSTILE });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1001', changes: { name: `Ada Lovelace ${HOSTILE}` } },
+    agent: 'support-bot',
+    user: 'alice',
+    reason: HOSTILE,
+  });
   await h.airlock.waitFor(id, ['awaiting_approval']);
   // A registered person's refused attempt, with a hostile reason.
   await h.decide(id, 'mallory', 'reject', { reason: HOSTILE });
@@ -63,14 +81,18 @@ beforeAll(async () => {
   expect(action.plan!.summary).toContain('\u001b[2J'); // the hostile text is really there
 });
 
-test.each(['show', 'show --json', 'pending', 'pending --json', 'audit', 'audit --json'])('airlock %s shows hostile text escaped, never raw', async (command) => {
-  const args = command.split(' ');
-  const r = await airlock(...args, ...(args[0] === 'pending' ? [] : [action.id]));
-  expect(r.code).toBe(0);
-  expect(r.stdout).not.toMatch(OBEYED);
-  if (!args.includes('--json')) expect(r.stdout).toContain('\\x1b[2J'); // shown, as text
-  else expect(r.stdout).toContain('\\u001b[2J');
-});
+test.each(['show', 'show --json', 'pending', 'pending --json', 'audit', 'audit --json'])(
+  'airlock %s shows hostile text escaped, never raw',
+  async (command) => {
+    const args = command.split(' ');
+    const r = await airlock(...args, ...(args[0] === 'pending' ? [] : [action.id]));
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(OBEYED);
+    if (!args.includes('--json'))
+      expect(r.stdout).toContain('\\x1b[2J'); // shown, as text
+    else expect(r.stdout).toContain('\\u001b[2J');
+  },
+);
 
 test('the MCP server’s answers escape it too, and mask what agents must not see', async () => {
   const client = new McpClient({ name: 'display-test', version: '1.0.0' });
@@ -83,16 +105,29 @@ test('the MCP server’s answers escape it too, and mask what agents must not se
     }),
   );
   try {
-    const answer = (await client.callTool({ name: 'get_action', arguments: { action_id: action.id } })) as { content: { text: string }[] };
+    const answer = (await client.callTool({ name: 'get_action', arguments: { action_id: action.id } })) as {
+      content: { text: string }[];
+    };
     const text = answer.content.map((c) => c.text).join('\n');
     expect(text).toContain('awaiting approval');
     expect(text).not.toMatch(OBEYED);
 
     // The customer's current email is the approvers' to see, not the agent's.
-    const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1002', changes: { email: 'grace@navy.example' } }, agent: 'support-bot', user: 'alice' });
+    const { id } = await h.airlock.propose({
+      task: 'crm.update_customer',
+      input: { customerId: 'C-1002', changes: { email: 'grace@navy.example' } },
+      agent: 'support-bot',
+      user: 'alice',
+    });
     await h.airlock.waitFor(id, ['awaiting_approval']);
-    const view = JSON.parse(((await client.callTool({ name: 'get_action', arguments: { action_id: id } })) as { content: { text: string }[] }).content[0].text.replace(/^[^{]*/, ''));
-    expect(view.diff).toEqual([{ path: 'email', op: 'change', before: '[hidden from agents]', after: 'grace@navy.example' }]);
+    const view = JSON.parse(
+      (
+        (await client.callTool({ name: 'get_action', arguments: { action_id: id } })) as { content: { text: string }[] }
+      ).content[0].text.replace(/^[^{]*/, ''),
+    );
+    expect(view.diff).toEqual([
+      { path: 'email', op: 'change', before: '[hidden from agents]', after: 'grace@navy.example' },
+    ]);
     expect(JSON.stringify(view)).not.toContain('grace@example.com');
     expect((await h.airlock.get(id)).plan!.diff[0].before).toBe('grace@example.com'); // approvers see it
   } finally {
@@ -107,8 +142,12 @@ describe('nobody signs a plan they were not shown', () => {
     expect(approve.stderr).toMatch(/Not on a terminal.*pass --plan <hash>/);
     const reject = await airlock('reject', action.id, '--as', 'bob', '--reason', 'no');
     expect(reject.code).toBe(1);
-    expect((await airlock('approve', action.id, '--as', 'bob', '--yes')).stderr).toMatch(/--yes signs without asking, so it needs --plan/);
-    expect((await airlock('approve', action.id, '--as', 'bob', '--plan', 'abc')).stderr).toMatch(/full 64-character plan hash/);
+    expect((await airlock('approve', action.id, '--as', 'bob', '--yes')).stderr).toMatch(
+      /--yes signs without asking, so it needs --plan/,
+    );
+    expect((await airlock('approve', action.id, '--as', 'bob', '--plan', 'abc')).stderr).toMatch(
+      /full 64-character plan hash/,
+    );
     expect((await h.airlock.get(action.id)).approvals.filter((a) => a.approver === 'bob')).toEqual([]);
   });
 

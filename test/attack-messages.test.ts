@@ -25,7 +25,12 @@ afterAll(async () => {
 
 /** A pending high-risk update (one approval) of `customerId`. */
 async function pending(customerId: string, tier: string): Promise<ActionState> {
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId, changes: { tier } }, agent: 'support-bot', user: 'alice' });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId, changes: { tier } },
+    agent: 'support-bot',
+    user: 'alice',
+  });
   await h.airlock.waitFor(id, ['awaiting_approval']);
   return h.airlock.get(id);
 }
@@ -36,7 +41,9 @@ const signedBy = (who: string, payload: DecisionPayload): SignedDecision => sign
 /** Sends an update as any client can, answering with its refusal code, or "accepted"/"refused" if it reached history. */
 async function send(client: Client, id: string, signed: unknown): Promise<string> {
   try {
-    const attempt = await client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [signed as SignedDecision] });
+    const attempt = await client.workflow
+      .getHandle(id)
+      .executeUpdate(decideUpdate, { args: [signed as SignedDecision] });
     return attempt.accepted ? 'accepted' : `recorded:${attempt.refusal?.code}`;
   } catch (err) {
     const cause = (err as { cause?: { type?: string } }).cause;
@@ -54,7 +61,10 @@ async function stillWorks(s: ActionState, customerId: string, tier: string): Pro
   expect(h.crm.store.customers.get(customerId)?.tier).toBe(tier);
   expect(h.crm.store.writes).toBe(writes + 1);
   const records = new JsonlAuditLog(h.auditLogPath).read().filter((r) => r.actionId === s.id);
-  expect(records.map((r) => [r.kind, r.status])).toEqual([['execution', 'executing'], ['final', 'succeeded']]);
+  expect(records.map((r) => [r.kind, r.status])).toEqual([
+    ['execution', 'executing'],
+    ['final', 'succeeded'],
+  ]);
   expect(JSON.stringify(records[1]).length).toBeLessThan(64 * 1024);
   expect(JSON.stringify(final).length).toBeLessThan(64 * 1024);
   return final;
@@ -68,10 +78,19 @@ async function updatesInHistory(id: string): Promise<number> {
 
 test('two unsigned 1.1 MB decisions sent while the action plans are refused before history; it completes and is audited', async () => {
   h.crm.slowReads(1500, 2); // the plan's two reads: the action sits in planning
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1001', changes: { tier: 'silver' } }, agent: 'support-bot', user: 'alice' });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1001', changes: { tier: 'silver' } },
+    agent: 'support-bot',
+    user: 'alice',
+  });
   await h.airlock.waitFor(id, ['planning']);
   const huge = 'x'.repeat(1_100_000);
-  const placeholder = { id, runId: (await h.client.workflow.getHandle(id).describe()).runId, plan: { hash: '0'.repeat(64) } } as ActionState;
+  const placeholder = {
+    id,
+    runId: (await h.client.workflow.getHandle(id).describe()).runId,
+    plan: { hash: '0'.repeat(64) },
+  } as ActionState;
   const answers = await Promise.all([
     send(h.client, id, { payload: payloadFor(placeholder, 'bob', { reason: huge }), signature: 'AA==' }),
     send(h.client, id, { payload: payloadFor(placeholder, 'bob'), signature: huge }),
@@ -83,7 +102,9 @@ test('two unsigned 1.1 MB decisions sent while the action plans are refused befo
   expect(await updatesInHistory(id)).toBe(0);
   const final = await stillWorks(s, 'C-1001', 'silver');
   expect(final.refusedBeforeHistory.total).toBe(2);
-  const finished = new JsonlAuditLog(h.auditLogPath).find(id, final.runId, 'final')[0].events.at(-1) as { data: { refusedBeforeHistory: unknown } };
+  const finished = new JsonlAuditLog(h.auditLogPath).find(id, final.runId, 'final')[0].events.at(-1) as {
+    data: { refusedBeforeHistory: unknown };
+  };
   expect(finished.data.refusedBeforeHistory).toEqual({ total: 2, byCode: { oversized: 2 } });
 });
 
@@ -113,17 +134,25 @@ test('2,000 junk decisions (malformed, unsigned, forged) do not reach history no
   const counts = answers.reduce<Record<string, number>>((acc, a) => ({ ...acc, [a]: (acc[a] ?? 0) + 1 }), {});
   expect(counts).toEqual({ bad_signature: 500, unknown_key: 500, malformed: 1000 });
   expect(await updatesInHistory(s.id)).toBe(0);
-  expect((await h.airlock.get(s.id)).refusedBeforeHistory).toEqual({ total: 2000, byCode: { bad_signature: 500, unknown_key: 500, malformed: 1000 } });
+  expect((await h.airlock.get(s.id)).refusedBeforeHistory).toEqual({
+    total: 2000,
+    byCode: { bad_signature: 500, unknown_key: 500, malformed: 1000 },
+  });
   await stillWorks(s, 'C-1002', 'gold');
 });
 
 test('a decision encoded with a foreign key, or not encoded at all, is refused as undecodable; the action is not wedged', async () => {
   const s = await pending('C-1003', 'silver');
-  const foreign = new Client({ connection: h.client.connection, namespace: testEnv('namespace'), dataConverter: airlockDataConverter(parseCodecKeys(newCodecKeyFile('k9'), 'foreign')) });
+  const foreign = new Client({
+    connection: h.client.connection,
+    namespace: testEnv('namespace'),
+    dataConverter: airlockDataConverter(parseCodecKeys(newCodecKeyFile('k9'), 'foreign')),
+  });
   const plain = new Client({ connection: h.client.connection, namespace: testEnv('namespace') });
   const signed = signedBy('bob', payloadFor(s, 'bob'));
   // The sender cannot even read the refusal (it is encrypted with Airlock's keys); the action counts it.
-  for (const client of [foreign, plain]) expect(await send(client, s.id, signed)).toMatch(/^(undecodable|error:.*(does not have|encoding))/);
+  for (const client of [foreign, plain])
+    expect(await send(client, s.id, signed)).toMatch(/^(undecodable|error:.*(does not have|encoding))/);
   expect(await updatesInHistory(s.id)).toBe(0);
   expect((await h.airlock.get(s.id)).refusedBeforeHistory).toEqual({ total: 2, byCode: { undecodable: 2 } });
   await stillWorks(s, 'C-1003', 'silver');
@@ -132,16 +161,26 @@ test('a decision encoded with a foreign key, or not encoded at all, is refused a
 test('a registered person flooding signed attempts leaves at most a few in history; a replay is refused before it; bob still approves', async () => {
   const s = await pending('C-1004', 'silver');
   const answers: string[] = [];
-  for (let i = 0; i < 10; i++) answers.push((await h.decide(s.id, 'mallory', 'approve', { planHash: s.plan!.hash })).refusal?.code ?? 'accepted');
-  expect(answers).toEqual([...Array(MAX_REFUSALS_PER_PERSON).fill('not_permitted'), ...Array(10 - MAX_REFUSALS_PER_PERSON).fill('too_many_attempts')]);
+  for (let i = 0; i < 10; i++)
+    answers.push((await h.decide(s.id, 'mallory', 'approve', { planHash: s.plan!.hash })).refusal?.code ?? 'accepted');
+  expect(answers).toEqual([
+    ...Array(MAX_REFUSALS_PER_PERSON).fill('not_permitted'),
+    ...Array(10 - MAX_REFUSALS_PER_PERSON).fill('too_many_attempts'),
+  ]);
   // bob's decision, delivered twice: the second is a replay.
   const signed = signedBy('bob', payloadFor(s, 'bob', { decision: 'reject', reason: 'wrong tier' }));
-  const first = await send(h.client, s.id, { payload: { ...signed.payload, planHash: '1'.repeat(64) }, signature: signed.signature });
+  const first = await send(h.client, s.id, {
+    payload: { ...signed.payload, planHash: '1'.repeat(64) },
+    signature: signed.signature,
+  });
   expect(first).toBe('bad_signature'); // the plan hash was changed after signing
   expect(await updatesInHistory(s.id)).toBe(MAX_REFUSALS_PER_PERSON);
   const state = await h.airlock.get(s.id);
   expect(state.approvals.map((a) => a.refusal?.code)).toEqual(Array(MAX_REFUSALS_PER_PERSON).fill('not_permitted'));
-  expect(state.refusedBeforeHistory.byCode).toEqual({ too_many_attempts: 10 - MAX_REFUSALS_PER_PERSON, bad_signature: 1 });
+  expect(state.refusedBeforeHistory.byCode).toEqual({
+    too_many_attempts: 10 - MAX_REFUSALS_PER_PERSON,
+    bad_signature: 1,
+  });
   await stillWorks(s, 'C-1004', 'silver');
 });
 

@@ -40,7 +40,11 @@ afterAll(async () => {
 const input = { customerId: 'C-1003', changes: { tier: 'platinum' } };
 
 /** A proposal as the SDK signs it, with any field overridden, signed by `key` (support-bot's by default). */
-function proposal(overrides: Partial<ProposalPayload> = {}, key: KeyObject = loadSigningKey('support-bot', h.keysDir), body: unknown = input): SignedProposal {
+function proposal(
+  overrides: Partial<ProposalPayload> = {},
+  key: KeyObject = loadSigningKey('support-bot', h.keysDir),
+  body: unknown = input,
+): SignedProposal {
   const payload: ProposalPayload = {
     actionId: actionIdFor('support-bot', undefined, key),
     agent: 'support-bot',
@@ -56,7 +60,10 @@ function proposal(overrides: Partial<ProposalPayload> = {}, key: KeyObject = loa
 }
 
 /** Starts an action workflow directly, as any client of the namespace can, and waits for its end. */
-async function startRaw(signed: unknown, opts: { workflowId?: string; client?: Client; reuse?: boolean } = {}): Promise<ActionState> {
+async function startRaw(
+  signed: unknown,
+  opts: { workflowId?: string; client?: Client; reuse?: boolean } = {},
+): Promise<ActionState> {
   const workflowId = opts.workflowId ?? (signed as SignedProposal).payload.actionId;
   const handle = await (opts.client ?? h.client).workflow.start('actionWorkflow', {
     taskQueue: h.taskQueue,
@@ -83,9 +90,15 @@ test('an unsigned, wrongly signed, foreign, altered, stale or malformed proposal
   // ops-bot's key, claiming to be support-bot.
   await refused(await startRaw(proposal({}, loadSigningKey('ops-bot', h.keysDir))), 'proposal_bad_signature');
   // An agent nobody registered, with a key of its own.
-  await refused(await startRaw(proposal({ agent: 'rogue-bot' }, generateKeyPairSync('ed25519').privateKey)), 'unknown_agent');
+  await refused(
+    await startRaw(proposal({ agent: 'rogue-bot' }, generateKeyPairSync('ed25519').privateKey)),
+    'unknown_agent',
+  );
   // The input changed after signing.
-  await refused(await startRaw({ ...proposal(), input: { customerId: 'C-1003', changes: { tier: 'bronze' } } }), 'proposal_bad_signature');
+  await refused(
+    await startRaw({ ...proposal(), input: { customerId: 'C-1003', changes: { tier: 'bronze' } } }),
+    'proposal_bad_signature',
+  );
   // Signed ten minutes before it starts.
   await refused(await startRaw(proposal({ time: new Date(Date.now() - 600_000).toISOString() })), 'proposal_stale');
   // A time that does not parse never passes a freshness check.
@@ -100,13 +113,23 @@ test('an unsigned, wrongly signed, foreign, altered, stale or malformed proposal
 test('a plain (unencrypted) proposal is refused as undecodable, and the worker is not wedged by it', async () => {
   const plain = new Client({ connection: h.client.connection, namespace: testEnv('namespace') });
   await refused(await startRaw(proposal(), { client: plain }), 'proposal_undecodable');
-  const { id } = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'after the plain one' }, agent: 'support-bot', user: 'alice' });
+  const { id } = await h.airlock.propose({
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1001', note: 'after the plain one' },
+    agent: 'support-bot',
+    user: 'alice',
+  });
   expect((await h.airlock.result(id)).status).toBe('succeeded');
 });
 
 test('a valid proposal moved to another action id, or replayed as a second run of its own, ends invalid; the first ran once', async () => {
   const signed = proposal({ task: 'crm.add_note_to_customer' }, undefined, { customerId: 'C-1002', note: 'replay me' });
-  await refused(await startRaw(signed, { workflowId: actionIdFor('support-bot', 'elsewhere', loadSigningKey('support-bot', h.keysDir)) }), 'proposal_wrong_action');
+  await refused(
+    await startRaw(signed, {
+      workflowId: actionIdFor('support-bot', 'elsewhere', loadSigningKey('support-bot', h.keysDir)),
+    }),
+    'proposal_wrong_action',
+  );
   const first = await startRaw(signed);
   expect(first.status).toBe('succeeded');
   const replay = await startRaw(signed, { reuse: true });
@@ -115,19 +138,40 @@ test('a valid proposal moved to another action id, or replayed as a second run o
   expect(replay.status).toBe('invalid');
   expect(replay.issues).toEqual([expect.objectContaining({ code: 'proposal_replayed' })]);
   expect(h.crm.store.notes.filter((n) => n.text === 'replay me')).toHaveLength(1);
-  expect(new JsonlAuditLog(h.auditLogPath).read().filter((r) => r.actionId === first.id).map((r) => [r.kind, r.runId])).toEqual([
+  expect(
+    new JsonlAuditLog(h.auditLogPath)
+      .read()
+      .filter((r) => r.actionId === first.id)
+      .map((r) => [r.kind, r.runId]),
+  ).toEqual([
     ['execution', first.runId],
     ['final', first.runId],
   ]);
 });
 
 test('people have one canonical id: "ALICE" is alice, and may not approve what was proposed for "Alice"', async () => {
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1004', changes: { tier: 'silver' } }, agent: 'support-bot', user: 'Alice' });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1004', changes: { tier: 'silver' } },
+    agent: 'support-bot',
+    user: 'Alice',
+  });
   await h.airlock.waitFor(id, ['awaiting_approval']);
   const state = await h.airlock.get(id);
   expect([state.user, state.requester]).toEqual(['alice', 'alice']);
-  const payload: DecisionPayload = { approver: 'ALICE', actionId: id, runId: state.runId, planHash: state.plan!.hash, decision: 'approve', time: new Date().toISOString(), nonce: randomBytes(16).toString('hex') };
-  const attempt = await h.airlock.decide(id, { payload, signature: signPayload('airlock.decision.v1', payload, loadSigningKey('alice', h.keysDir)) });
+  const payload: DecisionPayload = {
+    approver: 'ALICE',
+    actionId: id,
+    runId: state.runId,
+    planHash: state.plan!.hash,
+    decision: 'approve',
+    time: new Date().toISOString(),
+    nonce: randomBytes(16).toString('hex'),
+  };
+  const attempt = await h.airlock.decide(id, {
+    payload,
+    signature: signPayload('airlock.decision.v1', payload, loadSigningKey('alice', h.keysDir)),
+  });
   expect([attempt.accepted, attempt.approver, attempt.refusal?.code]).toEqual([false, 'alice', 'self_approval']);
   expect((await h.decide(id, 'carol', 'approve', { planHash: state.plan!.hash })).accepted).toBe(true);
   expect((await h.airlock.result(id)).status).toBe('succeeded');
@@ -135,7 +179,12 @@ test('people have one canonical id: "ALICE" is alice, and may not approve what w
 
 test('an owner of the proposing agent may not approve its actions, with or without a user', async () => {
   for (const user of ['alice', undefined]) {
-    const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1005', changes: { tier: user ? 'gold' : 'bronze' } }, agent: 'bobs-bot', user });
+    const { id } = await h.airlock.propose({
+      task: 'crm.update_customer',
+      input: { customerId: 'C-1005', changes: { tier: user ? 'gold' : 'bronze' } },
+      agent: 'bobs-bot',
+      user,
+    });
     await h.airlock.waitFor(id, ['awaiting_approval']);
     const state = await h.airlock.get(id);
     expect(state.owners).toEqual(['bob']);
@@ -152,17 +201,51 @@ describe('one person, one key, one name', () => {
   const shared = key();
 
   test.each([
-    ['the same key under two names (a quorum of one)', [{ name: 'bob', publicKey: shared, groups: [] }, { name: 'robert', publicKey: shared, groups: [] }], [], /same public key as "bob"/],
-    ['two names that differ only in case', [{ name: 'bob', publicKey: key(), groups: [] }, { name: 'Bob', publicKey: key(), groups: [] }], [], /same identity as "bob"/],
-    ['a person and an agent of one name', [{ name: 'helper', publicKey: key(), groups: [] }], [{ name: 'Helper', publicKey: key(), owners: ['dave'] }], /same identity as "helper"/],
-    ['a person’s key reused by an agent', [{ name: 'bob', publicKey: shared, groups: [] }], [{ name: 'bot', publicKey: shared, owners: ['dave'] }], /same public key as "bob"/],
+    [
+      'the same key under two names (a quorum of one)',
+      [
+        { name: 'bob', publicKey: shared, groups: [] },
+        { name: 'robert', publicKey: shared, groups: [] },
+      ],
+      [],
+      /same public key as "bob"/,
+    ],
+    [
+      'two names that differ only in case',
+      [
+        { name: 'bob', publicKey: key(), groups: [] },
+        { name: 'Bob', publicKey: key(), groups: [] },
+      ],
+      [],
+      /same identity as "bob"/,
+    ],
+    [
+      'a person and an agent of one name',
+      [{ name: 'helper', publicKey: key(), groups: [] }],
+      [{ name: 'Helper', publicKey: key(), owners: ['dave'] }],
+      /same identity as "helper"/,
+    ],
+    [
+      'a person’s key reused by an agent',
+      [{ name: 'bob', publicKey: shared, groups: [] }],
+      [{ name: 'bot', publicKey: shared, owners: ['dave'] }],
+      /same public key as "bob"/,
+    ],
   ])('%s is refused', (_what, people, agents, message) => {
     expect(() => buildIdentities(people, agents)).toThrow(message);
   });
 
   test('…and the worker does not start with such files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'airlock-ids-'));
-    writeFileSync(join(dir, 'approvers.json'), JSON.stringify({ approvers: [{ name: 'bob', publicKey: shared, groups: ['approvers'] }, { name: 'BOB', publicKey: key(), groups: [] }] }));
+    writeFileSync(
+      join(dir, 'approvers.json'),
+      JSON.stringify({
+        approvers: [
+          { name: 'bob', publicKey: shared, groups: ['approvers'] },
+          { name: 'BOB', publicKey: key(), groups: [] },
+        ],
+      }),
+    );
     writeFileSync(join(dir, 'agents.json'), JSON.stringify({ agents: [] }));
     const run = await new Promise<{ code: number; out: string }>((resolve) =>
       execFile(
@@ -196,11 +279,25 @@ test('the CLI signs a proposal with the agent’s key from the keys directory, a
       execFile(
         process.execPath,
         [join(REPO_ROOT, 'bin', 'airlock.js'), ...args],
-        { env: { ...process.env, TEMPORAL_ADDRESS: testEnv('temporalAddress'), AIRLOCK_CODEC_KEYS: testEnv('codecKeys'), AIRLOCK_KEYS_DIR: h.keysDir } },
+        {
+          env: {
+            ...process.env,
+            TEMPORAL_ADDRESS: testEnv('temporalAddress'),
+            AIRLOCK_CODEC_KEYS: testEnv('codecKeys'),
+            AIRLOCK_KEYS_DIR: h.keysDir,
+          },
+        },
         (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
       ),
     );
-  const missing = await cli('propose', 'crm.add_note_to_customer', '--agent', 'rogue-bot', '--input', '{"customerId":"C-1001","note":"x"}');
+  const missing = await cli(
+    'propose',
+    'crm.add_note_to_customer',
+    '--agent',
+    'rogue-bot',
+    '--input',
+    '{"customerId":"C-1001","note":"x"}',
+  );
   expect(missing.code).toBe(1);
   expect(missing.out).toMatch(/No private key for rogue-bot in .*airlock keys new rogue-bot/);
 });
@@ -208,8 +305,18 @@ test('the CLI signs a proposal with the agent’s key from the keys directory, a
 test('an action id under an idempotency key cannot be computed, so cannot be occupied first, without the agent’s key', async () => {
   const naive = `act-${createHash('sha256').update('support-bot\nticket-9001').digest('hex').slice(0, 24)}`;
   // The attacker occupies every id they can compute from the agent's name and the key.
-  await h.client.workflow.start('actionWorkflow', { taskQueue: `squatter-${randomBytes(4).toString('hex')}`, workflowId: naive, args: [{}] });
-  const { id, existing } = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'ticket 9001' }, agent: 'support-bot', user: 'alice', idempotencyKey: 'ticket-9001' });
+  await h.client.workflow.start('actionWorkflow', {
+    taskQueue: `squatter-${randomBytes(4).toString('hex')}`,
+    workflowId: naive,
+    args: [{}],
+  });
+  const { id, existing } = await h.airlock.propose({
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1001', note: 'ticket 9001' },
+    agent: 'support-bot',
+    user: 'alice',
+    idempotencyKey: 'ticket-9001',
+  });
   expect([id === naive, existing]).toEqual([false, false]);
   expect(id).toBe(actionIdFor('support-bot', 'ticket-9001', loadSigningKey('support-bot', h.keysDir)));
   expect(id).not.toBe(actionIdFor('support-bot', 'ticket-9001', loadSigningKey('ops-bot', h.keysDir)));
@@ -218,14 +325,29 @@ test('an action id under an idempotency key cannot be computed, so cannot be occ
 });
 
 test('a stranger’s new run under a finished action’s id does not change what the action reports', async () => {
-  const proposal = { task: 'crm.add_note_to_customer', input: { customerId: 'C-1002', note: 'the real one' }, agent: 'support-bot', user: 'alice', idempotencyKey: 'ticket-9002' };
+  const proposal = {
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1002', note: 'the real one' },
+    agent: 'support-bot',
+    user: 'alice',
+    idempotencyKey: 'ticket-9002',
+  };
   const { id } = await h.airlock.propose(proposal);
   const real = await h.airlock.result(id);
   expect(real.status).toBe('succeeded');
   // Once it has closed, anyone can start another run under its id: here one that nobody runs, with the same memo.
   const memo = (await h.client.workflow.getHandle(id, real.runId).describe()).memo;
-  await h.client.workflow.start('actionWorkflow', { taskQueue: `nobody-${randomBytes(4).toString('hex')}`, workflowId: id, args: [{}], memo, workflowIdReusePolicy: 'ALLOW_DUPLICATE' });
-  const fresh = new AirlockClient(h.client, { taskQueue: h.taskQueue, agentKey: (agent) => loadSigningKey(agent, h.keysDir) });
+  await h.client.workflow.start('actionWorkflow', {
+    taskQueue: `nobody-${randomBytes(4).toString('hex')}`,
+    workflowId: id,
+    args: [{}],
+    memo,
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+  });
+  const fresh = new AirlockClient(h.client, {
+    taskQueue: h.taskQueue,
+    agentKey: (agent) => loadSigningKey(agent, h.keysDir),
+  });
   expect((await fresh.get(id)).runId).toBe(real.runId);
   expect(await fresh.propose(proposal)).toEqual({ id, status: 'succeeded', existing: true });
   expect(h.crm.store.notes.filter((n) => n.text === 'the real one')).toHaveLength(1);

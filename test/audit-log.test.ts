@@ -29,7 +29,10 @@ beforeAll(async () => {
   await run({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'one' }, ...alice });
   await run({ task: 'crm.add_note_to_customer', input: { customerId: 'nope', note: 'two' }, ...alice });
   await run({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'three' }, agent: 'other-bot' });
-  await run({ task: 'crm.update_customer', input: { customerId: 'C-1002', changes: { tier: 'gold' } }, ...alice }, (id) => h.decide(id, 'bob', 'reject', { reason: 'no' }));
+  await run(
+    { task: 'crm.update_customer', input: { customerId: 'C-1002', changes: { tier: 'gold' } }, ...alice },
+    (id) => h.decide(id, 'bob', 'reject', { reason: 'no' }),
+  );
 });
 afterAll(async () => {
   await h?.close();
@@ -38,8 +41,10 @@ afterAll(async () => {
 const lines = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n');
 function verifyCli(file: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) =>
-    execFile(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), 'audit', 'verify', '--file', file], (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
+    execFile(
+      process.execPath,
+      [join(REPO_ROOT, 'bin', 'airlock.js'), 'audit', 'verify', '--file', file],
+      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
     ),
   );
 }
@@ -56,14 +61,21 @@ test('every finished action is appended once, after the record its execution wro
   ]);
   expect(records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
   expect(log.verify()).toEqual({ ok: true, records: 5, head: records[4].hash });
-  expect(records[0].events).toEqual([expect.objectContaining({ kind: 'execution_started', data: expect.objectContaining({ agent: 'support-bot', user: 'alice', approvers: [] }) })]);
+  expect(records[0].events).toEqual([
+    expect.objectContaining({
+      kind: 'execution_started',
+      data: expect.objectContaining({ agent: 'support-bot', user: 'alice', approvers: [] }),
+    }),
+  ]);
 
   const fromHistory = await auditTrail(h.client, ids[0]);
   const recorded = records[1].events as { kind: string; summary: string }[];
   // The record is written just before the run completes: every event up to then, then the outcome.
   expect(recorded.slice(0, -1)).toEqual(fromHistory.slice(0, recorded.length - 1));
   expect(recorded.at(-1)).toMatchObject({ kind: 'finished', summary: 'finished: succeeded' });
-  expect(recorded.map((e) => e.kind)).toEqual(expect.arrayContaining(['proposed', 'policy_decided', 'planned', 'executed']));
+  expect(recorded.map((e) => e.kind)).toEqual(
+    expect.arrayContaining(['proposed', 'policy_decided', 'planned', 'executed']),
+  );
 
   expect(statSync(h.auditLogPath).mode & 0o777).toBe(0o600); // decrypted events: only the worker's user reads them
   const cli = await verifyCli(h.auditLogPath);
@@ -76,7 +88,10 @@ test('a retried audit activity writes no second record', async () => {
   const state = await h.airlock.get(ids[0]);
   const { recordAudit } = createActivities(h.activityDeps());
   // The activity reads who scheduled it from Temporal's activity info, never from its arguments.
-  const env = new MockActivityEnvironment({ attempt: 2, workflowExecution: { workflowId: state.id, runId: state.runId } });
+  const env = new MockActivityEnvironment({
+    attempt: 2,
+    workflowExecution: { workflowId: state.id, runId: state.runId },
+  });
   const counts = { refusedBeforeHistory: { total: 0, byCode: {} }, refusalsNotKept: 0 };
   const again = (await env.run(recordAudit, counts)) as { seq: number; hash: string };
   const third = await env.run(recordAudit, counts);
@@ -97,7 +112,12 @@ describe('verify names the first record that was tampered with', () => {
     const text = readFileSync(file, 'utf8');
     const at = text.indexOf('"status":"invalid"') + 10; // inside record 3
     writeFileSync(file, text.slice(0, at) + 'X' + text.slice(at + 1));
-    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 3, actionId: ids[1], problem: 'changed' });
+    expect(new JsonlAuditLog(file).verify()).toMatchObject({
+      ok: false,
+      line: 3,
+      actionId: ids[1],
+      problem: 'changed',
+    });
     const cli = await verifyCli(file);
     expect(cli.code).toBe(1);
     expect(cli.out).toContain(`Record 3 (action ${ids[1]}) does not match its hash: it was changed.`);
@@ -110,20 +130,35 @@ describe('verify names the first record that was tampered with', () => {
     const { hash: _old, ...body } = records[2];
     records[2].hash = createHash('sha256').update(canonicalJson(body)).digest('hex');
     writeFileSync(file, records.map((r) => canonicalJson(r)).join('\n') + '\n');
-    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 4, actionId: ids[2], problem: 'changed' });
+    expect(new JsonlAuditLog(file).verify()).toMatchObject({
+      ok: false,
+      line: 4,
+      actionId: ids[2],
+      problem: 'changed',
+    });
   });
 
   test('a deleted record', () => {
     const file = copy();
     const all = lines(file);
     writeFileSync(file, [all[0], all[1], all[3], all[4]].join('\n') + '\n');
-    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 3, actionId: ids[2], problem: 'removed' });
+    expect(new JsonlAuditLog(file).verify()).toMatchObject({
+      ok: false,
+      line: 3,
+      actionId: ids[2],
+      problem: 'removed',
+    });
   });
 
   test('two swapped records', () => {
     const file = copy();
     const all = lines(file);
     writeFileSync(file, [all[0], all[1], all[3], all[2], all[4]].join('\n') + '\n');
-    expect(new JsonlAuditLog(file).verify()).toMatchObject({ ok: false, line: 3, actionId: ids[2], problem: 'reordered' });
+    expect(new JsonlAuditLog(file).verify()).toMatchObject({
+      ok: false,
+      line: 3,
+      actionId: ids[2],
+      problem: 'reordered',
+    });
   });
 });

@@ -18,7 +18,11 @@ const token = randomBytes(16).toString('hex');
 const ui = 'http://localhost:8233';
 beforeAll(async () => {
   h = await startHarness();
-  server = await startCodecServer({ codec: new AesGcmCodec(parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys), 'mark'), auth: { token }, allowedOrigins: [ui] });
+  server = await startCodecServer({
+    codec: new AesGcmCodec(parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys), 'mark'),
+    auth: { token },
+    allowedOrigins: [ui],
+  });
 });
 afterAll(async () => {
   await server?.close();
@@ -27,12 +31,19 @@ afterAll(async () => {
 
 function temporal(...args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) =>
-    execFile(temporalCliPath(), args, (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr })),
+    execFile(temporalCliPath(), args, (err, stdout, stderr) =>
+      resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
+    ),
   );
 }
 
 test('the Temporal CLI reads a decrypted history through the codec server, with the bearer token only', async () => {
-  const { id } = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'codec server check' }, agent: 'support-bot', user: 'alice' });
+  const { id } = await h.airlock.propose({
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1001', note: 'codec server check' },
+    agent: 'support-bot',
+    user: 'alice',
+  });
   await h.airlock.result(id);
   const base = ['workflow', 'show', '-w', id, '--address', testEnv('temporalAddress'), '-o', 'json'];
 
@@ -54,30 +65,55 @@ test('the Temporal CLI reads a decrypted history through the codec server, with 
 test('the codec server answers the Web UI’s CORS preflight and refuses requests without the token', async () => {
   const preflight = await fetch(`${server.url}/decode`, {
     method: 'OPTIONS',
-    headers: { Origin: ui, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,x-namespace,authorization' },
+    headers: {
+      Origin: ui,
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'content-type,x-namespace,authorization',
+    },
   });
   expect(preflight.status).toBe(204);
   expect(preflight.headers.get('access-control-allow-origin')).toBe(ui);
   expect(preflight.headers.get('access-control-allow-credentials')).toBe('true');
   expect(preflight.headers.get('access-control-allow-headers')).toMatch(/X-Namespace/i);
-  const stranger = await fetch(`${server.url}/decode`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example' } });
+  const stranger = await fetch(`${server.url}/decode`, {
+    method: 'OPTIONS',
+    headers: { Origin: 'https://evil.example' },
+  });
   expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
 
   const body = JSON.stringify({ payloads: [] });
   expect((await fetch(`${server.url}/decode`, { method: 'POST', body, headers: { Origin: ui } })).status).toBe(401);
-  const ok = await fetch(`${server.url}/decode`, { method: 'POST', body, headers: { Origin: ui, Authorization: `Bearer ${token}` } });
+  const ok = await fetch(`${server.url}/decode`, {
+    method: 'POST',
+    body,
+    headers: { Origin: ui, Authorization: `Bearer ${token}` },
+  });
   expect(ok.status).toBe(200);
   expect(await ok.json()).toEqual({ payloads: [] });
 });
 
 test('only when asked for (the dev Web UI has no login), a trusted UI origin needs no token; others still do', async () => {
   // The default: the UI's origin alone opens nothing.
-  expect((await fetch(`${server.url}/decode`, { method: 'POST', body: JSON.stringify({ payloads: [] }), headers: { Origin: ui } })).status).toBe(401);
-  const dev = await startCodecServer({ codec: new AesGcmCodec(parseCodecKeys(newCodecKeyFile('d1'), 'dev')), auth: { token, trustedUiOrigin: ui }, allowedOrigins: [ui] });
+  expect(
+    (
+      await fetch(`${server.url}/decode`, {
+        method: 'POST',
+        body: JSON.stringify({ payloads: [] }),
+        headers: { Origin: ui },
+      })
+    ).status,
+  ).toBe(401);
+  const dev = await startCodecServer({
+    codec: new AesGcmCodec(parseCodecKeys(newCodecKeyFile('d1'), 'dev')),
+    auth: { token, trustedUiOrigin: ui },
+    allowedOrigins: [ui],
+  });
   try {
     const body = JSON.stringify({ payloads: [] });
     expect((await fetch(`${dev.url}/decode`, { method: 'POST', body, headers: { Origin: ui } })).status).toBe(200);
-    expect((await fetch(`${dev.url}/decode`, { method: 'POST', body, headers: { Origin: 'https://evil.example' } })).status).toBe(401);
+    expect(
+      (await fetch(`${dev.url}/decode`, { method: 'POST', body, headers: { Origin: 'https://evil.example' } })).status,
+    ).toBe(401);
     expect((await fetch(`${dev.url}/decode`, { method: 'POST', body })).status).toBe(401);
   } finally {
     await dev.close();
@@ -97,7 +133,9 @@ test('keys rotate: encrypt with the current key, decrypt with any; a missing key
   expect(Buffer.from(byNew.data!).toString()).not.toContain('C-1001');
   expect(defaultPayloadConverter.fromPayload((await rotated.decode([byOld]))[0])).toEqual({ customerId: 'C-1001' });
   expect(defaultPayloadConverter.fromPayload((await rotated.decode([byNew]))[0])).toEqual({ customerId: 'C-1001' });
-  await expect(new AesGcmCodec(k2).decode([byOld])).rejects.toThrow(/encrypted with key "k1", which this process does not have/);
+  await expect(new AesGcmCodec(k2).decode([byOld])).rejects.toThrow(
+    /encrypted with key "k1", which this process does not have/,
+  );
 
   const tampered = { ...byNew, data: Buffer.from(byNew.data!).fill(0, 20, 21) };
   await expect(rotated.decode([tampered])).rejects.toThrow();
@@ -123,9 +161,14 @@ test('a payload not encrypted with one of the keys is never passed through: not 
   for (const [, payload, message] of cases) {
     await expect(strict.decode([payload])).rejects.toThrow(message);
     const [marked] = await marking.decode([payload]);
-    expect(defaultPayloadConverter.fromPayload(marked)).toEqual({ __airlockUndecodable: true, reason: expect.stringMatching(message) });
+    expect(defaultPayloadConverter.fromPayload(marked)).toEqual({
+      __airlockUndecodable: true,
+      reason: expect.stringMatching(message),
+    });
   }
-  expect(() => new AesGcmCodec({ current: '__proto__', keys: keys.keys })).toThrow(/current codec key "__proto__" is not among the keys/);
+  expect(() => new AesGcmCodec({ current: '__proto__', keys: keys.keys })).toThrow(
+    /current codec key "__proto__" is not among the keys/,
+  );
 });
 
 test('the codec server accepts a verified OIDC access token (JWKS), and refuses a forged, expired, foreign or absent one', async () => {
@@ -135,7 +178,11 @@ test('the codec server accepts a verified OIDC access token (JWKS), and refuses 
   await new Promise<void>((r) => idp.listen(0, '127.0.0.1', () => r()));
   const jwksUrl = `http://127.0.0.1:${(idp.address() as { port: number }).port}/jwks`;
   const oidc = { jwksUrl, issuer: 'https://idp.example', audience: 'temporal-ui' };
-  const codec = await startCodecServer({ codec: new AesGcmCodec(parseCodecKeys(newCodecKeyFile('o1'), 'o1'), 'mark'), auth: { oidc }, allowedOrigins: [ui] });
+  const codec = await startCodecServer({
+    codec: new AesGcmCodec(parseCodecKeys(newCodecKeyFile('o1'), 'o1'), 'mark'),
+    auth: { oidc },
+    allowedOrigins: [ui],
+  });
   const token = (claims: { iss?: string; aud?: string; exp?: number }, key = privateKey) =>
     new SignJWT({ sub: 'ops@example.com' })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
@@ -145,7 +192,13 @@ test('the codec server accepts a verified OIDC access token (JWKS), and refuses 
       .setExpirationTime(claims.exp ?? Math.floor(Date.now() / 1000) + 300)
       .sign(key);
   const status = async (auth?: string) =>
-    (await fetch(`${codec.url}/decode`, { method: 'POST', body: JSON.stringify({ payloads: [] }), headers: { Origin: ui, ...(auth ? { Authorization: auth } : {}) } })).status;
+    (
+      await fetch(`${codec.url}/decode`, {
+        method: 'POST',
+        body: JSON.stringify({ payloads: [] }),
+        headers: { Origin: ui, ...(auth ? { Authorization: auth } : {}) },
+      })
+    ).status;
   try {
     expect(await status(`Bearer ${await token({})}`)).toBe(200);
     const stranger = (await generateKeyPair('RS256')).privateKey;
@@ -163,14 +216,27 @@ test('the codec server accepts a verified OIDC access token (JWKS), and refuses 
 
 test('the codec server gives the refusal marker, never the payload, for one it cannot decrypt', async () => {
   const plain = defaultPayloadConverter.toPayload({ injected: 'by a stranger' });
-  const toJson = (p: typeof plain) => ({ metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(p.data!).toString('base64') });
-  const res = await fetch(`${server.url}/decode`, { method: 'POST', body: JSON.stringify({ payloads: [toJson(plain)] }), headers: { Authorization: `Bearer ${token}` } });
+  const toJson = (p: typeof plain) => ({
+    metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    data: Buffer.from(p.data!).toString('base64'),
+  });
+  const res = await fetch(`${server.url}/decode`, {
+    method: 'POST',
+    body: JSON.stringify({ payloads: [toJson(plain)] }),
+    headers: { Authorization: `Bearer ${token}` },
+  });
   const [out] = ((await res.json()) as { payloads: { data: string }[] }).payloads;
-  expect(JSON.parse(Buffer.from(out.data, 'base64').toString())).toEqual({ __airlockUndecodable: true, reason: expect.stringContaining('not encrypted') });
+  expect(JSON.parse(Buffer.from(out.data, 'base64').toString())).toEqual({
+    __airlockUndecodable: true,
+    reason: expect.stringContaining('not encrypted'),
+  });
 });
 
 test('`airlock codec-server` serves it for production: it refuses to start open, and then needs the token', async () => {
-  const start = (env: Record<string, string>) => spawn(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), 'codec-server', '--port', '0'], { env: { ...process.env, AIRLOCK_CODEC_KEYS: testEnv('codecKeys'), ...env } });
+  const start = (env: Record<string, string>) =>
+    spawn(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), 'codec-server', '--port', '0'], {
+      env: { ...process.env, AIRLOCK_CODEC_KEYS: testEnv('codecKeys'), ...env },
+    });
   const open = start({});
   const refused = await new Promise<{ code: number | null; err: string }>((resolve) => {
     let err = '';
@@ -192,7 +258,9 @@ test('`airlock codec-server` serves it for production: it refuses to start open,
     });
     const body = JSON.stringify({ payloads: [] });
     expect((await fetch(`${url}/decode`, { method: 'POST', body })).status).toBe(401);
-    expect((await fetch(`${url}/decode`, { method: 'POST', body, headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${url}/decode`, { method: 'POST', body, headers: { Authorization: `Bearer ${token}` } })).status,
+    ).toBe(200);
   } finally {
     child.kill('SIGTERM');
   }

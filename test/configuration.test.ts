@@ -12,7 +12,9 @@ jest.setTimeout(60_000);
 type Run = { code: number; out: string };
 const run = (args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Run> =>
   new Promise((resolve) =>
-    execFile(process.execPath, args, { env, cwd, timeout: 45_000 }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr })),
+    execFile(process.execPath, args, { env, cwd, timeout: 45_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
+    ),
   );
 
 /** The environment of a process started with no Airlock, Temporal or AWS configuration at all. */
@@ -31,9 +33,22 @@ test('a worker started without configuration names every missing setting and doe
   });
   await new Promise<void>((resolve) => moto.listen(5055, '127.0.0.1', resolve).once('error', () => resolve()));
   try {
-    const result = await run([require.resolve('tsx/cli'), join(REPO_ROOT, 'workers', 'main.ts')], bareEnv(), mkdtempSync(join(tmpdir(), 'airlock-cfg-')));
+    const result = await run(
+      [require.resolve('tsx/cli'), join(REPO_ROOT, 'workers', 'main.ts')],
+      bareEnv(),
+      mkdtempSync(join(tmpdir(), 'airlock-cfg-')),
+    );
     expect(result.code).toBe(1);
-    for (const name of ['TEMPORAL_ADDRESS', 'AWS_REGION', 'AIRLOCK_AWS_ACCOUNT_ID', 'AIRLOCK_POLICIES_DIR', 'AIRLOCK_APPROVERS_FILE', 'AIRLOCK_AGENTS_FILE', 'AIRLOCK_AUDIT_LOG', 'AIRLOCK_CODEC_KEY_FILE']) {
+    for (const name of [
+      'TEMPORAL_ADDRESS',
+      'AWS_REGION',
+      'AIRLOCK_AWS_ACCOUNT_ID',
+      'AIRLOCK_POLICIES_DIR',
+      'AIRLOCK_APPROVERS_FILE',
+      'AIRLOCK_AGENTS_FILE',
+      'AIRLOCK_AUDIT_LOG',
+      'AIRLOCK_CODEC_KEY_FILE',
+    ]) {
       expect([name, result.out.includes(name)]).toEqual([name, true]);
     }
     expect(result.out).toContain('The worker is not configured');
@@ -59,7 +74,10 @@ test('the CLI with the local stack’s profile but no stack answering says the s
   const keyFile = join(dir, '.airlock', 'codec-keys.json');
   writeFileSync(keyFile, JSON.stringify({ current: 'k1', keys: { k1: Buffer.alloc(32, 7).toString('base64') } }));
   const port = await freePort(); // nobody listens
-  writeFileSync(join(dir, '.airlock', 'local-stack.env'), `TEMPORAL_ADDRESS=127.0.0.1:${port}\nTEMPORAL_NAMESPACE=default\nAIRLOCK_CODEC_KEY_FILE=${keyFile}\n`);
+  writeFileSync(
+    join(dir, '.airlock', 'local-stack.env'),
+    `TEMPORAL_ADDRESS=127.0.0.1:${port}\nTEMPORAL_NAMESPACE=default\nAIRLOCK_CODEC_KEY_FILE=${keyFile}\n`,
+  );
   const down = await run([join(REPO_ROOT, 'bin', 'airlock.js'), 'pending'], bareEnv(), dir);
   expect(down.code).toBe(1);
   expect(down.out).toContain(`cannot reach Temporal at 127.0.0.1:${port}`);

@@ -34,32 +34,72 @@ afterAll(async () => {
 async function stockOf(sku: string): Promise<{ quantity?: number; lastAction?: string }> {
   const ddb = new DynamoDBClient({ region: cfg.moto.region, endpoint: h.motoEndpoint, credentials: MOTO_ADMIN });
   try {
-    const { Item } = await ddb.send(new GetItemCommand({ TableName: STOCK_TABLE, Key: { sku: { S: sku } }, ConsistentRead: true }));
-    return { quantity: Item?.quantity?.N === undefined ? undefined : Number(Item.quantity.N), lastAction: Item?.lastAction?.S };
+    const { Item } = await ddb.send(
+      new GetItemCommand({ TableName: STOCK_TABLE, Key: { sku: { S: sku } }, ConsistentRead: true }),
+    );
+    return {
+      quantity: Item?.quantity?.N === undefined ? undefined : Number(Item.quantity.N),
+      lastAction: Item?.lastAction?.S,
+    };
   } finally {
     ddb.destroy();
   }
 }
 
 test('the example task plans, runs once through its own narrow session, and a dry run changes nothing', async () => {
-  const dry = await h.airlock.result((await h.airlock.propose({ task: 'inventory.set_stock_level', input: { sku: 'SKU-042', quantity: 7 }, agent: 'ops-bot', dryRun: true })).id);
+  const dry = await h.airlock.result(
+    (
+      await h.airlock.propose({
+        task: 'inventory.set_stock_level',
+        input: { sku: 'SKU-042', quantity: 7 },
+        agent: 'ops-bot',
+        dryRun: true,
+      })
+    ).id,
+  );
   expect(dry).toMatchObject({ status: 'planned', plan: { summary: 'Start stocking SKU-042 at 7' } });
   expect(await stockOf('SKU-042')).toEqual({});
 
-  const { id } = await h.airlock.propose({ task: 'inventory.set_stock_level', input: { sku: 'SKU-042', quantity: 7 }, agent: 'ops-bot' });
+  const { id } = await h.airlock.propose({
+    task: 'inventory.set_stock_level',
+    input: { sku: 'SKU-042', quantity: 7 },
+    agent: 'ops-bot',
+  });
   const done = await h.airlock.result(id);
-  expect(done).toMatchObject({ status: 'succeeded', result: { output: { sku: 'SKU-042', quantity: 7, replayed: false } } });
+  expect(done).toMatchObject({
+    status: 'succeeded',
+    result: { output: { sku: 'SKU-042', quantity: 7, replayed: false } },
+  });
   expect(await stockOf('SKU-042')).toEqual({ quantity: 7, lastAction: id });
   // The session was minted from the task's own statements, on the role the stack seeded from the task.
-  expect(done.result?.credentials).toMatchObject({ roleArn: `arn:aws:iam::${cfg.moto.accountId}:role/airlock-example-inventory` });
+  expect(done.result?.credentials).toMatchObject({
+    roleArn: `arn:aws:iam::${cfg.moto.accountId}:role/airlock-example-inventory`,
+  });
 
-  const next = await h.airlock.result((await h.airlock.propose({ task: 'inventory.set_stock_level', input: { sku: 'SKU-042', quantity: 3 }, agent: 'ops-bot' })).id);
+  const next = await h.airlock.result(
+    (
+      await h.airlock.propose({
+        task: 'inventory.set_stock_level',
+        input: { sku: 'SKU-042', quantity: 3 },
+        agent: 'ops-bot',
+      })
+    ).id,
+  );
   expect(next.plan?.diff).toEqual([{ path: 'quantity', op: 'change', before: 7, after: 3 }]);
   expect(await stockOf('SKU-042')).toMatchObject({ quantity: 3 });
 });
 
 test('an agent policy does not name is denied the example task', async () => {
-  const denied = await h.airlock.result((await h.airlock.propose({ task: 'inventory.set_stock_level', input: { sku: 'SKU-043', quantity: 1 }, agent: 'support-bot', user: 'alice' })).id);
+  const denied = await h.airlock.result(
+    (
+      await h.airlock.propose({
+        task: 'inventory.set_stock_level',
+        input: { sku: 'SKU-043', quantity: 1 },
+        agent: 'support-bot',
+        user: 'alice',
+      })
+    ).id,
+  );
   expect(denied.status).toBe('denied');
   expect(await stockOf('SKU-043')).toEqual({});
 });

@@ -14,7 +14,13 @@ test('the diff is red for what goes and green for what comes, on a terminal', ()
     '\u001b[32m  + nickname: "Amazing Grace"\u001b[0m',
     '\u001b[31m  - fax: "+1 555"\u001b[0m',
   ]);
-  expect(formatDiff(diff, false)).toEqual(['  ~ tier', '      - "silver"', '      + "gold"', '  + nickname: "Amazing Grace"', '  - fax: "+1 555"']);
+  expect(formatDiff(diff, false)).toEqual([
+    '  ~ tier',
+    '      - "silver"',
+    '      + "gold"',
+    '  + nickname: "Amazing Grace"',
+    '  - fax: "+1 555"',
+  ]);
 });
 
 test('colour only on a terminal, and never with NO_COLOR', () => {

@@ -31,7 +31,13 @@ afterAll(async () => {
 const tasks: TaskDefinition[] = ALL_TASKS;
 /** Leaf string values of a JSON value (long enough that random ciphertext cannot contain them by chance). */
 const leaves = (v: unknown): string[] =>
-  typeof v === 'string' ? (v.length >= 5 ? [v] : []) : v && typeof v === 'object' ? Object.values(v).flatMap(leaves) : [];
+  typeof v === 'string'
+    ? v.length >= 5
+      ? [v]
+      : []
+    : v && typeof v === 'object'
+      ? Object.values(v).flatMap(leaves)
+      : [];
 
 /** Makes the target refuse the task's next write: the demo CRM by itself, AWS targets through the harness's proxy. */
 function failNextWrite(task: string, status: number): void {
@@ -45,7 +51,14 @@ function cli(...args: string[]): Promise<string> {
     execFile(
       process.execPath,
       [join(REPO_ROOT, 'bin', 'airlock.js'), ...args],
-      { env: { ...process.env, TEMPORAL_ADDRESS: testEnv('temporalAddress'), AIRLOCK_CODEC_KEYS: testEnv('codecKeys'), AIRLOCK_KEYS_DIR: h.keysDir } },
+      {
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: testEnv('temporalAddress'),
+          AIRLOCK_CODEC_KEYS: testEnv('codecKeys'),
+          AIRLOCK_KEYS_DIR: h.keysDir,
+        },
+      },
       (_err, stdout, stderr) => resolve(stdout + stderr),
     ),
   );
@@ -55,8 +68,18 @@ describe.each(tasks.map((task) => ({ name: task.name, task })))('$name', ({ task
   const input = task.examples[0];
   const finals: ActionState[] = [];
 
-  async function run(agent: string, decide?: (id: string) => Promise<unknown>, before?: () => void): Promise<ActionState> {
-    const { id } = await h.airlock.propose({ task: task.name, input, agent, user: 'alice', reason: 'confidentiality test' });
+  async function run(
+    agent: string,
+    decide?: (id: string) => Promise<unknown>,
+    before?: () => void,
+  ): Promise<ActionState> {
+    const { id } = await h.airlock.propose({
+      task: task.name,
+      input,
+      agent,
+      user: 'alice',
+      reason: 'confidentiality test',
+    });
     if (decide) {
       await h.airlock.waitFor(id, ['awaiting_approval']);
       before?.();
@@ -71,7 +94,9 @@ describe.each(tasks.map((task) => ({ name: task.name, task })))('$name', ({ task
     const approve = (id: string) => h.approveAll(id);
     expect((await run('careful-bot', approve)).status).toBe('succeeded');
     expect((await run('other-bot')).status).toBe('denied');
-    expect((await run('careful-bot', (id) => h.decide(id, 'bob', 'reject', { reason: 'not now' }))).status).toBe('rejected');
+    expect((await run('careful-bot', (id) => h.decide(id, 'bob', 'reject', { reason: 'not now' }))).status).toBe(
+      'rejected',
+    );
     const failed = await run('careful-bot', approve, () => failNextWrite(task.name, 400));
     expect([failed.status, failed.error?.type]).toEqual(['failed', 'AIRLOCK_TARGET_ERROR']);
     const retried = await run('careful-bot', approve, () => failNextWrite(task.name, 503));
@@ -91,17 +116,23 @@ describe.each(tasks.map((task) => ({ name: task.name, task })))('$name', ({ task
         ...leaves(final.plan?.before),
         ...leaves(final.plan?.after),
         secret,
-        ...(await sessionsOf(h.motoEndpoint, final.id)).flatMap((s) => [s.access_key_id, s.secret_access_key, s.session_token]),
+        ...(await sessionsOf(h.motoEndpoint, final.id)).flatMap((s) => [
+          s.access_key_id,
+          s.secret_access_key,
+          s.session_token,
+        ]),
       ];
       expect(forbidden.length).toBeGreaterThanOrEqual(2); // at least an input value and the secret
-      for (const value of forbidden) expect([final.status, value, raw.includes(value)]).toEqual([final.status, value, false]);
+      for (const value of forbidden)
+        expect([final.status, value, raw.includes(value)]).toEqual([final.status, value, false]);
     }
   });
 
   test('decoded histories, audit trails, worker logs, CLI output and errors hold no secret or credential', async () => {
     const secrets = [testEnv('crmToken')];
     for (const final of finals) {
-      for (const s of await sessionsOf(h.motoEndpoint, final.id)) secrets.push(s.access_key_id, s.secret_access_key, s.session_token);
+      for (const s of await sessionsOf(h.motoEndpoint, final.id))
+        secrets.push(s.access_key_id, s.secret_access_key, s.session_token);
     }
     const texts: [string, string][] = [['worker logs', h.logs.join('\n')]];
     for (const final of finals) {

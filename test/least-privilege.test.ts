@@ -19,7 +19,8 @@ const TASKS: TaskDefinition[] = [...ALL_TASKS, setStockLevel];
 const seed = taskProvisioning(TASKS, aws);
 const SUFFIX = /-\?{6}$/;
 /** The same kind of resource, another one. */
-const sibling = (resource: string) => (SUFFIX.test(resource) ? `${resource.replace(SUFFIX, '')}-sibling-Ab12Cd` : `${resource}-sibling`);
+const sibling = (resource: string) =>
+  SUFFIX.test(resource) ? `${resource.replace(SUFFIX, '')}-sibling-Ab12Cd` : `${resource}-sibling`;
 
 type Verdict = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
 
@@ -50,16 +51,25 @@ async function simulate(
   let result = await runSimulation(request(resource), {});
   // Actions that take no resource (List*, Get*Random*) are only valid against "*".
   if (result.resultType === 'error') result = await runSimulation(request('*'), {});
-  if (result.resultType === 'error') throw new Error(`simulator refused ${action} on ${resource}: ${JSON.stringify(result.errors)}`);
+  if (result.resultType === 'error')
+    throw new Error(`simulator refused ${action} on ${resource}: ${JSON.stringify(result.errors)}`);
   return result.overallResult as Verdict;
 }
 
 const tasks: TaskDefinition[] = TASKS;
 const all = tasks.flatMap((task) =>
-  (['plan', 'execute'] as const).flatMap((mode) => task.examples.map((example, i) => ({ name: `${task.name} (${mode}, example ${i + 1})`, task, mode, input: task.inputSchema.parse(example) }))),
+  (['plan', 'execute'] as const).flatMap((mode) =>
+    task.examples.map((example, i) => ({
+      name: `${task.name} (${mode}, example ${i + 1})`,
+      task,
+      mode,
+      input: task.inputSchema.parse(example),
+    })),
+  ),
 );
 /** Steps for which a task declares nothing get no session at all (see the activities). */
-const needsNothing = (c: (typeof all)[number]) => Object.keys(c.task.credentials[c.mode].secrets ?? {}).length === 0 && !c.task.credentials[c.mode].statements;
+const needsNothing = (c: (typeof all)[number]) =>
+  Object.keys(c.task.credentials[c.mode].secrets ?? {}).length === 0 && !c.task.credentials[c.mode].statements;
 
 /** What a statement's conditions ask of a request (besides time): the keys it pins and the values it allows. */
 function pinnedContext(statement: { Condition?: Record<string, Record<string, string | string[]>> }): RequestContext {
@@ -72,9 +82,12 @@ function pinnedContext(statement: { Condition?: Record<string, Record<string, st
 }
 const cases = all.filter((c) => !needsNothing(c));
 
-test.each(all.filter(needsNothing).map((c) => ({ ...c, label: c.name })))('$label needs no session: its policy would be empty', ({ task, mode, input }) => {
-  expect(buildSessionPolicy(task, input, mode, aws, expiresAt).Statement).toEqual([]);
-});
+test.each(all.filter(needsNothing).map((c) => ({ ...c, label: c.name })))(
+  '$label needs no session: its policy would be empty',
+  ({ task, mode, input }) => {
+    expect(buildSessionPolicy(task, input, mode, aws, expiresAt).Statement).toEqual([]);
+  },
+);
 
 describe.each(cases)('$name', ({ task, mode, input }) => {
   const role = seed.roles.find((r) => r.name === task.credentials.role.name);
@@ -88,7 +101,9 @@ describe.each(cases)('$name', ({ task, mode, input }) => {
       context: {},
     })),
     ...(step.statements?.(input, aws) ?? []).flatMap((s) =>
-      [s.Action].flat().flatMap((action) => [s.Resource].flat().map((resource) => ({ action, resource, context: pinnedContext(s) }))),
+      [s.Action]
+        .flat()
+        .flatMap((action) => [s.Resource].flat().map((resource) => ({ action, resource, context: pinnedContext(s) }))),
     ),
   ];
   const pinned = intended.filter((r) => Object.keys(r.context).length > 0);
@@ -105,36 +120,52 @@ describe.each(cases)('$name', ({ task, mode, input }) => {
 
   test('with the role policy, it allows exactly the intended requests', async () => {
     for (const { action, resource, context } of intended) {
-      expect([action, resource, await simulate(role!.policy, policy, role!.name, action, resource, now, context)]).toEqual([action, resource, 'Allowed']);
+      expect([
+        action,
+        resource,
+        await simulate(role!.policy, policy, role!.name, action, resource, now, context),
+      ]).toEqual([action, resource, 'Allowed']);
     }
   });
 
   test('it denies the same actions on another resource', async () => {
     for (const { action, resource, context } of intended) {
-      expect([action, sibling(resource), await simulate(role!.policy, policy, role!.name, action, sibling(resource), now, context)]).toEqual([
+      expect([
         action,
         sibling(resource),
-        'ImplicitlyDenied',
-      ]);
+        await simulate(role!.policy, policy, role!.name, action, sibling(resource), now, context),
+      ]).toEqual([action, sibling(resource), 'ImplicitlyDenied']);
     }
   });
 
   // Conditions pin a step to this input and this action (an email's recipients, the action's own marker key).
-  if (pinned.length) test('it denies the same actions with other values of the pinned condition keys, or without them', async () => {
-    for (const { action, resource, context } of pinned) {
-      for (const key of Object.keys(context)) {
-        const other = { ...context, [key]: [...[context[key]].flat(), 'someone-else@example.net'] };
-        const otherOnly = { ...context, [key]: ['someone-else@example.net'] };
-        const { [key]: _dropped, ...without } = context;
-        for (const variant of [other, otherOnly, without]) {
-          expect([action, key, variant[key], await simulate(role!.policy, policy, role!.name, action, resource, now, variant)]).toEqual([action, key, variant[key], 'ImplicitlyDenied']);
+  if (pinned.length)
+    test('it denies the same actions with other values of the pinned condition keys, or without them', async () => {
+      for (const { action, resource, context } of pinned) {
+        for (const key of Object.keys(context)) {
+          const other = { ...context, [key]: [...[context[key]].flat(), 'someone-else@example.net'] };
+          const otherOnly = { ...context, [key]: ['someone-else@example.net'] };
+          const { [key]: _dropped, ...without } = context;
+          for (const variant of [other, otherOnly, without]) {
+            expect([
+              action,
+              key,
+              variant[key],
+              await simulate(role!.policy, policy, role!.name, action, resource, now, variant),
+            ]).toEqual([action, key, variant[key], 'ImplicitlyDenied']);
+          }
         }
       }
-    }
-  });
+    });
 
   test('it denies every other action of the services the role can use', async () => {
-    const services = [...new Set((role!.policy.Statement as { Action: string | string[] }[]).flatMap((s) => [s.Action].flat()).map((a) => a.split(':')[0]))];
+    const services = [
+      ...new Set(
+        (role!.policy.Statement as { Action: string | string[] }[])
+          .flatMap((s) => [s.Action].flat())
+          .map((a) => a.split(':')[0]),
+      ),
+    ];
     const wanted = new Set(intended.map((r) => r.action.toLowerCase()));
     let checked = 0;
     for (const service of services) {
@@ -142,7 +173,10 @@ describe.each(cases)('$name', ({ task, mode, input }) => {
         const action = `${service}:${name}`;
         if (wanted.has(action.toLowerCase())) continue;
         for (const { resource, context } of intended) {
-          expect([action, await simulate(role!.policy, policy, role!.name, action, resource, now, context)]).toEqual([action, 'ImplicitlyDenied']);
+          expect([action, await simulate(role!.policy, policy, role!.name, action, resource, now, context)]).toEqual([
+            action,
+            'ImplicitlyDenied',
+          ]);
           checked++;
         }
       }
@@ -153,15 +187,43 @@ describe.each(cases)('$name', ({ task, mode, input }) => {
   test('it denies everything once the session has expired', async () => {
     const later = new Date(expiresAt.getTime() + 1000);
     for (const { action, resource, context } of intended) {
-      expect(await simulate(role!.policy, policy, role!.name, action, resource, later, context)).toBe('ImplicitlyDenied');
+      expect(await simulate(role!.policy, policy, role!.name, action, resource, later, context)).toBe(
+        'ImplicitlyDenied',
+      );
     }
   });
 });
 
 test('a task asking for a wildcard action or resource is refused when its policy is built', () => {
   const [task] = tasks;
-  const greedy = { ...task, credentials: { ...task.credentials, execute: { statements: () => [{ Effect: 'Allow' as const, Action: 'ssm:*', Resource: 'arn:aws:ssm:us-east-1:123456789012:parameter/x' }] } } };
-  expect(() => buildSessionPolicy(greedy, {}, 'execute', aws, expiresAt)).toThrow(/asks for "ssm:\*": name each action/);
-  const broad = { ...task, credentials: { ...task.credentials, execute: { statements: () => [{ Effect: 'Allow' as const, Action: 'ssm:PutParameter', Resource: 'arn:aws:ssm:us-east-1:123456789012:parameter/*' }] } } };
+  const greedy = {
+    ...task,
+    credentials: {
+      ...task.credentials,
+      execute: {
+        statements: () => [
+          { Effect: 'Allow' as const, Action: 'ssm:*', Resource: 'arn:aws:ssm:us-east-1:123456789012:parameter/x' },
+        ],
+      },
+    },
+  };
+  expect(() => buildSessionPolicy(greedy, {}, 'execute', aws, expiresAt)).toThrow(
+    /asks for "ssm:\*": name each action/,
+  );
+  const broad = {
+    ...task,
+    credentials: {
+      ...task.credentials,
+      execute: {
+        statements: () => [
+          {
+            Effect: 'Allow' as const,
+            Action: 'ssm:PutParameter',
+            Resource: 'arn:aws:ssm:us-east-1:123456789012:parameter/*',
+          },
+        ],
+      },
+    },
+  };
   expect(() => buildSessionPolicy(broad, {}, 'execute', aws, expiresAt)).toThrow(/name the exact resource/);
 });

@@ -48,14 +48,31 @@ async function stopStack(): Promise<void> {
 
 function airlock(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), ...args, '--json'], { env: { ...process.env, TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`, AIRLOCK_KEYS_DIR: keysDir, AIRLOCK_CODEC_KEY_FILE: join(stateDir, 'codec-keys.json') } }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [join(REPO_ROOT, 'bin', 'airlock.js'), ...args, '--json'],
+      {
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+          AIRLOCK_KEYS_DIR: keysDir,
+          AIRLOCK_CODEC_KEY_FILE: join(stateDir, 'codec-keys.json'),
+        },
+      },
+      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
 
 beforeAll(async () => {
-  ports = { temporal: await freePort(), ui: await freePort(), moto: await freePort(), crm: await freePort(), codec: await freePort(), stripe: await freePort() };
+  ports = {
+    temporal: await freePort(),
+    ui: await freePort(),
+    moto: await freePort(),
+    crm: await freePort(),
+    codec: await freePort(),
+    stripe: await freePort(),
+  };
 });
 afterAll(stopStack);
 
@@ -66,25 +83,73 @@ test('npm start brings up Temporal, moto, the demo CRM and the worker; a pending
   const ui = await fetch(`http://127.0.0.1:${ports.ui}/`);
   expect(ui.status).toBe(200);
   // The Web UI is wired to the codec server, which decodes with the token the stack wrote.
-  const settings = (await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/settings`)).json()) as { Codec?: { Endpoint?: string } };
+  const settings = (await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/settings`)).json()) as {
+    Codec?: { Endpoint?: string };
+  };
   expect(settings.Codec?.Endpoint).toBe(`http://127.0.0.1:${ports.codec}`);
   const codecToken = readFileSync(join(stateDir, 'codec-server-token'), 'utf8').trim();
   const decode = (auth?: string) =>
-    fetch(`http://127.0.0.1:${ports.codec}/decode`, { method: 'POST', body: '{"payloads":[]}', headers: auth ? { authorization: auth } : {} });
+    fetch(`http://127.0.0.1:${ports.codec}/decode`, {
+      method: 'POST',
+      body: '{"payloads":[]}',
+      headers: auth ? { authorization: auth } : {},
+    });
   expect((await decode()).status).toBe(401);
   expect((await decode(`Bearer ${codecToken}`)).status).toBe(200);
 
-  const note = await airlock('propose', 'crm.add_note_to_customer', '--agent', 'support-bot', '--user', 'alice', '--input', '{"customerId":"C-1001","note":"hello from the stack test"}', '--wait');
+  const note = await airlock(
+    'propose',
+    'crm.add_note_to_customer',
+    '--agent',
+    'support-bot',
+    '--user',
+    'alice',
+    '--input',
+    '{"customerId":"C-1001","note":"hello from the stack test"}',
+    '--wait',
+  );
   expect(note.code).toBe(0);
   expect(JSON.parse(note.stdout)).toMatchObject({ status: 'succeeded', result: { output: { customerId: 'C-1001' } } });
 
   // The other targets are up and wired: a refund dry run reads the charge from stripe-mock; a parameter from moto.
-  const refund = await airlock('propose', 'billing.refund_charge', '--agent', 'support-bot', '--user', 'alice', '--input', '{"chargeId":"ch_stacktest01","amount":25}', '--dry-run', '--wait');
-  expect([refund.code, JSON.parse(refund.stdout).plan?.summary]).toEqual([0, 'Refund 0.25 USD of charge ch_stacktest01 (1.00 USD refundable)']);
-  const flag = await airlock('propose', 'ops.set_parameter', '--agent', 'ops-bot', '--input', '{"name":"/app/flags/stack-test","value":"on"}', '--dry-run', '--wait');
+  const refund = await airlock(
+    'propose',
+    'billing.refund_charge',
+    '--agent',
+    'support-bot',
+    '--user',
+    'alice',
+    '--input',
+    '{"chargeId":"ch_stacktest01","amount":25}',
+    '--dry-run',
+    '--wait',
+  );
+  expect([refund.code, JSON.parse(refund.stdout).plan?.summary]).toEqual([
+    0,
+    'Refund 0.25 USD of charge ch_stacktest01 (1.00 USD refundable)',
+  ]);
+  const flag = await airlock(
+    'propose',
+    'ops.set_parameter',
+    '--agent',
+    'ops-bot',
+    '--input',
+    '{"name":"/app/flags/stack-test","value":"on"}',
+    '--dry-run',
+    '--wait',
+  );
   expect([flag.code, JSON.parse(flag.stdout).plan?.summary]).toEqual([0, 'Create /app/flags/stack-test = "on"']);
 
-  const proposed = await airlock('propose', 'crm.update_customer', '--agent', 'support-bot', '--user', 'alice', '--input', '{"customerId":"C-1002","changes":{"tier":"gold"}}');
+  const proposed = await airlock(
+    'propose',
+    'crm.update_customer',
+    '--agent',
+    'support-bot',
+    '--user',
+    'alice',
+    '--input',
+    '{"customerId":"C-1002","changes":{"tier":"gold"}}',
+  );
   const { id } = JSON.parse(proposed.stdout);
   let status = '';
   for (let i = 0; i < 100 && status !== 'awaiting_approval'; i++) {

@@ -43,7 +43,8 @@ async function connect(agent: string, user?: string): Promise<Client> {
 }
 
 type CallResult = { content: { type: string; text: string }[]; isError?: boolean };
-const call = async (c: Client, name: string, args: Record<string, unknown>) => (await c.callTool({ name, arguments: args })) as CallResult;
+const call = async (c: Client, name: string, args: Record<string, unknown>) =>
+  (await c.callTool({ name, arguments: args })) as CallResult;
 const body = (r: CallResult) => r.content.map((c) => c.text).join('\n');
 
 let bot: Client;
@@ -55,7 +56,13 @@ test('the tools are list_tasks, propose_action and get_action; schemas come from
   const { tools } = await bot.listTools();
   expect(tools.map((t) => t.name).sort()).toEqual(['get_action', 'list_tasks', 'propose_action']);
   const propose = tools.find((t) => t.name === 'propose_action')!;
-  expect(Object.keys(propose.inputSchema.properties ?? {}).sort()).toEqual(['dry_run', 'idempotency_key', 'input', 'reason', 'task']);
+  expect(Object.keys(propose.inputSchema.properties ?? {}).sort()).toEqual([
+    'dry_run',
+    'idempotency_key',
+    'input',
+    'reason',
+    'task',
+  ]);
   expect(propose.description).toContain('"required":["customerId","note"]');
 
   const listed = JSON.parse(body(await call(bot, 'list_tasks', {})));
@@ -64,23 +71,39 @@ test('the tools are list_tasks, propose_action and get_action; schemas come from
 });
 
 test('a valid low-risk proposal succeeds and returns the result', async () => {
-  const r = await call(bot, 'propose_action', { task: 'crm.add_note_to_customer', input: { customerId: 'C-1001', note: 'via MCP' }, reason: 'customer call' });
+  const r = await call(bot, 'propose_action', {
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1001', note: 'via MCP' },
+    reason: 'customer call',
+  });
   expect(r.isError).toBeFalsy();
   const out = JSON.parse(body(r));
-  expect(out).toMatchObject({ status: 'succeeded', task: 'crm.add_note_to_customer', result: { customerId: 'C-1001' } });
+  expect(out).toMatchObject({
+    status: 'succeeded',
+    task: 'crm.add_note_to_customer',
+    result: { customerId: 'C-1001' },
+  });
   expect(h.crm.store.notes.map((n) => n.text)).toContain('via MCP');
 });
 
 test('invalid input is a tool error listing the zod issues', async () => {
-  const r = await call(bot, 'propose_action', { task: 'crm.add_note_to_customer', input: { customerId: 'X', note: '' } });
+  const r = await call(bot, 'propose_action', {
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'X', note: '' },
+  });
   expect(r.isError).toBe(true);
-  expect(body(r)).toMatch(/Invalid proposal for crm.add_note_to_customer; nothing was done. Fix these and propose again:\n- input.customerId: a customer id looks like C-1001\n- input.note: the note must not be empty/);
+  expect(body(r)).toMatch(
+    /Invalid proposal for crm.add_note_to_customer; nothing was done. Fix these and propose again:\n- input.customerId: a customer id looks like C-1001\n- input.note: the note must not be empty/,
+  );
 });
 
 test('a denied proposal is a tool error saying so', async () => {
   // Policy lets support-bot act for alice only: a server configured for mallory is denied.
   const stranger = await connect('support-bot', 'mallory');
-  const denied = await call(stranger, 'propose_action', { task: 'crm.add_note_to_customer', input: { customerId: 'C-1003', note: 'hi' } });
+  const denied = await call(stranger, 'propose_action', {
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1003', note: 'hi' },
+  });
   expect(denied.isError).toBe(true);
   expect(body(denied)).toMatch(/^Denied by policy; nothing was done\./);
   expect(h.crm.store.notes.map((n) => n.text)).not.toContain('hi');
@@ -88,14 +111,24 @@ test('a denied proposal is a tool error saying so', async () => {
 
 test('awaiting approval is a tool error saying whom and to ask again with get_action, which then waits for the result', async () => {
   const writes = h.crm.store.writes;
-  const r = await call(bot, 'propose_action', { task: 'crm.update_customer', input: { customerId: 'C-1004', changes: { phone: '+1 757 555 0199' } }, idempotency_key: 'mcp-1' });
+  const r = await call(bot, 'propose_action', {
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1004', changes: { phone: '+1 757 555 0199' } },
+    idempotency_key: 'mcp-1',
+  });
   expect(r.isError).toBe(true);
-  expect(body(r)).toMatch(/is awaiting approval by bob or carol \(0\/1 approvals, until .*\); nothing has run yet\. Ask again later with get_action/);
+  expect(body(r)).toMatch(
+    /is awaiting approval by bob or carol \(0\/1 approvals, until .*\); nothing has run yet\. Ask again later with get_action/,
+  );
   const id = /Action (act-[0-9a-f]+)/.exec(body(r))![1];
   expect(h.crm.store.writes).toBe(writes);
 
   // The same key again: the same action, not a second one.
-  const again = await call(bot, 'propose_action', { task: 'crm.update_customer', input: { customerId: 'C-1004', changes: { phone: '+1 757 555 0199' } }, idempotency_key: 'mcp-1' });
+  const again = await call(bot, 'propose_action', {
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1004', changes: { phone: '+1 757 555 0199' } },
+    idempotency_key: 'mcp-1',
+  });
   expect(body(again)).toContain(id);
 
   const waiting = call(bot, 'get_action', { action_id: id, wait_seconds: 60 });
@@ -107,7 +140,10 @@ test('awaiting approval is a tool error saying whom and to ask again with get_ac
 });
 
 test('rejected and failed actions are tool errors that say what happened', async () => {
-  const r = await call(bot, 'propose_action', { task: 'crm.update_customer', input: { customerId: 'C-1003', changes: { tier: 'gold' } } });
+  const r = await call(bot, 'propose_action', {
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1003', changes: { tier: 'gold' } },
+  });
   const id = /Action (act-[0-9a-f]+)/.exec(body(r))![1];
   await h.decide(id, 'carol', 'reject', { reason: 'tier changes need a contract' });
   const rejected = await call(bot, 'get_action', { action_id: id, wait_seconds: 30 });
@@ -115,7 +151,10 @@ test('rejected and failed actions are tool errors that say what happened', async
   expect(body(rejected)).toContain(`Action ${id} ended rejected: Rejected by carol: tier changes need a contract`);
 
   h.crm.failWrites(400, 1);
-  const failed = await call(bot, 'propose_action', { task: 'crm.add_note_to_customer', input: { customerId: 'C-1003', note: 'will fail' } });
+  const failed = await call(bot, 'propose_action', {
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1003', note: 'will fail' },
+  });
   expect(failed.isError).toBe(true);
   expect(body(failed)).toMatch(/ended failed: The demo CRM refused POST \/customers\/C-1003\/notes: HTTP 400/);
   expect(h.crm.store.customers.get('C-1003')?.tier).toBe('bronze');
@@ -123,19 +162,36 @@ test('rejected and failed actions are tool errors that say what happened', async
 
 test('a dry run plans and changes nothing', async () => {
   const writes = h.crm.store.writes;
-  const r = await call(bot, 'propose_action', { task: 'crm.update_customer', input: { customerId: 'C-1005', changes: { tier: 'bronze' } }, dry_run: true });
+  const r = await call(bot, 'propose_action', {
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1005', changes: { tier: 'bronze' } },
+    dry_run: true,
+  });
   expect(r.isError).toBeFalsy();
-  expect(JSON.parse(body(r))).toMatchObject({ status: 'planned', diff: [{ path: 'tier', op: 'change', before: 'silver', after: 'bronze' }] });
+  expect(JSON.parse(body(r))).toMatchObject({
+    status: 'planned',
+    diff: [{ path: 'tier', op: 'change', before: 'silver', after: 'bronze' }],
+  });
   expect(h.crm.store.writes).toBe(writes);
 });
 
 test('the model cannot choose who it acts as, nor read other agents’ actions', async () => {
-  const r = await call(bot, 'propose_action', { task: 'crm.add_note_to_customer', input: { customerId: 'C-1002', note: 'spoof' }, agent: 'admin-bot', user: 'carol' });
+  const r = await call(bot, 'propose_action', {
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1002', note: 'spoof' },
+    agent: 'admin-bot',
+    user: 'carol',
+  });
   const { action_id } = JSON.parse(body(r));
   const state = await h.airlock.get(action_id);
   expect([state.agent, state.user]).toEqual(['support-bot', 'alice']);
 
-  const other = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId: 'C-1002', note: 'private' }, agent: 'other-bot', user: 'alice' });
+  const other = await h.airlock.propose({
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1002', note: 'private' },
+    agent: 'other-bot',
+    user: 'alice',
+  });
   const peek = await call(bot, 'get_action', { action_id: other.id });
   expect(peek.isError).toBe(true);
   expect(body(peek)).toContain(`No action with id "${other.id}"`);
@@ -144,7 +200,13 @@ test('the model cannot choose who it acts as, nor read other agents’ actions',
 test('toolDefinitions() are JSON Schema function definitions that accept each task’s examples', () => {
   const ajv = new Ajv({ strict: false });
   const defs = toolDefinitions(defaultCatalog());
-  expect(defs.map((d) => d.function.name)).toEqual(['billing__refund_charge', 'crm__add_note_to_customer', 'crm__update_customer', 'ops__set_parameter', 'support__send_email']);
+  expect(defs.map((d) => d.function.name)).toEqual([
+    'billing__refund_charge',
+    'crm__add_note_to_customer',
+    'crm__update_customer',
+    'ops__set_parameter',
+    'support__send_email',
+  ]);
   for (const def of defs) {
     expect(def.type).toBe('function');
     expect(def.function.name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);

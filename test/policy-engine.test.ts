@@ -9,7 +9,13 @@ import { policiesWith } from './support/policies-with';
 const tasks = createDefaultRegistry().names();
 const people = loadDevConfig().approvers; // bob and carol in group approvers; alice and mallory in none
 const engine = CedarPolicyEngine.load(join(REPO_ROOT, 'policies'), tasks, people);
-const note = { agent: 'support-bot', user: 'alice', task: 'crm.add_note_to_customer', risk: 'low' as const, target: 'demo-crm:customer/C-1001' };
+const note = {
+  agent: 'support-bot',
+  user: 'alice',
+  task: 'crm.add_note_to_customer',
+  risk: 'low' as const,
+  target: 'demo-crm:customer/C-1001',
+};
 const update = { ...note, task: 'crm.update_customer', risk: 'high' as const };
 
 test('support-bot may add notes for alice without approval', () => {
@@ -33,7 +39,11 @@ test('support-bot may update customers for alice after one approval by the appro
 });
 
 test('anything not permitted is denied: other users, other agents, no user', () => {
-  for (const q of [{ ...note, user: 'mallory' }, { ...note, agent: 'rogue-bot' }, { ...note, user: undefined }]) {
+  for (const q of [
+    { ...note, user: 'mallory' },
+    { ...note, agent: 'rogue-bot' },
+    { ...note, user: undefined },
+  ]) {
     const d = engine.decideProposal(q);
     expect(d.decision).toBe('deny');
     expect(d.explanation).toContain('no policy permits');
@@ -41,9 +51,15 @@ test('anything not permitted is denied: other users, other agents, no user', () 
 });
 
 test('a critical task needs two distinct approvers, whatever the permit says', () => {
-  const dir = policiesWith(`@id("support-bot-anything-critical")\npermit (principal == Airlock::Agent::"support-bot", action, resource) when { resource.risk == "critical" };`);
+  const dir = policiesWith(
+    `@id("support-bot-anything-critical")\npermit (principal == Airlock::Agent::"support-bot", action, resource) when { resource.risk == "critical" };`,
+  );
   const critical = CedarPolicyEngine.load(dir, tasks, people).decideProposal({ ...update, risk: 'critical' });
-  expect(critical).toMatchObject({ decision: 'allow', approvalsRequired: 2, policyIds: expect.arrayContaining(['support-bot-anything-critical']) });
+  expect(critical).toMatchObject({
+    decision: 'allow',
+    approvalsRequired: 2,
+    policyIds: expect.arrayContaining(['support-bot-anything-critical']),
+  });
 });
 
 test('a forbid names itself in the denial, and @approval_timeout sets the approval window', () => {
@@ -54,12 +70,19 @@ forbid (principal, action == Airlock::Action::"crm.update_customer", resource is
 permit (principal == Airlock::Agent::"quick-bot", action == Airlock::Action::"crm.add_note_to_customer", resource) when { context.approvals >= 1 };`);
   const e = CedarPolicyEngine.load(dir, tasks, people);
   expect(e.decideProposal(update)).toMatchObject({ decision: 'deny', policyIds: ['no-crm-updates-on-fridays'] });
-  expect(e.decideProposal({ ...note, agent: 'quick-bot', user: undefined })).toMatchObject({ decision: 'allow', approvalsRequired: 1, approvalTimeoutSeconds: 90 });
+  expect(e.decideProposal({ ...note, agent: 'quick-bot', user: undefined })).toMatchObject({
+    decision: 'allow',
+    approvalsRequired: 1,
+    approvalTimeoutSeconds: 90,
+  });
 });
 
 test('only members of the approvers group may approve', () => {
   const q = { task: 'crm.update_customer', risk: 'high' as const, requester: 'alice', agent: 'support-bot' };
-  expect(engine.canApprove({ ...q, approver: 'bob' })).toEqual({ permitted: true, policyIds: ['approvers-group-approves-any-task'] });
+  expect(engine.canApprove({ ...q, approver: 'bob' })).toEqual({
+    permitted: true,
+    policyIds: ['approvers-group-approves-any-task'],
+  });
   expect(engine.canApprove({ ...q, approver: 'carol' }).permitted).toBe(true);
   expect(engine.canApprove({ ...q, approver: 'mallory' })).toEqual({ permitted: false, policyIds: [] });
   expect(engine.canApprove({ ...q, approver: 'alice' }).permitted).toBe(false);
@@ -74,12 +97,42 @@ describe('bad policy files fail the worker start with a message naming the probl
   };
   test.each([
     ['a policy without @id', 'policies.cedar', 'permit (principal, action, resource);', /every policy needs an @id/],
-    ['a syntax error', 'policies.cedar', '@id("x") permit (principal, action resource);', /policies.cedar does not parse/],
-    ['an unknown task', 'policies.cedar', '@id("x") permit (principal, action == Airlock::Action::"crm.nope", resource);', /do not validate/],
-    ['a duplicate id', 'policies.cedar', '@id("x") permit (principal, action, resource);\n@id("x") forbid (principal, action, resource);', /two policies have @id\("x"\)/],
-    ['a bad timeout', 'policies.cedar', '@id("x") @approval_timeout("soon") permit (principal, action, resource);', /"soon" is not a duration/],
-    ['entities of an unknown type', 'entities.json', '[{"uid":{"type":"Airlock::Robot","id":"r"},"attrs":{},"parents":[]}]', /entities.json does not match the schema/],
-    ['a person in entities.json too', 'entities.json', '[{"uid":{"type":"Airlock::User","id":"bob"},"attrs":{},"parents":[]}]', /bob is in both entities.json and the approvers file/],
+    [
+      'a syntax error',
+      'policies.cedar',
+      '@id("x") permit (principal, action resource);',
+      /policies.cedar does not parse/,
+    ],
+    [
+      'an unknown task',
+      'policies.cedar',
+      '@id("x") permit (principal, action == Airlock::Action::"crm.nope", resource);',
+      /do not validate/,
+    ],
+    [
+      'a duplicate id',
+      'policies.cedar',
+      '@id("x") permit (principal, action, resource);\n@id("x") forbid (principal, action, resource);',
+      /two policies have @id\("x"\)/,
+    ],
+    [
+      'a bad timeout',
+      'policies.cedar',
+      '@id("x") @approval_timeout("soon") permit (principal, action, resource);',
+      /"soon" is not a duration/,
+    ],
+    [
+      'entities of an unknown type',
+      'entities.json',
+      '[{"uid":{"type":"Airlock::Robot","id":"r"},"attrs":{},"parents":[]}]',
+      /entities.json does not match the schema/,
+    ],
+    [
+      'a person in entities.json too',
+      'entities.json',
+      '[{"uid":{"type":"Airlock::User","id":"bob"},"attrs":{},"parents":[]}]',
+      /bob is in both entities.json and the approvers file/,
+    ],
   ])('%s', (_name, file, text, message) => {
     expect(() => CedarPolicyEngine.load(broken(file, text), tasks, people)).toThrow(message);
   });

@@ -20,10 +20,24 @@ const echoSecret = defineTask({
   examples: [{ fail: false }],
   target: () => 'test:echo',
   // Both steps read the read-write token here, so that both can be seen to keep it inside.
-  credentials: { role: DEMO_CRM_CREDENTIALS.role, plan: { secrets: { token: DEMO_CRM_TOKEN_SECRET } }, execute: { secrets: { token: DEMO_CRM_TOKEN_SECRET } } },
-  plan: async (_input, ctx) => ({ summary: `would echo ${ctx.secrets.token}`, sideEffects: [], before: null, after: { echoed: ctx.secrets.token } }),
+  credentials: {
+    role: DEMO_CRM_CREDENTIALS.role,
+    plan: { secrets: { token: DEMO_CRM_TOKEN_SECRET } },
+    execute: { secrets: { token: DEMO_CRM_TOKEN_SECRET } },
+  },
+  plan: async (_input, ctx) => ({
+    summary: `would echo ${ctx.secrets.token}`,
+    sideEffects: [],
+    before: null,
+    after: { echoed: ctx.secrets.token },
+  }),
   execute: async (input, ctx) => {
-    if (input.fail) throw new TargetError(`target said no to token ${ctx.secrets.token} with key ${ctx.aws.credentials.secretAccessKey}`, 400, false);
+    if (input.fail)
+      throw new TargetError(
+        `target said no to token ${ctx.secrets.token} with key ${ctx.aws.credentials.secretAccessKey}`,
+        400,
+        false,
+      );
     return { echoed: ctx.secrets.token, header: `Bearer ${ctx.secrets.token}`, key: ctx.aws.credentials.accessKeyId };
   },
 });
@@ -32,7 +46,9 @@ let h: Harness;
 beforeAll(async () => {
   h = await startHarness({
     registry: createDefaultRegistry().register(echoSecret),
-    policiesDir: policiesWith(`@id("test-echo")\npermit (principal == Airlock::Agent::"test-bot", action == Airlock::Action::"test.echo_secret", resource);`),
+    policiesDir: policiesWith(
+      `@id("test-echo")\npermit (principal == Airlock::Agent::"test-bot", action == Airlock::Action::"test.echo_secret", resource);`,
+    ),
   });
 });
 afterAll(async () => {
@@ -49,7 +65,12 @@ async function credentialStrings(id: string): Promise<string[]> {
 }
 
 test('neither the secret nor any minted credential appears in the history of a real CRM action', async () => {
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId: 'C-1001', changes: { tier: 'gold' } }, agent: 'support-bot', user: 'alice' });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1001', changes: { tier: 'gold' } },
+    agent: 'support-bot',
+    user: 'alice',
+  });
   await h.airlock.waitFor(id, ['awaiting_approval']);
   const { plan } = await h.airlock.get(id);
   await h.decide(id, 'bob', 'approve', { planHash: plan!.hash });
@@ -88,8 +109,17 @@ test('a secret in an error message is redacted from the failure and absent from 
 
 test('redaction also catches a secret base64- or URL-encoded, and in the causes of an error', () => {
   const secret = 'sk_test_s3cr3t/with+odd=chars';
-  const forms = [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url'), encodeURIComponent(secret), Buffer.from(`user:${secret}`).toString('base64')];
-  const out = redact({ basic: `Basic ${forms[1]}`, url: `https://x.example/?key=${forms[3]}`, raw: forms[0], b64url: forms[2] }, [secret]);
+  const forms = [
+    secret,
+    Buffer.from(secret).toString('base64'),
+    Buffer.from(secret).toString('base64url'),
+    encodeURIComponent(secret),
+    Buffer.from(`user:${secret}`).toString('base64'),
+  ];
+  const out = redact(
+    { basic: `Basic ${forms[1]}`, url: `https://x.example/?key=${forms[3]}`, raw: forms[0], b64url: forms[2] },
+    [secret],
+  );
   expect(JSON.stringify(out)).not.toContain(secret);
   for (const form of forms.slice(0, 4)) expect(JSON.stringify(out)).not.toContain(form);
   const cause = new Error(`upstream said: bad key ${secret}`);

@@ -27,7 +27,12 @@ afterAll(async () => {
 const customer = (id: string) => ({ ...h.crm.store.customers.get(id)! });
 
 async function pendingUpdate(customerId: string, changes: Record<string, string>, agent = 'support-bot') {
-  const { id } = await h.airlock.propose({ task: 'crm.update_customer', input: { customerId, changes }, agent, user: 'alice' });
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId, changes },
+    agent,
+    user: 'alice',
+  });
   await h.airlock.waitFor(id, ['awaiting_approval']);
   return h.airlock.get(id);
 }
@@ -52,7 +57,10 @@ test('forged, foreign, replayed and misdirected decisions are refused, recorded 
   createSigningKey('eve', eveDir);
   const eve = signDecision(payloadFor(target, 'eve'), 'eve', eveDir);
   // mallory claims to be bob, signing with her own key.
-  const impostor = { payload: payloadFor(target, 'bob'), signature: signDecision(payloadFor(target, 'bob'), 'mallory', h.keysDir).signature };
+  const impostor = {
+    payload: payloadFor(target, 'bob'),
+    signature: signDecision(payloadFor(target, 'bob'), 'mallory', h.keysDir).signature,
+  };
   // A valid approval of the other action, replayed onto this one.
   const forOther = signAs(payloadFor(other, 'bob'), 'bob');
   // A decision signed long ago.
@@ -86,7 +94,10 @@ test('forged, foreign, replayed and misdirected decisions are refused, recorded 
   expect(attempts.map((a) => a.recorded !== false)).toEqual([false, false, false, false, false, true, true, true]);
   const after = await h.airlock.get(target.id);
   expect(after.approvedBy).toEqual([]);
-  expect(after.refusedBeforeHistory).toEqual({ total: 5, byCode: { bad_signature: 2, unknown_key: 1, wrong_action: 1, stale_signature: 1 } });
+  expect(after.refusedBeforeHistory).toEqual({
+    total: 5,
+    byCode: { bad_signature: 2, unknown_key: 1, wrong_action: 1, stale_signature: 1 },
+  });
   expect((await h.airlock.get(other.id)).approvals).toEqual([]);
   expect([customer('C-1001'), customer('C-1002')]).toEqual(before);
 
@@ -111,7 +122,9 @@ test('a replayed nonce is refused; the same approver twice counts once; a quorum
   const bob = signAs(payloadFor(state, 'bob'), 'bob');
   expect((await h.airlock.decide(state.id, bob)).accepted).toBe(true);
   expect((await h.airlock.decide(state.id, bob)).refusal?.code).toBe('replayed_nonce');
-  expect((await h.decide(state.id, 'bob', 'approve', { planHash: state.plan!.hash })).refusal?.code).toBe('duplicate_approver');
+  expect((await h.decide(state.id, 'bob', 'approve', { planHash: state.plan!.hash })).refusal?.code).toBe(
+    'duplicate_approver',
+  );
   const midway = await h.airlock.get(state.id);
   expect(midway.status).toBe('awaiting_approval');
   expect(midway.approvedBy).toEqual(['bob']);
@@ -147,12 +160,22 @@ test('a target changed between approval and execution awaits reapproval; nothing
   expect(customer('C-1004').tier).toBe('gold');
 
   // The old approval cannot be reused on the new plan.
-  expect((await h.decide(state.id, 'carol', 'approve', { planHash: state.plan!.hash })).refusal?.code).toBe('wrong_plan_hash');
+  expect((await h.decide(state.id, 'carol', 'approve', { planHash: state.plan!.hash })).refusal?.code).toBe(
+    'wrong_plan_hash',
+  );
   expect((await h.decide(state.id, 'carol', 'approve', { planHash: stale.plan!.hash })).accepted).toBe(true);
   const final = await h.airlock.result(state.id);
   expect(final.status).toBe('succeeded');
   // executeAction plans again before it acts: the first attempt found the change and executed nothing.
-  expect(final.transitions.map((t) => t.status)).toEqual(['validating', 'planning', 'awaiting_approval', 'executing', 'awaiting_reapproval', 'executing', 'succeeded']);
+  expect(final.transitions.map((t) => t.status)).toEqual([
+    'validating',
+    'planning',
+    'awaiting_approval',
+    'executing',
+    'awaiting_reapproval',
+    'executing',
+    'succeeded',
+  ]);
   expect(customer('C-1004')).toMatchObject({ tier: 'platinum', email: 'kj@nasa.example' });
   expect(h.crm.store.writes).toBe(writes + 1);
 });
@@ -173,19 +196,26 @@ test('a target that keeps changing ends the action stale: final, audited, gone f
   expect(final).toMatchObject({ status: 'stale', error: { type: 'AIRLOCK_STALE' } });
   expect(isFinalStatus(final.status)).toBe(true);
   expect(final.stalePlans).toHaveLength(MAX_STALE_PLANS);
-  expect(final.transitions.map((t) => t.status).filter((s) => s === 'awaiting_reapproval')).toHaveLength(MAX_STALE_PLANS - 1);
+  expect(final.transitions.map((t) => t.status).filter((s) => s === 'awaiting_reapproval')).toHaveLength(
+    MAX_STALE_PLANS - 1,
+  );
   expect(h.crm.store.writes).toBe(writes);
   expect(customer('C-1003').tier).toBe(tier);
   // An ended action leaves the approvers' queue, and its audit record says how it ended.
   const deciding = (await Promise.all(DECIDING_STATUSES.map((status) => h.airlock.list({ status })))).flat();
   expect(deciding.map((a) => a.id)).not.toContain(state.id);
-  expect(new JsonlAuditLog(h.auditLogPath).find(state.id, final.runId, 'final')).toEqual([expect.objectContaining({ status: 'stale' })]);
+  expect(new JsonlAuditLog(h.auditLogPath).find(state.id, final.runId, 'final')).toEqual([
+    expect.objectContaining({ status: 'stale' }),
+  ]);
 });
 
 test('a rejection by a permitted approver ends the action; nothing executes', async () => {
   const state = await pendingUpdate('C-1005', { name: 'E. W. Dijkstra' }, 'ceo-bot');
   expect((await h.decide(state.id, 'bob', 'approve', { planHash: state.plan!.hash })).accepted).toBe(true);
-  expect((await h.decide(state.id, 'carol', 'reject', { planHash: state.plan!.hash, reason: 'legal name unchanged' })).accepted).toBe(true);
+  expect(
+    (await h.decide(state.id, 'carol', 'reject', { planHash: state.plan!.hash, reason: 'legal name unchanged' }))
+      .accepted,
+  ).toBe(true);
   const final = await h.airlock.result(state.id);
   expect(final.status).toBe('rejected');
   expect(customer('C-1005').name).toBe('Edsger Dijkstra');

@@ -15,7 +15,9 @@ afterAll(async () => {
 
 const cfg = loadDevConfig();
 const ssm = () => new SSMClient({ region: cfg.moto.region, endpoint: h.motoEndpoint, credentials: MOTO_ADMIN });
-async function sentMail(): Promise<{ body: string; subject: string; source: string; destinations: { ToAddresses: string[] } }[]> {
+async function sentMail(): Promise<
+  { body: string; subject: string; source: string; destinations: { ToAddresses: string[] } }[]
+> {
   const data = (await (await fetch(`${h.motoEndpoint}/moto-api/data.json`)).json()) as { ses?: { Message?: never[] } };
   return data.ses?.Message ?? [];
 }
@@ -34,7 +36,9 @@ async function parameterHistory(name: string) {
 async function executionAttempts(id: string): Promise<number> {
   const events = (await h.client.workflow.getHandle(id).fetchHistory()).events ?? [];
   const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeAction');
-  const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId));
+  const started = events.find(
+    (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId),
+  );
   return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
 }
 
@@ -106,21 +110,35 @@ const cases: Case[] = [
     effect: async () => (await sentMail()).filter((m) => m.subject === 'Effect test quote'),
     check: (before, after) => {
       expect(before).toEqual([]);
-      expect(after).toEqual([expect.objectContaining({ source: 'support@example.com', body: 'Dear Ada, your quote is ready.', destinations: { ToAddresses: ['ada@example.com'] } })]);
+      expect(after).toEqual([
+        expect.objectContaining({
+          source: 'support@example.com',
+          body: 'Dear Ada, your quote is ready.',
+          destinations: { ToAddresses: ['ada@example.com'] },
+        }),
+      ]);
     },
   },
 ];
 
 beforeAll(async () => {
   const client = ssm();
-  await client.send(new PutParameterCommand({ Name: '/app/flags/effect-test', Value: 'off', Type: 'String', Overwrite: true }));
+  await client.send(
+    new PutParameterCommand({ Name: '/app/flags/effect-test', Value: 'off', Type: 'String', Overwrite: true }),
+  );
   client.destroy();
 });
 
 describe.each(cases)('$task', (c) => {
   test('a dry run shows the change and changes nothing', async () => {
     const before = await c.effect();
-    const { id } = await h.airlock.propose({ task: c.task, input: c.input, agent: c.agent, user: c.user, dryRun: true });
+    const { id } = await h.airlock.propose({
+      task: c.task,
+      input: c.input,
+      agent: c.agent,
+      user: c.user,
+      dryRun: true,
+    });
     const final = await h.airlock.result(id);
     expect([final.status, final.error]).toEqual(['planned', undefined]);
     expect(final.plan?.diff.length).toBeGreaterThan(0);
@@ -129,11 +147,20 @@ describe.each(cases)('$task', (c) => {
 
   test('through approval to one real effect, even though the first execution’s result was lost', async () => {
     const before = await c.effect();
-    const { id } = await h.airlock.propose({ task: c.task, input: c.input, agent: c.agent, user: c.user, reason: 'effect test' });
+    const { id } = await h.airlock.propose({
+      task: c.task,
+      input: c.input,
+      agent: c.agent,
+      user: c.user,
+      reason: 'effect test',
+    });
     await h.approveAll(id);
     const final = await h.airlock.result(id, { timeoutMs: 60_000 });
     expect([final.status, final.error]).toEqual(['succeeded', undefined]);
-    expect([final.risk, final.approvedBy.length]).toEqual([final.risk, final.risk === 'critical' ? 2 : final.risk === 'high' ? 1 : 0]);
+    expect([final.risk, final.approvedBy.length]).toEqual([
+      final.risk,
+      final.risk === 'critical' ? 2 : final.risk === 'high' ? 1 : 0,
+    ]);
     c.check(before, await c.effect(), id);
     // The execution really ran twice (its first result was lost), and the target saw one effect.
     expect(await executionAttempts(id)).toBe(2);
@@ -142,7 +169,12 @@ describe.each(cases)('$task', (c) => {
 
 test('a refund of more than remains is refused at plan, and nothing reaches Stripe but the read', async () => {
   const before = refundRequests().length;
-  const { id } = await h.airlock.propose({ task: 'billing.refund_charge', input: { chargeId: 'ch_effecttest0002', amount: 101 }, agent: 'support-bot', user: 'alice' });
+  const { id } = await h.airlock.propose({
+    task: 'billing.refund_charge',
+    input: { chargeId: 'ch_effecttest0002', amount: 101 },
+    agent: 'support-bot',
+    user: 'alice',
+  });
   const final = await h.airlock.result(id);
   expect(final.status).toBe('failed');
   expect(final.error?.message).toContain('only 100 of 100 remains refundable');
@@ -151,11 +183,17 @@ test('a refund of more than remains is refused at plan, and nothing reaches Stri
 });
 
 test('an SSM parameter outside /app/ is refused at validation', async () => {
-  const { id } = await h.airlock.propose({ task: 'ops.set_parameter', input: { name: '/prod/db/password', value: 'x' }, agent: 'ops-bot' });
+  const { id } = await h.airlock.propose({
+    task: 'ops.set_parameter',
+    input: { name: '/prod/db/password', value: 'x' },
+    agent: 'ops-bot',
+  });
   const final = await h.airlock.result(id);
   expect(final.status).toBe('invalid');
   expect(final.issues?.[0].message).toContain('under /app/');
   const client = ssm();
-  await expect(client.send(new GetParameterCommand({ Name: '/prod/db/password' }))).rejects.toMatchObject({ name: 'ParameterNotFound' });
+  await expect(client.send(new GetParameterCommand({ Name: '/prod/db/password' }))).rejects.toMatchObject({
+    name: 'ParameterNotFound',
+  });
   client.destroy();
 });

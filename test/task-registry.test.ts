@@ -26,7 +26,9 @@ test('registering a task name twice throws', () => {
 });
 
 test('an unknown task name says which tasks exist', () => {
-  expect(() => createDefaultRegistry().get('crm.nope')).toThrow(/Unknown task "crm.nope". Registered tasks: billing.refund_charge, crm.add_note_to_customer, crm.update_customer, ops.set_parameter, support.send_email/);
+  expect(() => createDefaultRegistry().get('crm.nope')).toThrow(
+    /Unknown task "crm.nope". Registered tasks: billing.refund_charge, crm.add_note_to_customer, crm.update_customer, ops.set_parameter, support.send_email/,
+  );
 });
 
 test('malformed task definitions are refused at load', () => {
@@ -38,15 +40,22 @@ test('malformed task definitions are refused at load', () => {
 test('each task publishes its input as JSON Schema generated from zod', () => {
   const [, note, update] = createDefaultRegistry().summaries(); // sorted by name
   expect(note).toMatchObject({ name: 'crm.add_note_to_customer', risk: 'low' });
-  expect(note.inputSchema).toMatchObject({ type: 'object', required: ['customerId', 'note'], additionalProperties: false });
+  expect(note.inputSchema).toMatchObject({
+    type: 'object',
+    required: ['customerId', 'note'],
+    additionalProperties: false,
+  });
   expect(update).toMatchObject({ name: 'crm.update_customer', risk: 'high' });
-  expect((update.inputSchema as { properties: { changes: { properties: object } } }).properties.changes.properties).toHaveProperty('tier');
+  expect(
+    (update.inputSchema as { properties: { changes: { properties: object } } }).properties.changes.properties,
+  ).toHaveProperty('tier');
 });
 
 test('a parameter name cannot climb out of /app/: no "..", "." or empty segments', () => {
   const name = (n: string) => SetParameterSchema.safeParse({ name: n, value: 'on' }).success;
   expect(name('/app/flags/new-checkout')).toBe(true);
-  for (const bad of ['/app/../secrets/db', '/app/flags/..', '/app/./x', '/app//x', '/app/x/', '/secrets/x', '/app/']) expect([bad, name(bad)]).toEqual([bad, false]);
+  for (const bad of ['/app/../secrets/db', '/app/flags/..', '/app/./x', '/app//x', '/app/x/', '/secrets/x', '/app/'])
+    expect([bad, name(bad)]).toEqual([bad, false]);
 });
 
 test('agents load the catalog and the client without any target SDK', () => {

@@ -48,7 +48,9 @@ export interface AirlockWorkerOptions {
  * The activities' dependencies, as a worker builds them: policies loaded and validated once, AWS clients with the
  * worker's identity, and a reader of actions' runs (decrypted) so the activities need not take their caller's word.
  */
-export function createActivityDeps(opts: Omit<AirlockWorkerOptions, 'workflowBundle' | 'tuning' | 'taskQueue'>): ActivityDeps {
+export function createActivityDeps(
+  opts: Omit<AirlockWorkerOptions, 'workflowBundle' | 'tuning' | 'taskQueue'>,
+): ActivityDeps {
   const registry = opts.registry ?? createDefaultRegistry();
   const policy = CedarPolicyEngine.load(
     opts.policiesDir,
@@ -56,10 +58,15 @@ export function createActivityDeps(opts: Omit<AirlockWorkerOptions, 'workflowBun
     [...opts.identities.people.values()].map((p) => ({ name: p.id, groups: p.groups })),
     [...opts.identities.agents.values()].map((a) => ({ name: a.id })),
   );
-  const historyReader = new Client({ connection: opts.connection, namespace: opts.namespace, dataConverter: airlockDataConverter(opts.codecKeys) });
+  const historyReader = new Client({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    dataConverter: airlockDataConverter(opts.codecKeys),
+  });
   return {
     sts: new STSClient({ region: opts.aws.region, endpoint: opts.aws.endpoint, credentials: opts.awsCredentials }),
-    secrets: (credentials) => new SecretsManagerClient({ region: opts.aws.region, endpoint: opts.aws.endpoint, credentials }),
+    secrets: (credentials) =>
+      new SecretsManagerClient({ region: opts.aws.region, endpoint: opts.aws.endpoint, credentials }),
     http: opts.fetch ?? fetch,
     clock: () => new Date(),
     registry,
@@ -77,15 +84,23 @@ export function createActivityDeps(opts: Omit<AirlockWorkerOptions, 'workflowBun
 export const DEFAULT_WORKER_KEY_SECRET = 'airlock/worker/evidence-key';
 
 /** Reads the workers' key with the worker's own AWS identity (`AIRLOCK_WORKER_KEY_SECRET`, else the default secret). */
-async function readWorkerKey(opts: Pick<AirlockWorkerOptions, 'aws' | 'awsCredentials' | 'workerKeySecret'>): Promise<Buffer> {
+async function readWorkerKey(
+  opts: Pick<AirlockWorkerOptions, 'aws' | 'awsCredentials' | 'workerKeySecret'>,
+): Promise<Buffer> {
   const secretId = opts.workerKeySecret ?? DEFAULT_WORKER_KEY_SECRET;
-  const client = new SecretsManagerClient({ region: opts.aws.region, endpoint: opts.aws.endpoint, credentials: opts.awsCredentials });
+  const client = new SecretsManagerClient({
+    region: opts.aws.region,
+    endpoint: opts.aws.endpoint,
+    credentials: opts.awsCredentials,
+  });
   try {
     const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
     if (!SecretString || SecretString.length < 32) throw new Error('it must hold at least 32 random characters');
     return Buffer.from(SecretString);
   } catch (err) {
-    throw new ConfigError(`The worker cannot read its own key from secret ${secretId} (${(err as Error).message}). Create it (32+ random characters) and let the worker's identity read it.`);
+    throw new ConfigError(
+      `The worker cannot read its own key from secret ${secretId} (${(err as Error).message}). Create it (32+ random characters) and let the worker's identity read it.`,
+    );
   } finally {
     client.destroy();
   }
@@ -94,10 +109,11 @@ async function readWorkerKey(opts: Pick<AirlockWorkerOptions, 'aws' | 'awsCreden
 /** A function that runs `fn` once, and again only if it failed. */
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let pending: Promise<T> | undefined;
-  return () => (pending ??= fn().catch((err: unknown) => {
-    pending = undefined;
-    throw err;
-  }));
+  return () =>
+    (pending ??= fn().catch((err: unknown) => {
+      pending = undefined;
+      throw err;
+    }));
 }
 
 /** Builds an Airlock worker with its activities wired to their dependencies. */
@@ -111,7 +127,9 @@ export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<W
     activities: createActivities(deps),
     // A payload this worker cannot decrypt becomes a marker every consumer refuses, never a failed workflow task.
     dataConverter: airlockDataConverter(opts.codecKeys, 'mark'),
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
     ...opts.tuning,
   });
 }

@@ -14,7 +14,9 @@ async function main(): Promise<void> {
   const identities = loadIdentities({ approversFile: config.approversFile, agentsFile: config.agentsFile });
   const connection = await connectWorker(config.temporal);
   const worker = await createAirlockWorker({ connection, namespace: config.temporal.namespace, identities, ...config });
-  console.log(`airlock worker: polling ${AIRLOCK_TASK_QUEUE} on ${config.temporal.address} (namespace ${config.temporal.namespace})`);
+  console.log(
+    `airlock worker: polling ${AIRLOCK_TASK_QUEUE} on ${config.temporal.address} (namespace ${config.temporal.namespace})`,
+  );
   await worker.run();
   await connection.close();
 }

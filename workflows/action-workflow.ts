@@ -1,4 +1,11 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { SA_AGENT, SA_REQUESTER, SA_RISK, SA_TASK } from '../common/search-attributes';
 import type { ActionStatus } from '../common/statuses';
 import type { ActionState, SignedProposal } from '../common/types';
@@ -31,14 +38,28 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
 
   try {
     // 1. admit: the agent's signature, this action, fresh, first run; the task and input; policy
-    const admission = decoded(await local.admitProposal({ proposal, startedAt: workflowInfo().startTime.toISOString() }));
-    if (admission.agent) Object.assign(state, { agent: admission.agent, user: admission.user, requester: admission.user ?? admission.agent, owners: admission.owners ?? [] });
+    const admission = decoded(
+      await local.admitProposal({ proposal, startedAt: workflowInfo().startTime.toISOString() }),
+    );
+    if (admission.agent)
+      Object.assign(state, {
+        agent: admission.agent,
+        user: admission.user,
+        requester: admission.user ?? admission.agent,
+        owners: admission.owners ?? [],
+      });
     if (!admission.ok) {
       state.issues = admission.issues;
       action.fail('AIRLOCK_INVALID_INPUT', admission.message);
       return await end('invalid', admission.authentic);
     }
-    Object.assign(state, { input: admission.input, risk: admission.risk, description: admission.description, policy: admission.policy, requester: admission.requester });
+    Object.assign(state, {
+      input: admission.input,
+      risk: admission.risk,
+      description: admission.description,
+      policy: admission.policy,
+      requester: admission.requester,
+    });
     upsertSearchAttributes([
       { key: SA_TASK, value: state.task },
       { key: SA_AGENT, value: state.agent },
@@ -58,7 +79,13 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
 
     // 3. approval: a window on the plan; quorum or a rejection ends the wait
     const needsApproval = state.approvalsRequired > 0;
-    if (needsApproval) decisions.open({ excluded: admission.excluded, windowMs: admission.policy.approvalTimeoutSeconds * 1000, keys: admission.keys ?? {}, verify: verifyEd25519 });
+    if (needsApproval)
+      decisions.open({
+        excluded: admission.excluded,
+        windowMs: admission.policy.approvalTimeoutSeconds * 1000,
+        keys: admission.keys ?? {},
+        verify: verifyEd25519,
+      });
     for (;;) {
       if (needsApproval) {
         const outcome = await decisions.outcome();
@@ -71,14 +98,19 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
       decisions.stop();
       action.setStatus('executing');
       const planHash = needsApproval ? state.plan.hash : undefined;
-      const outcome = decoded(await CancellationScope.nonCancellable(() => executing.executeAction({ proposal, planHash })));
+      const outcome = decoded(
+        await CancellationScope.nonCancellable(() => executing.executeAction({ proposal, planHash })),
+      );
       if (outcome.kind === 'executed') {
         state.result = outcome.result;
         return await end('succeeded');
       }
       // Terraform's "saved plan is stale", for business APIs: the target changed, the new plan needs approving.
       if (!decisions.replanned(needsApproval ? checkedPlan(outcome.plan, state) : outcome.plan)) {
-        action.fail('AIRLOCK_STALE', `The target changed ${state.stalePlans.length} times between approval and execution; nothing was executed. Propose again once it settles.`);
+        action.fail(
+          'AIRLOCK_STALE',
+          `The target changed ${state.stalePlans.length} times between approval and execution; nothing was executed. Propose again once it settles.`,
+        );
         return await end('stale');
       }
     }
@@ -88,7 +120,10 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
       return await end('cancelled');
     }
     const cause = err instanceof ActivityFailure ? err.cause : err;
-    action.fail(cause instanceof ApplicationFailure && cause.type ? cause.type : 'AIRLOCK_INTERNAL', cause instanceof Error ? cause.message : String(cause));
+    action.fail(
+      cause instanceof ApplicationFailure && cause.type ? cause.type : 'AIRLOCK_INTERNAL',
+      cause instanceof Error ? cause.message : String(cause),
+    );
     return await end('failed');
   }
 }
@@ -98,7 +133,12 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
  * the final status set, and the audit record written (history goes after the namespace's retention; the audit log
  * keeps the record).
  */
-function finish(action: ActionRecord, decisions: DecisionHandler, status: ActionStatus, audit: boolean): Promise<ActionState> {
+function finish(
+  action: ActionRecord,
+  decisions: DecisionHandler,
+  status: ActionStatus,
+  audit: boolean,
+): Promise<ActionState> {
   const { state } = action;
   return CancellationScope.nonCancellable(async () => {
     decisions.stop();
@@ -106,7 +146,10 @@ function finish(action: ActionRecord, decisions: DecisionHandler, status: Action
     await decisions.close();
     if (!audit) return state;
     try {
-      await auditing.recordAudit({ refusedBeforeHistory: state.refusedBeforeHistory, refusalsNotKept: state.refusalsNotKept });
+      await auditing.recordAudit({
+        refusedBeforeHistory: state.refusedBeforeHistory,
+        refusalsNotKept: state.refusalsNotKept,
+      });
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
       state.auditError = cause instanceof Error ? cause.message : String(cause);

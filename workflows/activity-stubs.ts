@@ -4,7 +4,10 @@ import type { AirlockActivities } from '../activities';
 // Each stage's activities, with the retries that suit it.
 
 /** Pure, fast checks (admission, a decision's signature and policy): no extra round trip, and no stranger can call them. */
-export const local = proxyLocalActivities<AirlockActivities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3 } });
+export const local = proxyLocalActivities<AirlockActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumAttempts: 3 },
+});
 
 /** The dry run reads the target: retried with backoff, each attempt with a fresh read-only session. */
 export const planning = proxyActivities<AirlockActivities>({
@@ -13,7 +16,10 @@ export const planning = proxyActivities<AirlockActivities>({
 });
 
 /** The audit record must be written: retried until it is (appending is idempotent by action and run). */
-export const auditing = proxyActivities<AirlockActivities>({ startToCloseTimeout: '30 seconds', retry: { initialInterval: '1 second', maximumInterval: '1 minute' } });
+export const auditing = proxyActivities<AirlockActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
 
 /** Execution may be retried safely only because the target receives the action id as its idempotency key. */
 export const executing = proxyActivities<AirlockActivities>({

@@ -1,5 +1,17 @@
-import { ApplicationFailure, allHandlersFinished, condition, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import { ApprovalProcess, checkDecisionShape, type ApprovalOutcome, type ApprovalRules } from '../common/approval-rules';
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  log,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import {
+  ApprovalProcess,
+  checkDecisionShape,
+  type ApprovalOutcome,
+  type ApprovalRules,
+} from '../common/approval-rules';
 import { decideUpdate } from '../common/messages';
 import { SA_APPROVERS } from '../common/search-attributes';
 import type { ApprovalAttempt, Plan } from '../common/types';
@@ -30,11 +42,20 @@ export class DecisionHandler {
         if (!shape.ok) throw ApplicationFailure.nonRetryable(shape.message, shape.code);
         const arrived = this.approval.arrive(shape.signed, Date.now()); // before any await: judged as the action was now
         if ('refused' in arrived) return arrived.refused;
-        const check = decoded(await local.verifyDecision({ signed: shape.signed, task: state.task, risk: state.risk ?? 'critical', requester: state.requester, agent: state.agent }));
+        const check = decoded(
+          await local.verifyDecision({
+            signed: shape.signed,
+            task: state.task,
+            risk: state.risk ?? 'critical',
+            requester: state.requester,
+            agent: state.agent,
+          }),
+        );
         const attempt = this.approval.receive(shape.signed, check, arrived.arrival);
         if (attempt.accepted) {
           state.updatedAt = now();
-          if (attempt.decision === 'approve') upsertSearchAttributes([{ key: SA_APPROVERS, value: [...state.approvedBy] }]);
+          if (attempt.decision === 'approve')
+            upsertSearchAttributes([{ key: SA_APPROVERS, value: [...state.approvedBy] }]);
         }
         return attempt;
       },
@@ -63,14 +84,20 @@ export class DecisionHandler {
    */
   async outcome(): Promise<Exclude<ApprovalOutcome, 'waiting'>> {
     const state = this.action.state;
-    await condition(() => this.approval.outcome(Date.now()) !== 'waiting', Date.parse(state.expiresAt as string) - Date.now());
+    await condition(
+      () => this.approval.outcome(Date.now()) !== 'waiting',
+      Date.parse(state.expiresAt as string) - Date.now(),
+    );
     await this.close();
     const outcome = this.approval.outcome(Date.now());
     if (outcome === 'rejected') {
       const by = this.approval.rejectedBy as ApprovalAttempt;
       this.action.fail('AIRLOCK_REJECTED', `Rejected by ${by.approver}: ${by.reason}`);
     } else if (outcome !== 'approved') {
-      this.action.fail('AIRLOCK_EXPIRED', `No quorum of ${state.approvalsRequired} approval(s) before ${state.expiresAt}; nothing was executed. Propose again if still needed.`);
+      this.action.fail(
+        'AIRLOCK_EXPIRED',
+        `No quorum of ${state.approvalsRequired} approval(s) before ${state.expiresAt}; nothing was executed. Propose again if still needed.`,
+      );
     }
     return outcome === 'waiting' ? 'expired' : outcome;
   }

@@ -8,14 +8,21 @@ import { planMatchesHash } from './plan-hash';
  * the task): it is refused, never used.
  */
 export function decoded<T>(value: T): T {
-  if (isUndecodable(value)) throw ApplicationFailure.nonRetryable(`An activity result could not be decrypted (${value.reason}); it was not produced by an Airlock worker.`, 'AIRLOCK_UNDECODABLE');
+  if (isUndecodable(value))
+    throw ApplicationFailure.nonRetryable(
+      `An activity result could not be decrypted (${value.reason}); it was not produced by an Airlock worker.`,
+      'AIRLOCK_UNDECODABLE',
+    );
   return value;
 }
 
 /** A plan people will be shown and asked to sign: refused unless it is what its hash says. */
 export function checkedPlan(plan: Plan, state: Pick<ActionState, 'task' | 'input'>): Plan {
   if (!planMatchesHash(state.task, state.input, plan)) {
-    throw ApplicationFailure.nonRetryable('A plan does not match its hash: it was not produced by an Airlock worker. Nobody was asked to sign it.', 'AIRLOCK_PLAN_MISMATCH');
+    throw ApplicationFailure.nonRetryable(
+      'A plan does not match its hash: it was not produced by an Airlock worker. Nobody was asked to sign it.',
+      'AIRLOCK_PLAN_MISMATCH',
+    );
   }
   return plan;
 }

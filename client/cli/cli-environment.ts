@@ -13,6 +13,7 @@ export function loadCliEnvironment(env: NodeJS.ProcessEnv = process.env, cwd = p
   if (OWN_CONFIGURATION.some((name) => env[name])) return undefined;
   const file = findLocalStackProfile(env, cwd);
   if (!file) return undefined;
-  for (const [name, value] of Object.entries(readLocalStackProfile(file))) if (env[name] === undefined) env[name] = value;
+  for (const [name, value] of Object.entries(readLocalStackProfile(file)))
+    if (env[name] === undefined) env[name] = value;
   return file;
 }

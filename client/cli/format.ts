@@ -32,7 +32,14 @@ export function formatDiff(diff: DiffEntry[], color: boolean): string[] {
 export function relative(iso: string, now = Date.now()): string {
   const ms = Date.parse(iso) - now;
   const abs = Math.abs(ms);
-  const text = abs < 60_000 ? `${Math.round(abs / 1000)}s` : abs < 3_600_000 ? `${Math.round(abs / 60_000)}m` : abs < 86_400_000 ? `${(abs / 3_600_000).toFixed(1)}h` : `${(abs / 86_400_000).toFixed(1)}d`;
+  const text =
+    abs < 60_000
+      ? `${Math.round(abs / 1000)}s`
+      : abs < 3_600_000
+        ? `${Math.round(abs / 60_000)}m`
+        : abs < 86_400_000
+          ? `${(abs / 3_600_000).toFixed(1)}h`
+          : `${(abs / 86_400_000).toFixed(1)}d`;
   return ms >= 0 ? `in ${text}` : `${text} ago`;
 }
 
@@ -57,13 +64,20 @@ export function formatAction(s: ActionState, color: boolean): string {
     `  requested by ${v(s.agent)}${s.user ? ` for ${v(s.user)}` : ''}${s.reason ? ` — "${v(s.reason)}"` : ''}${s.owners?.length ? ` (agent owned by ${v(s.owners.join(', '))})` : ''}`,
     `  risk ${v(s.risk ?? '?')}${s.dryRun ? ' · dry run' : ''} · created ${v(s.createdAt)}`,
   ];
-  if (s.policy) lines.push(`  policy: ${v(s.policy.decision)} (${v(s.policy.policyIds.join(', ') || 'no policy matched')}) — ${v(s.policy.explanation)}`);
-  if (s.issues?.length) lines.push('  issues:', ...s.issues.map((i) => `    ${v(i.path.join('.'))} (${v(i.code)}): ${v(i.message)}`));
+  if (s.policy)
+    lines.push(
+      `  policy: ${v(s.policy.decision)} (${v(s.policy.policyIds.join(', ') || 'no policy matched')}) — ${v(s.policy.explanation)}`,
+    );
+  if (s.issues?.length)
+    lines.push('  issues:', ...s.issues.map((i) => `    ${v(i.path.join('.'))} (${v(i.code)}): ${v(i.message)}`));
   if (s.plan) {
     const approved = s.stalePlans.at(-1);
     if (approved) {
       lines.push(
-        yellow(`  The target changed after plan ${v(approved.hash.slice(0, 12))} was approved; the new plan needs new approvals.`, color),
+        yellow(
+          `  The target changed after plan ${v(approved.hash.slice(0, 12))} was approved; the new plan needs new approvals.`,
+          color,
+        ),
         `  approved plan ${v(approved.hash)}:`,
         ...formatDiff(approved.diff, color),
         '  what changed at the target since (approved "before" → current "before"):',
@@ -79,12 +93,16 @@ export function formatAction(s: ActionState, color: boolean): string {
     );
   }
   for (const a of s.approvals) {
-    lines.push(`    ${v(a.at)} ${v(a.approver)} ${v(a.decision)}: ${a.accepted ? green('accepted', color) : red(`refused (${v(a.refusal?.code)}) ${v(a.refusal?.message)}`, color)}`);
+    lines.push(
+      `    ${v(a.at)} ${v(a.approver)} ${v(a.decision)}: ${a.accepted ? green('accepted', color) : red(`refused (${v(a.refusal?.code)}) ${v(a.refusal?.message)}`, color)}`,
+    );
   }
   if (s.refusalsNotKept) lines.push(`    … and ${s.refusalsNotKept} more refused attempt(s), kept in the history only`);
   const early = s.refusedBeforeHistory;
   if (early?.total) {
-    const codes = Object.entries(early.byCode).map(([code, n]) => `${v(code)} ${n}`).join(', ');
+    const codes = Object.entries(early.byCode)
+      .map(([code, n]) => `${v(code)} ${n}`)
+      .join(', ');
     lines.push(yellow(`  ${early.total} decision message(s) refused before history (${codes})`, color));
   }
   if (s.result) lines.push(`  result: ${v(JSON.stringify(s.result.output))}`);
@@ -96,11 +114,18 @@ export function formatAction(s: ActionState, color: boolean): string {
 /** A status word, coloured by outcome. */
 export function statusColor(status: string, color: boolean): string {
   if (status === 'succeeded' || status === 'planned') return green(status, color);
-  if (['failed', 'invalid', 'denied', 'rejected', 'expired', 'stale', 'cancelled'].includes(status)) return red(status, color);
+  if (['failed', 'invalid', 'denied', 'rejected', 'expired', 'stale', 'cancelled'].includes(status))
+    return red(status, color);
   return yellow(status, color);
 }
 
 /** The JSON form of an action: every documented key present, `null` where there is nothing yet. */
-export function actionJson(s: ActionState): Omit<ActionState, 'plan' | 'result' | 'error'> & { plan: ActionState['plan'] | null; result: ActionState['result'] | null; error: ActionState['error'] | null } {
+export function actionJson(
+  s: ActionState,
+): Omit<ActionState, 'plan' | 'result' | 'error'> & {
+  plan: ActionState['plan'] | null;
+  result: ActionState['result'] | null;
+  error: ActionState['error'] | null;
+} {
   return { ...s, plan: s.plan ?? null, result: s.result ?? null, error: s.error ?? null };
 }

@@ -30,7 +30,10 @@ import { actionJson, bold, formatAction, formatPlan, relative, statusColor, useC
 const EXIT = { ok: 0, error: 1, refused: 2, unsuccessful: 3 } as const;
 
 class CliError extends Error {
-  constructor(message: string, readonly code: number = EXIT.error) {
+  constructor(
+    message: string,
+    readonly code: number = EXIT.error,
+  ) {
     super(message);
   }
 }
@@ -92,25 +95,38 @@ const program = new Command()
   });
 
 /** Options may be given before or after the sub-command; both set --json. */
-const withJson = (cmd: Command) => cmd.option('--json', 'print machine-readable JSON').hook('preAction', (c) => {
-  jsonOutput ||= Boolean(c.opts().json);
-});
+const withJson = (cmd: Command) =>
+  cmd.option('--json', 'print machine-readable JSON').hook('preAction', (c) => {
+    jsonOutput ||= Boolean(c.opts().json);
+  });
 
 withJson(
   program
     .command('tasks')
     .description('list the registered tasks and their input schemas')
-    .option('--provisioning <region:account>', 'instead, what the tasks need in that AWS account: roles with their grants, secrets, tables, SES identities'),
+    .option(
+      '--provisioning <region:account>',
+      'instead, what the tasks need in that AWS account: roles with their grants, secrets, tables, SES identities',
+    ),
 ).action((o: { provisioning?: string }) => {
   if (o.provisioning) {
     const [region, accountId] = o.provisioning.split(':');
-    if (!region || !/^\d{12}$/.test(accountId ?? '')) throw new CliError('--provisioning takes <region>:<12-digit account id>, e.g. us-east-1:123456789012.');
+    if (!region || !/^\d{12}$/.test(accountId ?? ''))
+      throw new CliError('--provisioning takes <region>:<12-digit account id>, e.g. us-east-1:123456789012.');
     const needs = taskProvisioning(createDefaultRegistry().tasks(), { region, accountId });
     print(safeJson(needs, 2), needs);
     return;
   }
   const tasks = defaultCatalog();
-  print(tasks.map((t) => `${bold(t.name, color)}  [${t.risk}]\n  ${visible(t.description)}\n  input: ${visible(JSON.stringify(t.inputSchema))}`).join('\n\n'), tasks);
+  print(
+    tasks
+      .map(
+        (t) =>
+          `${bold(t.name, color)}  [${t.risk}]\n  ${visible(t.description)}\n  input: ${visible(JSON.stringify(t.inputSchema))}`,
+      )
+      .join('\n\n'),
+    tasks,
+  );
 });
 
 withJson(
@@ -118,44 +134,57 @@ withJson(
     .command('propose <task>')
     .description('propose an action (prints the action id)')
     .requiredOption('--input <json|@file>', 'task input as JSON, or @path to a JSON file')
-    .requiredOption('--agent <id>', 'the proposing agent: the proposal is signed with its key (<id>.key in AIRLOCK_KEYS_DIR)')
+    .requiredOption(
+      '--agent <id>',
+      'the proposing agent: the proposal is signed with its key (<id>.key in AIRLOCK_KEYS_DIR)',
+    )
     .option('--user <id>', 'the user the agent acts for')
     .option('--reason <text>', 'why, for approvers')
     .option('--key <idempotency-key>', 'same key, same action: resending never proposes twice')
     .option('--dry-run', 'plan only; execute nothing')
     .option('--wait', 'wait for the final state'),
-).action(async (task: string, o: { input: string; agent: string; user?: string; reason?: string; key?: string; dryRun?: boolean; wait?: boolean }) => {
-  const client = await airlock();
-  const proposal = await client.propose({
-    task,
-    input: parseInput(o.input),
-    agent: o.agent,
-    user: o.user,
-    reason: o.reason,
-    dryRun: o.dryRun,
-    idempotencyKey: o.key,
-  });
-  if (!o.wait) {
-    print(`${proposal.id}${proposal.existing ? ' (existing action for this key)' : ''}`, proposal);
-    return;
-  }
-  const state = await client.result(proposal.id);
-  print(formatAction(state, color), actionJson(state));
-  if (state.status !== 'succeeded' && state.status !== 'planned') throw new CliError('', EXIT.unsuccessful);
-});
+).action(
+  async (
+    task: string,
+    o: { input: string; agent: string; user?: string; reason?: string; key?: string; dryRun?: boolean; wait?: boolean },
+  ) => {
+    const client = await airlock();
+    const proposal = await client.propose({
+      task,
+      input: parseInput(o.input),
+      agent: o.agent,
+      user: o.user,
+      reason: o.reason,
+      dryRun: o.dryRun,
+      idempotencyKey: o.key,
+    });
+    if (!o.wait) {
+      print(`${proposal.id}${proposal.existing ? ' (existing action for this key)' : ''}`, proposal);
+      return;
+    }
+    const state = await client.result(proposal.id);
+    print(formatAction(state, color), actionJson(state));
+    if (state.status !== 'succeeded' && state.status !== 'planned') throw new CliError('', EXIT.unsuccessful);
+  },
+);
 
 /** A time given as an age (`30m`, `24h`, `7d`) or an ISO 8601 date. */
 function parseTime(option: string, text: string): Date {
   const age = /^(\d+)(s|m|h|d)$/.exec(text);
-  if (age) return new Date(Date.now() - Number(age[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[age[2] as 's' | 'm' | 'h' | 'd']);
+  if (age)
+    return new Date(
+      Date.now() - Number(age[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[age[2] as 's' | 'm' | 'h' | 'd'],
+    );
   const at = Date.parse(text);
-  if (Number.isNaN(at)) throw new CliError(`${option} ${text} is neither an age (30m, 24h, 7d) nor a date (2026-11-25T09:00:00Z).`);
+  if (Number.isNaN(at))
+    throw new CliError(`${option} ${text} is neither an age (30m, 24h, 7d) nor a date (2026-11-25T09:00:00Z).`);
   return new Date(at);
 }
 
 function parseCount(option: string, text: string, min: number): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > 1000) throw new CliError(`${option} ${text} must be a whole number from ${min} to 1000.`);
+  if (!Number.isInteger(n) || n < min || n > 1000)
+    throw new CliError(`${option} ${text} must be a whole number from ${min} to 1000.`);
   return n;
 }
 
@@ -163,7 +192,8 @@ function parseStatuses(text: string | undefined): ActionStatus[] | undefined {
   if (!text) return undefined;
   const statuses = text.split(',').map((s) => s.trim());
   const unknown = statuses.filter((s) => !(ACTION_STATUSES as readonly string[]).includes(s));
-  if (unknown.length) throw new CliError(`--status ${unknown.join(',')}: not a status. Use any of ${ACTION_STATUSES.join(', ')}.`);
+  if (unknown.length)
+    throw new CliError(`--status ${unknown.join(',')}: not a status. Use any of ${ACTION_STATUSES.join(', ')}.`);
   return statuses as ActionStatus[];
 }
 
@@ -181,20 +211,36 @@ withJson(
     .option('--before <age|date>', 'only actions started before (e.g. 7d)')
     .option('--limit <n>', 'actions per page (1–1000)', '20')
     .option('--page <token>', 'the next page, as the previous page printed it'),
-).action(async (o: { status?: string; task?: string; agent?: string; since?: string; before?: string; limit: string; page?: string }) => {
-  const filter = {
-    status: parseStatuses(o.status),
-    task: o.task,
-    agent: o.agent,
-    since: o.since ? parseTime('--since', o.since) : undefined,
-    before: o.before ? parseTime('--before', o.before) : undefined,
-  };
-  const page = await (await airlock()).listPage(filter, { pageSize: parseCount('--limit', o.limit, 1), pageToken: o.page });
-  const again = process.argv.slice(2).filter((arg, i, all) => arg !== '--page' && all[i - 1] !== '--page' && arg !== '--json');
-  const human = page.actions.length ? page.actions.map(summaryLine).join('\n') : 'No actions match.';
-  const more = page.nextPageToken ? `\nmore: airlock ${again.map((a) => (/^[\w.,:@/-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')} --page ${page.nextPageToken}` : '';
-  print(`${human}${more}`, page);
-});
+).action(
+  async (o: {
+    status?: string;
+    task?: string;
+    agent?: string;
+    since?: string;
+    before?: string;
+    limit: string;
+    page?: string;
+  }) => {
+    const filter = {
+      status: parseStatuses(o.status),
+      task: o.task,
+      agent: o.agent,
+      since: o.since ? parseTime('--since', o.since) : undefined,
+      before: o.before ? parseTime('--before', o.before) : undefined,
+    };
+    const page = await (
+      await airlock()
+    ).listPage(filter, { pageSize: parseCount('--limit', o.limit, 1), pageToken: o.page });
+    const again = process.argv
+      .slice(2)
+      .filter((arg, i, all) => arg !== '--page' && all[i - 1] !== '--page' && arg !== '--json');
+    const human = page.actions.length ? page.actions.map(summaryLine).join('\n') : 'No actions match.';
+    const more = page.nextPageToken
+      ? `\nmore: airlock ${again.map((a) => (/^[\w.,:@/-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')} --page ${page.nextPageToken}`
+      : '';
+    print(`${human}${more}`, page);
+  },
+);
 
 withJson(
   program
@@ -208,7 +254,9 @@ withJson(
   const client = await airlock();
   const [limit, offset] = [parseCount('--limit', o.limit, 1), parseCount('--offset', o.offset, 0)];
   // Every waiting action, not the newest few: the oldest wait longest and must not be hidden by new proposals.
-  const all = (await client.list({ status: DECIDING_STATUSES, task: o.task, agent: o.agent, limit: Number.MAX_SAFE_INTEGER })).sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+  const all = (
+    await client.list({ status: DECIDING_STATUSES, task: o.task, agent: o.agent, limit: Number.MAX_SAFE_INTEGER })
+  ).sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
   const pending = all.slice(offset, offset + limit);
   // One action whose worker is away must not hide the others: it is listed from its search attributes alone.
   const rows = await Promise.all(
@@ -230,7 +278,15 @@ withJson(
           expiresAt: s.expiresAt,
         };
       } catch (err) {
-        return { id: p.id, task: p.task, status: p.status, requester: p.requester, risk: p.risk, createdAt: p.startedAt.toISOString(), unavailable: (err as Error).message };
+        return {
+          id: p.id,
+          task: p.task,
+          status: p.status,
+          requester: p.requester,
+          risk: p.risk,
+          createdAt: p.startedAt.toISOString(),
+          unavailable: (err as Error).message,
+        };
       }
     }),
   );
@@ -244,15 +300,22 @@ withJson(
               : `  ${visible(r.summary)}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'}`),
         )
         .join('\n')
-    : offset && all.length ? `No pending actions past the first ${all.length}.` : 'Nothing awaits approval.';
-  const range = all.length > rows.length && rows.length ? `\n${offset + 1}–${offset + rows.length} of ${all.length} pending, oldest first${offset + rows.length < all.length ? `; next: airlock pending --offset ${offset + rows.length}` : ''}` : '';
+    : offset && all.length
+      ? `No pending actions past the first ${all.length}.`
+      : 'Nothing awaits approval.';
+  const range =
+    all.length > rows.length && rows.length
+      ? `\n${offset + 1}–${offset + rows.length} of ${all.length} pending, oldest first${offset + rows.length < all.length ? `; next: airlock pending --offset ${offset + rows.length}` : ''}`
+      : '';
   print(`${human}${range}`, rows);
 });
 
-withJson(program.command('show <action-id>').description('an action: status, plan and diff, approvals, result')).action(async (id: string) => {
-  const state = await (await airlock()).get(id);
-  print(formatAction(state, color), actionJson(state));
-});
+withJson(program.command('show <action-id>').description('an action: status, plan and diff, approvals, result')).action(
+  async (id: string) => {
+    const state = await (await airlock()).get(id);
+    print(formatAction(state, color), actionJson(state));
+  },
+);
 
 /** Asks a yes/no question on the terminal; only "y" or "yes" is yes. */
 async function confirm(question: string, out: NodeJS.WriteStream): Promise<boolean> {
@@ -269,12 +332,20 @@ async function confirm(question: string, out: NodeJS.WriteStream): Promise<boole
  * and hash are printed and confirmed first; a script names the hash it reviewed with --plan (and --yes skips the
  * question on a terminal).
  */
-const decide = async (id: string, decision: 'approve' | 'reject', o: { as: string; reason?: string; plan?: string; yes?: boolean }) => {
-  if (o.plan !== undefined && !SHA256_HEX.test(o.plan)) throw new CliError(`--plan must be the full 64-character plan hash that \`airlock show ${id}\` prints.`);
-  if (o.yes && !o.plan) throw new CliError('--yes signs without asking, so it needs --plan <hash>: the plan you reviewed.');
+const decide = async (
+  id: string,
+  decision: 'approve' | 'reject',
+  o: { as: string; reason?: string; plan?: string; yes?: boolean },
+) => {
+  if (o.plan !== undefined && !SHA256_HEX.test(o.plan))
+    throw new CliError(`--plan must be the full 64-character plan hash that \`airlock show ${id}\` prints.`);
+  if (o.yes && !o.plan)
+    throw new CliError('--yes signs without asking, so it needs --plan <hash>: the plan you reviewed.');
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   if (!interactive && !o.plan) {
-    throw new CliError(`Not on a terminal, so nobody can be shown the plan: pass --plan <hash> with the hash you reviewed (\`airlock show ${id}\`).`);
+    throw new CliError(
+      `Not on a terminal, so nobody can be shown the plan: pass --plan <hash> with the hash you reviewed (\`airlock show ${id}\`).`,
+    );
   }
   const client = await airlock();
   const key = loadSigningKey(o.as);
@@ -282,12 +353,17 @@ const decide = async (id: string, decision: 'approve' | 'reject', o: { as: strin
     const state = await client.get(id);
     if (!state.plan) throw new CliError(`Action ${id} has no plan yet (${state.status}); try again in a moment.`);
     if (o.plan && o.plan !== state.plan.hash) {
-      throw new CliError(`--plan ${o.plan.slice(0, 12)}… is not the plan awaiting decisions (${state.plan.hash.slice(0, 12)}…). Review it with \`airlock show ${id}\`.`);
+      throw new CliError(
+        `--plan ${o.plan.slice(0, 12)}… is not the plan awaiting decisions (${state.plan.hash.slice(0, 12)}…). Review it with \`airlock show ${id}\`.`,
+      );
     }
     const out = jsonOutput ? process.stderr : process.stdout;
-    out.write(`You are about to ${decision} as ${visible(o.as)} this plan of ${visible(state.task)} (${visible(state.id)}), requested by ${visible(state.requester)}:\n`);
+    out.write(
+      `You are about to ${decision} as ${visible(o.as)} this plan of ${visible(state.task)} (${visible(state.id)}), requested by ${visible(state.requester)}:\n`,
+    );
     out.write(`${formatPlan(state.plan, color).join('\n')}\n`);
-    if (!(await confirm(`Sign "${decision}" of plan ${state.plan.hash}? [y/N] `, out))) throw new CliError('Nothing was signed.', EXIT.refused);
+    if (!(await confirm(`Sign "${decision}" of plan ${state.plan.hash}? [y/N] `, out)))
+      throw new CliError('Nothing was signed.', EXIT.refused);
     o.plan = state.plan.hash;
   }
   const attempt = await client.decideAs(id, { approver: o.as, key, decision, reason: o.reason, planHash: o.plan });
@@ -323,7 +399,11 @@ withJson(
 ).action((id: string, o: { as: string; reason: string; plan?: string; yes?: boolean }) => decide(id, 'reject', o));
 
 const keys = program.command('keys').description('signing keys (Ed25519) of approvers and agents: create and list');
-withJson(keys.command('new <name>').description('create a key pair for a person or an agent; prints the public key to register')).action((name: string) => {
+withJson(
+  keys
+    .command('new <name>')
+    .description('create a key pair for a person or an agent; prints the public key to register'),
+).action((name: string) => {
   const { publicKey, privateKeyPath } = createSigningKey(name);
   print(
     `${publicKey}\n\nPrivate key: ${privateKeyPath} (mode 0600; never share it).\n` +
@@ -334,7 +414,12 @@ withJson(keys.command('new <name>').description('create a key pair for a person 
 });
 withJson(keys.command('list').description('keys in the keys directory (AIRLOCK_KEYS_DIR)')).action(() => {
   const dir = keysDir();
-  const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.key')).map((f) => f.slice(0, -4)).sort() : [];
+  const names = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.key'))
+        .map((f) => f.slice(0, -4))
+        .sort()
+    : [];
   const rows = names.map((name) => ({ name, publicKey: publicKeyText(createPublicKey(loadSigningKey(name))) }));
   print(rows.length ? rows.map((r) => `${r.name}  ${r.publicKey}`).join('\n') : `No keys in ${dir}.`, rows);
 });
@@ -342,16 +427,24 @@ withJson(keys.command('list').description('keys in the keys directory (AIRLOCK_K
 withJson(
   program
     .command('audit <action-id|verify>')
-    .description('an action’s audit trail, read from its workflow history; `audit verify` checks the audit log’s hash chain')
+    .description(
+      'an action’s audit trail, read from its workflow history; `audit verify` checks the audit log’s hash chain',
+    )
     .option('--file <path>', 'with verify: the audit log (default AIRLOCK_AUDIT_LOG; the local stack’s while it runs)'),
 ).action(async (id: string, o: { file?: string }) => {
   if (id === 'verify') {
     const file = o.file ?? process.env.AIRLOCK_AUDIT_LOG;
-    if (!file) throw new CliError('Which audit log? Pass --file <path> or set AIRLOCK_AUDIT_LOG (the local stack keeps its own in .airlock/audit.jsonl).');
+    if (!file)
+      throw new CliError(
+        'Which audit log? Pass --file <path> or set AIRLOCK_AUDIT_LOG (the local stack keeps its own in .airlock/audit.jsonl).',
+      );
     const log = new JsonlAuditLog(file);
     const result = log.verify();
     if (result.ok) {
-      print(`${log.path}: ${result.records} record(s), chain intact; head ${result.head}`, { file: log.path, ...result });
+      print(`${log.path}: ${result.records} record(s), chain intact; head ${result.head}`, {
+        file: log.path,
+        ...result,
+      });
       return;
     }
     print(`${log.path}: ${visible(result.message)}`, { file: log.path, ...result });
@@ -363,10 +456,15 @@ withJson(
 
 program
   .command('mcp')
-  .description('serve the Model Context Protocol on stdio for one agent (AIRLOCK_AGENT, optional AIRLOCK_USER and AIRLOCK_AGENT_KEY)')
+  .description(
+    'serve the Model Context Protocol on stdio for one agent (AIRLOCK_AGENT, optional AIRLOCK_USER and AIRLOCK_AGENT_KEY)',
+  )
   .action(async () => {
     const agent = process.env.AIRLOCK_AGENT;
-    if (!agent) throw new CliError('Set AIRLOCK_AGENT to the agent this MCP server proposes as (and AIRLOCK_USER to the user it acts for, if any).');
+    if (!agent)
+      throw new CliError(
+        'Set AIRLOCK_AGENT to the agent this MCP server proposes as (and AIRLOCK_USER to the user it acts for, if any).',
+      );
     // The agent's private key signs every proposal: AIRLOCK_AGENT_KEY (a PEM file), else <agent>.key in the keys directory.
     const keyFile = process.env.AIRLOCK_AGENT_KEY;
     const key = keyFile ? createPrivateKey(readFileSync(keyFile)) : loadSigningKey(agent);
@@ -379,24 +477,39 @@ program
 
 program
   .command('codec-server')
-  .description('serve the Temporal codec protocol (decrypt for the Web UI and the Temporal CLI) to holders of the token or a verified OIDC access token')
+  .description(
+    'serve the Temporal codec protocol (decrypt for the Web UI and the Temporal CLI) to holders of the token or a verified OIDC access token',
+  )
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--port <port>', 'port to listen on (0: any free one)', '8234')
   .action(async (o: { host: string; port: string }) => {
     const env = process.env;
     const jwksUrl = env.AIRLOCK_CODEC_OIDC_JWKS_URL;
     if (jwksUrl && (!env.AIRLOCK_CODEC_OIDC_ISSUER || !env.AIRLOCK_CODEC_OIDC_AUDIENCE)) {
-      throw new CliError('AIRLOCK_CODEC_OIDC_JWKS_URL needs AIRLOCK_CODEC_OIDC_ISSUER and AIRLOCK_CODEC_OIDC_AUDIENCE: a token is verified against all three.');
+      throw new CliError(
+        'AIRLOCK_CODEC_OIDC_JWKS_URL needs AIRLOCK_CODEC_OIDC_ISSUER and AIRLOCK_CODEC_OIDC_AUDIENCE: a token is verified against all three.',
+      );
     }
-    const oidc = jwksUrl ? { jwksUrl, issuer: env.AIRLOCK_CODEC_OIDC_ISSUER as string, audience: env.AIRLOCK_CODEC_OIDC_AUDIENCE as string } : undefined;
+    const oidc = jwksUrl
+      ? {
+          jwksUrl,
+          issuer: env.AIRLOCK_CODEC_OIDC_ISSUER as string,
+          audience: env.AIRLOCK_CODEC_OIDC_AUDIENCE as string,
+        }
+      : undefined;
     const token = env.AIRLOCK_CODEC_SERVER_TOKEN || undefined;
     if (!token && !oidc) {
-      throw new CliError('Set AIRLOCK_CODEC_SERVER_TOKEN, or AIRLOCK_CODEC_OIDC_JWKS_URL with its issuer and audience: the codec server never decodes for anyone who asks.');
+      throw new CliError(
+        'Set AIRLOCK_CODEC_SERVER_TOKEN, or AIRLOCK_CODEC_OIDC_JWKS_URL with its issuer and audience: the codec server never decodes for anyone who asks.',
+      );
     }
     const server = await startCodecServer({
       codec: new AesGcmCodec(requireCodecKeys(), 'mark'),
       auth: { token, oidc },
-      allowedOrigins: (env.AIRLOCK_CODEC_ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+      allowedOrigins: (env.AIRLOCK_CODEC_ALLOWED_ORIGINS ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
       host: o.host,
       port: Number(o.port),
     });
@@ -422,7 +535,9 @@ async function main(): Promise<number> {
     const message = (err as Error).message ?? String(err);
     // A Temporal that answered before and stops answering now (gRPC UNAVAILABLE).
     if ([(err as { code?: unknown }).code, (err as { cause?: { code?: unknown } }).cause?.code].includes(14)) {
-      process.stderr.write(`airlock: Temporal at ${visible(temporalTargetFromEnv().address)} stopped answering (${visibleLines(message)}). Is it still running?\n`);
+      process.stderr.write(
+        `airlock: Temporal at ${visible(temporalTargetFromEnv().address)} stopped answering (${visibleLines(message)}). Is it still running?\n`,
+      );
       return EXIT.error;
     }
     process.stderr.write(`airlock: ${visibleLines(message)}\n`);

@@ -28,18 +28,24 @@ async function stripeFor(ctx: TaskContext) {
     maxNetworkRetries: 0,
     httpClient: StripeClient.createFetchHttpClient(ctx.fetch),
     ...(endpoint
-      ? { host: endpoint.hostname, port: Number(endpoint.port || (endpoint.protocol === 'https:' ? 443 : 80)), protocol: endpoint.protocol.replace(':', '') as 'http' | 'https' }
+      ? {
+          host: endpoint.hostname,
+          port: Number(endpoint.port || (endpoint.protocol === 'https:' ? 443 : 80)),
+          protocol: endpoint.protocol.replace(':', '') as 'http' | 'https',
+        }
       : {}),
   });
 }
 
 /** Stripe answers 409 while a request with the same idempotency key is still in flight: that one passes. */
-const stripeCall = <T>(what: string, fn: () => Promise<T>): Promise<T> => callTarget('Stripe', what, fn, { retryableStatuses: [409] });
+const stripeCall = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+  callTarget('Stripe', what, fn, { retryableStatuses: [409] });
 
 /** Refunds all or part of a Stripe charge. Critical: money leaves the business. */
 export const refundCharge = defineTask({
   name: 'billing.refund_charge',
-  description: 'Refund all or part of a Stripe charge (amount in the smallest currency unit; omit it to refund what remains).',
+  description:
+    'Refund all or part of a Stripe charge (amount in the smallest currency unit; omit it to refund what remains).',
   risk: 'critical',
   inputSchema: RefundChargeSchema,
   examples: [{ chargeId: 'ch_3MmlLrLkdIwHu7ix0snN0B15', amount: 40, reason: 'requested_by_customer' }],
@@ -57,12 +63,17 @@ export const refundCharge = defineTask({
   provisioning: {
     // stripe-mock accepts any key of the right kind; Stripe's own keys have these prefixes.
     secretFormats: {
-      'airlock/stripe/api-key': { prefix: 'sk_test_', description: 'Stripe secret key. Only billing executions read it.' },
+      'airlock/stripe/api-key': {
+        prefix: 'sk_test_',
+        description: 'Stripe secret key. Only billing executions read it.',
+      },
       'airlock/stripe/read-key': { prefix: 'rk_test_', description: 'Stripe restricted read-only key, for plans.' },
     },
   },
   async plan(input, ctx) {
-    const charge = await stripeCall('charges.retrieve', async () => (await stripeFor(ctx)).charges.retrieve(input.chargeId));
+    const charge = await stripeCall('charges.retrieve', async () =>
+      (await stripeFor(ctx)).charges.retrieve(input.chargeId),
+    );
     const remaining = charge.amount - charge.amount_refunded;
     const amount = input.amount ?? remaining;
     if (amount <= 0 || amount > remaining) {
@@ -74,7 +85,13 @@ export const refundCharge = defineTask({
       );
     }
     const money = (n: number) => `${(n / 100).toFixed(2)} ${charge.currency.toUpperCase()}`;
-    const state = (refunded: number) => ({ charge: charge.id, currency: charge.currency, amount: charge.amount, refunded, remaining: charge.amount - refunded });
+    const state = (refunded: number) => ({
+      charge: charge.id,
+      currency: charge.currency,
+      amount: charge.amount,
+      refunded,
+      remaining: charge.amount - refunded,
+    });
     return {
       summary: `Refund ${money(amount)} of charge ${charge.id} (${money(remaining)} refundable)`,
       sideEffects: [`moves ${money(amount)} back to the customer's card; refunds cannot be undone`],
@@ -85,11 +102,24 @@ export const refundCharge = defineTask({
   async execute(input, ctx) {
     // The action id is Stripe's Idempotency-Key: a retried attempt gets the first refund back, never a second one.
     const refund = await stripeCall('refunds.create', async () =>
-      (await stripeFor(ctx)).refunds.create({ charge: input.chargeId, amount: input.amount, reason: input.reason }, { idempotencyKey: ctx.actionId }),
+      (await stripeFor(ctx)).refunds.create(
+        { charge: input.chargeId, amount: input.amount, reason: input.reason },
+        { idempotencyKey: ctx.actionId },
+      ),
     );
     if (typeof refund.id !== 'string' || !refund.id.startsWith('re_')) {
-      throw new TargetError(`Stripe answered refunds.create without a refund id; check charge ${input.chargeId} in the Stripe dashboard.`, undefined, false);
+      throw new TargetError(
+        `Stripe answered refunds.create without a refund id; check charge ${input.chargeId} in the Stripe dashboard.`,
+        undefined,
+        false,
+      );
     }
-    return { refundId: refund.id, charge: input.chargeId, amount: refund.amount, currency: refund.currency, status: refund.status };
+    return {
+      refundId: refund.id,
+      charge: input.chargeId,
+      amount: refund.amount,
+      currency: refund.currency,
+      status: refund.status,
+    };
   },
 });

@@ -41,6 +41,16 @@ export const DEMO_CRM_CREDENTIALS = {
 };
 
 /** Calls the demo CRM with the action's token (see {@link requestJson}: idempotency key on writes, one retry rule). */
-export function crmRequest<T>(ctx: TaskContext, method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> {
-  return requestJson<T>(ctx, DEMO_CRM_ENDPOINT, { method, path, body, headers: { authorization: `Bearer ${ctx.secrets.token}` } }, { label: 'the demo CRM' });
+export function crmRequest<T>(
+  ctx: TaskContext,
+  method: 'GET' | 'POST' | 'PATCH',
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  return requestJson<T>(
+    ctx,
+    DEMO_CRM_ENDPOINT,
+    { method, path, body, headers: { authorization: `Bearer ${ctx.secrets.token}` } },
+    { label: 'the demo CRM' },
+  );
 }

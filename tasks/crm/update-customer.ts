@@ -7,7 +7,10 @@ export const CustomerChangesSchema = z
   .strictObject({
     name: z.string().trim().min(1).max(200).optional(),
     email: z.email().optional(),
-    phone: z.string().regex(/^\+?[0-9 ()-]{5,30}$/, 'a phone number has digits, spaces, ( ) - and an optional +').optional(),
+    phone: z
+      .string()
+      .regex(/^\+?[0-9 ()-]{5,30}$/, 'a phone number has digits, spaces, ( ) - and an optional +')
+      .optional(),
     tier: z.enum(['bronze', 'silver', 'gold', 'platinum']).optional(),
   })
   .refine((changes) => Object.values(changes).some((v) => v !== undefined), {
@@ -29,7 +32,10 @@ export const updateCustomer = defineTask({
   description: 'Change a customer record in the CRM (demo CRM): name, email, phone and/or tier.',
   risk: 'high',
   inputSchema: UpdateCustomerSchema,
-  examples: [{ customerId: 'C-1002', changes: { tier: 'gold' } }, { customerId: 'C-1003', changes: { email: 'alan@example.org', phone: '+44 20 7946 0999' } }],
+  examples: [
+    { customerId: 'C-1002', changes: { tier: 'gold' } },
+    { customerId: 'C-1003', changes: { email: 'alan@example.org', phone: '+44 20 7946 0999' } },
+  ],
   target: (input) => `demo-crm:customer/${input.customerId}`,
   // The agent proposes the new values; the current contact details are the customer's, for approvers' eyes only.
   hiddenFromAgents: ['email', 'phone'],

@@ -25,10 +25,44 @@ export interface CallOptions {
 }
 
 // Names AWS, Stripe and HTTP clients give to "slow down".
-const THROTTLED = new Set(['Throttling', 'ThrottlingException', 'ThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded', 'RequestThrottled', 'RequestThrottledException', 'ProvisionedThroughputExceededException', 'SlowDown', 'StripeRateLimitError', 'rate_limit_error']);
+const THROTTLED = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'ProvisionedThroughputExceededException',
+  'SlowDown',
+  'StripeRateLimitError',
+  'rate_limit_error',
+]);
 // Errors of a call that never got an answer: the connection failed, was reset, or timed out.
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED']);
-const NETWORK_NAMES = new Set(['TimeoutError', 'AbortError', 'NetworkingError', 'StripeConnectionError', 'RequestTimeout', 'RequestTimeoutException']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+const NETWORK_NAMES = new Set([
+  'TimeoutError',
+  'AbortError',
+  'NetworkingError',
+  'StripeConnectionError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
 
 type ErrorLike = {
   name?: string;
@@ -43,14 +77,20 @@ type ErrorLike = {
 };
 
 const statusOf = (e: ErrorLike): number | undefined => {
-  for (const s of [e.$metadata?.httpStatusCode, e.statusCode, e.status]) if (typeof s === 'number' && s >= 100 && s < 600) return s;
+  for (const s of [e.$metadata?.httpStatusCode, e.statusCode, e.status])
+    if (typeof s === 'number' && s >= 100 && s < 600) return s;
   return undefined;
 };
 
 /** The chain of causes of an error (fetch hides the socket error in `cause`). */
 function causes(err: unknown): ErrorLike[] {
   const out: ErrorLike[] = [];
-  for (let e = err as ErrorLike | undefined, i = 0; e && typeof e === 'object' && i < 5; e = e.cause as ErrorLike | undefined, i++) out.push(e);
+  for (
+    let e = err as ErrorLike | undefined, i = 0;
+    e && typeof e === 'object' && i < 5;
+    e = e.cause as ErrorLike | undefined, i++
+  )
+    out.push(e);
   return out;
 }
 
@@ -65,13 +105,33 @@ export function classifyTargetError(err: unknown, opts: CallOptions = {}): Targe
   const e = chain[0] ?? {};
   const message = `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}`;
   const status = statusOf(e);
-  if (status === 429 || chain.some((c) => THROTTLED.has(String(c.name)) || THROTTLED.has(String(c.code)) || THROTTLED.has(String(c.type)) || c.$retryable?.throttling)) {
+  if (
+    status === 429 ||
+    chain.some(
+      (c) =>
+        THROTTLED.has(String(c.name)) ||
+        THROTTLED.has(String(c.code)) ||
+        THROTTLED.has(String(c.type)) ||
+        c.$retryable?.throttling,
+    )
+  ) {
     return { kind: 'throttled', status, retryable: true, message };
   }
   if (status !== undefined) {
-    return { kind: 'status', status, retryable: status >= 500 || status === 408 || (opts.retryableStatuses ?? []).includes(status), message };
+    return {
+      kind: 'status',
+      status,
+      retryable: status >= 500 || status === 408 || (opts.retryableStatuses ?? []).includes(status),
+      message,
+    };
   }
-  const network = chain.some((c) => NETWORK_CODES.has(String(c.code)) || NETWORK_NAMES.has(String(c.name)) || NETWORK_NAMES.has(String(c.type)) || (c.name === 'TypeError' && c.message === 'fetch failed'));
+  const network = chain.some(
+    (c) =>
+      NETWORK_CODES.has(String(c.code)) ||
+      NETWORK_NAMES.has(String(c.name)) ||
+      NETWORK_NAMES.has(String(c.type)) ||
+      (c.name === 'TypeError' && c.message === 'fetch failed'),
+  );
   return network ? { kind: 'network', retryable: true, message } : { kind: 'unknown', retryable: false, message };
 }
 
@@ -80,7 +140,12 @@ export function classifyTargetError(err: unknown, opts: CallOptions = {}): Targe
  * {@link TargetError} that says which target, what call, and whether retrying may help (see {@link classifyTargetError}); a `TargetError` the call throws itself passes as is.
  * Every task calls its target through this.
  */
-export async function callTarget<T>(target: string, what: string, fn: () => Promise<T>, opts: CallOptions = {}): Promise<T> {
+export async function callTarget<T>(
+  target: string,
+  what: string,
+  fn: () => Promise<T>,
+  opts: CallOptions = {},
+): Promise<T> {
   try {
     return await fn();
   } catch (err) {

@@ -18,11 +18,14 @@ export const SendEmailSchema = z.strictObject({
 /** Validated input of `support.send_email`. */
 export type SendEmailInput = z.output<typeof SendEmailSchema>;
 
-const identityArn = (aws: { region: string; accountId: string }) => `arn:aws:ses:${aws.region}:${aws.accountId}:identity/${SUPPORT_SENDER}`;
-const tableArn = (aws: { region: string; accountId: string }) => `arn:aws:dynamodb:${aws.region}:${aws.accountId}:table/${SENT_MAIL_TABLE}`;
+const identityArn = (aws: { region: string; accountId: string }) =>
+  `arn:aws:ses:${aws.region}:${aws.accountId}:identity/${SUPPORT_SENDER}`;
+const tableArn = (aws: { region: string; accountId: string }) =>
+  `arn:aws:dynamodb:${aws.region}:${aws.accountId}:table/${SENT_MAIL_TABLE}`;
 
 const conditionFailed = named('ConditionalCheckFailedException');
-const aws = <T>(what: string, fn: () => Promise<T>): Promise<T> => callTarget('AWS', what, fn, { passThrough: conditionFailed });
+const aws = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+  callTarget('AWS', what, fn, { passThrough: conditionFailed });
 
 /**
  * Sends one email to a customer through AWS SES. Irreversible, hence `high`: the plan is the exact message.
@@ -36,7 +39,9 @@ export const sendEmail = defineTask({
   description: `Send an email to a customer from ${SUPPORT_SENDER} through AWS SES. It cannot be unsent.`,
   risk: 'high',
   inputSchema: SendEmailSchema,
-  examples: [{ to: 'ada@example.com', subject: 'Your renewal quote', body: 'Dear Ada,\n\nyour quote is attached.\n\nSupport' }],
+  examples: [
+    { to: 'ada@example.com', subject: 'Your renewal quote', body: 'Dear Ada,\n\nyour quote is attached.\n\nSupport' },
+  ],
   target: (input) => `aws-ses:${SUPPORT_SENDER}->${input.to}`,
   credentials: {
     role: {
@@ -44,7 +49,11 @@ export const sendEmail = defineTask({
       description: 'Role Airlock assumes to email customers from the support identity, exactly once per action.',
       grants: (a) => [
         { Effect: 'Allow', Action: 'ses:SendEmail', Resource: identityArn(a) },
-        { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: tableArn(a) },
+        {
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+          Resource: tableArn(a),
+        },
       ],
     },
     plan: {},
@@ -57,7 +66,10 @@ export const sendEmail = defineTask({
           Action: 'ses:SendEmail',
           Resource: identityArn(a),
           // ForAllValues holds for a request without the key too, hence Null: the key must be there.
-          Condition: { 'ForAllValues:StringEquals': { 'ses:Recipients': [input.to] }, Null: { 'ses:Recipients': 'false' } },
+          Condition: {
+            'ForAllValues:StringEquals': { 'ses:Recipients': [input.to] },
+            Null: { 'ses:Recipients': 'false' },
+          },
         },
         // This action's own marker only: the session cannot touch another action's record.
         {
@@ -65,7 +77,10 @@ export const sendEmail = defineTask({
           Effect: 'Allow',
           Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
           Resource: tableArn(a),
-          Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [a.actionId] }, Null: { 'dynamodb:LeadingKeys': 'false' } },
+          Condition: {
+            'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [a.actionId] },
+            Null: { 'dynamodb:LeadingKeys': 'false' },
+          },
         },
       ],
     },
@@ -83,10 +98,8 @@ export const sendEmail = defineTask({
   },
   async execute(input, ctx: TaskContext) {
     // The SDKs load when a step runs: agents load task files for their names and schemas, never their SDKs.
-    const [{ DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand }, { SESClient, SendEmailCommand }] = await Promise.all([
-      import('@aws-sdk/client-dynamodb'),
-      import('@aws-sdk/client-ses'),
-    ]);
+    const [{ DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand }, { SESClient, SendEmailCommand }] =
+      await Promise.all([import('@aws-sdk/client-dynamodb'), import('@aws-sdk/client-ses')]);
     const ddb = new DynamoDBClient(awsClientConfig(ctx));
     const ses = new SESClient(awsClientConfig(ctx));
     try {
@@ -106,10 +119,16 @@ export const sendEmail = defineTask({
         );
       } catch (err) {
         if (!conditionFailed(err)) throw err;
-        const { Item } = await aws('Reading the sent-mail marker', () => ddb.send(new GetItemCommand({ TableName: SENT_MAIL_TABLE, Key: key, ConsistentRead: true })));
+        const { Item } = await aws('Reading the sent-mail marker', () =>
+          ddb.send(new GetItemCommand({ TableName: SENT_MAIL_TABLE, Key: key, ConsistentRead: true })),
+        );
         if (Item?.state?.S === 'sending') {
           // Another attempt marked it and then vanished mid-send: it may or may not have gone out. Never send twice.
-          throw new TargetError(`Email for action ${ctx.actionId} may have been sent by an interrupted attempt; check the SES logs before proposing again.`, 409, false);
+          throw new TargetError(
+            `Email for action ${ctx.actionId} may have been sent by an interrupted attempt; check the SES logs before proposing again.`,
+            409,
+            false,
+          );
         }
         return { messageId: Item?.messageId?.S, to: input.to, replayed: true };
       }

@@ -3,7 +3,11 @@ import type { DecisionPayload, SignedDecision } from '../../common/types';
 import { loadSigningKey, signPayload } from '../../crypto/signing-keys';
 
 /** A decision payload as the CLI builds it (an approval of the current plan), for tests that sign or tamper with it. */
-export function decisionPayload(state: { id: string; runId: string; plan?: { hash: string } }, approver: string, extra: Partial<DecisionPayload> = {}): DecisionPayload {
+export function decisionPayload(
+  state: { id: string; runId: string; plan?: { hash: string } },
+  approver: string,
+  extra: Partial<DecisionPayload> = {},
+): DecisionPayload {
   return {
     approver,
     actionId: state.id,

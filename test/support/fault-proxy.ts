@@ -36,7 +36,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       const body = Buffer.concat(chunks);
       const operation = `${req.method} ${req.url} ${String(req.headers['x-amz-target'] ?? '')} ${new URLSearchParams(body.toString('utf8')).get('Action') ?? ''}`;
       const fault = faults.find((f) => f.times > 0 && f.match.test(operation));
-      const recorded: RecordedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: body.toString('utf8'), status: 0 };
+      const recorded: RecordedRequest = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: body.toString('utf8'),
+        status: 0,
+      };
       requests.push(recorded);
       if (fault) {
         fault.times -= 1;

@@ -31,7 +31,10 @@ export default async function globalSetup(): Promise<void> {
   process.env[TEST_ENV.workflowBundle] = bundlePath;
   // Two keys, the newer current: histories are written with k2, and k1 must still decrypt.
   const keys = JSON.parse(newCodecKeyFile('k1'));
-  process.env[TEST_ENV.codecKeys] = JSON.stringify({ current: 'k2', keys: { ...keys.keys, ...JSON.parse(newCodecKeyFile('k2')).keys } });
+  process.env[TEST_ENV.codecKeys] = JSON.stringify({
+    current: 'k2',
+    keys: { ...keys.keys, ...JSON.parse(newCodecKeyFile('k2')).keys },
+  });
 }
 
 const quietLogger = {

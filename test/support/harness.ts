@@ -51,7 +51,12 @@ export interface Harness {
   /** Approves as bob, then carol, until the action stops awaiting approval (quorums of one or two). */
   approveAll(id: string): Promise<void>;
   /** Signs and sends a decision as `approver`, with their key from {@link keysDir}. */
-  decide(id: string, approver: string, decision?: 'approve' | 'reject', opts?: { reason?: string; planHash?: string }): Promise<ApprovalAttempt>;
+  decide(
+    id: string,
+    approver: string,
+    decision?: 'approve' | 'reject',
+    opts?: { reason?: string; planHash?: string },
+  ): Promise<ApprovalAttempt>;
   /** The activities' dependencies, built as the worker builds them (for tests that run one activity directly). */
   activityDeps(): ActivityDeps;
   /** Stops the worker and waits until it has shut down. */
@@ -69,7 +74,10 @@ const loseFirstExecutionResult = (ctx: ActivityContext) => ({
     async execute(input: ActivityExecuteInput, next: (input: ActivityExecuteInput) => Promise<unknown>) {
       const result = await next(input);
       if (ctx.info.activityType === 'executeAction' && ctx.info.attempt === 1) {
-        throw ApplicationFailure.retryable('simulated worker crash after the effect, before the result was recorded', 'SIMULATED_CRASH');
+        throw ApplicationFailure.retryable(
+          'simulated worker crash after the effect, before the result was recorded',
+          'SIMULATED_CRASH',
+        );
       }
       return result;
     },
@@ -77,20 +85,42 @@ const loseFirstExecutionResult = (ctx: ActivityContext) => ({
 });
 
 /** Agents every test file has registered (owned by dave, who approves nothing). `rogue-bot` is never registered. */
-export const TEST_AGENTS = ['support-bot', 'ops-bot', 'ceo-bot', 'careful-bot', 'hasty-bot', 'quick-bot', 'slow-bot', 'test-bot', 'other-bot', 'admin-bot'].map((name) => ({
+export const TEST_AGENTS = [
+  'support-bot',
+  'ops-bot',
+  'ceo-bot',
+  'careful-bot',
+  'hasty-bot',
+  'quick-bot',
+  'slow-bot',
+  'test-bot',
+  'other-bot',
+  'admin-bot',
+].map((name) => ({
   name,
   owners: ['dave'],
 }));
 
 export async function startHarness(
-  opts: { policiesDir?: string; taskQueue?: string; registry?: TaskRegistry; crashAfterFirstExecution?: boolean; agents?: { name: string; owners: string[] }[] } = {},
+  opts: {
+    policiesDir?: string;
+    taskQueue?: string;
+    registry?: TaskRegistry;
+    crashAfterFirstExecution?: boolean;
+    agents?: { name: string; owners: string[] }[];
+  } = {},
 ): Promise<Harness> {
   if (!runtimeInstalled) {
     Runtime.install({
       logger: new DefaultLogger('DEBUG', (entry) => {
-        workerLogs.push(`${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {}, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v))}`);
+        workerLogs.push(
+          `${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {}, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v))}`,
+        );
         // Refused decisions are expected by the flood tests; everything else a worker warns of is shown.
-        if ((entry.level === 'WARN' && entry.message !== 'decision refused before history') || entry.level === 'ERROR') console.warn(`[worker ${entry.level}] ${entry.message} ${process.env.AIRLOCK_DEBUG ? JSON.stringify(entry.meta, (_k, v: unknown) => (v instanceof Error ? v.message : v)) : ''}`);
+        if ((entry.level === 'WARN' && entry.message !== 'decision refused before history') || entry.level === 'ERROR')
+          console.warn(
+            `[worker ${entry.level}] ${entry.message} ${process.env.AIRLOCK_DEBUG ? JSON.stringify(entry.meta, (_k, v: unknown) => (v instanceof Error ? v.message : v)) : ''}`,
+          );
       }),
     });
     runtimeInstalled = true;
@@ -103,7 +133,11 @@ export async function startHarness(
   // Stripe calls go through a recording proxy too: stripe-mock keeps no state, so tests read what it was sent.
   const stripe = await startFaultProxy(testEnv('stripeUrl'));
   const aws: AwsSettings = { region: cfg.moto.region, endpoint: awsFaults.url, accountId: cfg.moto.accountId };
-  const crm = await startDemoCrm({ token: testEnv('crmToken'), readToken: testEnv('crmReadToken'), customers: cfg.demoCrm.customers });
+  const crm = await startDemoCrm({
+    token: testEnv('crmToken'),
+    readToken: testEnv('crmReadToken'),
+    customers: cfg.demoCrm.customers,
+  });
   const connection = await Connection.connect({ address });
   const codecKeys = parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys);
   const client = new Client({ connection, namespace, dataConverter: airlockDataConverter(codecKeys) });
@@ -166,9 +200,13 @@ export async function startHarness(
     decide,
     async approveAll(id) {
       for (const approver of ['bob', 'carol']) {
-        if ((await airlock.waitFor(id, ['awaiting_approval', 'awaiting_reapproval', 'executing'])) !== 'awaiting_approval') return;
+        if (
+          (await airlock.waitFor(id, ['awaiting_approval', 'awaiting_reapproval', 'executing'])) !== 'awaiting_approval'
+        )
+          return;
         const attempt = await decide(id, approver);
-        if (!attempt.accepted) throw new Error(`${approver}'s approval of ${id} was refused: ${attempt.refusal?.message}`);
+        if (!attempt.accepted)
+          throw new Error(`${approver}'s approval of ${id} was refused: ${attempt.refusal?.message}`);
         await airlock.waitFor(id, ['awaiting_reapproval', 'executing'], { timeoutMs: 1000 }).catch(() => undefined);
       }
     },

@@ -10,6 +10,10 @@ export interface MotoSession {
 
 /** Every session moto has minted whose name belongs to this action (`<id>` and `<id>.plan`). */
 export async function sessionsOf(motoEndpoint: string, actionId: string): Promise<MotoSession[]> {
-  const data = (await (await fetch(`${motoEndpoint}/moto-api/data.json`)).json()) as { sts?: { AssumedRole?: MotoSession[] } };
-  return (data.sts?.AssumedRole ?? []).filter((s) => s.session_name === actionId || s.session_name === `${actionId}.plan`);
+  const data = (await (await fetch(`${motoEndpoint}/moto-api/data.json`)).json()) as {
+    sts?: { AssumedRole?: MotoSession[] };
+  };
+  return (data.sts?.AssumedRole ?? []).filter(
+    (s) => s.session_name === actionId || s.session_name === `${actionId}.plan`,
+  );
 }

@@ -23,13 +23,23 @@ export interface Rogue {
   /** A client with no codec (plain payloads) or with Airlock's codec keys (as agent backends hold them). */
   client(encrypted: boolean): Client;
   /** Runs `rogueCall` on the attacker's own task queue and returns what became of the activity. */
-  call(opts: { encrypted: boolean; taskQueue: string; activity: string; args: unknown[]; workflowId?: string; reuseClosedId?: boolean }): Promise<ActivityOutcome & { workflowId: string }>;
+  call(opts: {
+    encrypted: boolean;
+    taskQueue: string;
+    activity: string;
+    args: unknown[];
+    workflowId?: string;
+    reuseClosedId?: boolean;
+  }): Promise<ActivityOutcome & { workflowId: string }>;
   /** Runs the workflow `forgeAudit` on the attacker's own (encrypted) queue under `workflowId`; what became of its `recordAudit`. */
   forgeAudit(taskQueue: string, workflowId: string, status: string, proposal: unknown): Promise<ActivityOutcome>;
   /** Starts a worker with the impostor `actionWorkflow` (and no activities) on `taskQueue`. */
   impostor(taskQueue: string): Promise<{ stop(): Promise<void> }>;
   /** Starts a worker of the attacker's own activities (and no workflows) on `taskQueue`, with Airlock's codec. */
-  activities(taskQueue: string, activities: Record<string, (...args: unknown[]) => Promise<unknown>>): Promise<{ stop(): Promise<void> }>;
+  activities(
+    taskQueue: string,
+    activities: Record<string, (...args: unknown[]) => Promise<unknown>>,
+  ): Promise<{ stop(): Promise<void> }>;
   /** What became of the first activity of a workflow, or of the first of a type (waits for it). */
   outcome(workflowId: string, runId?: string, activityType?: string): Promise<ActivityOutcome>;
   close(): Promise<void>;
@@ -45,14 +55,32 @@ export async function startRogue(): Promise<Rogue> {
   const plain = new Client({ connection, namespace });
   const encrypted = new Client({ connection, namespace, dataConverter: airlockDataConverter(keys) });
   const decode = historyDecoder(encrypted);
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../fixtures/rogue/rogue-workflows'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../fixtures/rogue/rogue-workflows'),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+  });
   const workers: { worker: Worker; running: Promise<void> }[] = [];
   // The attacker's own "executeAction", on the attacker's own queue: it does nothing and says it executed.
   const fakeExecution = async () => ({
     kind: 'executed',
-    result: { output: { noteId: 'N-fake' }, credentials: { roleArn: 'arn:aws:iam::123456789012:role/airlock-demo-crm', sessionName: 'fake', sourceIdentity: 'alice', expiresAt: '', durationSeconds: 900, secretIds: [] }, idempotencyKey: 'fake' },
+    result: {
+      output: { noteId: 'N-fake' },
+      credentials: {
+        roleArn: 'arn:aws:iam::123456789012:role/airlock-demo-crm',
+        sessionName: 'fake',
+        sourceIdentity: 'alice',
+        expiresAt: '',
+        durationSeconds: 900,
+        secretIds: [],
+      },
+      idempotencyKey: 'fake',
+    },
   });
-  const startWorker = async (taskQueue: string, withCodec: boolean, activities?: Record<string, () => Promise<unknown>>) => {
+  const startWorker = async (
+    taskQueue: string,
+    withCodec: boolean,
+    activities?: Record<string, () => Promise<unknown>>,
+  ) => {
     const worker = await Worker.create({
       connection: native,
       namespace,
@@ -74,10 +102,18 @@ export async function startRogue(): Promise<Rogue> {
       const events = (await plain.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
       const types = new Map<string, string>();
       for (const e of events) {
-        if (e.activityTaskScheduledEventAttributes) types.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
-        const done = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+        if (e.activityTaskScheduledEventAttributes)
+          types.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+        const done =
+          e.activityTaskCompletedEventAttributes ??
+          e.activityTaskFailedEventAttributes ??
+          e.activityTaskTimedOutEventAttributes;
         if (!done || (activityType && types.get(String(done.scheduledEventId)) !== activityType)) continue;
-        if (e.activityTaskCompletedEventAttributes) return { completed: true, result: await decode(e.activityTaskCompletedEventAttributes.result?.payloads?.[0]) };
+        if (e.activityTaskCompletedEventAttributes)
+          return {
+            completed: true,
+            result: await decode(e.activityTaskCompletedEventAttributes.result?.payloads?.[0]),
+          };
         const failure = e.activityTaskFailedEventAttributes?.failure ?? e.activityTaskTimedOutEventAttributes?.failure;
         if (failure) return { completed: false, ...(await describeFailure(failure)) };
       }
@@ -86,8 +122,14 @@ export async function startRogue(): Promise<Rogue> {
     throw new Error(`no activity outcome in ${workflowId}`);
   };
   const describeFailure = async (f: temporal.api.failure.v1.IFailure) => {
-    const attrs = f.encodedAttributes ? ((await decode(f.encodedAttributes)) as { message?: string } | undefined) : undefined;
-    return { type: f.applicationFailureInfo?.type ?? undefined, nonRetryable: f.applicationFailureInfo?.nonRetryable ?? undefined, message: attrs?.message ?? f.message ?? undefined };
+    const attrs = f.encodedAttributes
+      ? ((await decode(f.encodedAttributes)) as { message?: string } | undefined)
+      : undefined;
+    return {
+      type: f.applicationFailureInfo?.type ?? undefined,
+      nonRetryable: f.applicationFailureInfo?.nonRetryable ?? undefined,
+      message: attrs?.message ?? f.message ?? undefined,
+    };
   };
 
   return {
@@ -105,7 +147,11 @@ export async function startRogue(): Promise<Rogue> {
       return { ...result, workflowId };
     },
     async forgeAudit(taskQueue, workflowId, status, proposal) {
-      const handle = await encrypted.workflow.start('forgeAudit', { taskQueue: queues.encrypted, workflowId, args: [proposal, taskQueue, status] });
+      const handle = await encrypted.workflow.start('forgeAudit', {
+        taskQueue: queues.encrypted,
+        workflowId,
+        args: [proposal, taskQueue, status],
+      });
       const result = await outcome(workflowId, handle.firstExecutionRunId, 'recordAudit');
       await handle.terminate('attack over').catch(() => undefined);
       return result;
@@ -120,7 +166,13 @@ export async function startRogue(): Promise<Rogue> {
       };
     },
     async activities(taskQueue, activities) {
-      const worker = await Worker.create({ connection: native, namespace, taskQueue, activities, dataConverter: airlockDataConverter(keys) });
+      const worker = await Worker.create({
+        connection: native,
+        namespace,
+        taskQueue,
+        activities,
+        dataConverter: airlockDataConverter(keys),
+      });
       const entry = { worker, running: worker.run() };
       workers.push(entry);
       return {

@@ -13,6 +13,9 @@ export const TEST_ENV = {
 /** Reads one of them; fails clearly when a test runs without the global setup. */
 export function testEnv(name: keyof typeof TEST_ENV): string {
   const value = process.env[TEST_ENV[name]];
-  if (!value) throw new Error(`${TEST_ENV[name]} is not set: run the tests with \`npm test\` (jest's globalSetup starts the servers).`);
+  if (!value)
+    throw new Error(
+      `${TEST_ENV[name]} is not set: run the tests with \`npm test\` (jest's globalSetup starts the servers).`,
+    );
   return value;
 }
