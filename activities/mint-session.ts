@@ -7,6 +7,7 @@ import type { AwsSettings } from '../config/runtime-config';
 import { buildSessionPolicy } from './session-policy';
 import { AssumeRoleRequestSchema } from './session-request';
 import { z } from 'zod';
+import { classifyTargetError } from '../tasks/kit';
 import { DEFAULT_SESSION_SECONDS } from '../common/session-limits';
 
 /** A minted session: credentials and secret values live only as long as the activity that holds them. */
@@ -71,12 +72,12 @@ export async function mintSession(
   try {
     assumed = await deps.sts.send(new AssumeRoleCommand(request));
   } catch (err) {
-    const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-    const status = e.$metadata?.httpStatusCode;
+    // The same rule as every target call: throttling, 5xx and no answer at all may pass; a refusal will not.
+    const failure = classifyTargetError(err);
     throw new CredentialError(
-      `STS AssumeRole of ${roleArn} failed (${e.name ?? 'error'}: ${e.message ?? ''}). ` +
+      `STS AssumeRole of ${roleArn} failed (${failure.message}). ` +
         'Check that the role exists and that the worker may assume it.',
-      status === undefined || status >= 500 || e.name === 'Throttling',
+      failure.retryable,
     );
   }
   const c = assumed.Credentials;
@@ -99,12 +100,11 @@ export async function mintSession(
         sensitive.push(value.SecretString);
       } catch (err) {
         if (err instanceof CredentialError) throw err;
-        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-        const status = e.$metadata?.httpStatusCode;
+        const failure = classifyTargetError(err);
         throw new CredentialError(
-          `Reading secret ${secretId} with the action's session failed (${e.name ?? 'error'}). ` +
+          `Reading secret ${secretId} with the action's session failed (${String((err as { name?: string }).name ?? failure.kind)}). ` +
             'Check that the secret exists and that the role may read it.',
-          status === undefined || status >= 500,
+          failure.retryable,
         );
       }
     }

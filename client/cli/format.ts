@@ -120,9 +120,7 @@ export function statusColor(status: string, color: boolean): string {
 }
 
 /** The JSON form of an action: every documented key present, `null` where there is nothing yet. */
-export function actionJson(
-  s: ActionState,
-): Omit<ActionState, 'plan' | 'result' | 'error'> & {
+export function actionJson(s: ActionState): Omit<ActionState, 'plan' | 'result' | 'error'> & {
   plan: ActionState['plan'] | null;
   result: ActionState['result'] | null;
   error: ActionState['error'] | null;

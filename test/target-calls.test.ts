@@ -1,0 +1,71 @@
+import { TargetError } from '../common/errors';
+import { callTarget, classifyTargetError, named } from '../tasks/kit';
+
+// One rule for every task (and for STS and Secrets Manager): what may be retried after a failed call.
+const aws = (name: string, status?: number) =>
+  Object.assign(new Error(`${name} happened`), { name, $metadata: { httpStatusCode: status } });
+const stripe = (type: string, statusCode?: number) => Object.assign(new Error('stripe said'), { type, statusCode });
+const socket = (code: string) =>
+  Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('socket'), { code }) });
+
+test.each([
+  ['AWS throttling by name, whatever the status', aws('ThrottlingException', 400), 'throttled', true],
+  ['AWS Throttling (STS)', aws('Throttling', 400), 'throttled', true],
+  ['DynamoDB provisioned throughput', aws('ProvisionedThroughputExceededException', 400), 'throttled', true],
+  ['HTTP 429', Object.assign(new Error('slow down'), { status: 429 }), 'throttled', true],
+  ['Stripe rate limit', stripe('StripeRateLimitError', 429), 'throttled', true],
+  ['a 5xx answer', aws('InternalFailure', 500), 'status', true],
+  ['a 503 from Stripe', stripe('StripeAPIError', 503), 'status', true],
+  ['408 request timeout', Object.assign(new Error('timeout'), { status: 408 }), 'status', true],
+  ['a 4xx answer', aws('ValidationException', 400), 'status', false],
+  ['403 access denied', aws('AccessDeniedException', 403), 'status', false],
+  ['409 by default', stripe('StripeIdempotencyError', 409), 'status', false],
+  ['a reset connection (fetch hides it in cause)', socket('ECONNRESET'), 'network', true],
+  ['a refused connection', socket('ECONNREFUSED'), 'network', true],
+  ['an undici socket error', socket('UND_ERR_SOCKET'), 'network', true],
+  ['an aborted or timed-out call', Object.assign(new Error('aborted'), { name: 'TimeoutError' }), 'network', true],
+  ['a Stripe connection error', stripe('StripeConnectionError'), 'network', true],
+  [
+    'a bug: no status, no network cause',
+    new TypeError("Cannot read properties of undefined (reading 'id')"),
+    'unknown',
+    false,
+  ],
+  ['a body that is not JSON', new SyntaxError('Unexpected token < in JSON'), 'unknown', false],
+] as const)('%s → %s, retryable %s', (_label, err, kind, retryable) => {
+  expect(classifyTargetError(err)).toMatchObject({ kind, retryable });
+});
+
+test('a target may name statuses that mean "try again" (Stripe: 409 while the same key is in flight)', () => {
+  expect(classifyTargetError(stripe('StripeIdempotencyError', 409), { retryableStatuses: [409] }).retryable).toBe(true);
+  expect(classifyTargetError(stripe('StripeInvalidRequestError', 400), { retryableStatuses: [409] }).retryable).toBe(
+    false,
+  );
+});
+
+test('callTarget throws one TargetError that says which target, which call, what status and whether to retry', async () => {
+  const refused = await callTarget('the demo CRM', 'POST /customers/C-1/notes', () =>
+    Promise.reject(Object.assign(new Error('{"error":"bad"}'), { status: 400 })),
+  ).catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(TargetError);
+  expect(refused).toMatchObject({
+    message: 'The demo CRM refused POST /customers/C-1/notes: HTTP 400 {"error":"bad"}',
+    status: 400,
+    retryable: false,
+  });
+  const unreachable = await callTarget('SSM', 'PutParameter', () => Promise.reject(socket('ECONNRESET'))).catch(
+    (e: unknown) => e,
+  );
+  expect(unreachable).toMatchObject({
+    message: expect.stringMatching(/^SSM could not be reached for PutParameter/),
+    retryable: true,
+  });
+  // Errors the task handles itself pass through untouched, and so does a TargetError the call throws itself.
+  const missing = aws('ParameterNotFound', 400);
+  await expect(
+    callTarget('SSM', 'GetParameter', () => Promise.reject(missing), { passThrough: named('ParameterNotFound') }),
+  ).rejects.toBe(missing);
+  const own = new TargetError('refusing: only 10 refundable', 400, false);
+  await expect(callTarget('Stripe', 'refunds.create', () => Promise.reject(own))).rejects.toBe(own);
+  await expect(callTarget('Stripe', 'charges.retrieve', async () => 'ok')).resolves.toBe('ok');
+});
