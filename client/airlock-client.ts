@@ -7,7 +7,8 @@ import {
   WorkflowUpdateFailedError,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
-import { ActionNotFoundError, DecisionError, IdempotencyConflictError } from '../common/errors';
+import { ActionNotFoundError, DecisionError, IdempotencyConflictError, PlanIntegrityError } from '../common/errors';
+import { planHashBody } from '../common/plan-hash';
 import type { actionWorkflow } from '../workflows';
 import { decideUpdate, getActionQuery } from '../common/messages';
 import { initialSearchAttributes, SA_STATUS } from '../common/search-attributes';
@@ -53,6 +54,19 @@ export interface Proposal {
   status: ActionStatus;
   /** True when an earlier proposal with the same idempotency key was found instead of starting a new one. */
   existing: boolean;
+}
+
+/**
+ * An action's state, refused unless every plan in it is what its hash says (for its task and input). Airlock's
+ * workflow never shows anything else; a Temporal that does (a server of someone else's, a stranger's workflow) would
+ * have a person review one plan and sign another.
+ */
+export function checkedState(state: ActionState): ActionState {
+  for (const plan of [state.plan, ...(state.stalePlans ?? [])]) {
+    if (plan && sha256Canonical(planHashBody(state.task, state.input, plan)) !== plan.hash)
+      throw new PlanIntegrityError(state.id);
+  }
+  return state;
 }
 
 /** Refusal codes the decision validator answers with (see `ApprovalRefusalCode`). */
@@ -181,11 +195,13 @@ export class AirlockClient {
     try {
       const description = await handle.describe();
       if (description.status.name === 'RUNNING') {
-        return await this.temporal.withDeadline(Date.now() + (opts.queryTimeoutMs ?? 10_000), () =>
-          handle.query(getActionQuery),
+        return checkedState(
+          await this.temporal.withDeadline(Date.now() + (opts.queryTimeoutMs ?? 10_000), () =>
+            handle.query(getActionQuery),
+          ),
         );
       }
-      return await handle.result();
+      return checkedState(await handle.result());
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new ActionNotFoundError(id);
       throw err;
@@ -195,7 +211,7 @@ export class AirlockClient {
   /** Waits for the action's final state; with a timeout, throws if it is not final by then. */
   async result(id: string, opts: { timeoutMs?: number } = {}): Promise<ActionState> {
     const handle = await this.handle(id);
-    const wait = handle.result();
+    const wait = handle.result().then(checkedState);
     try {
       if (opts.timeoutMs === undefined) return await wait;
       let timer: NodeJS.Timeout | undefined;

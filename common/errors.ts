@@ -120,6 +120,20 @@ export class EvidenceError extends AirlockError {
   }
 }
 
+/**
+ * What Temporal returned as an action's plan is not what its hash says: a person would be shown one plan and sign
+ * another. Nothing is shown as the plan, and nothing is signed.
+ */
+export class PlanIntegrityError extends AirlockError {
+  readonly type = 'AIRLOCK_PLAN_MISMATCH';
+  constructor(id: string) {
+    super(
+      `Action ${id}: the plan Temporal returned does not match its hash, so what you would be shown is not what you would sign. ` +
+        'Nothing was signed. Check which Temporal you are connected to (TEMPORAL_ADDRESS, or the local stack profile .airlock/local-stack.env) and report it.',
+    );
+  }
+}
+
 /** A decision could not be delivered (the action finished, or the command was malformed). */
 export class DecisionError extends AirlockError {
   readonly type = 'AIRLOCK_DECISION';

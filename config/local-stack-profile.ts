@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../common/errors';
 
@@ -21,6 +21,7 @@ export function writeLocalStackProfile(stateDir: string, values: LocalStackProfi
   mkdirSync(stateDir, { recursive: true });
   const file = join(stateDir, 'local-stack.env');
   const lines = PROFILE_KEYS.filter((k) => values[k] !== undefined).map((k) => `${k}=${values[k]}`);
+  rmSync(file, { force: true }); // a file left by another run keeps its mode; this one must be 0600
   writeFileSync(
     file,
     `# Written by npm start while the local stack runs; removed when it stops.\n${lines.join('\n')}\n`,
@@ -29,8 +30,20 @@ export function writeLocalStackProfile(stateDir: string, values: LocalStackProfi
   return file;
 }
 
-/** Reads a profile: `KEY=value` lines of known keys; anything else is refused. */
+/**
+ * Reads a profile: `KEY=value` lines of known keys; anything else is refused. So is a file that is not the current
+ * user's own with mode 0600 (as `npm start` writes it): a profile that came with a cloned repository or an archive
+ * could point the CLI at someone else's Temporal, to show an approver one thing while they sign another.
+ */
 export function readLocalStackProfile(file: string): LocalStackProfile {
+  const st = statSync(file);
+  const mine = typeof process.getuid !== 'function' || st.uid === process.getuid();
+  if (!mine || (st.mode & 0o077) !== 0) {
+    throw new ConfigError(
+      `${file} is ${mine ? `open to others (mode ${(st.mode & 0o777).toString(8)})` : 'not yours'}; \`npm start\` writes its profile 0600. ` +
+        "A profile from anywhere else could point airlock at someone else's Temporal: delete it (npm start writes a new one), or configure airlock through its environment.",
+    );
+  }
   const out: LocalStackProfile = {};
   for (const [i, raw] of readFileSync(file, 'utf8').split('\n').entries()) {
     const line = raw.trim();

@@ -7,6 +7,8 @@ import type { ActionState } from '../common/types';
 import { REPO_ROOT } from '../stack/dev-config';
 import { startHarness, type Harness } from './support/harness';
 import { testEnv } from './support/test-env';
+import { startRogue } from './support/rogue';
+import { PlanIntegrityError } from '../common/errors';
 
 // Point 5 of the security issue: people see only what is there. Agent-, approver- and target-controlled text is
 // printed with every control character, escape sequence and bidi override made visible, and nobody signs a plan
@@ -149,6 +151,36 @@ describe('nobody signs a plan they were not shown', () => {
       /full 64-character plan hash/,
     );
     expect((await h.airlock.get(action.id)).approvals.filter((a) => a.approver === 'bob')).toEqual([]);
+  });
+
+  test('a Temporal that shows one plan under the hash of another is refused: nothing shown as the plan, nothing signed', async () => {
+    const rogue = await startRogue();
+    try {
+      // A real pending action's plan hash, under a summary and diff that say something harmless.
+      const real = await h.airlock.get(action.id);
+      const forged: ActionState = {
+        ...real,
+        id: `act-${'f'.repeat(24)}`,
+        plan: { ...real.plan!, summary: 'Add a friendly note', diff: [{ path: 'notes', op: 'add', after: 'hello' }] },
+      };
+      const shown = await rogue.showState(forged.id, forged);
+      await expect(h.airlock.get(forged.id)).rejects.toThrow(PlanIntegrityError);
+      const show = await airlock('show', forged.id);
+      expect([show.code, show.stderr]).toEqual([1, expect.stringContaining('does not match its hash')]);
+      expect(show.stdout).not.toContain('Add a friendly note');
+      const approve = await onTerminal('y', 'approve', forged.id, '--as', 'bob');
+      expect(approve.code).toBe(1);
+      expect(approve.out).toContain('Nothing was signed');
+      expect(approve.out).not.toContain('[y/N]');
+      // The same rogue showing the real plan unchanged is shown: the check refuses only what does not hold.
+      const honest = await rogue.showState(`act-${'e'.repeat(24)}`, { ...real, id: `act-${'e'.repeat(24)}` });
+      expect((await h.airlock.get(`act-${'e'.repeat(24)}`)).plan!.hash).toBe(real.plan!.hash);
+      await shown.stop();
+      await honest.stop();
+    } finally {
+      await rogue.close();
+    }
+    expect((await h.airlock.get(action.id)).approvedBy).toEqual([]);
   });
 
   test('on a terminal, approve shows the exact summary, diff and hash, escaped, and signs only on "y"', async () => {

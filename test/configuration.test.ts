@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,17 +74,28 @@ test('the CLI with the local stack’s profile but no stack answering says the s
   const keyFile = join(dir, '.airlock', 'codec-keys.json');
   writeFileSync(keyFile, JSON.stringify({ current: 'k1', keys: { k1: Buffer.alloc(32, 7).toString('base64') } }));
   const port = await freePort(); // nobody listens
+  const profile = join(dir, '.airlock', 'local-stack.env');
   writeFileSync(
-    join(dir, '.airlock', 'local-stack.env'),
+    profile,
     `TEMPORAL_ADDRESS=127.0.0.1:${port}\nTEMPORAL_NAMESPACE=default\nAIRLOCK_CODEC_KEY_FILE=${keyFile}\n`,
+    {
+      mode: 0o600,
+    },
   );
   const down = await run([join(REPO_ROOT, 'bin', 'airlock.js'), 'pending'], bareEnv(), dir);
   expect(down.code).toBe(1);
   expect(down.out).toContain(`cannot reach Temporal at 127.0.0.1:${port}`);
   expect(down.out).toContain('has `npm start` stopped?');
   // A profile with anything but client settings is refused, not half-read.
-  writeFileSync(join(dir, '.airlock', 'local-stack.env'), 'NODE_OPTIONS=--require=/tmp/evil.js\n');
+  writeFileSync(profile, 'NODE_OPTIONS=--require=/tmp/evil.js\n');
   const hostile = await run([join(REPO_ROOT, 'bin', 'airlock.js'), 'pending'], bareEnv(), dir);
   expect(hostile.code).toBe(1);
   expect(hostile.out).toContain('is not a setting of the local stack');
+  // A profile others can write, or one that came with a checkout (git keeps no 0600), is not read at all.
+  chmodSync(profile, 0o644);
+  writeFileSync(profile, `TEMPORAL_ADDRESS=127.0.0.1:${port}\n`);
+  const foreign = await run([join(REPO_ROOT, 'bin', 'airlock.js'), 'pending'], bareEnv(), dir);
+  expect(foreign.code).toBe(1);
+  expect(foreign.out).toContain('open to others (mode 644)');
+  expect(foreign.out).not.toContain('cannot reach');
 });

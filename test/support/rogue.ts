@@ -33,6 +33,8 @@ export interface Rogue {
   }): Promise<ActivityOutcome & { workflowId: string }>;
   /** Runs the workflow `forgeAudit` on the attacker's own (encrypted) queue under `workflowId`; what became of its `recordAudit`. */
   forgeAudit(taskQueue: string, workflowId: string, status: string, proposal: unknown): Promise<ActivityOutcome>;
+  /** Runs `showsState` under `workflowId` (encrypted, as Airlock's are): it answers `getAction` with `state`. */
+  showState(workflowId: string, state: unknown): Promise<{ stop(): Promise<void> }>;
   /** Starts a worker with the impostor `actionWorkflow` (and no activities) on `taskQueue`. */
   impostor(taskQueue: string): Promise<{ stop(): Promise<void> }>;
   /** Starts a worker of the attacker's own activities (and no workflows) on `taskQueue`, with Airlock's codec. */
@@ -155,6 +157,20 @@ export async function startRogue(): Promise<Rogue> {
       const result = await outcome(workflowId, handle.firstExecutionRunId, 'recordAudit');
       await handle.terminate('attack over').catch(() => undefined);
       return result;
+    },
+    async showState(workflowId, state) {
+      const handle = await encrypted.workflow.start('showsState', {
+        taskQueue: queues.encrypted,
+        workflowId,
+        args: [state],
+      });
+      return {
+        stop: () =>
+          handle.terminate('attack over').then(
+            () => undefined,
+            () => undefined,
+          ),
+      };
     },
     async impostor(taskQueue) {
       const entry = await startWorker(taskQueue, true);
