@@ -52,7 +52,7 @@ export class TaskDefinitionError extends AirlockError {
   readonly type = 'AIRLOCK_TASK_DEFINITION';
 }
 
-/** Configuration is missing or malformed (environment, temporal-dev.yml, policy files). */
+/** Configuration is missing or malformed (the environment, a local stack profile, policy or identity files). */
 export class ConfigError extends AirlockError {
   readonly type = 'AIRLOCK_CONFIG';
 }

@@ -1,5 +1,16 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../common/errors';
 
 /**
@@ -30,22 +41,43 @@ export function writeLocalStackProfile(stateDir: string, values: LocalStackProfi
   return file;
 }
 
+/** The local stack listens on this machine only: a profile naming any other Temporal is not the stack's. */
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\d{1,5}$/;
+
 /**
- * Reads a profile: `KEY=value` lines of known keys; anything else is refused. So is a file that is not the current
- * user's own with mode 0600 (as `npm start` writes it): a profile that came with a cloned repository or an archive
- * could point the CLI at someone else's Temporal, to show an approver one thing while they sign another.
+ * Reads a profile: `KEY=value` lines of known keys, a Temporal on this machine; anything else is refused. So is a
+ * file (opened once, never through a symbolic link) that is not the current user's own with mode 0600 in a folder
+ * only they may write, as `npm start` leaves it: a profile that came with a checkout or an archive could point the
+ * CLI at someone else's Temporal, to show an approver one thing while they sign another.
  */
 export function readLocalStackProfile(file: string): LocalStackProfile {
-  const st = statSync(file);
-  const mine = typeof process.getuid !== 'function' || st.uid === process.getuid();
-  if (!mine || (st.mode & 0o077) !== 0) {
-    throw new ConfigError(
-      `${file} is ${mine ? `open to others (mode ${(st.mode & 0o777).toString(8)})` : 'not yours'}; \`npm start\` writes its profile 0600. ` +
-        "A profile from anywhere else could point airlock at someone else's Temporal: delete it (npm start writes a new one), or configure airlock through its environment.",
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  const refuse = (why: string) =>
+    new ConfigError(
+      `${file} ${why}; \`npm start\` writes its profile 0600 in a folder of yours. A profile from anywhere else could point ` +
+        "airlock at someone else's Temporal: delete it (npm start writes a new one), or configure airlock through its environment.",
     );
+  const folder = statSync(dirname(file));
+  if ((uid !== undefined && folder.uid !== uid) || (folder.mode & 0o022) !== 0)
+    throw refuse('is in a folder others may write');
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    throw refuse(`cannot be opened as a plain file (${(err as NodeJS.ErrnoException).code})`);
+  }
+  let text: string;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw refuse('is not a plain file');
+    if (uid !== undefined && st.uid !== uid) throw refuse('is not yours');
+    if ((st.mode & 0o077) !== 0) throw refuse(`is open to others (mode ${(st.mode & 0o777).toString(8)})`);
+    text = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
   const out: LocalStackProfile = {};
-  for (const [i, raw] of readFileSync(file, 'utf8').split('\n').entries()) {
+  for (const [i, raw] of text.split('\n').entries()) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const eq = line.indexOf('=');
@@ -55,6 +87,9 @@ export function readLocalStackProfile(file: string): LocalStackProfile {
         `${file}, line ${i + 1}: "${line.slice(0, 40)}" is not a setting of the local stack's profile; delete the file and restart the stack.`,
       );
     out[key] = line.slice(eq + 1);
+  }
+  if (out.TEMPORAL_ADDRESS !== undefined && !LOOPBACK.test(out.TEMPORAL_ADDRESS)) {
+    throw refuse(`names a Temporal at ${out.TEMPORAL_ADDRESS.slice(0, 80)}, which is not on this machine`);
   }
   return out;
 }

@@ -62,7 +62,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
   if (missing.length) {
     throw new ConfigError(
       `The worker is not configured: ${missing.map((name) => `${name} (${REQUIRED[name]})`).join('; ')} ${missing.length === 1 ? 'is' : 'are'} not set. ` +
-        'Set them (README, "Running against a real cluster"), or run the local stack with `npm start`, which configures its own worker.',
+        'Set them (README, "Configuration (worker, CLI and SDK)"), or run the local stack with `npm start`, which configures its own worker.',
     );
   }
   if (!/^\d{12}$/.test(env.AIRLOCK_AWS_ACCOUNT_ID as string)) {

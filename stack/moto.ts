@@ -77,7 +77,7 @@ export async function seedMoto(
                 {
                   Effect: 'Allow',
                   Principal: { AWS: `arn:aws:iam::${cfg.accountId}:root` },
-                  Action: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
+                  Action: role.trustedActions,
                 },
               ],
             }),

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,4 +98,18 @@ test('the CLI with the local stack’s profile but no stack answering says the s
   expect(foreign.code).toBe(1);
   expect(foreign.out).toContain('open to others (mode 644)');
   expect(foreign.out).not.toContain('cannot reach');
+  // Nor is one that names a Temporal off this machine, or that is a link to a file elsewhere.
+  rmSync(profile);
+  writeFileSync(profile, `TEMPORAL_ADDRESS=temporal.attacker.example:7233\nAIRLOCK_CODEC_KEY_FILE=${keyFile}\n`, {
+    mode: 0o600,
+  });
+  const remote = await run([join(REPO_ROOT, 'bin', 'airlock.js'), 'pending'], bareEnv(), dir);
+  expect([remote.code, remote.out]).toEqual([1, expect.stringContaining('which is not on this machine')]);
+  const elsewhere = join(mkdtempSync(join(tmpdir(), 'airlock-cfg-')), 'profile.env');
+  renameSync(profile, elsewhere);
+  symlinkSync(elsewhere, profile);
+  const linked = await run([join(REPO_ROOT, 'bin', 'airlock.js'), 'pending'], bareEnv(), dir);
+  expect([linked.code, linked.out]).toEqual([1, expect.stringContaining('cannot be opened as a plain file (ELOOP)')]);
+  // Commands that need no Temporal do not read it at all.
+  expect((await run([join(REPO_ROOT, 'bin', 'airlock.js'), 'tasks'], bareEnv(), dir)).code).toBe(0);
 });

@@ -31,7 +31,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function stockOf(sku: string): Promise<{ quantity?: number; lastAction?: string }> {
+async function stockOf(sku: string): Promise<{ quantity?: number; applied?: string[] }> {
   const ddb = new DynamoDBClient({ region: cfg.moto.region, endpoint: h.motoEndpoint, credentials: MOTO_ADMIN });
   try {
     const { Item } = await ddb.send(
@@ -39,7 +39,7 @@ async function stockOf(sku: string): Promise<{ quantity?: number; lastAction?: s
     );
     return {
       quantity: Item?.quantity?.N === undefined ? undefined : Number(Item.quantity.N),
-      lastAction: Item?.lastAction?.S,
+      applied: Item?.applied?.SS,
     };
   } finally {
     ddb.destroy();
@@ -70,7 +70,7 @@ test('the example task plans, runs once through its own narrow session, and a dr
     status: 'succeeded',
     result: { output: { sku: 'SKU-042', quantity: 7, replayed: false } },
   });
-  expect(await stockOf('SKU-042')).toEqual({ quantity: 7, lastAction: id });
+  expect(await stockOf('SKU-042')).toEqual({ quantity: 7, applied: [id] });
   // The session was minted from the task's own statements, on the role the stack seeded from the task.
   expect(done.result?.credentials).toMatchObject({
     roleArn: `arn:aws:iam::${cfg.moto.accountId}:role/airlock-example-inventory`,
@@ -102,4 +102,20 @@ test('an agent policy does not name is denied the example task', async () => {
   );
   expect(denied.status).toBe('denied');
   expect(await stockOf('SKU-043')).toEqual({});
+});
+
+test('its execution is exactly once: a retry after another action’s write finds its own mark and writes nothing', async () => {
+  const ctx = (actionId: string) => ({
+    actionId,
+    secrets: {},
+    endpoints: {},
+    fetch,
+    aws: { region: cfg.moto.region, endpoint: h.motoEndpoint, credentials: { ...MOTO_ADMIN, sessionToken: 'moto' } },
+  });
+  const [a, b] = ['act-example000000000000000a', 'act-example000000000000000b'];
+  expect(await setStockLevel.execute({ sku: 'SKU-044', quantity: 5 }, ctx(a))).toMatchObject({ replayed: false });
+  expect(await setStockLevel.execute({ sku: 'SKU-044', quantity: 9 }, ctx(b))).toMatchObject({ replayed: false });
+  // Action a's result was lost (a worker died after the write); Temporal retries it.
+  expect(await setStockLevel.execute({ sku: 'SKU-044', quantity: 5 }, ctx(a))).toMatchObject({ replayed: true });
+  expect(await stockOf('SKU-044')).toEqual({ quantity: 9, applied: expect.arrayContaining([a, b]) });
 });

@@ -26,6 +26,18 @@ test.each([
   ['an aborted or timed-out call', Object.assign(new Error('aborted'), { name: 'TimeoutError' }), 'network', true],
   ['a Stripe connection error', stripe('StripeConnectionError'), 'network', true],
   [
+    'the worker’s own credentials timed out',
+    Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }),
+    'network',
+    true,
+  ],
+  [
+    'an error the AWS SDK marks transient',
+    Object.assign(new Error('x'), { name: 'X', $retryable: {} }),
+    'network',
+    true,
+  ],
+  [
     'a bug: no status, no network cause',
     new TypeError("Cannot read properties of undefined (reading 'id')"),
     'unknown',

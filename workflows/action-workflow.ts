@@ -106,7 +106,7 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
         return await end('succeeded');
       }
       // Terraform's "saved plan is stale", for business APIs: the target changed, the new plan needs approving.
-      if (!decisions.replanned(needsApproval ? checkedPlan(outcome.plan, state) : outcome.plan)) {
+      if (!decisions.replanned(() => checkedPlan(outcome.plan, state))) {
         action.fail(
           'AIRLOCK_STALE',
           `The target changed ${state.stalePlans.length} times between approval and execution; nothing was executed. Propose again once it settles.`,

@@ -103,12 +103,13 @@ export class DecisionHandler {
   }
 
   /**
-   * The plan made just before execution differs from the approved one: approvals start over on `plan` in a new
-   * window. Returns false when the action has gone stale too often (it ends `stale`).
+   * The plan made just before execution differs from the approved one: approvals start over on the new plan (checked
+   * only once the old approvals are cleared) in a new window. Returns false when the action has gone stale too often
+   * (it ends `stale`), or needed no approval.
    */
-  replanned(plan: Plan): boolean {
+  replanned(plan: () => Plan): boolean {
     upsertSearchAttributes([{ key: SA_APPROVERS, value: [] }]);
-    if (this.action.state.approvalsRequired === 0 || !this.approval.replanned(plan, Date.now())) return false;
+    if (this.action.state.approvalsRequired === 0 || !this.approval.replanned(plan(), Date.now())) return false;
     this.action.setStatus('awaiting_reapproval');
     return true;
   }

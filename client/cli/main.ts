@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError } from 'commander';
-import { AirlockError, DecisionError } from '../../common/errors';
+import { AirlockError, DecisionError, PlanIntegrityError } from '../../common/errors';
 import { ACTION_STATUSES, DECIDING_STATUSES, type ActionStatus } from '../../common/statuses';
 import { temporalTargetFromEnv } from '../../config/temporal-connection';
 import { JsonlAuditLog } from '../../audit/audit-log';
@@ -21,7 +21,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { createSigningKey, keysDir, loadSigningKey, publicKeyText } from '../../crypto/signing-keys';
 import { SHA256_HEX } from '../../common/identifiers';
 import { safeJson, visible, visibleLines } from '../../common/terminal-text';
-import { actionJson, bold, formatAction, formatPlan, relative, statusColor, useColor } from './format';
+import { actionJson, bold, formatAction, formatPlan, red, relative, statusColor, useColor } from './format';
 
 /**
  * Exit codes: 0 success; 1 error (bad arguments, unknown action, Temporal unreachable); 2 a decision was refused;
@@ -45,20 +45,26 @@ const print = (human: string, json: unknown) => {
   process.stdout.write(jsonOutput ? `${safeJson(json, 2)}\n` : `${human}\n`);
 };
 
-/** The local stack's profile, when the environment left the CLI's settings to it. */
-const profile = loadCliEnvironment();
+/** The local stack's profile, when the environment leaves the CLI's settings to it: read by the commands that connect. */
+let profile: string | undefined;
+let profileRead = false;
+const useProfile = (): string | undefined => {
+  if (!profileRead) [profile, profileRead] = [loadCliEnvironment(), true];
+  return profile;
+};
 
 /**
  * Connects once, and says truthfully what stands in the way: nothing configured (the local stack is not running
  * here), a setting missing, or a Temporal that does not answer.
  */
 async function connect(opts: Parameters<typeof AirlockClient.connect>[0] = {}): Promise<AirlockClient> {
+  useProfile();
   const target = temporalTargetFromEnv();
   if (!target.address && !codecKeysFromEnv(process.env)) {
     throw new CliError(
       'Airlock is not configured here, and no local stack is running in this folder (no .airlock/local-stack.env). ' +
         'Start the local stack with `npm start` in the repository and run airlock from there; for a deployment, set TEMPORAL_ADDRESS and ' +
-        'AIRLOCK_CODEC_KEY_FILE (README, "Running against a real cluster").',
+        'AIRLOCK_CODEC_KEY_FILE (README, "Configuration (worker, CLI and SDK)").',
     );
   }
   try {
@@ -286,6 +292,7 @@ withJson(
           risk: p.risk,
           createdAt: p.startedAt.toISOString(),
           unavailable: (err as Error).message,
+          ...(err instanceof PlanIntegrityError ? { planMismatch: true } : {}),
         };
       }
     }),
@@ -295,9 +302,11 @@ withJson(
         .map(
           (r) =>
             `${bold(visible(r.id), color)}  ${visible(r.task)}  [${visible(r.risk)}]  by ${visible(r.requester)}  proposed ${relative(r.createdAt)}${r.status === 'awaiting_reapproval' ? `  ${statusColor('the target changed: review the new plan', color)}` : ''}\n` +
-            ('unavailable' in r
-              ? `  details unavailable (${visible(r.unavailable)}); is its worker running?`
-              : `  ${visible(r.summary)}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'}`),
+            ('planMismatch' in r
+              ? `  ${red('DO NOT APPROVE', color)}: ${visible(r.unavailable)}`
+              : 'unavailable' in r
+                ? `  details unavailable (${visible(r.unavailable)}); is its worker running?`
+                : `  ${visible(r.summary)}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'}`),
         )
         .join('\n')
     : offset && all.length
@@ -433,7 +442,7 @@ withJson(
     .option('--file <path>', 'with verify: the audit log (default AIRLOCK_AUDIT_LOG; the local stack’s while it runs)'),
 ).action(async (id: string, o: { file?: string }) => {
   if (id === 'verify') {
-    const file = o.file ?? process.env.AIRLOCK_AUDIT_LOG;
+    const file = o.file ?? (useProfile(), process.env.AIRLOCK_AUDIT_LOG);
     if (!file)
       throw new CliError(
         'Which audit log? Pass --file <path> or set AIRLOCK_AUDIT_LOG (the local stack keeps its own in .airlock/audit.jsonl).',

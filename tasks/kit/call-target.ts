@@ -55,6 +55,8 @@ const NETWORK_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_CLOSED',
 ]);
+// The worker's own credentials could not be fetched (instance metadata or container credentials timed out): weather.
+const CREDENTIAL_NAMES = new Set(['CredentialsProviderError', 'ProviderError', 'TokenProviderError']);
 const NETWORK_NAMES = new Set([
   'TimeoutError',
   'AbortError',
@@ -97,8 +99,9 @@ function causes(err: unknown): ErrorLike[] {
 /**
  * The one rule for whether a failed target call may be retried, for every task: throttling (429 or a throttling
  * error name) and 408/5xx answers may pass; a call that never got an answer (reset, refused, timed out) may pass; any
- * other answer (4xx) will fail the same way again. An error with neither a status nor a known network cause is a
- * bug, not weather: it is not retried.
+ * other answer (4xx) will fail the same way again. So may a failure to fetch the worker's own credentials, or an error
+ * the AWS SDK marks transient. An error with neither a status nor a known transient cause is a bug, not weather: it
+ * is not retried.
  */
 export function classifyTargetError(err: unknown, opts: CallOptions = {}): TargetFailure {
   const chain = causes(err);
@@ -130,6 +133,8 @@ export function classifyTargetError(err: unknown, opts: CallOptions = {}): Targe
       NETWORK_CODES.has(String(c.code)) ||
       NETWORK_NAMES.has(String(c.name)) ||
       NETWORK_NAMES.has(String(c.type)) ||
+      CREDENTIAL_NAMES.has(String(c.name)) ||
+      c.$retryable !== undefined || // the AWS SDK marks transient errors it knows of
       (c.name === 'TypeError' && c.message === 'fetch failed'),
   );
   return network ? { kind: 'network', retryable: true, message } : { kind: 'unknown', retryable: false, message };
