@@ -16,6 +16,7 @@ import { TEST_AGENTS, startHarness, type Harness } from './support/harness';
 import { sessionsOf } from './support/moto-sessions';
 import { policiesWith } from './support/policies-with';
 import { testEnv } from './support/test-env';
+import { runAirlock, suiteCliEnv } from './support/cli';
 
 // Point 2 of the security issue: agents prove who they are. A proposal is a signature by a registered agent's key
 // over who, for whom, what (by digest), when and for which action; anything else ends `invalid` before policy, with
@@ -274,22 +275,7 @@ describe('one person, one key, one name', () => {
 });
 
 test('the CLI signs a proposal with the agent’s key from the keys directory, and says what to do when it has none', async () => {
-  const cli = (...args: string[]) =>
-    new Promise<{ code: number; out: string }>((resolve) =>
-      execFile(
-        process.execPath,
-        [join(REPO_ROOT, 'bin', 'airlock.js'), ...args],
-        {
-          env: {
-            ...process.env,
-            TEMPORAL_ADDRESS: testEnv('temporalAddress'),
-            AIRLOCK_CODEC_KEYS: testEnv('codecKeys'),
-            AIRLOCK_KEYS_DIR: h.keysDir,
-          },
-        },
-        (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
-      ),
-    );
+  const cli = (...args: string[]) => runAirlock(args, { env: suiteCliEnv(h.keysDir) });
   const missing = await cli(
     'propose',
     'crm.add_note_to_customer',

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import { auditTrail } from '../audit/audit-trail';
 import { JsonlAuditLog } from '../audit/audit-log';
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../common/canonical-json';
-import { REPO_ROOT } from '../stack/dev-config';
+import { runAirlock } from './support/cli';
 import { startHarness, type Harness } from './support/harness';
 
 let h: Harness;
@@ -39,15 +38,7 @@ afterAll(async () => {
 });
 
 const lines = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n');
-function verifyCli(file: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) =>
-    execFile(
-      process.execPath,
-      [join(REPO_ROOT, 'bin', 'airlock.js'), 'audit', 'verify', '--file', file],
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, out: stdout + stderr }),
-    ),
-  );
-}
+const verifyCli = (file: string) => runAirlock(['audit', 'verify', '--file', file]);
 
 test('every finished action is appended once, after the record its execution wrote, with the same events as `airlock audit`, in an intact chain', async () => {
   const log = new JsonlAuditLog(h.auditLogPath);

@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 import { actionIdFor } from '../client/action-id';
-import { REPO_ROOT } from '../stack/dev-config';
 import { loadSigningKey } from '../crypto/signing-keys';
 import { startHarness, type Harness } from './support/harness';
-import { testEnv } from './support/test-env';
+import { runAirlock, suiteCliEnv, type CliRun } from './support/cli';
 
 let h: Harness;
 beforeAll(async () => {
@@ -18,31 +16,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function airlock(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(REPO_ROOT, 'bin', 'airlock.js'), ...args],
-      {
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: testEnv('temporalAddress'),
-          TEMPORAL_NAMESPACE: testEnv('namespace'),
-          AIRLOCK_KEYS_DIR: h.keysDir,
-          AIRLOCK_CODEC_KEYS: testEnv('codecKeys'),
-          NO_COLOR: '1',
-        },
-      },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+type Run = CliRun;
+const airlock = (...args: string[]): Promise<Run> => runAirlock(args, { env: suiteCliEnv(h.keysDir) });
 const json = (r: Run) => JSON.parse(r.stdout);
 
 test('propose --wait runs a note to succeeded and exits 0; --json has id and status', async () => {
@@ -217,15 +192,7 @@ async function waitUntilStarted(id: string): Promise<void> {
 
 test('keys new creates an Ed25519 key pair with a 0600 private key, prints the public key, and never overwrites', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-cli-keys-'));
-  const run = (...args: string[]) =>
-    new Promise<Run>((resolve) =>
-      execFile(
-        process.execPath,
-        [join(REPO_ROOT, 'bin', 'airlock.js'), ...args],
-        { env: { ...process.env, AIRLOCK_KEYS_DIR: dir } },
-        (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-      ),
-    );
+  const run = (...args: string[]) => runAirlock(args, { env: { ...process.env, AIRLOCK_KEYS_DIR: dir } });
   const created = await run('keys', 'new', 'dave', '--json');
   expect(created.code).toBe(0);
   const { publicKey, privateKeyPath } = JSON.parse(created.stdout);

@@ -1,6 +1,4 @@
 import { execFile, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO_ROOT } from '../stack/dev-config';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { generateKeyPair, exportJWK, SignJWT } from 'jose';
@@ -10,6 +8,7 @@ import { startCodecServer, type CodecServer } from '../crypto/codec-server';
 import { temporalCliPath } from '../stack/tools';
 import { startHarness, type Harness } from './support/harness';
 import { TEST_ENV, testEnv } from './support/test-env';
+import { AIRLOCK_BIN } from './support/cli';
 import { historyText } from './support/raw-history';
 
 let h: Harness;
@@ -234,7 +233,7 @@ test('the codec server gives the refusal marker, never the payload, for one it c
 
 test('`airlock codec-server` serves it for production: it refuses to start open, and then needs the token', async () => {
   const start = (env: Record<string, string>) =>
-    spawn(process.execPath, [join(REPO_ROOT, 'bin', 'airlock.js'), 'codec-server', '--port', '0'], {
+    spawn(process.execPath, [AIRLOCK_BIN, 'codec-server', '--port', '0'], {
       env: { ...process.env, AIRLOCK_CODEC_KEYS: testEnv('codecKeys'), ...env },
     });
   const open = start({});

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../stack/dev-config';
 import { freePort } from '../stack/free-port';
+import { runAirlock } from './support/cli';
 
 // Production configuration has no development defaults: what is missing is named, and nothing quietly talks to moto.
 jest.setTimeout(60_000);
@@ -61,7 +62,7 @@ test('a worker started without configuration names every missing setting and doe
 
 test('the CLI outside a running local stack says so and how to start it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-cfg-'));
-  const result = await run([join(REPO_ROOT, 'bin', 'airlock.js'), 'pending'], bareEnv(), dir);
+  const result = await runAirlock(['pending'], { env: bareEnv(), cwd: dir, timeoutMs: 45_000 });
   expect(result.code).toBe(1);
   expect(result.out).toContain('no local stack is running in this folder');
   expect(result.out).toContain('npm start');
@@ -82,19 +83,19 @@ test('the CLI with the local stack’s profile but no stack answering says the s
       mode: 0o600,
     },
   );
-  const down = await run([join(REPO_ROOT, 'bin', 'airlock.js'), 'pending'], bareEnv(), dir);
+  const down = await runAirlock(['pending'], { env: bareEnv(), cwd: dir, timeoutMs: 45_000 });
   expect(down.code).toBe(1);
   expect(down.out).toContain(`cannot reach Temporal at 127.0.0.1:${port}`);
   expect(down.out).toContain('has `npm start` stopped?');
   // A profile with anything but client settings is refused, not half-read.
   writeFileSync(profile, 'NODE_OPTIONS=--require=/tmp/evil.js\n');
-  const hostile = await run([join(REPO_ROOT, 'bin', 'airlock.js'), 'pending'], bareEnv(), dir);
+  const hostile = await runAirlock(['pending'], { env: bareEnv(), cwd: dir, timeoutMs: 45_000 });
   expect(hostile.code).toBe(1);
   expect(hostile.out).toContain('is not a setting of the local stack');
   // A profile others can write, or one that came with a checkout (git keeps no 0600), is not read at all.
   chmodSync(profile, 0o644);
   writeFileSync(profile, `TEMPORAL_ADDRESS=127.0.0.1:${port}\n`);
-  const foreign = await run([join(REPO_ROOT, 'bin', 'airlock.js'), 'pending'], bareEnv(), dir);
+  const foreign = await runAirlock(['pending'], { env: bareEnv(), cwd: dir, timeoutMs: 45_000 });
   expect(foreign.code).toBe(1);
   expect(foreign.out).toContain('open to others (mode 644)');
   expect(foreign.out).not.toContain('cannot reach');
@@ -103,13 +104,13 @@ test('the CLI with the local stack’s profile but no stack answering says the s
   writeFileSync(profile, `TEMPORAL_ADDRESS=temporal.attacker.example:7233\nAIRLOCK_CODEC_KEY_FILE=${keyFile}\n`, {
     mode: 0o600,
   });
-  const remote = await run([join(REPO_ROOT, 'bin', 'airlock.js'), 'pending'], bareEnv(), dir);
+  const remote = await runAirlock(['pending'], { env: bareEnv(), cwd: dir, timeoutMs: 45_000 });
   expect([remote.code, remote.out]).toEqual([1, expect.stringContaining('which is not on this machine')]);
   const elsewhere = join(mkdtempSync(join(tmpdir(), 'airlock-cfg-')), 'profile.env');
   renameSync(profile, elsewhere);
   symlinkSync(elsewhere, profile);
-  const linked = await run([join(REPO_ROOT, 'bin', 'airlock.js'), 'pending'], bareEnv(), dir);
+  const linked = await runAirlock(['pending'], { env: bareEnv(), cwd: dir, timeoutMs: 45_000 });
   expect([linked.code, linked.out]).toEqual([1, expect.stringContaining('cannot be opened as a plain file (ELOOP)')]);
   // Commands that need no Temporal do not read it at all.
-  expect((await run([join(REPO_ROOT, 'bin', 'airlock.js'), 'tasks'], bareEnv(), dir)).code).toBe(0);
+  expect((await runAirlock(['tasks'], { env: bareEnv(), cwd: dir, timeoutMs: 45_000 })).code).toBe(0);
 });

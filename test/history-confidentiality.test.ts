@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { auditTrail } from '../audit/audit-trail';
-import { REPO_ROOT } from '../stack/dev-config';
 import { ALL_TASKS, type TaskDefinition } from '../tasks';
 import type { ActionState } from '../common/types';
 import { ACTION_STATUSES } from '../common/statuses';
+import { runAirlock, suiteCliEnv } from './support/cli';
 import { startHarness, type Harness } from './support/harness';
 import { sessionsOf } from './support/moto-sessions';
 import { policiesWith } from './support/policies-with';
@@ -46,23 +44,7 @@ function failNextWrite(task: string, status: number): void {
   else h.awsFaults.failNext(/AmazonSSM\.PutParameter|SendEmail/, status, 1);
 }
 
-function cli(...args: string[]): Promise<string> {
-  return new Promise((resolve) =>
-    execFile(
-      process.execPath,
-      [join(REPO_ROOT, 'bin', 'airlock.js'), ...args],
-      {
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: testEnv('temporalAddress'),
-          AIRLOCK_CODEC_KEYS: testEnv('codecKeys'),
-          AIRLOCK_KEYS_DIR: h.keysDir,
-        },
-      },
-      (_err, stdout, stderr) => resolve(stdout + stderr),
-    ),
-  );
-}
+const cli = async (...args: string[]): Promise<string> => (await runAirlock(args, { env: suiteCliEnv(h.keysDir) })).out;
 
 describe.each(tasks.map((task) => ({ name: task.name, task })))('$name', ({ task }) => {
   const input = task.examples[0];

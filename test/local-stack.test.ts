@@ -1,9 +1,10 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../stack/dev-config';
 import { freePort } from '../stack/free-port';
+import { runAirlock } from './support/cli';
 
 // `npm start`'s stack, on free ports and a temporary state folder, started twice on the same database.
 jest.setTimeout(240_000);
@@ -46,23 +47,15 @@ async function stopStack(): Promise<void> {
   await exited;
 }
 
-function airlock(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(REPO_ROOT, 'bin', 'airlock.js'), ...args, '--json'],
-      {
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
-          AIRLOCK_KEYS_DIR: keysDir,
-          AIRLOCK_CODEC_KEY_FILE: join(stateDir, 'codec-keys.json'),
-        },
-      },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
+const airlock = (...args: string[]) =>
+  runAirlock([...args, '--json'], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+      AIRLOCK_KEYS_DIR: keysDir,
+      AIRLOCK_CODEC_KEY_FILE: join(stateDir, 'codec-keys.json'),
+    },
   });
-}
 
 beforeAll(async () => {
   ports = {

@@ -1,13 +1,12 @@
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import Ajv from 'ajv';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 import { taskForTool, toolDefinitions } from '../client/tool-definitions';
 import { createDefaultRegistry, defaultCatalog } from '../tasks';
-import { REPO_ROOT } from '../stack/dev-config';
 import { startHarness, type Harness } from './support/harness';
 import { testEnv } from './support/test-env';
+import { AIRLOCK_BIN } from './support/cli';
 
 // The SDK's real MCP client, talking to the real `airlock mcp` process over stdio.
 jest.setTimeout(120_000);
@@ -25,7 +24,7 @@ afterAll(async () => {
 async function connect(agent: string, user?: string): Promise<Client> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [join(REPO_ROOT, 'bin', 'airlock.js'), 'mcp'],
+    args: [AIRLOCK_BIN, 'mcp'],
     env: {
       ...(process.env as Record<string, string>),
       TEMPORAL_ADDRESS: testEnv('temporalAddress'),
