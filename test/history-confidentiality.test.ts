@@ -37,11 +37,16 @@ const leaves = (v: unknown): string[] =>
       ? Object.values(v).flatMap(leaves)
       : [];
 
+/** Whether `value` occurs in `text` not merely as part of a longer word or number. */
+const standsIn = (text: string, value: string): boolean =>
+  new RegExp(`(?<![A-Za-z0-9])${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![A-Za-z0-9])`).test(text);
+
 /** Makes the target refuse the task's next write: the demo CRM by itself, AWS targets through the harness's proxy. */
 function failNextWrite(task: string, status: number): void {
   if (task.startsWith('crm.')) h.crm.failWrites(status, 1);
   else if (task.startsWith('billing.')) h.stripe.failNext(/^POST \/v1\/refunds/, status, 1);
-  else h.awsFaults.failNext(/AmazonSSM\.PutParameter|SendEmail/, status, 1);
+  // Any AWS target: its next call, whatever the service (credentials and secrets are Airlock's own calls, not the target's).
+  else h.awsFaults.failNext(/^(?!.*(AssumeRole|secretsmanager))/i, status, 1);
 }
 
 const cli = async (...args: string[]): Promise<string> => (await runAirlock(args, { env: suiteCliEnv(h.keysDir) })).out;
@@ -105,8 +110,9 @@ describe.each(tasks.map((task) => ({ name: task.name, task })))('$name', ({ task
         ]),
       ];
       expect(forbidden.length).toBeGreaterThanOrEqual(2); // at least an input value and the secret
+      // A value counts where it stands as a word of its own ("normal" is not in "normalName", one of Temporal's fields).
       for (const value of forbidden)
-        expect([final.status, value, raw.includes(value)]).toEqual([final.status, value, false]);
+        expect([final.status, value, standsIn(raw, value)]).toEqual([final.status, value, false]);
     }
   });
 

@@ -26,8 +26,10 @@ test('registering a task name twice throws', () => {
 });
 
 test('an unknown task name says which tasks exist', () => {
-  expect(() => createDefaultRegistry().get('crm.nope')).toThrow(
-    /Unknown task "crm.nope". Registered tasks: billing.refund_charge, crm.add_note_to_customer, crm.update_customer, ops.set_parameter, support.send_email/,
+  const registry = createDefaultRegistry();
+  expect(registry.names()).toEqual(expect.arrayContaining(['billing.refund_charge', 'crm.add_note_to_customer']));
+  expect(() => registry.get('crm.nope')).toThrow(
+    `Unknown task "crm.nope". Registered tasks: ${registry.names().join(', ')}.`,
   );
 });
 
