@@ -1,8 +1,8 @@
 /** The baseline's one activity: POST the note, with a token it already holds (no policy, no plan, no STS). */
-export function createBaselineActivities(crmUrl: string, token: string) {
+export function createBaselineActivities(crmUrl: string, token: string, http: typeof fetch = fetch) {
   return {
     async postNote(customerId: string, note: string, idempotencyKey: string): Promise<unknown> {
-      const res = await fetch(`${crmUrl}/customers/${customerId}/notes`, {
+      const res = await http(`${crmUrl}/customers/${customerId}/notes`, {
         method: 'POST',
         headers: {
           authorization: `Bearer ${token}`,

@@ -1,10 +1,14 @@
 /**
  * `npm run bench`: latency (p50/p95) and throughput of auto-approved `crm.add_note_to_customer` actions through the
  * whole Airlock workflow (validate, Cedar policy, read-only plan session, execute session, Secrets Manager, CRM call),
- * and, in the same run against the same servers, of a bare workflow with one activity making the same HTTP call.
+ * and, in the same run against the same servers, of a bare workflow with one activity making the same HTTP call;
+ * then where the time went: each stage from the runs' histories, the time in STS, Secrets Manager and the target
+ * (a timing proxy in front of moto, a timing fetch), worker CPU per action, a Cedar decision, and the path of an
+ * approval-needing action after its last approval.
  *
- * Options (environment): BENCH_ACTIONS (default 200), BENCH_CONCURRENCY (default 10), BENCH_WARMUP (default 20).
- * A benchmark, not a test: it prints numbers and asserts nothing but that every action succeeded.
+ * Options (environment): BENCH_ACTIONS (default 200), BENCH_CONCURRENCY (default 10), BENCH_WARMUP (default 20),
+ * BENCH_APPROVALS (default 20). A benchmark, not a test: it prints numbers (and writes .airlock/bench/latest.json)
+ * and asserts nothing but that every action succeeded.
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -22,10 +26,34 @@ import { airlockDataConverter } from '../crypto/data-converter';
 import { newCodecKeyFile, parseCodecKeys } from '../crypto/encryption-codec';
 import { buildIdentities } from '../config/identities';
 import { publicKeyText } from '../crypto/signing-keys';
+import { CedarPolicyEngine } from '../policy/cedar-policy-engine';
+import { createDefaultRegistry } from '../tasks';
+import type { DevConfig } from '../stack/dev-config';
+import type { Identities } from '../config/identities';
+import { percentiles, runStages, type RunStages } from './stages';
+import { startTimingProxy, type AwsCall } from './timing-proxy';
 
 const ACTIONS = Number(process.env.BENCH_ACTIONS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 20);
+const APPROVALS = Number(process.env.BENCH_APPROVALS ?? 20);
+
+/** Target calls as the timing fetch saw them. */
+interface TargetCall {
+  method: string;
+  ms: number;
+}
+/** A fetch that times every call. */
+const timedFetch =
+  (calls: TargetCall[]): typeof fetch =>
+  async (input, init) => {
+    const t0 = performance.now();
+    try {
+      return await fetch(input, init);
+    } finally {
+      calls.push({ method: init?.method ?? 'GET', ms: performance.now() - t0 });
+    }
+  };
 
 interface Stats {
   n: number;
@@ -59,6 +87,9 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const cfg = loadDevConfig();
   const stack = await startEphemeralStack();
+  // The worker reaches moto through a proxy that times each call and says which action and step it served.
+  const awsTiming = await startTimingProxy(stack.moto.endpoint);
+  const [airlockTarget, bareTarget]: [TargetCall[], TargetCall[]] = [[], []];
   const crm = await startDemoCrm({
     token: stack.crmToken,
     readToken: stack.crmReadToken,
@@ -77,8 +108,10 @@ async function main(): Promise<void> {
   const airlockQueue = `bench-airlock-${randomUUID()}`;
   // Auto-approved actions only: one agent with its key, no people.
   const { privateKey: agentKey, publicKey } = generateKeyPairSync('ed25519');
+  // …and one approver, for the approval path.
+  const { privateKey: bobKey, publicKey: bobPublic } = generateKeyPairSync('ed25519');
   const benchIdentities = buildIdentities(
-    [],
+    [{ name: 'bob', publicKey: publicKeyText(bobPublic), groups: ['approvers'] }],
     [{ name: 'support-bot', publicKey: publicKeyText(publicKey), owners: ['dave'] }],
   );
   const bareQueue = `bench-bare-${randomUUID()}`;
@@ -87,8 +120,9 @@ async function main(): Promise<void> {
     connection: native,
     namespace: stack.namespace,
     taskQueue: airlockQueue,
-    aws: { region: cfg.moto.region, endpoint: stack.moto.endpoint, accountId: cfg.moto.accountId },
+    aws: { region: cfg.moto.region, endpoint: awsTiming.url, accountId: cfg.moto.accountId },
     endpoints: { 'demo-crm': crm.url },
+    fetch: timedFetch(airlockTarget),
     policiesDir: join(REPO_ROOT, cfg.worker.policiesDir),
     identities: benchIdentities,
     codecKeys,
@@ -100,10 +134,12 @@ async function main(): Promise<void> {
     namespace: stack.namespace,
     taskQueue: bareQueue,
     workflowsPath: require.resolve('./baseline-workflows'),
-    activities: createBaselineActivities(crm.url, stack.crmToken),
+    activities: createBaselineActivities(crm.url, stack.crmToken, timedFetch(bareTarget)),
   });
   const airlock = new AirlockClient(airlockTemporal, { taskQueue: airlockQueue, agentKey: () => agentKey });
 
+  const ids = { airlock: [] as string[], bare: [] as string[], approval: [] as string[] };
+  let recording = false;
   const runAirlock = async (i: number) => {
     const { id } = await airlock.propose({
       task: 'crm.add_note_to_customer',
@@ -113,13 +149,40 @@ async function main(): Promise<void> {
     });
     const state = await airlock.result(id);
     if (state.status !== 'succeeded') throw new Error(`action ${id} ended ${state.status}: ${state.error?.message}`);
+    if (recording) ids.airlock.push(id);
   };
   const runBare = async (i: number) => {
+    const workflowId = `bare-${randomUUID()}`;
     await client.workflow.execute('bareNoteWorkflow', {
       taskQueue: bareQueue,
-      workflowId: `bare-${randomUUID()}`,
+      workflowId,
       args: ['C-1002', `bare ${i}`, randomUUID()],
     });
+    if (recording) ids.bare.push(workflowId);
+  };
+  // One approval-needing action at a time: propose, wait for its plan, approve, wait for the end.
+  const runApproval = async (i: number) => {
+    const { id } = await airlock.propose({
+      task: 'crm.update_customer',
+      input: { customerId: 'C-1003', changes: { phone: `+44 20 7946 ${String(1000 + i).slice(-4)}` } },
+      agent: 'support-bot',
+      user: 'alice',
+    });
+    await airlock.waitFor(id, ['awaiting_approval'], { intervalMs: 20 });
+    const attempt = await airlock.decideAs(id, { approver: 'bob', key: bobKey, decision: 'approve' });
+    if (!attempt.accepted) throw new Error(`bob's approval of ${id} was refused: ${attempt.refusal?.message}`);
+    const state = await airlock.result(id);
+    if (state.status !== 'succeeded') throw new Error(`action ${id} ended ${state.status}: ${state.error?.message}`);
+    ids.approval.push(id);
+  };
+  const cpu = { airlock: 0, bare: 0 };
+  /** Measures a phase, adding the process's CPU time to the workload's. */
+  const phase = async (workload: 'airlock' | 'bare', n: number, one: (i: number) => Promise<void>) => {
+    const before = process.cpuUsage();
+    const stats = await measure(n, CONCURRENCY, one);
+    const used = process.cpuUsage(before);
+    cpu[workload] += (used.user + used.system) / 1000;
+    return stats;
   };
 
   const results = await Promise.all([
@@ -127,16 +190,25 @@ async function main(): Promise<void> {
       bareWorker.runUntil(async () => {
         await measure(WARMUP, CONCURRENCY, runAirlock);
         await measure(WARMUP, CONCURRENCY, runBare);
+        const [awsSkip, airlockSkip, bareSkip] = [awsTiming.calls.length, airlockTarget.length, bareTarget.length];
+        recording = true;
         // Interleave the two so neither gets a warmer machine.
-        const bare1 = await measure(ACTIONS / 2, CONCURRENCY, runBare);
-        const airlock1 = await measure(ACTIONS / 2, CONCURRENCY, runAirlock);
-        const airlock2 = await measure(ACTIONS / 2, CONCURRENCY, runAirlock);
-        const bare2 = await measure(ACTIONS / 2, CONCURRENCY, runBare);
-        return { airlock: [airlock1, airlock2], bare: [bare1, bare2] };
+        const bare1 = await phase('bare', ACTIONS / 2, runBare);
+        const airlock1 = await phase('airlock', ACTIONS / 2, runAirlock);
+        const airlock2 = await phase('airlock', ACTIONS / 2, runAirlock);
+        const bare2 = await phase('bare', ACTIONS / 2, runBare);
+        recording = false;
+        const calls = {
+          aws: awsTiming.calls.slice(awsSkip),
+          airlock: airlockTarget.slice(airlockSkip),
+          bare: bareTarget.slice(bareSkip),
+        };
+        for (let i = 0; i < APPROVALS; i++) await runApproval(i);
+        return { airlock: [airlock1, airlock2], bare: [bare1, bare2], calls };
       }),
     ),
   ]);
-  const { airlock: a, bare: b } = results[0];
+  const { airlock: a, bare: b, calls } = results[0];
   const merge = (xs: Stats[]): Stats => ({
     n: xs.reduce((s, x) => s + x.n, 0),
     p50: xs.reduce((s, x) => s + x.p50, 0) / xs.length,
@@ -146,6 +218,8 @@ async function main(): Promise<void> {
   });
   const A = merge(a);
   const B = merge(b);
+  const breakdown = await whereTimeWent({ client, airlockTemporal, ids, calls, cpu, A, B });
+  const policy = policyDecisionMicros(cfg, benchIdentities);
   const row = (name: string, s: Stats) =>
     `${name.padEnd(34)} ${String(s.n).padStart(5)} ${s.p50.toFixed(1).padStart(9)} ${s.p95.toFixed(1).padStart(9)} ${s.mean.toFixed(1).padStart(9)} ${s.throughput.toFixed(1).padStart(10)}`;
   const report = [
@@ -155,19 +229,166 @@ async function main(): Promise<void> {
     row('bare workflow + 1 activity', B),
     `ratio airlock/bare: p50 ×${(A.p50 / B.p50).toFixed(2)}, p95 ×${(A.p95 / B.p95).toFixed(2)}, throughput ×${(A.throughput / B.throughput).toFixed(2)}`,
     `(p50 is the mean of two interleaved halves' medians; p95 the larger of the two.)`,
+    '',
+    breakdown.table,
+    '',
+    `policy decision (Cedar, decideProposal): p50 ${policy.p50.toFixed(0)} µs, p95 ${policy.p95.toFixed(0)} µs over ${policy.n} calls`,
   ].join('\n');
   console.log(`\n${report}\n`);
   const dir = join(REPO_ROOT, '.airlock', 'bench');
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'latest.json'),
-    JSON.stringify({ airlock: A, bare: B, actions: ACTIONS, concurrency: CONCURRENCY }, null, 2),
+    JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        actions: ACTIONS,
+        concurrency: CONCURRENCY,
+        airlock: A,
+        bare: B,
+        ...breakdown.json,
+        policyMicros: policy,
+      },
+      null,
+      2,
+    ),
   );
 
   await native.close();
   await connection.close();
   await crm.close();
+  await awsTiming.close();
   await stack.stop();
+}
+
+/** Where the time of the measured runs went: stages from history, external calls, CPU per action. */
+async function whereTimeWent(r: {
+  client: Client;
+  airlockTemporal: Client;
+  ids: { airlock: string[]; bare: string[]; approval: string[] };
+  calls: { aws: AwsCall[]; airlock: TargetCall[]; bare: TargetCall[] };
+  cpu: { airlock: number; bare: number };
+  A: Stats;
+  B: Stats;
+}) {
+  const stagesOf = async (client: Client, ids: string[]) => {
+    const out: RunStages[] = [];
+    for (let i = 0; i < ids.length; i += 20)
+      out.push(...(await Promise.all(ids.slice(i, i + 20).map((id) => runStages(client, id)))));
+    return out;
+  };
+  const [air, bare, appr] = [
+    await stagesOf(r.airlockTemporal, r.ids.airlock),
+    await stagesOf(r.client, r.ids.bare),
+    await stagesOf(r.airlockTemporal, r.ids.approval),
+  ];
+  const nA = r.ids.airlock.length;
+  const nB = r.ids.bare.length;
+  // External time per action: STS and Secrets Manager exactly per action and step (the proxy), the target per call.
+  const awsPer = (operation: string, mode: string) => {
+    const per = new Map<string, number>();
+    for (const c of r.calls.aws)
+      if (c.operation === operation && c.mode === mode && c.actionId)
+        per.set(c.actionId, (per.get(c.actionId) ?? 0) + c.ms);
+    return [...per.values()];
+  };
+  const targetPer = (calls: TargetCall[], methods: string[], n: number) => {
+    const ms = calls.filter((c) => methods.includes(c.method)).reduce((s, c) => s + c.ms, 0);
+    return ms / Math.max(1, n);
+  };
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : 0);
+  const external = {
+    planSts: awsPer('AssumeRole', 'plan'),
+    planSecrets: awsPer('GetSecretValue', 'plan'),
+    executeSts: awsPer('AssumeRole', 'execute'),
+    executeSecrets: awsPer('GetSecretValue', 'execute'),
+  };
+  const planTarget = targetPer(r.calls.airlock, ['GET'], nA);
+  const executeTarget = targetPer(r.calls.airlock, ['POST', 'PATCH'], nA);
+  const bareTarget = targetPer(r.calls.bare, ['POST'], nB);
+  const externalPerAction =
+    mean(external.planSts) +
+    mean(external.planSecrets) +
+    mean(external.executeSts) +
+    mean(external.executeSecrets) +
+    planTarget +
+    executeTarget;
+  const lines: [string, { p50: number; p95: number } | number, string?][] = [
+    ['first workflow task (admission: signature, first run, input, Cedar)', percentiles(air.map((s) => s.firstTask))],
+    ['plan activity (scheduled → completed)', percentiles(air.map((s) => s.activities.planAction ?? 0))],
+    ['  of which STS AssumeRole (plan)', percentiles(external.planSts)],
+    ['  of which Secrets Manager (plan)', percentiles(external.planSecrets)],
+    ['  of which target reads (mean per action)', planTarget],
+    ['execute activity (re-plan, mint, call)', percentiles(air.map((s) => s.activities.executeAction ?? 0))],
+    ['  of which STS AssumeRole (execute)', percentiles(external.executeSts)],
+    ['  of which Secrets Manager (execute)', percentiles(external.executeSecrets)],
+    ['  of which target write (mean per action)', executeTarget],
+    ['audit activity', percentiles(air.map((s) => s.activities.recordAudit ?? 0))],
+    ['workflow tasks per action', percentiles(air.map((s) => s.workflowTasks))],
+    ['workflow-task dispatch, total per action', percentiles(air.map((s) => s.taskDispatch))],
+    ['workflow-task processing, total per action', percentiles(air.map((s) => s.taskProcessing))],
+    ['run (start → close, server time)', percentiles(air.map((s) => s.run))],
+    ['bare: workflow tasks per run', percentiles(bare.map((s) => s.workflowTasks))],
+    ['bare: workflow-task dispatch + processing', percentiles(bare.map((s) => s.taskDispatch + s.taskProcessing))],
+    ['bare: its activity (scheduled → completed)', percentiles(bare.map((s) => Object.values(s.activities)[0] ?? 0))],
+    ['bare: run (start → close)', percentiles(bare.map((s) => s.run))],
+    ['bare: target call (mean)', bareTarget],
+    [
+      `approval accepted → execution started (${appr.length} actions)`,
+      percentiles(appr.map((s) => s.approvalToExecution ?? NaN)),
+    ],
+    [
+      'approval accepted → final state (re-plan, execute, audit)',
+      percentiles(appr.map((s) => s.approvalToClose ?? NaN)),
+    ],
+  ];
+  const fmt = (v: { p50: number; p95: number } | number) =>
+    typeof v === 'number'
+      ? `${v.toFixed(1).padStart(9)} ${'(mean)'.padStart(9)}`
+      : `${v.p50.toFixed(1).padStart(9)} ${v.p95.toFixed(1).padStart(9)}`;
+  const overhead = { airlock: r.A.p50 - externalPerAction, bare: r.B.p50 - bareTarget };
+  const cpuPer = { airlock: r.cpu.airlock / nA, bare: r.cpu.bare / nB };
+  const table = [
+    `${'where the time went (ms)'.padEnd(66)} ${'p50'.padStart(9)} ${'p95'.padStart(9)}`,
+    ...lines.map(([name, v]) => `${name.padEnd(66)} ${fmt(v)}`),
+    `Airlock's own overhead (p50 total − mean time in STS, Secrets Manager and the target): ${overhead.airlock.toFixed(1)} ms; bare: ${overhead.bare.toFixed(1)} ms (×${(overhead.airlock / overhead.bare).toFixed(2)})`,
+    `process CPU per action (client and worker share the process): Airlock ${cpuPer.airlock.toFixed(1)} ms, bare ${cpuPer.bare.toFixed(1)} ms (×${(cpuPer.airlock / cpuPer.bare).toFixed(2)}); peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+  ].join('\n');
+  return {
+    table,
+    json: {
+      stages: Object.fromEntries(lines.map(([name, v]) => [name.trim(), v])),
+      externalPerActionMs: externalPerAction,
+      overheadMs: overhead,
+      cpuPerActionMs: cpuPer,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    },
+  };
+}
+
+/** Cedar's decision on a proposal, as admission asks it, timed over many calls (µs). */
+function policyDecisionMicros(cfg: DevConfig, identities: Identities) {
+  const engine = CedarPolicyEngine.load(
+    join(REPO_ROOT, cfg.worker.policiesDir),
+    createDefaultRegistry().names(),
+    [...identities.people.values()].map((p) => ({ name: p.id, groups: p.groups })),
+    [...identities.agents.values()].map((a) => ({ name: a.id })),
+  );
+  const query = {
+    agent: 'support-bot',
+    user: 'alice',
+    task: 'crm.add_note_to_customer',
+    risk: 'low' as const,
+    target: 'demo-crm:customer/C-1001',
+  };
+  for (let i = 0; i < 200; i++) engine.decideProposal(query);
+  const us: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const t0 = performance.now();
+    engine.decideProposal(query);
+    us.push((performance.now() - t0) * 1000);
+  }
+  return { n: us.length, ...percentiles(us) };
 }
 
 main().catch((err: unknown) => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
@@ -47,11 +48,18 @@ export function parseDurationSeconds(text: string, where: string): number {
  * Each policy needs an `@id`; the ids name policies in decisions and in the audit.
  */
 export class CedarPolicyEngine {
+  /** The policy set, parsed once into Cedar's cache: a decision sends the request, never the policies' text. */
+  private readonly policySetId = `airlock-${randomUUID()}`;
+
   private constructor(
-    private readonly policies: Record<string, string>,
+    policies: Record<string, string>,
     private readonly annotations: Record<string, Record<string, string>>,
     private readonly entities: cedar.EntityJson[],
-  ) {}
+  ) {
+    const parsed = cedar.preparsePolicySet(this.policySetId, { staticPolicies: policies });
+    if (parsed.type !== 'success')
+      throw new ConfigError(`policies.cedar could not be parsed: ${messages(parsed.errors)}`);
+  }
 
   /**
    * Loads `policies.cedar`, `airlock.cedarschema` and `entities.json` from `dir`, adds one action per task to the
@@ -245,12 +253,12 @@ export class CedarPolicyEngine {
   }
 
   private authorize(principal: Uid, action: Uid, resource: cedar.EntityJson, context: cedar.Context): cedar.Response {
-    const answer = cedar.isAuthorized({
+    const answer = cedar.statefulIsAuthorized({
       principal,
       action,
       resource: resource.uid,
       context,
-      policies: { staticPolicies: this.policies },
+      preparsedPolicySetId: this.policySetId,
       entities: [...this.entities, resource],
     });
     if (answer.type !== 'success')

@@ -16,6 +16,7 @@ export const DevConfigSchema = z.strictObject({
     dbFile: z.string(),
     ui: z.strictObject({ port: z.number().int() }),
     dynamicConfig: z.record(z.string(), z.unknown()).default({}),
+    sqlitePragmas: z.record(z.string(), z.string()).default({}),
   }),
   moto: z.strictObject({
     ip: z.string(),

@@ -14,7 +14,7 @@ import { loadDevConfig, REPO_ROOT } from './dev-config';
 import { startDemoCrm } from './demo-crm/demo-crm-server';
 import { MOTO_ADMIN, seedMoto, startMoto } from './moto';
 import { registerSearchAttributes } from './register-search-attributes';
-import { dynamicConfigArgs } from './temporal-dev-server';
+import { dynamicConfigArgs, sqlitePragmaArgs } from './temporal-dev-server';
 import { temporalCliPath } from './tools';
 import { keysDir } from '../crypto/signing-keys';
 import { seedIdentities } from './seed-identities';
@@ -132,6 +132,7 @@ async function main(): Promise<void> {
       '--ui-codec-endpoint',
       codecServer.url,
       ...dynamicConfigArgs(t),
+      ...sqlitePragmaArgs(t),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

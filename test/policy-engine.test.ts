@@ -137,3 +137,21 @@ describe('bad policy files fail the worker start with a message naming the probl
     expect(() => CedarPolicyEngine.load(broken(file, text), tasks, people)).toThrow(message);
   });
 });
+
+test('each engine decides by its own policies: the parsed policy set is cached per engine, never shared', () => {
+  const strict = CedarPolicyEngine.load(
+    policiesWith(
+      '@id("no-notes")\nforbid (principal, action == Airlock::Action::"crm.add_note_to_customer", resource);',
+    ),
+    tasks,
+    people,
+  );
+  // Interleaved, in one process: a cache keyed by anything but the engine would answer one with the other's policies.
+  for (let i = 0; i < 3; i++) {
+    expect(engine.decideProposal(note)).toMatchObject({ decision: 'allow', approvalsRequired: 0 });
+    expect(strict.decideProposal(note)).toMatchObject({ decision: 'deny', policyIds: ['no-notes'] });
+  }
+  expect(CedarPolicyEngine.load(join(REPO_ROOT, 'policies'), tasks, people).decideProposal(note).decision).toBe(
+    'allow',
+  );
+});
