@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { executableUntil } from '../common/approval-rules';
 import { EvidenceError, toActivityFailure } from '../common/errors';
 import { PROPOSAL_FRESHNESS_MS } from '../common/proposal';
-import type { ExecuteOutcome, InputIssue, Plan, PolicyDecision, RefusalCounts, SignedDecision } from '../common/types';
+import type { ExecuteOutcome, InputIssue, Plan, PolicyDecision, SignedDecision } from '../common/types';
 import type { Risk } from '../common/statuses';
 import { isUndecodable } from '../common/undecodable';
 import { FINAL_STATUSES } from '../common/statuses';
@@ -145,6 +145,8 @@ function currentExecution(): Execution {
 }
 
 const RecordAuditArgsSchema = z.strictObject({
+  /** The status the workflow ends with: it may not be in history yet (a local activity runs before the task completes). */
+  status: z.string().max(40),
   refusedBeforeHistory: z.strictObject({
     total: z.number().int().min(0),
     byCode: z.record(z.string().max(40), z.number().int().min(0)),
@@ -426,36 +428,47 @@ export function createActivities(deps: ActivityDeps) {
 
     /**
      * Appends the finished action's audit record, derived from evidence (never taken from the caller): the run's
-     * history, whose proposal must verify, and the audit log's own execution record. The outcome the workflow wrote
-     * must be final and agree with both; approvals are listed only if they verify again. Keyed by action and run; a
-     * retry never writes a second record.
+     * history, whose proposal must verify, and the audit log's own execution record. The outcome the workflow gives
+     * must be final and agree with both (and with the last status history holds, if that is final); approvals are
+     * listed only if they verify again. Keyed by action and run; a retry never writes a second record.
+     *
+     * Run as a local activity in the workflow task that ends the action (the workflow does so only when history
+     * already holds everything else), or as a regular one.
      */
     async recordAudit(args: unknown): Promise<{ seq: number; hash: string }> {
       try {
-        const counts = RecordAuditArgsSchema.safeParse(args);
-        const noted = counts.success
-          ? counts.data
-          : { refusedBeforeHistory: { total: 0, byCode: {} } as RefusalCounts, refusalsNotKept: 0 };
+        const parsed = RecordAuditArgsSchema.safeParse(args);
+        if (!parsed.success)
+          throw new EvidenceError(
+            'bad_arguments',
+            `recordAudit takes the final status and the refusal counts: ${z.prettifyError(parsed.error)}`,
+          );
+        const noted = parsed.data;
+        const { status } = noted;
         const execution = currentExecution();
         const history = await deps.runs.events(execution.workflowId, execution.runId);
         const started = history[0]?.workflowExecutionStartedEventAttributes;
         const proposal = await deps.runs.decode(started?.input?.payloads?.[0]);
         const authentic = await evidence.authenticate(proposal, execution);
         const events = await describeHistory(history, deps.runs.decode);
-        const status =
-          events
-            .filter((e) => e.kind === 'status_changed')
-            .map((e) => (e.data as { status: string }).status)
-            .at(-1) ?? '';
         if (!AUDITED_OUTCOMES.has(status))
           throw new EvidenceError(
             'not_finished',
-            `The action is "${status}", not finished; only a finished action is recorded.`,
+            `The action is "${visible(status)}", not finished; only a finished action is recorded.`,
+          );
+        const written = events
+          .filter((e) => e.kind === 'status_changed')
+          .map((e) => (e.data as { status: string }).status)
+          .at(-1);
+        if (written && AUDITED_OUTCOMES.has(written) && written !== status)
+          throw new EvidenceError(
+            'outcome_mismatch',
+            `The action ended "${visible(written)}" in its history, not "${visible(status)}"; the record would not be true.`,
           );
         const executedInHistory = events.some((e) => e.kind === 'executed');
         // An execution that started and then did not finish as "executed" (a failure, a lost attempt whose retry found
         // the target changed) is recorded with its outcome; a success needs both proofs, and an executed history a success.
-        const executionStarted = deps.auditLog.find(execution.workflowId, execution.runId, 'execution').length > 0;
+        const executionStarted = deps.auditLog.has(execution.workflowId, execution.runId, 'execution');
         if (
           (status === 'succeeded' && !(executionStarted && executedInHistory)) ||
           (executedInHistory && status !== 'succeeded')

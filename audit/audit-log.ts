@@ -4,6 +4,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
   statSync,
   unlinkSync,
   appendFileSync,
@@ -56,6 +57,25 @@ export type VerifyResult =
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What the log keeps in memory of a record: enough to chain the next one and to answer a retry. */
+export type AuditRecordRef = Pick<
+  AuditRecord,
+  'seq' | 'hash' | 'kind' | 'actionId' | 'runId' | 'planHash' | 'status' | 'task'
+>;
+
+/** The records read so far, and where in which file reading stopped. */
+interface LogIndex {
+  dev: number;
+  ino: number;
+  /** Bytes read: always at the end of a whole line. */
+  size: number;
+  last?: AuditRecordRef;
+  /** By action, run, kind and plan (see {@link keyOf}). */
+  byKey: Map<string, AuditRecordRef>;
+  /** Action, run and kind of every record, whatever its plan. */
+  runs: Set<string>;
+}
+
 /**
  * An append-only JSON Lines audit log: per action run, a `final` record and, when it executed, an `execution` record
  * before it; each carries the hash of the one before (a hash chain, as CloudTrail's digest files do), so that a
@@ -66,16 +86,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * be seen from the file alone: keep the head hash `verify` prints.
  */
 export class JsonlAuditLog {
+  private index?: LogIndex;
+
   constructor(readonly path: string) {}
 
   /**
    * Appends a record, unless the log has one of this action, run and kind already: then returns that one if it says
-   * the same (a retry), and throws if it says otherwise.
+   * the same (a retry), and throws if it says otherwise. Reads only what other writers appended since its last call
+   * (the whole file again only if it was replaced or shrank), so an append costs the same however long the log is.
    */
-  async append(entry: Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>): Promise<AuditRecord> {
+  async append(entry: Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>): Promise<AuditRecordRef> {
     return this.locked(() => {
-      const records = this.read();
-      const existing = records.find((r) => sameKey(r, entry));
+      const index = this.indexed();
+      const existing = index.byKey.get(keyOf(entry));
       if (existing) {
         if (existing.status !== entry.status || existing.task !== entry.task) {
           throw new Error(
@@ -84,12 +107,45 @@ export class JsonlAuditLog {
         }
         return existing;
       }
-      const last = records.at(-1);
+      const { last } = index;
       const body = { ...entry, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? GENESIS_HASH };
       const record: AuditRecord = { ...body, hash: sha256Canonical(body) };
       appendFileSync(this.path, `${canonicalJson(record)}\n`, { mode: 0o600 });
-      return record;
+      return refOf(record);
     });
+  }
+
+  /** Whether the log holds a record of this action, run and kind (of any plan). */
+  has(actionId: string, runId: string, kind: AuditRecordKind): boolean {
+    return this.indexed().runs.has(runKeyOf({ actionId, runId, kind }));
+  }
+
+  /** The index, brought up to date with the file: new whole lines are read; a replaced or shorter file, again. */
+  private indexed(): LogIndex {
+    const st = statSync(this.path, { throwIfNoEntry: false });
+    let index = this.index;
+    if (!st) return (this.index = emptyIndex(0, 0));
+    if (!index || index.dev !== st.dev || index.ino !== st.ino || st.size < index.size)
+      index = this.index = emptyIndex(st.dev, st.ino);
+    if (st.size === index.size) return index;
+    // From the byte before, which must end a line: otherwise the file was rewritten, and is read again.
+    const from = Math.max(0, index.size - 1);
+    const chunk = readRange(this.path, from, st.size);
+    if (index.size > 0 && chunk[0] !== 0x0a) {
+      this.index = undefined;
+      return this.indexed();
+    }
+    const text = chunk.toString('utf8', index.size > 0 ? 1 : 0);
+    const whole = text.slice(0, text.lastIndexOf('\n') + 1); // a line still being written waits for the next call
+    for (const line of whole.split('\n')) {
+      if (!line.trim()) continue;
+      const ref = refOf(JSON.parse(line) as AuditRecord);
+      index.byKey.set(keyOf(ref), ref);
+      index.runs.add(runKeyOf(ref));
+      index.last = ref;
+    }
+    index.size += Buffer.byteLength(whole);
+    return index;
   }
 
   /** The records of this action, run and kind (execution records: one per plan carried out). */
@@ -213,15 +269,38 @@ function seqOf(line: string): number | undefined {
   }
 }
 
-/** Whether two records are of one action, run, kind and (for executions) plan: the key appends are idempotent by. */
-function sameKey(
-  a: Pick<AuditRecord, 'actionId' | 'runId' | 'kind' | 'planHash'>,
-  b: Pick<AuditRecord, 'actionId' | 'runId' | 'kind' | 'planHash'>,
-): boolean {
-  return (
-    a.actionId === b.actionId &&
-    a.runId === b.runId &&
-    (a.kind ?? 'final') === b.kind &&
-    (a.planHash ?? '') === (b.planHash ?? '')
-  );
+type KeyFields = Pick<AuditRecord, 'actionId' | 'runId' | 'kind' | 'planHash'>;
+
+/** Action, run, kind and (for executions) plan: the key appends are idempotent by. */
+function keyOf(r: KeyFields): string {
+  return JSON.stringify([r.actionId, r.runId, r.kind ?? 'final', r.planHash ?? '']);
+}
+
+function runKeyOf(r: Omit<KeyFields, 'planHash'>): string {
+  return JSON.stringify([r.actionId, r.runId, r.kind ?? 'final']);
+}
+
+function refOf(r: AuditRecord): AuditRecordRef {
+  const { seq, hash, kind, actionId, runId, planHash, status, task } = r;
+  return { seq, hash, kind: kind ?? 'final', actionId, runId, ...(planHash ? { planHash } : {}), status, task };
+}
+
+function emptyIndex(dev: number, ino: number): LogIndex {
+  return { dev, ino, size: 0, byKey: new Map(), runs: new Set() };
+}
+
+function readRange(path: string, from: number, to: number): Buffer {
+  const buf = Buffer.alloc(to - from);
+  const fd = openSync(path, 'r');
+  try {
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, from + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -128,6 +128,16 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
             policy,
           );
         }
+      } else if (type === 'planAction') {
+        const failure = e.markerRecordedEventAttributes.failure;
+        if (result) push('planned', `plan ${v(String(result.hash).slice(0, 12))}: ${short(result.summary)}`, result);
+        else if (failure) {
+          const message = await failureMessage(failure);
+          push('plan_failed', `planAction failed: ${short(message, 400)}`, {
+            type: failure.applicationFailureInfo?.type ?? failure.cause?.applicationFailureInfo?.type,
+            message,
+          });
+        }
       } else if (type === 'verifyDecision' && result) {
         push(
           'approver_checked',

@@ -32,6 +32,7 @@ import type { DevConfig } from '../stack/dev-config';
 import type { Identities } from '../config/identities';
 import { percentiles, runStages, type RunStages } from './stages';
 import { startTimingProxy, type AwsCall } from './timing-proxy';
+import { activityTiming, type ActivityTimes } from './activity-timing';
 
 const ACTIONS = Number(process.env.BENCH_ACTIONS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
     [{ name: 'support-bot', publicKey: publicKeyText(publicKey), owners: ['dave'] }],
   );
   const bareQueue = `bench-bare-${randomUUID()}`;
+  const timing = activityTiming();
 
   const airlockWorker = await createAirlockWorker({
     connection: native,
@@ -128,6 +130,7 @@ async function main(): Promise<void> {
     codecKeys,
     auditLogPath: join(mkdtempSync(join(tmpdir(), 'airlock-bench-')), 'audit.jsonl'),
     awsCredentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    tuning: { interceptors: { activity: [timing.factory] } },
   });
   const bareWorker = await Worker.create({
     connection: native,
@@ -218,7 +221,7 @@ async function main(): Promise<void> {
   });
   const A = merge(a);
   const B = merge(b);
-  const breakdown = await whereTimeWent({ client, airlockTemporal, ids, calls, cpu, A, B });
+  const breakdown = await whereTimeWent({ client, airlockTemporal, ids, calls, cpu, A, B, activities: timing.byRun });
   const policy = policyDecisionMicros(cfg, benchIdentities);
   const row = (name: string, s: Stats) =>
     `${name.padEnd(34)} ${String(s.n).padStart(5)} ${s.p50.toFixed(1).padStart(9)} ${s.p95.toFixed(1).padStart(9)} ${s.mean.toFixed(1).padStart(9)} ${s.throughput.toFixed(1).padStart(10)}`;
@@ -270,6 +273,7 @@ async function whereTimeWent(r: {
   cpu: { airlock: number; bare: number };
   A: Stats;
   B: Stats;
+  activities: ActivityTimes['byRun'];
 }) {
   const stagesOf = async (client: Client, ids: string[]) => {
     const out: RunStages[] = [];
@@ -313,17 +317,20 @@ async function whereTimeWent(r: {
     mean(external.executeSecrets) +
     planTarget +
     executeTarget;
+  const ran = (type: string) => percentiles(r.ids.airlock.map((id) => r.activities.get(id)?.[type] ?? 0));
   const lines: [string, { p50: number; p95: number } | number, string?][] = [
-    ['first workflow task (admission: signature, first run, input, Cedar)', percentiles(air.map((s) => s.firstTask))],
-    ['plan activity (scheduled → completed)', percentiles(air.map((s) => s.activities.planAction ?? 0))],
+    ['first workflow task (admission and plan, local activities)', percentiles(air.map((s) => s.firstTask))],
+    ['  admission (signature, first run, input, Cedar)', ran('admitProposal')],
+    ['  plan (dry run: read-only session, target read)', ran('planAction')],
     ['  of which STS AssumeRole (plan)', percentiles(external.planSts)],
     ['  of which Secrets Manager (plan)', percentiles(external.planSecrets)],
     ['  of which target reads (mean per action)', planTarget],
-    ['execute activity (re-plan, mint, call)', percentiles(air.map((s) => s.activities.executeAction ?? 0))],
+    ['execute activity (scheduled → completed)', percentiles(air.map((s) => s.activities.executeAction ?? 0))],
+    ['  execute, in the worker (evidence, audit record, mint, call)', ran('executeAction')],
     ['  of which STS AssumeRole (execute)', percentiles(external.executeSts)],
     ['  of which Secrets Manager (execute)', percentiles(external.executeSecrets)],
     ['  of which target write (mean per action)', executeTarget],
-    ['audit activity', percentiles(air.map((s) => s.activities.recordAudit ?? 0))],
+    ['audit record (local activity in the last workflow task)', ran('recordAudit')],
     ['workflow tasks per action', percentiles(air.map((s) => s.workflowTasks))],
     ['workflow-task dispatch, total per action', percentiles(air.map((s) => s.taskDispatch))],
     ['workflow-task processing, total per action', percentiles(air.map((s) => s.taskProcessing))],

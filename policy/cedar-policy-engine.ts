@@ -50,15 +50,22 @@ export function parseDurationSeconds(text: string, where: string): number {
 export class CedarPolicyEngine {
   /** The policy set, parsed once into Cedar's cache: a decision sends the request, never the policies' text. */
   private readonly policySetId = `airlock-${randomUUID()}`;
+  private readonly byKey: Map<string, cedar.EntityJson>;
+  /** Every entity a policy's conditions name literally, with its ancestors: sent with every request. */
+  private readonly named: cedar.EntityJson[];
 
   private constructor(
     policies: Record<string, string>,
     private readonly annotations: Record<string, Record<string, string>>,
     private readonly entities: cedar.EntityJson[],
+    literals: readonly string[],
+    private readonly slicing: boolean,
   ) {
     const parsed = cedar.preparsePolicySet(this.policySetId, { staticPolicies: policies });
     if (parsed.type !== 'success')
       throw new ConfigError(`policies.cedar could not be parsed: ${messages(parsed.errors)}`);
+    this.byKey = new Map(entities.map((e) => [keyOf(e.uid), e]));
+    this.named = this.closure(literals, new Set());
   }
 
   /**
@@ -72,6 +79,13 @@ export class CedarPolicyEngine {
     taskNames: readonly string[],
     people: readonly { name: string; groups: string[] }[] = [],
     agents: readonly { name: string }[] = [],
+    options: {
+      /**
+       * Send each request only the entities it can reach (the default); `false` sends every entity, as a reference
+       * the sliced decisions are tested against.
+       */
+      entitySlicing?: boolean;
+    } = {},
   ): CedarPolicyEngine {
     const read = (file: string) => {
       try {
@@ -99,9 +113,12 @@ export class CedarPolicyEngine {
     if (parts.type !== 'success') throw new ConfigError(`policies.cedar does not parse: ${messages(parts.errors)}`);
     const policies: Record<string, string> = {};
     const annotations: Record<string, Record<string, string>> = {};
+    const literals = new Set<string>();
     for (const text of parts.policies) {
       const json = cedar.policyToJson(text);
       if (json.type !== 'success') throw new ConfigError(`policies.cedar: ${messages(json.errors)}`);
+      // The scope needs only the request's own entities and their ancestors; a condition may read any entity.
+      entityLiterals(json.json.conditions, literals);
       const id = json.json.annotations?.id;
       if (!id)
         throw new ConfigError(
@@ -167,7 +184,7 @@ export class CedarPolicyEngine {
       entities.push({ uid: uid('Action', task), attrs: {}, parents: [uid('Action', 'task')] });
     if (parsed.type !== 'success')
       throw new ConfigError(`entities.json does not match the schema: ${messages(parsed.errors)}`);
-    return new CedarPolicyEngine(policies, annotations, entities);
+    return new CedarPolicyEngine(policies, annotations, entities, [...literals], options.entitySlicing ?? true);
   }
 
   /** Decides a proposal: denied, or allowed with the least number of approvals policy accepts. */
@@ -248,6 +265,36 @@ export class CedarPolicyEngine {
     return { permitted: response.decision === 'allow', policyIds: response.diagnostics.reason };
   }
 
+  /**
+   * The entities a request can reach: its principal, action and the entities its context names, every entity a
+   * policy's conditions name, and all their ancestors. Cedar reads nothing else (a request's resource is built per request and
+   * has no parents), and converting an entity into Cedar costs about as much as evaluating the policies, so a
+   * request carries only these; the result is the same as with every entity (tested against it).
+   */
+  private slice(principal: Uid, action: Uid, context: cedar.Context): cedar.EntityJson[] {
+    if (!this.slicing) return this.entities;
+    const seen = new Set(this.named.map((e) => keyOf(e.uid)));
+    const roots = [keyOf(principal), keyOf(action)];
+    for (const value of Object.values(context))
+      if (value && typeof value === 'object' && '__entity' in value) roots.push(keyOf(value.__entity as Uid));
+    return [...this.named, ...this.closure(roots, seen)];
+  }
+
+  /** The entities of `keys` and their ancestors, except those in `seen` (which it adds to). */
+  private closure(keys: readonly string[], seen: Set<string>): cedar.EntityJson[] {
+    const out: cedar.EntityJson[] = [];
+    const queue = [...keys];
+    for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const entity = this.byKey.get(key);
+      if (!entity) continue;
+      out.push(entity);
+      for (const parent of entity.parents ?? []) queue.push(keyOf(parent));
+    }
+    return out;
+  }
+
   private users(): string[] {
     return this.entities.filter((e) => entityType(e) === `${NS}::User`).map((e) => entityId(e));
   }
@@ -259,7 +306,7 @@ export class CedarPolicyEngine {
       resource: resource.uid,
       context,
       preparsedPolicySetId: this.policySetId,
-      entities: [...this.entities, resource],
+      entities: [...this.slice(principal, action, context), resource],
     });
     if (answer.type !== 'success')
       throw new PolicyEvaluationError(`Cedar could not evaluate the request: ${messages(answer.errors)}`);
@@ -268,8 +315,28 @@ export class CedarPolicyEngine {
       const detail = answer.response.diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`).join('; ');
       throw new PolicyEvaluationError(`A policy failed to evaluate (${detail}). Fix the policy; nothing was decided.`);
     }
+    // Cedar gives the determining policies as a set, in no fixed order: sorted, the same request reads the same.
+    answer.response.diagnostics.reason.sort();
     return answer.response;
   }
+}
+
+/** `Type::"id"` of an entity uid, in either of Cedar's JSON forms. */
+function keyOf(u: cedar.EntityUidJson | Uid): string {
+  const { type, id } = '__entity' in u ? u.__entity : (u as Uid);
+  return `${type}::${JSON.stringify(id)}`;
+}
+
+/** Every entity uid written literally in a policy (its JSON form), into `out`. */
+function entityLiterals(node: unknown, out: Set<string>): void {
+  if (Array.isArray(node)) {
+    for (const item of node) entityLiterals(item, out);
+    return;
+  }
+  if (!node || typeof node !== 'object') return;
+  const o = node as Record<string, unknown>;
+  if (typeof o.type === 'string' && typeof o.id === 'string') out.add(keyOf(o as Uid));
+  for (const value of Object.values(o)) entityLiterals(value, out);
 }
 
 function entityType(e: cedar.EntityJson): string {

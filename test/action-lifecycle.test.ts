@@ -1,4 +1,5 @@
 import { auditTrail } from '../audit/audit-trail';
+import { JsonlAuditLog } from '../audit/audit-log';
 import { startHarness, type Harness } from './support/harness';
 import { sessionsOf } from './support/moto-sessions';
 import { testEnv } from './support/test-env';
@@ -51,6 +52,41 @@ test('a low-risk note runs to succeeded with no approval and lands in the CRM on
       ],
     });
   }
+});
+
+test('an action that needs no approval costs two workflow tasks, as a bare one-activity workflow does, and loses nothing', async () => {
+  const { id } = await h.airlock.propose({
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1004', note: 'Two tasks, one activity' },
+    ...alice,
+  });
+  const final = await h.airlock.result(id, { timeoutMs: 30_000 });
+  expect(final.status).toBe('succeeded');
+  const events = (await h.client.workflow.getHandle(id).fetchHistory()).events ?? [];
+  const activityTypes = events
+    .filter((e) => e.activityTaskScheduledEventAttributes)
+    .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
+  // Admission and the dry run in the first task, the audit record in the last: only execution leaves the worker.
+  expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(2);
+  expect(activityTypes).toEqual(['executeAction']);
+  // The status and the search attributes reach history once per task, not once per change.
+  expect(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toHaveLength(2);
+
+  // Nothing the separate steps used to record is missing: the trail reads the plan from its marker, and the
+  // audit log holds the execution record and the final one.
+  const trail = await auditTrail(h.client, id);
+  expect(trail.map((e) => e.kind)).toEqual(
+    expect.arrayContaining(['proposed', 'validated', 'policy_decided', 'planned', 'execution_started', 'executed']),
+  );
+  expect(trail.find((e) => e.kind === 'planned')?.summary).toContain(final.plan!.hash.slice(0, 12));
+  const records = new JsonlAuditLog(h.auditLogPath).read().filter((r) => r.actionId === id);
+  expect(records.map((r) => [r.kind, r.status])).toEqual([
+    ['execution', 'executing'],
+    ['final', 'succeeded'],
+  ]);
+  expect(records[1].events.map((e) => (e as { kind: string }).kind)).toEqual(
+    expect.arrayContaining(['validated', 'policy_decided', 'planned', 'executed', 'finished']),
+  );
 });
 
 test('a high-risk update waits in awaiting_approval, then succeeds after one approval', async () => {

@@ -77,14 +77,14 @@ async function updatesInHistory(id: string): Promise<number> {
 }
 
 test('two unsigned 1.1 MB decisions sent while the action plans are refused before history; it completes and is audited', async () => {
-  h.crm.slowReads(1500, 2); // the plan's two reads: the action sits in planning
+  const planning = h.crm.slowReads(1500, 2); // the plan's two reads: the action sits in planning
   const { id } = await h.airlock.propose({
     task: 'crm.update_customer',
     input: { customerId: 'C-1001', changes: { tier: 'silver' } },
     agent: 'support-bot',
     user: 'alice',
   });
-  await h.airlock.waitFor(id, ['planning']);
+  await planning;
   const huge = 'x'.repeat(1_100_000);
   const placeholder = {
     id,

@@ -83,11 +83,18 @@ test('a retried audit activity writes no second record', async () => {
     attempt: 2,
     workflowExecution: { workflowId: state.id, runId: state.runId },
   });
-  const counts = { refusedBeforeHistory: { total: 0, byCode: {} }, refusalsNotKept: 0 };
+  const counts = { status: state.status, refusedBeforeHistory: { total: 0, byCode: {} }, refusalsNotKept: 0 };
   const again = (await env.run(recordAudit, counts)) as { seq: number; hash: string };
   const third = await env.run(recordAudit, counts);
   expect(again).toEqual(third);
   expect(again.seq).toBe(2);
+  // A caller naming another final status than the one history holds is refused, whatever it names.
+  for (const status of ['rejected', 'expired', 'denied'].filter((s) => s !== state.status)) {
+    await expect(env.run(recordAudit, { ...counts, status })).rejects.toMatchObject({
+      type: 'AIRLOCK_EVIDENCE',
+      message: expect.stringMatching(new RegExp(`ended "${state.status}" in its history, not "${status}"`)),
+    });
+  }
   expect(lines(h.auditLogPath)).toEqual(before);
 });
 

@@ -1,4 +1,5 @@
 import { mkdtempSync, cpSync, writeFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CedarPolicyEngine, DEFAULT_APPROVAL_TIMEOUT_SECONDS } from '../policy/cedar-policy-engine';
@@ -154,4 +155,55 @@ test('each engine decides by its own policies: the parsed policy set is cached p
   expect(CedarPolicyEngine.load(join(REPO_ROOT, 'policies'), tasks, people).decideProposal(note).decision).toBe(
     'allow',
   );
+});
+
+test('a request carries only the entities it can reach, and decides exactly as with every entity (property)', () => {
+  // Policies whose conditions read entities the request does not name (a literal person's groups) and test
+  // memberships of the context's user: what an entity slice could get wrong.
+  const dir = policiesWith(
+    [
+      `@id("members-of-finance-may-not-have-agents-update")\nforbid (principal, action == Airlock::Action::"crm.update_customer", resource) when { context has user && context.user in Airlock::Group::"finance" };`,
+      `@id("notes-for-anyone-while-bob-approves")\npermit (principal == Airlock::Agent::"support-bot", action == Airlock::Action::"crm.add_note_to_customer", resource) when { context has user && Airlock::User::"bob" in Airlock::Group::"approvers" };`,
+      `@id("finance-approves-low-risk")\npermit (principal in Airlock::Group::"finance", action == Airlock::Action::"approve", resource) when { resource.risk == "low" && context.agent != Airlock::Agent::"other-bot" };`,
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'entities.json'),
+    JSON.stringify([
+      { uid: { type: 'Airlock::Group', id: 'approvers' }, attrs: {}, parents: [] },
+      { uid: { type: 'Airlock::Group', id: 'finance' }, attrs: {}, parents: [] },
+    ]),
+  );
+  const staff = [...people, { name: 'dora', groups: ['finance'] }];
+  const agents = [{ name: 'support-bot' }, { name: 'other-bot' }];
+  const sliced = CedarPolicyEngine.load(dir, tasks, staff, agents);
+  const whole = CedarPolicyEngine.load(dir, tasks, staff, agents, { entitySlicing: false });
+  const users = [...staff.map((p) => p.name), 'nobody-known'];
+  fc.assert(
+    fc.property(
+      fc.record({
+        agent: fc.constantFrom('support-bot', 'other-bot', 'rogue-bot'),
+        user: fc.option(fc.constantFrom(...users), { nil: undefined }),
+        task: fc.constantFrom(...tasks),
+        risk: fc.constantFrom('low' as const, 'high' as const, 'critical' as const),
+        target: fc.string({ maxLength: 12 }),
+        approver: fc.constantFrom(...users),
+      }),
+      (q) => {
+        expect(sliced.decideProposal(q)).toEqual(whole.decideProposal(q));
+        expect(sliced.canPreview(q)).toEqual(whole.canPreview(q));
+        const a = { approver: q.approver, task: q.task, risk: q.risk, requester: q.user ?? q.agent, agent: q.agent };
+        expect(sliced.canApprove(a)).toEqual(whole.canApprove(a));
+      },
+    ),
+    { numRuns: 400 },
+  );
+  // The policies above do bite: the slice is compared on decisions that differ.
+  const d = (user: string) =>
+    sliced.decideProposal({ ...update, user, agent: 'support-bot', task: 'crm.update_customer' }).decision;
+  expect([d('alice'), d('dora')]).toEqual(['allow', 'deny']);
+  expect(
+    sliced.canApprove({ approver: 'dora', task: tasks[0], risk: 'low', requester: 'x', agent: 'support-bot' })
+      .permitted,
+  ).toBe(true);
 });

@@ -14,6 +14,7 @@ import { createRunHistory } from '../audit/run-history';
 import { Client } from '@temporalio/client';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { createDefaultRegistry } from '../tasks';
+import { WORKFLOW_BUNDLE_OPTIONS } from './workflow-bundle';
 
 /** What a worker is built from. */
 export interface AirlockWorkerOptions {
@@ -129,7 +130,10 @@ export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<W
     dataConverter: airlockDataConverter(opts.codecKeys, 'mark'),
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
+      : {
+          workflowsPath: WORKFLOW_BUNDLE_OPTIONS.workflowsPath,
+          bundlerOptions: { preloadModules: WORKFLOW_BUNDLE_OPTIONS.preloadModules },
+        }),
     ...opts.tuning,
   });
 }

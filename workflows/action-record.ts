@@ -1,3 +1,4 @@
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { getActionQuery } from '../common/messages';
 import { provisionalFields } from '../common/proposal';
@@ -14,6 +15,8 @@ export const now = (): string => new Date().toISOString();
  */
 export class ActionRecord {
   readonly state: ActionState;
+  /** Search attribute changes not yet sent, by key: each upsert is a history event and a visibility write. */
+  private readonly unpublished = new Map<string, SearchAttributeUpdatePair>();
 
   constructor(proposal: SignedProposal) {
     const info = workflowInfo();
@@ -40,7 +43,7 @@ export class ActionRecord {
       transitions: [{ status: 'validating', at: now() }],
     };
     // Whatever search attributes the starter set, the status is this workflow's from its first task.
-    upsertSearchAttributes([{ key: SA_STATUS, value: 'validating' }]);
+    this.index({ key: SA_STATUS, value: 'validating' });
     setHandler(getActionQuery, () => this.state);
   }
 
@@ -49,7 +52,23 @@ export class ActionRecord {
     this.state.status = status;
     this.state.updatedAt = now();
     this.state.transitions.push({ status, at: this.state.updatedAt });
-    upsertSearchAttributes([{ key: SA_STATUS, value: status }]);
+    this.index({ key: SA_STATUS, value: status });
+  }
+
+  /** Sets a search attribute; it is sent with the others at the next {@link publish}. */
+  index(pair: SearchAttributeUpdatePair): void {
+    this.unpublished.set(pair.key.name, pair);
+  }
+
+  /**
+   * Sends the search attributes set since the last call, in one upsert. Must be called before the workflow waits on
+   * anything but a local activity: until then its commands stay in the worker (the workflow task is not completed),
+   * so an earlier upsert would reach history and visibility no sooner, only as one more event and one more write.
+   */
+  publish(): void {
+    if (!this.unpublished.size) return;
+    upsertSearchAttributes([...this.unpublished.values()]);
+    this.unpublished.clear();
   }
 
   /** Records why the action ends other than succeeded. */

@@ -3,20 +3,29 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { SA_AGENT, SA_REQUESTER, SA_RISK, SA_TASK } from '../common/search-attributes';
 import type { ActionStatus } from '../common/statuses';
 import type { ActionState, SignedProposal } from '../common/types';
 import { ActionRecord } from './action-record';
-import { auditing, executing, local, planning } from './activity-stubs';
+import { auditing, auditingHere, executing, local, planning } from './activity-stubs';
 import { DecisionHandler } from './decision-handler';
 import { checkedPlan, decoded } from './evidence-guards';
 import { verifyEd25519 } from './verify-ed25519';
 
 /**
+ * How the audit record is written: `here`, as a local activity in the workflow task that ends the action, when history
+ * already holds everything the record says (the end came from `executeAction`'s result); otherwise by a regular
+ * activity, once the last decision or cancellation that ended the action is in history; `none` for a proposal that
+ * did not even verify.
+ */
+type AuditWay = 'here' | 'after' | 'none';
+
+/**
  * One proposed action, from proposal to result: admit ▸ plan ▸ [approval] ▸ execute (re-planning first) ▸ audit.
+ * Admission and the dry run are local activities of the first workflow task, and an action that needs no approval
+ * is audited in the task that sees it executed: two workflow tasks, as many as a bare one-activity workflow.
  *
  * Contract:
  * - it must not act on a proposal that is not signed by a registered agent for this very action: such a proposal
@@ -34,7 +43,7 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
   const action = new ActionRecord(proposal);
   const decisions = new DecisionHandler(action);
   const { state } = action;
-  const end = (status: ActionStatus, audit = true) => finish(action, decisions, status, audit);
+  const end = (status: ActionStatus, audit: AuditWay = 'after') => finish(action, decisions, status, audit);
 
   try {
     // 1. admit: the agent's signature, this action, fresh, first run; the task and input; policy
@@ -51,7 +60,7 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
     if (!admission.ok) {
       state.issues = admission.issues;
       action.fail('AIRLOCK_INVALID_INPUT', admission.message);
-      return await end('invalid', admission.authentic);
+      return await end('invalid', admission.authentic ? 'after' : 'none');
     }
     Object.assign(state, {
       input: admission.input,
@@ -60,19 +69,17 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
       policy: admission.policy,
       requester: admission.requester,
     });
-    upsertSearchAttributes([
-      { key: SA_TASK, value: state.task },
-      { key: SA_AGENT, value: state.agent },
-      { key: SA_REQUESTER, value: state.requester },
-      { key: SA_RISK, value: admission.risk },
-    ]);
+    action.index({ key: SA_TASK, value: state.task });
+    action.index({ key: SA_AGENT, value: state.agent });
+    action.index({ key: SA_REQUESTER, value: state.requester });
+    action.index({ key: SA_RISK, value: admission.risk });
     if (admission.policy.decision === 'deny') {
       action.fail('AIRLOCK_DENIED', admission.policy.explanation);
       return await end('denied');
     }
     state.approvalsRequired = admission.policy.approvalsRequired;
 
-    // 2. plan (dry run)
+    // 2. plan (dry run), in this same workflow task
     action.setStatus('planning');
     state.plan = checkedPlan(decoded(await planning.planAction({ proposal })), state);
     if (state.dryRun) return await end('planned');
@@ -97,13 +104,14 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
       // for it and says what really happened.
       decisions.stop();
       action.setStatus('executing');
+      action.publish();
       const planHash = needsApproval ? state.plan.hash : undefined;
       const outcome = decoded(
         await CancellationScope.nonCancellable(() => executing.executeAction({ proposal, planHash })),
       );
       if (outcome.kind === 'executed') {
         state.result = outcome.result;
-        return await end('succeeded');
+        return await end('succeeded', 'here');
       }
       // Terraform's "saved plan is stale", for business APIs: the target changed, the new plan needs approving.
       if (!decisions.replanned(() => checkedPlan(outcome.plan, state))) {
@@ -111,7 +119,7 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
           'AIRLOCK_STALE',
           `The target changed ${state.stalePlans.length} times between approval and execution; nothing was executed. Propose again once it settles.`,
         );
-        return await end('stale');
+        return await end('stale', 'here');
       }
     }
   } catch (err) {
@@ -137,19 +145,24 @@ function finish(
   action: ActionRecord,
   decisions: DecisionHandler,
   status: ActionStatus,
-  audit: boolean,
+  audit: AuditWay,
 ): Promise<ActionState> {
   const { state } = action;
   return CancellationScope.nonCancellable(async () => {
     decisions.stop();
     action.setStatus(status);
+    action.publish();
     await decisions.close();
-    if (!audit) return state;
+    if (audit === 'none') return state;
     try {
-      await auditing.recordAudit({
+      const args = {
+        status,
         refusedBeforeHistory: state.refusedBeforeHistory,
         refusalsNotKept: state.refusalsNotKept,
-      });
+      };
+      // Should writing it here fail, the regular activity retries until it is written.
+      if (audit === 'here') await auditingHere.recordAudit(args).catch(() => auditing.recordAudit(args));
+      else await auditing.recordAudit(args);
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
       state.auditError = cause instanceof Error ? cause.message : String(cause);

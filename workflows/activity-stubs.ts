@@ -9,8 +9,12 @@ export const local = proxyLocalActivities<AirlockActivities>({
   retry: { maximumAttempts: 3 },
 });
 
-/** The dry run reads the target: retried with backoff, each attempt with a fresh read-only session. */
-export const planning = proxyActivities<AirlockActivities>({
+/**
+ * The dry run reads the target, in the workflow task that admitted the proposal (a local activity: no round trip
+ * through the server, and no stranger polling the queue can answer it): retried with backoff, each attempt with a
+ * fresh read-only session. A worker that dies meanwhile only makes the next one plan again; planning changes nothing.
+ */
+export const planning = proxyLocalActivities<AirlockActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
@@ -19,6 +23,12 @@ export const planning = proxyActivities<AirlockActivities>({
 export const auditing = proxyActivities<AirlockActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
+/** The audit record written in the workflow task that ends the action; a few quick tries, then {@link auditing}. */
+export const auditingHere = proxyLocalActivities<AirlockActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumAttempts: 3 },
 });
 
 /** Execution may be retried safely only because the target receives the action id as its idempotency key. */

@@ -1,11 +1,4 @@
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  log,
-  setHandler,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, log, setHandler } from '@temporalio/workflow';
 import {
   ApprovalProcess,
   checkDecisionShape,
@@ -54,8 +47,10 @@ export class DecisionHandler {
         const attempt = this.approval.receive(shape.signed, check, arrived.arrival);
         if (attempt.accepted) {
           state.updatedAt = now();
-          if (attempt.decision === 'approve')
-            upsertSearchAttributes([{ key: SA_APPROVERS, value: [...state.approvedBy] }]);
+          if (attempt.decision === 'approve') {
+            this.action.index({ key: SA_APPROVERS, value: [...state.approvedBy] });
+            this.action.publish();
+          }
         }
         return attempt;
       },
@@ -84,6 +79,7 @@ export class DecisionHandler {
    */
   async outcome(): Promise<Exclude<ApprovalOutcome, 'waiting'>> {
     const state = this.action.state;
+    this.action.publish();
     await condition(
       () => this.approval.outcome(Date.now()) !== 'waiting',
       Date.parse(state.expiresAt as string) - Date.now(),
@@ -108,7 +104,7 @@ export class DecisionHandler {
    * (it ends `stale`), or needed no approval.
    */
   replanned(plan: () => Plan): boolean {
-    upsertSearchAttributes([{ key: SA_APPROVERS, value: [] }]);
+    this.action.index({ key: SA_APPROVERS, value: [] });
     if (this.action.state.approvalsRequired === 0 || !this.approval.replanned(plan(), Date.now())) return false;
     this.action.setStatus('awaiting_reapproval');
     return true;
@@ -122,6 +118,7 @@ export class DecisionHandler {
   /** Takes no more decisions, and lets those in flight answer (no approver is left without a reply). */
   async close(): Promise<void> {
     this.stop();
-    await condition(allHandlersFinished);
+    // Awaited only when some are in flight: a condition costs the workflow task another pass through the sandbox.
+    if (!allHandlersFinished()) await condition(allHandlersFinished);
   }
 }

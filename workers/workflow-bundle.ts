@@ -1,0 +1,35 @@
+import type { BundleOptions } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../crypto/data-converter';
+
+/**
+ * Modules the workflow sandbox loads once per worker, shared by every action, instead of once per workflow: with a
+ * reused V8 context the SDK gives each workflow its own copy of every other module, and evaluating them (Ed25519 and
+ * SHA-256 above all) was most of an action's workflow-task time. The SDK freezes what these export.
+ *
+ * Must hold only modules without per-workflow state: pure functions, constants, and definitions of messages and
+ * search attributes. Nothing here may read the workflow's context (time, randomness, info) at module scope.
+ */
+export const SHARED_WORKFLOW_MODULES: readonly string[] = [
+  '@noble/curves/ed25519',
+  '@noble/hashes/sha2',
+  '@noble/hashes/utils',
+  ...[
+    'approval-rules',
+    'base64',
+    'canonical-json',
+    'identifiers',
+    'messages',
+    'plan-hash',
+    'proposal',
+    'search-attributes',
+    'signing',
+    'undecodable',
+  ].map((name) => require.resolve(`../common/${name}`)),
+];
+
+/** How Airlock's workflows are bundled, by the worker and by the tests alike. */
+export const WORKFLOW_BUNDLE_OPTIONS = {
+  workflowsPath: require.resolve('../workflows'),
+  failureConverterPath: FAILURE_CONVERTER_PATH,
+  preloadModules: [...SHARED_WORKFLOW_MODULES],
+} satisfies Partial<BundleOptions>;
