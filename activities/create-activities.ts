@@ -53,7 +53,16 @@ export interface ActivityDeps {
    * leaves the next (heartbeat details), which anyone polling the task queue could otherwise write.
    */
   workerKey: () => Promise<Buffer>;
+  /** Told how long each stage of an activity took (the benchmark's breakdown); it must not throw. */
+  observe?: (stage: ActivityStage, ms: number, actionId: string) => void;
 }
+
+/**
+ * The stages an activity's time is told in: `verify` (the proposal's signature, binding and first run), `validate`
+ * (task and input), `policy`, `plan` (session, secrets, target reads, hash), `execute` (session, secrets, target
+ * call), `audit` (the final record, history read included).
+ */
+export type ActivityStage = 'verify' | 'validate' | 'policy' | 'plan' | 'execute' | 'audit';
 
 /** What the admission of a proposal found. */
 export type Admission =
@@ -83,6 +92,11 @@ export type Admission =
       policy: PolicyDecision;
       /** Registered people's raw public keys (base64) by canonical id, when approvals are needed. */
       keys?: Record<string, string>;
+      /**
+       * The dry run, made in the same step when policy allows the proposal (a first attempt: should it fail, the
+       * workflow plans with `planAction`, which retries).
+       */
+      plan?: Plan;
     };
 
 /** What verifying a signed decision found (the workflow judges the rest with the approval rules). */
@@ -171,6 +185,19 @@ export function createActivities(deps: ActivityDeps) {
     runs: deps.runs,
   });
 
+  /** Runs `fn`, telling `deps.observe` how long it took (when it returns; a failure is not a stage's time). */
+  const timed = <T>(stage: ActivityStage, fn: () => T): T => {
+    const { observe } = deps;
+    if (!observe) return fn();
+    const t0 = performance.now();
+    const told = (value: unknown) => {
+      observe(stage, performance.now() - t0, Context.current().info.workflowExecution?.workflowId ?? '');
+      return value;
+    };
+    const out = fn();
+    return (out instanceof Promise ? out.then(told) : told(out)) as T;
+  };
+
   const taskContext = (actionId: string, session: MintedSession): TaskContext => ({
     actionId,
     secrets: session.secrets,
@@ -207,7 +234,8 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   /** The dry run itself: reads the target with a read-only session and returns the plan, hashed. */
-  const makePlan = (p: VerifiedProposal): Promise<Plan> =>
+  const makePlan = (p: VerifiedProposal): Promise<Plan> => timed('plan', () => planWithSession(p));
+  const planWithSession = (p: VerifiedProposal): Promise<Plan> =>
     withSession(p, 'plan', undefined, async (session) => {
       const draft = await p.task.plan(p.parsed, taskContext(p.payload.actionId, session));
       // Redacted before it is hashed: the hash binds what people are shown.
@@ -243,8 +271,9 @@ export function createActivities(deps: ActivityDeps) {
       );
     }
     const execution = currentExecution();
-    const p = evidence.interpret(await evidence.authenticate(args.proposal, execution));
-    const policy = evidence.decide(p);
+    const authentic = await timed('verify', () => evidence.authenticate(args.proposal, execution));
+    const p = timed('validate', () => evidence.interpret(authentic));
+    const policy = timed('policy', () => evidence.decide(p));
     if (policy.decision !== 'allow')
       throw new EvidenceError('denied', `Policy does not allow this proposal now: ${policy.explanation}`);
     const until = executableUntil(
@@ -269,14 +298,17 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /**
      * Admits a proposal (local activity, run for the workflow's own first step): the agent's signature, binding to
-     * this action and run, freshness against the run's start, the task, the input, and policy. Never throws for a
-     * proposal that is refused: it says why, with an issue code per problem.
+     * this action and run, freshness against the run's start, the task, the input, and policy; then, if policy
+     * allows it, makes its plan, on the evidence just checked. Never throws for a proposal that is refused: it says
+     * why, with an issue code per problem.
      */
     async admitProposal(args: { proposal: unknown; startedAt: string }): Promise<Admission> {
       const execution = currentExecution();
       let authentic;
       try {
-        authentic = await evidence.authenticate(args.proposal, execution, { startedAt: Date.parse(args.startedAt) });
+        authentic = await timed('verify', () =>
+          evidence.authenticate(args.proposal, execution, { startedAt: Date.parse(args.startedAt) }),
+        );
       } catch (err) {
         if (!(err instanceof EvidenceError)) return fail(err);
         return {
@@ -298,7 +330,7 @@ export function createActivities(deps: ActivityDeps) {
           message: `Invalid proposal: ${message}.`,
         };
       }
-      const parsed = deps.registry.get(task).inputSchema.safeParse(authentic.input);
+      const parsed = timed('validate', () => deps.registry.get(task).inputSchema.safeParse(authentic.input));
       if (!parsed.success) {
         const issues = parsed.error.issues.slice(0, MAX_ISSUES).map((issue) => ({
           path: ['input', ...issue.path.slice(0, 10).map((p) => (typeof p === 'number' ? p : String(p).slice(0, 64)))],
@@ -310,11 +342,14 @@ export function createActivities(deps: ActivityDeps) {
       }
       try {
         const p = evidence.interpret(authentic);
-        const policy = evidence.decide(p);
+        const policy = timed('policy', () => evidence.decide(p));
         const keys =
           policy.approvalsRequired > 0
             ? Object.fromEntries([...deps.identities.people.values()].map((person) => [person.id, person.rawKey]))
             : undefined;
+        // One step fewer for the workflow. A plan that fails here is made again by planAction, with its retries
+        // and its own error; admission's answer does not depend on it.
+        const plan = policy.decision === 'allow' ? await makePlan(p).catch(() => undefined) : undefined;
         return {
           ok: true,
           input: p.parsed,
@@ -328,6 +363,7 @@ export function createActivities(deps: ActivityDeps) {
           excluded: p.excluded,
           policy,
           ...(keys ? { keys } : {}),
+          ...(plan ? { plan } : {}),
         };
       } catch (err) {
         return fail(err);
@@ -415,11 +451,13 @@ export function createActivities(deps: ActivityDeps) {
             },
           ],
         });
-        const result = await withSession(p, 'execute', policy.sessionSeconds, async (session) => ({
-          output: await p.task.execute(p.parsed, taskContext(p.payload.actionId, session)),
-          credentials: session.record,
-          idempotencyKey: p.payload.actionId,
-        }));
+        const result = await timed('execute', () =>
+          withSession(p, 'execute', policy.sessionSeconds, async (session) => ({
+            output: await p.task.execute(p.parsed, taskContext(p.payload.actionId, session)),
+            credentials: session.record,
+            idempotencyKey: p.payload.actionId,
+          })),
+        );
         return { kind: 'executed', result };
       } catch (err) {
         return fail(err);
@@ -436,93 +474,96 @@ export function createActivities(deps: ActivityDeps) {
      * already holds everything else), or as a regular one.
      */
     async recordAudit(args: unknown): Promise<{ seq: number; hash: string }> {
-      try {
-        const parsed = RecordAuditArgsSchema.safeParse(args);
-        if (!parsed.success)
-          throw new EvidenceError(
-            'bad_arguments',
-            `recordAudit takes the final status and the refusal counts: ${z.prettifyError(parsed.error)}`,
-          );
-        const noted = parsed.data;
-        const { status } = noted;
-        const execution = currentExecution();
-        const history = await deps.runs.events(execution.workflowId, execution.runId);
-        const started = history[0]?.workflowExecutionStartedEventAttributes;
-        const proposal = await deps.runs.decode(started?.input?.payloads?.[0]);
-        const authentic = await evidence.authenticate(proposal, execution);
-        const events = await describeHistory(history, deps.runs.decode);
-        if (!AUDITED_OUTCOMES.has(status))
-          throw new EvidenceError(
-            'not_finished',
-            `The action is "${visible(status)}", not finished; only a finished action is recorded.`,
-          );
-        const written = events
-          .filter((e) => e.kind === 'status_changed')
-          .map((e) => (e.data as { status: string }).status)
-          .at(-1);
-        if (written && AUDITED_OUTCOMES.has(written) && written !== status)
-          throw new EvidenceError(
-            'outcome_mismatch',
-            `The action ended "${visible(written)}" in its history, not "${visible(status)}"; the record would not be true.`,
-          );
-        const executedInHistory = events.some((e) => e.kind === 'executed');
-        // An execution that started and then did not finish as "executed" (a failure, a lost attempt whose retry found
-        // the target changed) is recorded with its outcome; a success needs both proofs, and an executed history a success.
-        const executionStarted = deps.auditLog.has(execution.workflowId, execution.runId, 'execution');
-        if (
-          (status === 'succeeded' && !(executionStarted && executedInHistory)) ||
-          (executedInHistory && status !== 'succeeded')
-        ) {
-          throw new EvidenceError(
-            'outcome_mismatch',
-            `The action's status is "${status}", but ${executionStarted ? 'the audit log records an execution' : 'the audit log records no execution'} and its history shows it ${executedInHistory ? 'executed' : 'did not execute'}; the record would not be true.`,
-          );
-        }
-        // The events already read: the history is fetched once.
-        const decided = evidence.verifiedDecisions(authentic, execution, await decisionsIn(history, deps.runs.decode));
-        const approvedBy = [
-          ...new Set(
-            decided.filter((d) => d.valid && d.acceptedByWorkflow && d.decision === 'approve').map((d) => d.approver),
-          ),
-        ];
-        const rejectedBy = decided.filter((d) => d.valid && d.decision === 'reject').map((d) => d.approver);
-        events.push({
-          at: deps.clock().toISOString(),
-          eventId: 0,
-          kind: 'finished',
-          summary:
-            `finished: ${status}` +
-            (executionStarted && status !== 'succeeded'
-              ? '; an execution had started (see its execution record)'
-              : '') +
-            (noted.refusedBeforeHistory.total
-              ? `; ${noted.refusedBeforeHistory.total} decision message(s) refused before history`
-              : ''),
-          data: {
-            status,
-            executed: executedInHistory,
-            executionStarted,
-            approvedBy,
-            rejectedBy,
-            refusedBeforeHistory: noted.refusedBeforeHistory,
-            refusalsNotKept: noted.refusalsNotKept,
-          },
-        });
-        const record = await deps.auditLog.append({
-          kind: 'final',
-          actionId: execution.workflowId,
-          runId: execution.runId,
-          task: authentic.payload.task,
-          status,
-          recordedAt: deps.clock().toISOString(),
-          events,
-        });
-        return { seq: record.seq, hash: record.hash };
-      } catch (err) {
-        return fail(err);
-      }
+      return timed('audit', () => writeAudit(args));
     },
   };
+
+  /** The body of `recordAudit`. */
+  async function writeAudit(args: unknown): Promise<{ seq: number; hash: string }> {
+    try {
+      const parsed = RecordAuditArgsSchema.safeParse(args);
+      if (!parsed.success)
+        throw new EvidenceError(
+          'bad_arguments',
+          `recordAudit takes the final status and the refusal counts: ${z.prettifyError(parsed.error)}`,
+        );
+      const noted = parsed.data;
+      const { status } = noted;
+      const execution = currentExecution();
+      const history = await deps.runs.events(execution.workflowId, execution.runId);
+      const started = history[0]?.workflowExecutionStartedEventAttributes;
+      const proposal = await deps.runs.decode(started?.input?.payloads?.[0]);
+      const authentic = await evidence.authenticate(proposal, execution);
+      const events = await describeHistory(history, deps.runs.decode);
+      if (!AUDITED_OUTCOMES.has(status))
+        throw new EvidenceError(
+          'not_finished',
+          `The action is "${visible(status)}", not finished; only a finished action is recorded.`,
+        );
+      const written = events
+        .filter((e) => e.kind === 'status_changed')
+        .map((e) => (e.data as { status: string }).status)
+        .at(-1);
+      if (written && AUDITED_OUTCOMES.has(written) && written !== status)
+        throw new EvidenceError(
+          'outcome_mismatch',
+          `The action ended "${visible(written)}" in its history, not "${visible(status)}"; the record would not be true.`,
+        );
+      const executedInHistory = events.some((e) => e.kind === 'executed');
+      // An execution that started and then did not finish as "executed" (a failure, a lost attempt whose retry found
+      // the target changed) is recorded with its outcome; a success needs both proofs, and an executed history a success.
+      const executionStarted = deps.auditLog.has(execution.workflowId, execution.runId, 'execution');
+      if (
+        (status === 'succeeded' && !(executionStarted && executedInHistory)) ||
+        (executedInHistory && status !== 'succeeded')
+      ) {
+        throw new EvidenceError(
+          'outcome_mismatch',
+          `The action's status is "${status}", but ${executionStarted ? 'the audit log records an execution' : 'the audit log records no execution'} and its history shows it ${executedInHistory ? 'executed' : 'did not execute'}; the record would not be true.`,
+        );
+      }
+      // The events already read: the history is fetched once.
+      const decided = evidence.verifiedDecisions(authentic, execution, await decisionsIn(history, deps.runs.decode));
+      const approvedBy = [
+        ...new Set(
+          decided.filter((d) => d.valid && d.acceptedByWorkflow && d.decision === 'approve').map((d) => d.approver),
+        ),
+      ];
+      const rejectedBy = decided.filter((d) => d.valid && d.decision === 'reject').map((d) => d.approver);
+      events.push({
+        at: deps.clock().toISOString(),
+        eventId: 0,
+        kind: 'finished',
+        summary:
+          `finished: ${status}` +
+          (executionStarted && status !== 'succeeded' ? '; an execution had started (see its execution record)' : '') +
+          (noted.refusedBeforeHistory.total
+            ? `; ${noted.refusedBeforeHistory.total} decision message(s) refused before history`
+            : ''),
+        data: {
+          status,
+          executed: executedInHistory,
+          executionStarted,
+          approvedBy,
+          rejectedBy,
+          refusedBeforeHistory: noted.refusedBeforeHistory,
+          refusalsNotKept: noted.refusalsNotKept,
+        },
+      });
+      const record = await deps.auditLog.append({
+        kind: 'final',
+        actionId: execution.workflowId,
+        runId: execution.runId,
+        task: authentic.payload.task,
+        status,
+        recordedAt: deps.clock().toISOString(),
+        events,
+      });
+      return { seq: record.seq, hash: record.hash };
+    } catch (err) {
+      return fail(err);
+    }
+  }
 }
 
 /** The activities, as the workflow sees them (`import type` only). */

@@ -143,8 +143,25 @@ export function createEvidence(deps: EvidenceDeps) {
     return { ...p, task, parsed: parsed.data, target: task.target(parsed.data) };
   }
 
+  /**
+   * Decisions already taken, by request: the policies are loaded once per worker and never change under it, so the
+   * same request has the same answer; an action's admission, plan and execution ask the same one.
+   */
+  const decided = new Map<string, PolicyDecision>();
+
   /** Policy on the proposal now: for a dry run, whether the agent may preview; otherwise the task's own decision. */
   function decide(p: VerifiedProposal): PolicyDecision {
+    const key = JSON.stringify([p.agent.id, p.user, p.task.name, p.task.risk, p.target, p.payload.dryRun]);
+    let decision = decided.get(key);
+    if (!decision) {
+      decision = decideNow(p);
+      if (decided.size >= 10_000) decided.clear();
+      decided.set(key, decision);
+    }
+    return structuredClone(decision);
+  }
+
+  function decideNow(p: VerifiedProposal): PolicyDecision {
     const query = { agent: p.agent.id, user: p.user, task: p.task.name, risk: p.task.risk, target: p.target };
     const preview = deps.policy.canPreview(query);
     // A real proposal is planned for its approvers whatever preview says; its plan is shown to the agent only if

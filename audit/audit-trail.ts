@@ -128,6 +128,8 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
             policy,
           );
         }
+        const plan = result.plan as Record<string, unknown> | undefined;
+        if (plan) push('planned', `plan ${v(String(plan.hash).slice(0, 12))}: ${short(plan.summary)}`, plan);
       } else if (type === 'planAction') {
         const failure = e.markerRecordedEventAttributes.failure;
         if (result) push('planned', `plan ${v(String(result.hash).slice(0, 12))}: ${short(result.summary)}`, result);

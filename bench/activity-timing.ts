@@ -1,9 +1,13 @@
+import { Context } from '@temporalio/activity';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { ActivityStage } from '../activities/create-activities';
 
-/** How long each activity (local or regular) ran inside the worker, by workflow id and activity type (ms). */
+/** How long each activity (local or regular), and each stage inside one, took in the worker, by workflow id (ms). */
 export interface ActivityTimes {
   factory: ActivityInterceptorsFactory;
-  /** Summed over attempts: workflow id → activity type → ms. */
+  /** For the worker's `observe`: the stages inside activities (verify, validate, policy, plan, execute, audit). */
+  observe: (stage: ActivityStage, ms: number, actionId: string) => void;
+  /** Summed over attempts: workflow id → activity type, or `<activity type>:<stage>` → ms. */
   byRun: Map<string, Record<string, number>>;
 }
 
@@ -28,5 +32,11 @@ export function activityTiming(): ActivityTimes {
       },
     },
   });
-  return { factory, byRun };
+  const observe = (stage: ActivityStage, ms: number, actionId: string) => {
+    const key = `${Context.current().info.activityType}:${stage}`;
+    const run = byRun.get(actionId) ?? {};
+    run[key] = (run[key] ?? 0) + ms;
+    byRun.set(actionId, run);
+  };
+  return { factory, observe, byRun };
 }

@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     auditLogPath: join(mkdtempSync(join(tmpdir(), 'airlock-bench-')), 'audit.jsonl'),
     awsCredentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
     tuning: { interceptors: { activity: [timing.factory] } },
+    observe: timing.observe,
   });
   const bareWorker = await Worker.create({
     connection: native,
@@ -319,14 +320,18 @@ async function whereTimeWent(r: {
     executeTarget;
   const ran = (type: string) => percentiles(r.ids.airlock.map((id) => r.activities.get(id)?.[type] ?? 0));
   const lines: [string, { p50: number; p95: number } | number, string?][] = [
-    ['first workflow task (admission and plan, local activities)', percentiles(air.map((s) => s.firstTask))],
-    ['  admission (signature, first run, input, Cedar)', ran('admitProposal')],
-    ['  plan (dry run: read-only session, target read)', ran('planAction')],
+    ['first workflow task (admission and plan: one local activity)', percentiles(air.map((s) => s.firstTask))],
+    ['  admission and plan, in the worker', ran('admitProposal')],
+    ['  of which verification (signature, binding, first run)', ran('admitProposal:verify')],
+    ['  of which validation (task, input schema)', ran('admitProposal:validate')],
+    ['  of which policy (Cedar, both checks)', ran('admitProposal:policy')],
+    ['  of which plan (session, secrets, target read, hash)', ran('admitProposal:plan')],
     ['  of which STS AssumeRole (plan)', percentiles(external.planSts)],
     ['  of which Secrets Manager (plan)', percentiles(external.planSecrets)],
     ['  of which target reads (mean per action)', planTarget],
     ['execute activity (scheduled → completed)', percentiles(air.map((s) => s.activities.executeAction ?? 0))],
     ['  execute, in the worker (evidence, audit record, mint, call)', ran('executeAction')],
+    ['  of which session, secrets and target call', ran('executeAction:execute')],
     ['  of which STS AssumeRole (execute)', percentiles(external.executeSts)],
     ['  of which Secrets Manager (execute)', percentiles(external.executeSecrets)],
     ['  of which target write (mean per action)', executeTarget],

@@ -106,16 +106,16 @@ export class AirlockClient {
     const agentKey = key ?? this.agentKey(request.agent);
     const id = actionIdFor(request.agent, idempotencyKey, agentKey);
     const requestHash = sha256Canonical(request);
-    const handle = await this.handle(id);
     if (idempotencyKey !== undefined) {
-      const found = await handle.describe().catch((err: unknown) => {
+      const found = await (await this.handle(id)).describe().catch((err: unknown) => {
         if (err instanceof WorkflowNotFoundError) return undefined;
         throw err;
       });
       if (found) return this.sameProposal(found, requestHash, idempotencyKey);
     }
+    let started;
     try {
-      await this.temporal.workflow.start<typeof actionWorkflow>(ACTION_WORKFLOW_TYPE, {
+      started = await this.temporal.workflow.start<typeof actionWorkflow>(ACTION_WORKFLOW_TYPE, {
         workflowId: id,
         taskQueue: this.taskQueue,
         args: [this.sign(id, request, idempotencyKey, agentKey)],
@@ -129,9 +129,17 @@ export class AirlockClient {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       return this.sameProposal(await (await this.handle(id)).describe(), requestHash, idempotencyKey);
     }
-    if (idempotencyKey === undefined) return { id, status: 'validating', existing: false };
+    if (idempotencyKey === undefined) {
+      // A fresh random id nobody could have used before: the run just started is its first (and a later one, started
+      // by someone else once it closed, is not the action's), so nobody need be asked which run it is.
+      this.remember(id, started.firstExecutionRunId);
+      return { id, status: 'validating', existing: false };
+    }
     // With a key, a concurrent proposal may have won the start: make sure it is this one.
-    return { ...(await this.sameProposal(await handle.describe(), requestHash, idempotencyKey)), existing: false };
+    return {
+      ...(await this.sameProposal(await (await this.handle(id)).describe(), requestHash, idempotencyKey)),
+      existing: false,
+    };
   }
 
   /**
@@ -146,10 +154,16 @@ export class AirlockClient {
         if (!first || wf.startTime.getTime() < first.at) first = { runId: wf.runId, at: wf.startTime.getTime() };
       }
       runId = first?.runId;
-      if (runId) this.firstRuns.set(id, runId);
+      if (runId) this.remember(id, runId);
     }
     // Not listed yet (visibility lags a start by milliseconds): then there is only the one run.
     return this.temporal.workflow.getHandle<typeof actionWorkflow>(id, runId);
+  }
+
+  /** Notes an action's first run (a bounded memory: forgetting only costs a visibility query). */
+  private remember(id: string, runId: string): void {
+    if (this.firstRuns.size >= 10_000) this.firstRuns.clear();
+    this.firstRuns.set(id, runId);
   }
 
   /** The signed proposal: bound to its action id, the input by its digest, fresh and single use. */

@@ -89,6 +89,20 @@ test('an action that needs no approval costs two workflow tasks, as a bare one-a
   );
 });
 
+test('a plan that fails in admission is made again with the plan step’s retries, and the action goes on', async () => {
+  h.crm.failReads(503, 2); // admission's attempt, then planAction's first
+  const { id } = await h.airlock.propose({
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1004', note: 'After a hiccup' },
+    ...alice,
+  });
+  const final = await h.airlock.result(id, { timeoutMs: 30_000 });
+  expect(final.status).toBe('succeeded');
+  expect(notesOf('C-1004')).toContain('After a hiccup');
+  const trail = await auditTrail(h.client, id);
+  expect(trail.filter((e) => e.kind === 'planned')).toHaveLength(1);
+});
+
 test('a high-risk update waits in awaiting_approval, then succeeds after one approval', async () => {
   const before = customer('C-1002');
   const { id } = await h.airlock.propose({

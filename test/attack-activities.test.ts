@@ -382,9 +382,10 @@ describe('an impostor of the action workflow on Airlockâ€™s own task queue (a ro
   });
 });
 
-test('a plan whose content was swapped under its real hash (say, by a strangerâ€™s activity worker) is never shown for signing', async () => {
-  // A worker that runs Airlock's own workflow and activities, except that planAction answers with a benign-looking
-  // plan carrying the hash of the real one: what an attacker polling the queue could send back.
+test('a plan whose content was swapped under its real hash (say, by a worker of someone holding the codec key) is never shown for signing', async () => {
+  // A worker that runs Airlock's own workflow and activities, except that the plan admission makes (and planAction,
+  // should it be asked) is a benign-looking one carrying the hash of the real one. A stranger polling the queue cannot
+  // answer a local activity; this is the workflow's own check, for whoever can.
   const real = await h.airlock.propose({
     task: 'crm.update_customer',
     input: { customerId: 'C-1005', changes: { email: 'attacker@evil.example' } },
@@ -393,6 +394,11 @@ test('a plan whose content was swapped under its real hash (say, by a strangerâ€
     dryRun: true,
   });
   const truth = (await h.airlock.result(real.id)).plan!;
+  const swapped = {
+    ...truth,
+    summary: 'Fix a typo in the name of Edsger Dijkstra (C-1005)',
+    diff: [{ path: 'name', op: 'change', before: 'Edsger Dijkstra', after: 'Edsger W. Dijkstra' }],
+  };
   const queue = `swapped-plan-${randomBytes(4).toString('hex')}`;
   const activities = createActivities(h.activityDeps());
   const connection = await NativeConnection.connect({ address: testEnv('temporalAddress') });
@@ -403,11 +409,11 @@ test('a plan whose content was swapped under its real hash (say, by a strangerâ€
     workflowBundle: { codePath: testEnv('workflowBundle') },
     activities: {
       ...activities,
-      planAction: async () => ({
-        ...truth,
-        summary: 'Fix a typo in the name of Edsger Dijkstra (C-1005)',
-        diff: [{ path: 'name', op: 'change', before: 'Edsger Dijkstra', after: 'Edsger W. Dijkstra' }],
-      }),
+      admitProposal: async (args: Parameters<typeof activities.admitProposal>[0]) => {
+        const admission = await activities.admitProposal(args);
+        return admission.ok ? { ...admission, plan: swapped } : admission;
+      },
+      planAction: async () => swapped,
     },
     dataConverter: airlockDataConverter(parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys), 'mark'),
   });

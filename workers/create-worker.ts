@@ -43,6 +43,8 @@ export interface AirlockWorkerOptions {
   workerKeySecret?: string;
   /** Extra worker options (e.g. for benchmarks). */
   tuning?: Partial<WorkerOptions>;
+  /** Told how long each stage of an activity took (the benchmark's breakdown). */
+  observe?: ActivityDeps['observe'];
 }
 
 /**
@@ -78,6 +80,7 @@ export function createActivityDeps(
     auditLog: new JsonlAuditLog(opts.auditLogPath),
     runs: createRunHistory(historyReader),
     workerKey: once(() => readWorkerKey(opts)),
+    ...(opts.observe ? { observe: opts.observe } : {}),
   };
 }
 

@@ -79,9 +79,9 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
     }
     state.approvalsRequired = admission.policy.approvalsRequired;
 
-    // 2. plan (dry run), in this same workflow task
+    // 2. plan (dry run): made by admission, else now; in this same workflow task either way
     action.setStatus('planning');
-    state.plan = checkedPlan(decoded(await planning.planAction({ proposal })), state);
+    state.plan = checkedPlan(admission.plan ?? decoded(await planning.planAction({ proposal })), state);
     if (state.dryRun) return await end('planned');
 
     // 3. approval: a window on the plan; quorum or a rejection ends the wait
