@@ -19,7 +19,6 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { AirlockClient } from '../client/airlock-client';
 import { loadDevConfig, REPO_ROOT } from '../stack/dev-config';
 import { startEphemeralStack } from '../stack/ephemeral-stack';
-import { startDemoCrm } from '../stack/demo-crm/demo-crm-server';
 import { createAirlockWorker } from '../workers/create-worker';
 import { createBaselineActivities } from './baseline-activities';
 import { airlockDataConverter } from '../crypto/data-converter';
@@ -31,7 +30,8 @@ import { createDefaultRegistry } from '../tasks';
 import type { DevConfig } from '../stack/dev-config';
 import type { Identities } from '../config/identities';
 import { percentiles, runStages, type RunStages } from './stages';
-import { startTimingProxy, type AwsCall } from './timing-proxy';
+import type { AwsCall } from './timing-proxy';
+import { startInstruments } from './instruments';
 import { activityTiming, type ActivityTimes } from './activity-timing';
 
 const ACTIONS = Number(process.env.BENCH_ACTIONS ?? 200);
@@ -88,14 +88,15 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const cfg = loadDevConfig();
   const stack = await startEphemeralStack();
-  // The worker reaches moto through a proxy that times each call and says which action and step it served.
-  const awsTiming = await startTimingProxy(stack.moto.endpoint);
-  const [airlockTarget, bareTarget]: [TargetCall[], TargetCall[]] = [[], []];
-  const crm = await startDemoCrm({
-    token: stack.crmToken,
-    readToken: stack.crmReadToken,
+  // The worker reaches moto through a proxy that times each call and says which action and step it served; the proxy
+  // and the demo CRM run in a process of their own, so that their CPU is not counted as the worker's.
+  const instruments = await startInstruments({
+    motoEndpoint: stack.moto.endpoint,
+    crmToken: stack.crmToken,
+    crmReadToken: stack.crmReadToken,
     customers: cfg.demoCrm.customers,
   });
+  const [airlockTarget, bareTarget]: [TargetCall[], TargetCall[]] = [[], []];
   const native = await NativeConnection.connect({ address: stack.address });
   const connection = await Connection.connect({ address: stack.address });
   // Airlock encrypts every payload; the bare baseline does not.
@@ -122,8 +123,8 @@ async function main(): Promise<void> {
     connection: native,
     namespace: stack.namespace,
     taskQueue: airlockQueue,
-    aws: { region: cfg.moto.region, endpoint: awsTiming.url, accountId: cfg.moto.accountId },
-    endpoints: { 'demo-crm': crm.url },
+    aws: { region: cfg.moto.region, endpoint: instruments.proxyUrl, accountId: cfg.moto.accountId },
+    endpoints: { 'demo-crm': instruments.crmUrl },
     fetch: timedFetch(airlockTarget),
     policiesDir: join(REPO_ROOT, cfg.worker.policiesDir),
     identities: benchIdentities,
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
     namespace: stack.namespace,
     taskQueue: bareQueue,
     workflowsPath: require.resolve('./baseline-workflows'),
-    activities: createBaselineActivities(crm.url, stack.crmToken, timedFetch(bareTarget)),
+    activities: createBaselineActivities(instruments.crmUrl, stack.crmToken, timedFetch(bareTarget)),
   });
   const airlock = new AirlockClient(airlockTemporal, { taskQueue: airlockQueue, agentKey: () => agentKey });
 
@@ -194,7 +195,11 @@ async function main(): Promise<void> {
       bareWorker.runUntil(async () => {
         await measure(WARMUP, CONCURRENCY, runAirlock);
         await measure(WARMUP, CONCURRENCY, runBare);
-        const [awsSkip, airlockSkip, bareSkip] = [awsTiming.calls.length, airlockTarget.length, bareTarget.length];
+        const [awsSkip, airlockSkip, bareSkip] = [
+          (await instruments.calls()).length,
+          airlockTarget.length,
+          bareTarget.length,
+        ];
         recording = true;
         // Interleave the two so neither gets a warmer machine.
         const bare1 = await phase('bare', ACTIONS / 2, runBare);
@@ -203,7 +208,7 @@ async function main(): Promise<void> {
         const bare2 = await phase('bare', ACTIONS / 2, runBare);
         recording = false;
         const calls = {
-          aws: awsTiming.calls.slice(awsSkip),
+          aws: (await instruments.calls()).slice(awsSkip),
           airlock: airlockTarget.slice(airlockSkip),
           bare: bareTarget.slice(bareSkip),
         };
@@ -260,8 +265,7 @@ async function main(): Promise<void> {
 
   await native.close();
   await connection.close();
-  await crm.close();
-  await awsTiming.close();
+  await instruments.close();
   await stack.stop();
 }
 
@@ -364,7 +368,7 @@ async function whereTimeWent(r: {
     `${'where the time went (ms)'.padEnd(66)} ${'p50'.padStart(9)} ${'p95'.padStart(9)}`,
     ...lines.map(([name, v]) => `${name.padEnd(66)} ${fmt(v)}`),
     `Airlock's own overhead (p50 total − mean time in STS, Secrets Manager and the target): ${overhead.airlock.toFixed(1)} ms; bare: ${overhead.bare.toFixed(1)} ms (×${(overhead.airlock / overhead.bare).toFixed(2)})`,
-    `process CPU per action (client and worker share the process): Airlock ${cpuPer.airlock.toFixed(1)} ms, bare ${cpuPer.bare.toFixed(1)} ms (×${(cpuPer.airlock / cpuPer.bare).toFixed(2)}); peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+    `process CPU per action (client and worker; the CRM and the AWS timing proxy run apart): Airlock ${cpuPer.airlock.toFixed(1)} ms, bare ${cpuPer.bare.toFixed(1)} ms (×${(cpuPer.airlock / cpuPer.bare).toFixed(2)}); peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
   ].join('\n');
   return {
     table,

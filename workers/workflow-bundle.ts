@@ -6,13 +6,17 @@ import { FAILURE_CONVERTER_PATH } from '../crypto/data-converter';
  * reused V8 context the SDK gives each workflow its own copy of every other module, and evaluating them (Ed25519 and
  * SHA-256 above all) was most of an action's workflow-task time. The SDK freezes what these export.
  *
- * Must hold only modules without per-workflow state: pure functions, constants, and definitions of messages and
- * search attributes. Nothing here may read the workflow's context (time, randomness, info) at module scope.
+ * Must hold only modules without per-workflow state: pure functions, constants, classes, and definitions of
+ * messages, search attributes and activity stubs. Nothing here may read the workflow's context (time, randomness,
+ * info) or keep anything at module scope.
  */
 export const SHARED_WORKFLOW_MODULES: readonly string[] = [
-  '@noble/curves/ed25519',
-  '@noble/hashes/sha2',
-  '@noble/hashes/utils',
+  // Ed25519 and SHA-256 come in through these two (a package marked free of side effects, listed itself, would be
+  // dropped from the bundle's preload unused).
+  require.resolve('../workflows/verify-ed25519'),
+  require.resolve('../workflows/plan-hash'),
+  // The workflow itself: its modules keep no state of their own (each action's lives in the objects its run makes).
+  require.resolve('../workflows'),
   ...[
     'approval-rules',
     'base64',
