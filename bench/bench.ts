@@ -33,6 +33,7 @@ import { percentiles, runStages, type RunStages } from './stages';
 import type { AwsCall } from './timing-proxy';
 import { startInstruments } from './instruments';
 import { activityTiming, type ActivityTimes } from './activity-timing';
+import { findPid, processCpuMs } from './process-cpu';
 
 const ACTIONS = Number(process.env.BENCH_ACTIONS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
@@ -181,12 +182,29 @@ async function main(): Promise<void> {
     ids.approval.push(id);
   };
   const cpu = { airlock: 0, bare: 0 };
-  /** Measures a phase, adding the process's CPU time to the workload's. */
+  // The other processes on the machine, whose CPU each action also costs.
+  const temporalPort = stack.address.split(':').pop() as string;
+  const motoPort = new URL(stack.moto.endpoint).port;
+  const others = {
+    temporal: findPid((a) => a.includes('start-dev') && a[a.indexOf('--port') + 1] === temporalPort),
+    moto: findPid((a) => a.some((x) => x.endsWith('moto_server')) && a[a.indexOf('-p') + 1] === motoPort),
+    instruments: instruments.pid,
+  };
+  const otherCpu = {
+    airlock: { temporal: 0, moto: 0, instruments: 0 },
+    bare: { temporal: 0, moto: 0, instruments: 0 },
+  };
+  /** Measures a phase, adding this process's CPU time, and the other processes', to the workload's. */
   const phase = async (workload: 'airlock' | 'bare', n: number, one: (i: number) => Promise<void>) => {
     const before = process.cpuUsage();
+    const othersBefore = Object.values(others).map(processCpuMs);
     const stats = await measure(n, CONCURRENCY, one);
     const used = process.cpuUsage(before);
     cpu[workload] += (used.user + used.system) / 1000;
+    Object.keys(others).forEach((name, i) => {
+      const key = name as keyof typeof others;
+      otherCpu[workload][key] += processCpuMs(others[key]) - othersBefore[i];
+    });
     return stats;
   };
 
@@ -227,7 +245,17 @@ async function main(): Promise<void> {
   });
   const A = merge(a);
   const B = merge(b);
-  const breakdown = await whereTimeWent({ client, airlockTemporal, ids, calls, cpu, A, B, activities: timing.byRun });
+  const breakdown = await whereTimeWent({
+    client,
+    airlockTemporal,
+    ids,
+    calls,
+    cpu,
+    otherCpu,
+    A,
+    B,
+    activities: timing.byRun,
+  });
   const policy = policyDecisionMicros(cfg, benchIdentities);
   const row = (name: string, s: Stats) =>
     `${name.padEnd(34)} ${String(s.n).padStart(5)} ${s.p50.toFixed(1).padStart(9)} ${s.p95.toFixed(1).padStart(9)} ${s.mean.toFixed(1).padStart(9)} ${s.throughput.toFixed(1).padStart(10)}`;
@@ -276,6 +304,7 @@ async function whereTimeWent(r: {
   ids: { airlock: string[]; bare: string[]; approval: string[] };
   calls: { aws: AwsCall[]; airlock: TargetCall[]; bare: TargetCall[] };
   cpu: { airlock: number; bare: number };
+  otherCpu: Record<'airlock' | 'bare', { temporal: number; moto: number; instruments: number }>;
   A: Stats;
   B: Stats;
   activities: ActivityTimes['byRun'];
@@ -364,11 +393,25 @@ async function whereTimeWent(r: {
       : `${v.p50.toFixed(1).padStart(9)} ${v.p95.toFixed(1).padStart(9)}`;
   const overhead = { airlock: r.A.p50 - externalPerAction, bare: r.B.p50 - bareTarget };
   const cpuPer = { airlock: r.cpu.airlock / nA, bare: r.cpu.bare / nB };
+  const per = (w: 'airlock' | 'bare', n: number) => {
+    const o = r.otherCpu[w];
+    const own = r.cpu[w] / n;
+    return {
+      worker: own,
+      temporal: o.temporal / n,
+      moto: o.moto / n,
+      crmAndProxy: o.instruments / n,
+      machine: own + (o.temporal + o.moto + o.instruments) / n,
+    };
+  };
+  const machine = { airlock: per('airlock', nA), bare: per('bare', nB) };
+  const f = (v: number) => v.toFixed(1);
   const table = [
     `${'where the time went (ms)'.padEnd(66)} ${'p50'.padStart(9)} ${'p95'.padStart(9)}`,
     ...lines.map(([name, v]) => `${name.padEnd(66)} ${fmt(v)}`),
     `Airlock's own overhead (p50 total − mean time in STS, Secrets Manager and the target): ${overhead.airlock.toFixed(1)} ms; bare: ${overhead.bare.toFixed(1)} ms (×${(overhead.airlock / overhead.bare).toFixed(2)})`,
     `process CPU per action (client and worker; the CRM and the AWS timing proxy run apart): Airlock ${cpuPer.airlock.toFixed(1)} ms, bare ${cpuPer.bare.toFixed(1)} ms (×${(cpuPer.airlock / cpuPer.bare).toFixed(2)}); peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+    `machine CPU per action (ms), Airlock / bare: worker ${f(machine.airlock.worker)} / ${f(machine.bare.worker)}, Temporal dev server ${f(machine.airlock.temporal)} / ${f(machine.bare.temporal)}, moto ${f(machine.airlock.moto)} / ${f(machine.bare.moto)}, CRM and timing proxy ${f(machine.airlock.crmAndProxy)} / ${f(machine.bare.crmAndProxy)}; all ${f(machine.airlock.machine)} / ${f(machine.bare.machine)} (×${(machine.airlock.machine / machine.bare.machine).toFixed(2)})`,
   ].join('\n');
   return {
     table,
@@ -377,6 +420,7 @@ async function whereTimeWent(r: {
       externalPerActionMs: externalPerAction,
       overheadMs: overhead,
       cpuPerActionMs: cpuPer,
+      machineCpuPerActionMs: machine,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
     },
   };

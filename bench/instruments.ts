@@ -19,6 +19,7 @@ type Message = { ready: { crmUrl: string; proxyUrl: string } } | { calls: AwsCal
 
 /** Starts the instruments process; `calls()` fetches the AWS calls the proxy has timed so far. */
 export async function startInstruments(config: InstrumentsConfig): Promise<{
+  pid: number | undefined;
   crmUrl: string;
   proxyUrl: string;
   calls(): Promise<AwsCall[]>;
@@ -38,6 +39,7 @@ export async function startInstruments(config: InstrumentsConfig): Promise<{
   const ready = await first;
   if (!('ready' in ready)) throw new Error(`the benchmark's instruments did not start: ${JSON.stringify(ready)}`);
   return {
+    pid: child.pid,
     ...ready.ready,
     async calls() {
       const answer = next();
