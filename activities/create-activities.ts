@@ -276,12 +276,7 @@ export function createActivities(deps: ActivityDeps) {
     const policy = timed('policy', () => evidence.decide(p));
     if (policy.decision !== 'allow')
       throw new EvidenceError('denied', `Policy does not allow this proposal now: ${policy.explanation}`);
-    const until = executableUntil(
-      p.signedAt,
-      policy.approvalsRequired,
-      policy.approvalTimeoutSeconds * 1000,
-      PROPOSAL_FRESHNESS_MS,
-    );
+    const until = actionableUntil(p, policy);
     if (deps.clock().getTime() > until) {
       throw new EvidenceError(
         'proposal_expired',
@@ -290,6 +285,10 @@ export function createActivities(deps: ActivityDeps) {
     }
     return { p, policy, execution };
   };
+
+  /** Until when a proposal may be acted on (planned, executed), under the policy decision on it. */
+  const actionableUntil = (p: VerifiedProposal, policy: PolicyDecision): number =>
+    executableUntil(p.signedAt, policy.approvalsRequired, policy.approvalTimeoutSeconds * 1000, PROPOSAL_FRESHNESS_MS);
 
   const fail = (err: unknown): never => {
     throw toActivityFailure(err);
@@ -349,7 +348,10 @@ export function createActivities(deps: ActivityDeps) {
             : undefined;
         // One step fewer for the workflow. A plan that fails here is made again by planAction, with its retries
         // and its own error; admission's answer does not depend on it.
-        const plan = policy.decision === 'allow' ? await makePlan(p).catch(() => undefined) : undefined;
+        // Planned on the same evidence `planAction` checks: allowed, and not too old to act on (a first workflow task
+        // retried long after the start must not plan what planAction would refuse).
+        const actionable = policy.decision === 'allow' && deps.clock().getTime() <= actionableUntil(p, policy);
+        const plan = actionable ? await makePlan(p).catch(() => undefined) : undefined;
         return {
           ok: true,
           input: p.parsed,
