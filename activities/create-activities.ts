@@ -7,6 +7,7 @@ import { planHashBody } from '../common/plan-hash';
 import { z } from 'zod';
 import { executableUntil } from '../common/approval-rules';
 import { EvidenceError, toActivityFailure } from '../common/errors';
+import { TWO_TASK_STEPS } from '../common/action-steps';
 import { PROPOSAL_FRESHNESS_MS } from '../common/proposal';
 import type { ExecuteOutcome, InputIssue, Plan, PolicyDecision, SignedDecision } from '../common/types';
 import type { Risk } from '../common/statuses';
@@ -65,7 +66,7 @@ export interface ActivityDeps {
 export type ActivityStage = 'verify' | 'validate' | 'policy' | 'plan' | 'execute' | 'audit';
 
 /** What the admission of a proposal found. */
-export type Admission =
+export type Admission = (
   | {
       ok: false;
       /** Whether the proposal itself verified (signature, binding, freshness, first run): only then is it audited. */
@@ -97,7 +98,11 @@ export type Admission =
        * workflow plans with `planAction`, which retries).
        */
       plan?: Plan;
-    };
+    }
+) & {
+  /** The steps of the action, as this version takes them (see {@link TWO_TASK_STEPS}). */
+  steps: typeof TWO_TASK_STEPS;
+};
 
 /** What verifying a signed decision found (the workflow judges the rest with the approval rules). */
 export interface DecisionCheck {
@@ -144,6 +149,25 @@ function sameMark(left: unknown, expected: string): boolean {
   return timingSafeEqual(Buffer.from(left), Buffer.from(expected));
 }
 
+/**
+ * How long admission waits for the plan it makes: well inside admission's own timeout, so that a slow target leaves
+ * the plan to `planAction` (with its longer timeout and its retries) instead of failing admission.
+ */
+export const ADMISSION_PLAN_BUDGET_MS = 5_000;
+
+/** `work`'s result if it comes within `ms`, else undefined; a failure is undefined too (the caller tries again). */
+async function withinBudget<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([work.catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The statuses an audit record is written for: every final one. */
 const AUDITED_OUTCOMES = new Set<string>(FINAL_STATUSES);
 
@@ -159,8 +183,11 @@ function currentExecution(): Execution {
 }
 
 const RecordAuditArgsSchema = z.strictObject({
-  /** The status the workflow ends with: it may not be in history yet (a local activity runs before the task completes). */
-  status: z.string().max(40),
+  /**
+   * The status the workflow ends with: it may not be in history yet (a local activity runs before the task
+   * completes). Runs begun by an earlier version do not say; their status is in history.
+   */
+  status: z.string().max(40).optional(),
   refusedBeforeHistory: z.strictObject({
     total: z.number().int().min(0),
     byCode: z.record(z.string().max(40), z.number().int().min(0)),
@@ -303,6 +330,12 @@ export function createActivities(deps: ActivityDeps) {
      */
     async admitProposal(args: { proposal: unknown; startedAt: string }): Promise<Admission> {
       const execution = currentExecution();
+      // Its caller says when the run started, and it mints a plan session: only the action's own workflow, in this
+      // worker (a local activity), may ask. Scheduled as a regular activity, by anyone, it is refused.
+      if (!Context.current().info.isLocal)
+        return fail(
+          new EvidenceError('not_local', 'admitProposal runs only as a local activity of an action workflow.'),
+        );
       let authentic;
       try {
         authentic = await timed('verify', () =>
@@ -311,6 +344,7 @@ export function createActivities(deps: ActivityDeps) {
       } catch (err) {
         if (!(err instanceof EvidenceError)) return fail(err);
         return {
+          steps: TWO_TASK_STEPS,
           ok: false,
           authentic: false,
           issues: [{ path: ['proposal'], code: err.code, message: issueText(err.message) }],
@@ -322,6 +356,7 @@ export function createActivities(deps: ActivityDeps) {
       if (!deps.registry.has(task)) {
         const message = `unknown task "${task}"; registered tasks: ${deps.registry.names().join(', ')}`;
         return {
+          steps: TWO_TASK_STEPS,
           ok: false,
           authentic: true,
           ...who,
@@ -337,7 +372,7 @@ export function createActivities(deps: ActivityDeps) {
           message: issueText(issue.message),
         }));
         const message = `Invalid proposal for ${task}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`;
-        return { ok: false, authentic: true, ...who, issues, message: issueText(message) };
+        return { steps: TWO_TASK_STEPS, ok: false, authentic: true, ...who, issues, message: issueText(message) };
       }
       try {
         const p = evidence.interpret(authentic);
@@ -351,8 +386,9 @@ export function createActivities(deps: ActivityDeps) {
         // Planned on the same evidence `planAction` checks: allowed, and not too old to act on (a first workflow task
         // retried long after the start must not plan what planAction would refuse).
         const actionable = policy.decision === 'allow' && deps.clock().getTime() <= actionableUntil(p, policy);
-        const plan = actionable ? await makePlan(p).catch(() => undefined) : undefined;
+        const plan = actionable ? await withinBudget(makePlan(p), ADMISSION_PLAN_BUDGET_MS) : undefined;
         return {
+          steps: TWO_TASK_STEPS,
           ok: true,
           input: p.parsed,
           risk: p.task.risk,
@@ -490,22 +526,22 @@ export function createActivities(deps: ActivityDeps) {
           `recordAudit takes the final status and the refusal counts: ${z.prettifyError(parsed.error)}`,
         );
       const noted = parsed.data;
-      const { status } = noted;
       const execution = currentExecution();
       const history = await deps.runs.events(execution.workflowId, execution.runId);
       const started = history[0]?.workflowExecutionStartedEventAttributes;
       const proposal = await deps.runs.decode(started?.input?.payloads?.[0]);
       const authentic = await evidence.authenticate(proposal, execution);
       const events = await describeHistory(history, deps.runs.decode);
+      const written = events
+        .filter((e) => e.kind === 'status_changed')
+        .map((e) => (e.data as { status: string }).status)
+        .at(-1);
+      const status = noted.status ?? written ?? '';
       if (!AUDITED_OUTCOMES.has(status))
         throw new EvidenceError(
           'not_finished',
           `The action is "${visible(status)}", not finished; only a finished action is recorded.`,
         );
-      const written = events
-        .filter((e) => e.kind === 'status_changed')
-        .map((e) => (e.data as { status: string }).status)
-        .at(-1);
       if (written && AUDITED_OUTCOMES.has(written) && written !== status)
         throw new EvidenceError(
           'outcome_mismatch',

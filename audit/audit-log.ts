@@ -1,6 +1,7 @@
 import {
   closeSync,
   existsSync,
+  fstatSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -74,6 +75,8 @@ interface LogIndex {
   byKey: Map<string, AuditRecordRef>;
   /** Action, run and kind of every record, whatever its plan. */
   runs: Set<string>;
+  /** Bytes after the last whole line when last read: a record being written, or one whose write never finished. */
+  unfinished: number;
 }
 
 /**
@@ -98,6 +101,12 @@ export class JsonlAuditLog {
   async append(entry: Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>): Promise<AuditRecordRef> {
     return this.locked(() => {
       const index = this.indexed();
+      // Holding the lock, a line without its end is a write that never finished (a crash, a full disk): appending
+      // after it would leave this record unreadable too.
+      if (index.unfinished > 0)
+        throw new Error(
+          `The audit log ${this.path} ends with an incomplete record (${index.unfinished} bytes after the last full line: a write that did not finish). Nothing more is appended until it is repaired: keep a copy, remove the incomplete last line, and run \`airlock audit verify\`.`,
+        );
       const existing = index.byKey.get(keyOf(entry));
       if (existing) {
         if (existing.status !== entry.status || existing.task !== entry.task) {
@@ -120,32 +129,46 @@ export class JsonlAuditLog {
     return this.indexed().runs.has(runKeyOf({ actionId, runId, kind }));
   }
 
-  /** The index, brought up to date with the file: new whole lines are read; a replaced or shorter file, again. */
+  /**
+   * The index, brought up to date with the file: new whole lines are read; a replaced or shorter file, again. The file
+   * is opened and measured through the same descriptor: on shared storage (NFS, EFS) opening revalidates what a bare
+   * `stat` may serve from a cache, and a writer chaining to a stale head would break the chain.
+   */
   private indexed(): LogIndex {
-    const st = statSync(this.path, { throwIfNoEntry: false });
-    let index = this.index;
-    if (!st) return (this.index = emptyIndex(0, 0));
-    if (!index || index.dev !== st.dev || index.ino !== st.ino || st.size < index.size)
-      index = this.index = emptyIndex(st.dev, st.ino);
-    if (st.size === index.size) return index;
-    // From the byte before, which must end a line: otherwise the file was rewritten, and is read again.
-    const from = Math.max(0, index.size - 1);
-    const chunk = readRange(this.path, from, st.size);
-    if (index.size > 0 && chunk[0] !== 0x0a) {
-      this.index = undefined;
-      return this.indexed();
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return (this.index = emptyIndex(0, 0));
     }
-    const text = chunk.toString('utf8', index.size > 0 ? 1 : 0);
-    const whole = text.slice(0, text.lastIndexOf('\n') + 1); // a line still being written waits for the next call
-    for (const line of whole.split('\n')) {
-      if (!line.trim()) continue;
-      const ref = refOf(JSON.parse(line) as AuditRecord);
-      index.byKey.set(keyOf(ref), ref);
-      index.runs.add(runKeyOf(ref));
-      index.last = ref;
+    try {
+      const st = fstatSync(fd);
+      let index = this.index;
+      if (!index || index.dev !== st.dev || index.ino !== st.ino || st.size < index.size)
+        index = this.index = emptyIndex(st.dev, st.ino);
+      if (st.size === index.size) return Object.assign(index, { unfinished: 0 });
+      // From the byte before, which must end a line: otherwise the file was rewritten, and is read again.
+      const from = Math.max(0, index.size - 1);
+      const chunk = readRange(fd, from, st.size);
+      if (index.size > 0 && chunk[0] !== 0x0a) {
+        this.index = undefined;
+        return this.indexed();
+      }
+      const text = chunk.toString('utf8', index.size > 0 ? 1 : 0);
+      const whole = text.slice(0, text.lastIndexOf('\n') + 1); // a line still being written waits for the next call
+      for (const line of whole.split('\n')) {
+        if (!line.trim()) continue;
+        const ref = refOf(JSON.parse(line) as AuditRecord);
+        index.byKey.set(keyOf(ref), ref);
+        index.runs.add(runKeyOf(ref));
+        index.last = ref;
+      }
+      index.size += Buffer.byteLength(whole);
+      return Object.assign(index, { unfinished: st.size - index.size });
+    } finally {
+      closeSync(fd);
     }
-    index.size += Buffer.byteLength(whole);
-    return index;
   }
 
   /** The records of this action, run and kind (execution records: one per plan carried out). */
@@ -286,21 +309,16 @@ function refOf(r: AuditRecord): AuditRecordRef {
 }
 
 function emptyIndex(dev: number, ino: number): LogIndex {
-  return { dev, ino, size: 0, byKey: new Map(), runs: new Set() };
+  return { dev, ino, size: 0, byKey: new Map(), runs: new Set(), unfinished: 0 };
 }
 
-function readRange(path: string, from: number, to: number): Buffer {
+function readRange(fd: number, from: number, to: number): Buffer {
   const buf = Buffer.alloc(to - from);
-  const fd = openSync(path, 'r');
-  try {
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, from + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.subarray(0, got);
-  } finally {
-    closeSync(fd);
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, from + got);
+    if (n === 0) break;
+    got += n;
   }
+  return buf.subarray(0, got);
 }

@@ -267,17 +267,17 @@ export class CedarPolicyEngine {
 
   /**
    * The entities a request can reach: its principal, action and the entities its context names, every entity a
-   * policy's conditions name, and all their ancestors. Cedar reads nothing else (a request's resource is built per request and
-   * has no parents), and converting an entity into Cedar costs about as much as evaluating the policies, so a
-   * request carries only these; the result is the same as with every entity (tested against it).
+   * policy's conditions name, and, from each, its ancestors and the entities its attributes hold. Cedar reads nothing
+   * else (a request's resource is built per request and has no parents), and converting an entity into Cedar costs
+   * about as much as evaluating the policies, so a request carries only these; the result is the same as with every
+   * entity (tested against it).
    */
   private slice(principal: Uid, action: Uid, context: cedar.Context): cedar.EntityJson[] {
     if (!this.slicing) return this.entities;
     const seen = new Set(this.named.map((e) => keyOf(e.uid)));
-    const roots = [keyOf(principal), keyOf(action)];
-    for (const value of Object.values(context))
-      if (value && typeof value === 'object' && '__entity' in value) roots.push(keyOf(value.__entity as Uid));
-    return [...this.named, ...this.closure(roots, seen)];
+    const roots = new Set([keyOf(principal), keyOf(action)]);
+    entityLiterals(context, roots);
+    return [...this.named, ...this.closure([...roots], seen)];
   }
 
   /** The entities of `keys` and their ancestors, except those in `seen` (which it adds to). */
@@ -291,6 +291,10 @@ export class CedarPolicyEngine {
       if (!entity) continue;
       out.push(entity);
       for (const parent of entity.parents ?? []) queue.push(keyOf(parent));
+      // An attribute may hold an entity (a manager, an owner) that a policy then reads or tests membership of.
+      const held = new Set<string>();
+      entityLiterals(entity.attrs, held);
+      queue.push(...held);
     }
     return out;
   }

@@ -1,5 +1,6 @@
 import { auditTrail } from '../audit/audit-trail';
 import { JsonlAuditLog } from '../audit/audit-log';
+import { ADMISSION_PLAN_BUDGET_MS } from '../activities/create-activities';
 import { startHarness, type Harness } from './support/harness';
 import { sessionsOf } from './support/moto-sessions';
 import { testEnv } from './support/test-env';
@@ -69,8 +70,9 @@ test('an action that needs no approval costs two workflow tasks, as a bare one-a
   // Admission and the dry run in the first task, the audit record in the last: only execution leaves the worker.
   expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(2);
   expect(activityTypes).toEqual(['executeAction']);
-  // The status and the search attributes reach history once per task, not once per change.
-  expect(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toHaveLength(2);
+  // The search attributes reach history once per task, not once per change (and once at the start: whatever the
+  // starter set, the status is the workflow's from its first task).
+  expect(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toHaveLength(3);
 
   // Nothing the separate steps used to record is missing: the trail reads the plan from its marker, and the
   // audit log holds the execution record and the final one.
@@ -101,6 +103,21 @@ test('a plan that fails in admission is made again with the plan step’s retrie
   expect(notesOf('C-1004')).toContain('After a hiccup');
   const trail = await auditTrail(h.client, id);
   expect(trail.filter((e) => e.kind === 'planned')).toHaveLength(1);
+});
+
+test('a target slower than admission’s budget for the plan leaves the plan to the plan step, not to a failure', async () => {
+  void h.crm.slowReads(ADMISSION_PLAN_BUDGET_MS + 1_000, 1); // admission's read; planAction's is quick
+  const { id } = await h.airlock.propose({
+    task: 'crm.add_note_to_customer',
+    input: { customerId: 'C-1004', note: 'Slow first read' },
+    ...alice,
+  });
+  const final = await h.airlock.result(id, { timeoutMs: 30_000 });
+  expect(final.status).toBe('succeeded');
+  expect(notesOf('C-1004')).toContain('Slow first read');
+  const trail = await auditTrail(h.client, id);
+  expect(trail.filter((e) => e.kind === 'planned')).toHaveLength(1);
+  expect(trail.find((e) => e.kind === 'validated')?.data).not.toHaveProperty('plan');
 });
 
 test('a high-risk update waits in awaiting_approval, then succeeds after one approval', async () => {

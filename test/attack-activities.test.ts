@@ -171,6 +171,35 @@ test('a real proposal copied into an attacker workflow of another id, or replaye
   expect(await sessionsOf(h.motoEndpoint, id)).toHaveLength(sessions);
 });
 
+test('admission, which mints a plan session, is refused when a stranger schedules it as a regular activity, whatever start it claims', async () => {
+  // The replay of a finished action in a second run of its id, told a start time that would pass the freshness
+  // check: as a regular activity it could otherwise make that run look like the first and read the target.
+  const { id } = await h.airlock.propose(note('admitted once'));
+  expect((await h.airlock.result(id)).status).toBe('succeeded');
+  const proposal = await capturedProposal(id);
+  const sessions = (await sessionsOf(h.motoEndpoint, id)).length;
+  const admitted = await untouched(() =>
+    rogue.call({
+      encrypted: true,
+      taskQueue: h.taskQueue,
+      activity: 'admitProposal',
+      args: [{ proposal, startedAt: (proposal as { payload: { time: string } }).payload.time }],
+      workflowId: id,
+      reuseClosedId: true,
+    }),
+  );
+  expect(admitted).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
+  expect(admitted.message).toMatch(/runs only as a local activity/);
+  expect(await sessionsOf(h.motoEndpoint, id)).toHaveLength(sessions);
+  // And the worker still knows which run is the action's: the real one's records stand, nothing was added.
+  expect(
+    new JsonlAuditLog(h.auditLogPath)
+      .read()
+      .filter((r) => r.actionId === id)
+      .map((r) => r.kind),
+  ).toEqual(['execution', 'final']);
+});
+
 test('an attacker holding an agent’s key can do what that agent may, but never keep it out of the audit log, nor record what did not happen', async () => {
   const key = loadSigningKey('support-bot', h.keysDir);
   const audit = () => new JsonlAuditLog(h.auditLogPath).read();

@@ -77,3 +77,18 @@ test('a line still being written is not read until it is whole', async () => {
   appendFileSync(path, `${whole.slice(20)}\n`);
   expect(writer.has('P-2', 'r1', 'final')).toBe(true);
 });
+
+test('a record whose write never finished stops further appends, with what to do; its reader is not misled', async () => {
+  const path = fresh();
+  const writer = new JsonlAuditLog(path);
+  await writer.append(entry('T-1'));
+  appendFileSync(path, '{"seq":2,"kind":"fin'); // a crash mid-write
+  await expect(writer.append(entry('T-2'))).rejects.toThrow(
+    /ends with an incomplete record .* remove the incomplete last line/,
+  );
+  expect(writer.has('T-1', 'r1', 'final')).toBe(true);
+  // Repaired (the fragment removed), the log takes records again and stays one chain.
+  writeFileSync(path, readFileSync(path, 'utf8').split('\n')[0] + '\n');
+  expect((await writer.append(entry('T-2'))).seq).toBe(2);
+  expect(new JsonlAuditLog(path).verify()).toMatchObject({ ok: true, records: 2 });
+});

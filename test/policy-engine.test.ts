@@ -1,4 +1,4 @@
-import { mkdtempSync, cpSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, cpSync, readFileSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,6 +164,7 @@ test('a request carries only the entities it can reach, and decides exactly as w
     [
       `@id("members-of-finance-may-not-have-agents-update")\nforbid (principal, action == Airlock::Action::"crm.update_customer", resource) when { context has user && context.user in Airlock::Group::"finance" };`,
       `@id("notes-for-anyone-while-bob-approves")\npermit (principal == Airlock::Agent::"support-bot", action == Airlock::Action::"crm.add_note_to_customer", resource) when { context has user && Airlock::User::"bob" in Airlock::Group::"approvers" };`,
+      `@id("nobody-acts-for-a-suspended-manager's-report")\nforbid (principal, action, resource) when { context has user && context.user has manager && context.user.manager in Airlock::Group::"suspended" };`,
       `@id("finance-approves-low-risk")\npermit (principal in Airlock::Group::"finance", action == Airlock::Action::"approve", resource) when { resource.risk == "low" && context.agent != Airlock::Agent::"other-bot" };`,
     ].join('\n'),
   );
@@ -172,13 +173,26 @@ test('a request carries only the entities it can reach, and decides exactly as w
     JSON.stringify([
       { uid: { type: 'Airlock::Group', id: 'approvers' }, attrs: {}, parents: [] },
       { uid: { type: 'Airlock::Group', id: 'finance' }, attrs: {}, parents: [] },
+      { uid: { type: 'Airlock::Group', id: 'suspended' }, attrs: {}, parents: [] },
+      // An entity held in an attribute, never named by the request: the slice must follow it.
+      {
+        uid: { type: 'Airlock::User', id: 'erin' },
+        attrs: { manager: { __entity: { type: 'Airlock::User', id: 'boss' } } },
+        parents: [],
+      },
+      { uid: { type: 'Airlock::User', id: 'boss' }, attrs: {}, parents: [{ type: 'Airlock::Group', id: 'suspended' }] },
     ]),
+  );
+  const schema = join(dir, 'airlock.cedarschema');
+  writeFileSync(
+    schema,
+    readFileSync(schema, 'utf8').replace('entity User in [Group];', 'entity User in [Group] = { manager?: User };'),
   );
   const staff = [...people, { name: 'dora', groups: ['finance'] }];
   const agents = [{ name: 'support-bot' }, { name: 'other-bot' }];
   const sliced = CedarPolicyEngine.load(dir, tasks, staff, agents);
   const whole = CedarPolicyEngine.load(dir, tasks, staff, agents, { entitySlicing: false });
-  const users = [...staff.map((p) => p.name), 'nobody-known'];
+  const users = [...staff.map((p) => p.name), 'erin', 'boss', 'nobody-known'];
   fc.assert(
     fc.property(
       fc.record({
@@ -202,6 +216,9 @@ test('a request carries only the entities it can reach, and decides exactly as w
   const d = (user: string) =>
     sliced.decideProposal({ ...update, user, agent: 'support-bot', task: 'crm.update_customer' }).decision;
   expect([d('alice'), d('dora')]).toEqual(['allow', 'deny']);
+  const note = (user: string) =>
+    sliced.decideProposal({ ...update, user, agent: 'support-bot', task: 'crm.add_note_to_customer' });
+  expect(note('erin')).toMatchObject({ decision: 'deny', policyIds: ["nobody-acts-for-a-suspended-manager's-report"] });
   expect(
     sliced.canApprove({ approver: 'dora', task: tasks[0], risk: 'low', requester: 'x', agent: 'support-bot' })
       .permitted,

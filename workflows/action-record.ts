@@ -18,6 +18,9 @@ export class ActionRecord {
   /** Search attribute changes not yet sent, by key: each upsert is a history event and a visibility write. */
   private readonly unpublished = new Map<string, SearchAttributeUpdatePair>();
 
+  /** Whether search attributes wait for {@link publish}: see {@link batchFromNow}. */
+  private batched = false;
+
   constructor(proposal: SignedProposal) {
     const info = workflowInfo();
     const claimed = provisionalFields(proposal);
@@ -55,9 +58,18 @@ export class ActionRecord {
     this.index({ key: SA_STATUS, value: status });
   }
 
-  /** Sets a search attribute; it is sent with the others at the next {@link publish}. */
-  index(pair: SearchAttributeUpdatePair): void {
-    this.unpublished.set(pair.key.name, pair);
+  /**
+   * From now on, search attributes wait for {@link publish}: for actions admitted by this version. A run admitted by
+   * an earlier version sends each change at once, as it did, so that its history replays.
+   */
+  batchFromNow(): void {
+    this.batched = true;
+  }
+
+  /** Sets search attributes: at once, or with the others at the next {@link publish}. */
+  index(...pairs: SearchAttributeUpdatePair[]): void {
+    if (!this.batched) return upsertSearchAttributes(pairs);
+    for (const pair of pairs) this.unpublished.set(pair.key.name, pair);
   }
 
   /**

@@ -5,11 +5,12 @@ import {
   isCancellation,
   workflowInfo,
 } from '@temporalio/workflow';
+import { TWO_TASK_STEPS } from '../common/action-steps';
 import { SA_AGENT, SA_REQUESTER, SA_RISK, SA_TASK } from '../common/search-attributes';
 import type { ActionStatus } from '../common/statuses';
 import type { ActionState, SignedProposal } from '../common/types';
 import { ActionRecord } from './action-record';
-import { auditing, auditingHere, executing, local, planning } from './activity-stubs';
+import { admitting, auditing, auditingHere, executing, planning, planningRemotely } from './activity-stubs';
 import { DecisionHandler } from './decision-handler';
 import { checkedPlan, decoded } from './evidence-guards';
 import { verifyEd25519 } from './verify-ed25519';
@@ -43,13 +44,21 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
   const action = new ActionRecord(proposal);
   const decisions = new DecisionHandler(action);
   const { state } = action;
-  const end = (status: ActionStatus, audit: AuditWay = 'after') => finish(action, decisions, status, audit);
+  // Actions admitted by this version take two workflow tasks (the plan made by admission or a local activity, the
+  // audit record written in the last task where it can be, search attributes sent once per task). A run admitted by
+  // an earlier version, say one waiting for approval across a deploy, keeps to its own commands, or its history
+  // would not replay: its admission, read back from history, does not carry this version.
+  let twoTasks = false;
+  const end = (status: ActionStatus, audit: AuditWay = 'after') =>
+    finish(action, decisions, status, audit === 'here' && !twoTasks ? 'after' : audit);
 
   try {
     // 1. admit: the agent's signature, this action, fresh, first run; the task and input; policy
     const admission = decoded(
-      await local.admitProposal({ proposal, startedAt: workflowInfo().startTime.toISOString() }),
+      await admitting.admitProposal({ proposal, startedAt: workflowInfo().startTime.toISOString() }),
     );
+    twoTasks = admission.steps === TWO_TASK_STEPS;
+    if (twoTasks) action.batchFromNow();
     if (admission.agent)
       Object.assign(state, {
         agent: admission.agent,
@@ -69,10 +78,12 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
       policy: admission.policy,
       requester: admission.requester,
     });
-    action.index({ key: SA_TASK, value: state.task });
-    action.index({ key: SA_AGENT, value: state.agent });
-    action.index({ key: SA_REQUESTER, value: state.requester });
-    action.index({ key: SA_RISK, value: admission.risk });
+    action.index(
+      { key: SA_TASK, value: state.task },
+      { key: SA_AGENT, value: state.agent },
+      { key: SA_REQUESTER, value: state.requester },
+      { key: SA_RISK, value: admission.risk },
+    );
     if (admission.policy.decision === 'deny') {
       action.fail('AIRLOCK_DENIED', admission.policy.explanation);
       return await end('denied');
@@ -81,7 +92,10 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
 
     // 2. plan (dry run): made by admission, else now; in this same workflow task either way
     action.setStatus('planning');
-    state.plan = checkedPlan(admission.plan ?? decoded(await planning.planAction({ proposal })), state);
+    state.plan = checkedPlan(
+      admission.plan ?? decoded(await (twoTasks ? planning : planningRemotely).planAction({ proposal })),
+      state,
+    );
     if (state.dryRun) return await end('planned');
 
     // 3. approval: a window on the plan; quorum or a rejection ends the wait

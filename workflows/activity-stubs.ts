@@ -3,10 +3,25 @@ import type { AirlockActivities } from '../activities';
 
 // Each stage's activities, with the retries that suit it.
 
-/** Pure, fast checks (admission, a decision's signature and policy): no extra round trip, and no stranger can call them. */
+/** Pure, fast checks (a decision's signature and policy): no extra round trip, and no stranger can call them. */
 export const local = proxyLocalActivities<AirlockActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 3 },
+});
+
+/**
+ * Admission, and the plan it makes when policy allows (within a budget well inside this timeout, after which it
+ * leaves the plan to {@link planning}).
+ */
+export const admitting = proxyLocalActivities<AirlockActivities>({
+  startToCloseTimeout: '20 seconds',
+  retry: { maximumAttempts: 3 },
+});
+
+/** The dry run as a regular activity: how runs begun by an earlier version made it (see TWO_TASK_ACTION_PATCH). */
+export const planningRemotely = proxyActivities<AirlockActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 
 /**

@@ -118,7 +118,8 @@ export class DecisionHandler {
   /** Takes no more decisions, and lets those in flight answer (no approver is left without a reply). */
   async close(): Promise<void> {
     this.stop();
-    // Awaited only when some are in flight: a condition costs the workflow task another pass through the sandbox.
-    if (!allHandlersFinished()) await condition(allHandlersFinished);
+    // Awaited even when none is in flight: skipping the await would reorder the commands that follow against the
+    // update's answer, and histories recorded with it would not replay (test/workflow-replay.test.ts).
+    await condition(allHandlersFinished);
   }
 }

@@ -107,6 +107,8 @@ export async function startHarness(
     taskQueue?: string;
     registry?: TaskRegistry;
     crashAfterFirstExecution?: boolean;
+    /** Keeps no workflow in the worker's cache: every workflow task replays the whole history (a determinism test). */
+    noWorkflowCache?: boolean;
     agents?: { name: string; owners: string[] }[];
   } = {},
 ): Promise<Harness> {
@@ -170,7 +172,10 @@ export async function startHarness(
       ...workerOptions,
       taskQueue,
       workflowBundle: { codePath: testEnv('workflowBundle') },
-      tuning: opts.crashAfterFirstExecution ? { interceptors: { activity: [loseFirstExecutionResult] } } : undefined,
+      tuning: {
+        ...(opts.crashAfterFirstExecution ? { interceptors: { activity: [loseFirstExecutionResult] } } : {}),
+        ...(opts.noWorkflowCache ? { maxCachedWorkflows: 0 } : {}),
+      },
     });
     running = worker.run();
   };

@@ -1,0 +1,126 @@
+/**
+ * Records the histories of a few actions (auto-approved, dry run, denied, waiting for approval, approved, rejected) with
+ * this version of Airlock, for a later version's replay test: `npx tsx scripts/record-histories.ts <out.json>`, run in a
+ * checkout of the version to keep (test/fixtures/histories/airlock-5e6a003.json was recorded so). The fixture holds
+ * its own test codec key.
+ */
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { AirlockClient } from '../client/airlock-client';
+import { loadDevConfig, REPO_ROOT } from '../stack/dev-config';
+import { startEphemeralStack } from '../stack/ephemeral-stack';
+import { startDemoCrm } from '../stack/demo-crm/demo-crm-server';
+import { createAirlockWorker } from '../workers/create-worker';
+import { airlockDataConverter } from '../crypto/data-converter';
+import { newCodecKeyFile, parseCodecKeys } from '../crypto/encryption-codec';
+import { buildIdentities } from '../config/identities';
+import { publicKeyText } from '../crypto/signing-keys';
+
+async function main() {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const cfg = loadDevConfig();
+  const stack = await startEphemeralStack();
+  const crm = await startDemoCrm({
+    token: stack.crmToken,
+    readToken: stack.crmReadToken,
+    customers: cfg.demoCrm.customers,
+  });
+  const codecKeyFile = newCodecKeyFile('fixture');
+  const codecKeys = parseCodecKeys(codecKeyFile, 'fixture');
+  const native = await NativeConnection.connect({ address: stack.address });
+  const temporal = new Client({
+    connection: native as never,
+    namespace: stack.namespace,
+    dataConverter: airlockDataConverter(codecKeys),
+  });
+  const { privateKey: agentKey, publicKey } = generateKeyPairSync('ed25519');
+  const { privateKey: bobKey, publicKey: bobPublic } = generateKeyPairSync('ed25519');
+  const identities = buildIdentities(
+    [{ name: 'bob', publicKey: publicKeyText(bobPublic), groups: ['approvers'] }],
+    [{ name: 'support-bot', publicKey: publicKeyText(publicKey), owners: ['dave'] }],
+  );
+  const taskQueue = `fixture-${randomUUID()}`;
+  const worker = await createAirlockWorker({
+    connection: native,
+    namespace: stack.namespace,
+    taskQueue,
+    aws: { region: cfg.moto.region, endpoint: stack.moto.endpoint, accountId: cfg.moto.accountId },
+    endpoints: { 'demo-crm': crm.url },
+    policiesDir: join(REPO_ROOT, cfg.worker.policiesDir),
+    identities,
+    codecKeys,
+    auditLogPath: join(mkdtempSync(join(tmpdir(), 'fixture-')), 'audit.jsonl'),
+    awsCredentials: { accessKeyId: 'fixture', secretAccessKey: 'fixture' },
+  });
+  const airlock = new AirlockClient(temporal, { taskQueue, agentKey: () => agentKey });
+  const histories: Record<string, string> = {};
+  const save = async (name: string, id: string) => {
+    const h = await temporal.workflow.getHandle(id).fetchHistory();
+    const History = proto.api.history.v1.History;
+    histories[name] = Buffer.from(History.encode(History.fromObject(h)).finish()).toString('base64');
+  };
+  await worker.runUntil(async () => {
+    const note = await airlock.propose({
+      task: 'crm.add_note_to_customer',
+      input: { customerId: 'C-1001', note: 'fixture' },
+      agent: 'support-bot',
+      user: 'alice',
+    });
+    await airlock.result(note.id);
+    await save('auto-approved-succeeded', note.id);
+    const dry = await airlock.propose({
+      task: 'crm.update_customer',
+      input: { customerId: 'C-1002', changes: { tier: 'gold' } },
+      agent: 'support-bot',
+      user: 'alice',
+      dryRun: true,
+    });
+    await airlock.result(dry.id);
+    await save('dry-run-planned', dry.id);
+    const denied = await airlock.propose({
+      task: 'crm.add_note_to_customer',
+      input: { customerId: 'C-1001', note: 'no' },
+      agent: 'support-bot',
+      user: 'mallory',
+    });
+    await airlock.result(denied.id);
+    await save('denied', denied.id);
+    const upd = await airlock.propose({
+      task: 'crm.update_customer',
+      input: { customerId: 'C-1003', changes: { phone: '+44 20 7946 0000' } },
+      agent: 'support-bot',
+      user: 'alice',
+    });
+    await airlock.waitFor(upd.id, ['awaiting_approval'], { intervalMs: 20 });
+    await save('awaiting-approval', upd.id);
+    const attempt = await airlock.decideAs(upd.id, { approver: 'bob', key: bobKey, decision: 'approve' });
+    if (!attempt.accepted) throw new Error('approval refused');
+    await airlock.result(upd.id);
+    await save('approved-succeeded', upd.id);
+    const rej = await airlock.propose({
+      task: 'crm.update_customer',
+      input: { customerId: 'C-1004', changes: { tier: 'silver' } },
+      agent: 'support-bot',
+      user: 'alice',
+    });
+    await airlock.waitFor(rej.id, ['awaiting_approval'], { intervalMs: 20 });
+    await airlock.decideAs(rej.id, { approver: 'bob', key: bobKey, decision: 'reject', reason: 'not now' });
+    await airlock.result(rej.id);
+    await save('rejected', rej.id);
+  });
+  const out = process.argv[2];
+  writeFileSync(out, JSON.stringify({ version: '5e6a003', codecKeys: JSON.parse(codecKeyFile), histories }, null, 1));
+  await native.close();
+  await crm.close();
+  await stack.stop();
+  console.log('wrote', out, Object.keys(histories));
+}
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
