@@ -64,54 +64,42 @@ async function main() {
     const History = proto.api.history.v1.History;
     histories[name] = Buffer.from(History.encode(History.fromObject(h)).finish()).toString('base64');
   };
+  const propose = (task: string, input: unknown, more: { user?: string; dryRun?: boolean } = {}) =>
+    airlock.propose({ task, input, agent: 'support-bot', user: more.user ?? 'alice', dryRun: more.dryRun });
+  /** Proposes, lets bob decide once it waits (recording it waiting first, if asked), and records the end. */
+  const decided = async (name: string, input: unknown, decision: 'approve' | 'reject', waiting?: string) => {
+    const { id } = await propose('crm.update_customer', input);
+    await airlock.waitFor(id, ['awaiting_approval'], { intervalMs: 20 });
+    if (waiting) await save(waiting, id);
+    const attempt = await airlock.decideAs(id, { approver: 'bob', key: bobKey, decision, reason: 'fixture' });
+    if (!attempt.accepted) throw new Error(`bob's ${decision} was refused`);
+    await airlock.result(id);
+    await save(name, id);
+  };
   await worker.runUntil(async () => {
-    const note = await airlock.propose({
-      task: 'crm.add_note_to_customer',
-      input: { customerId: 'C-1001', note: 'fixture' },
-      agent: 'support-bot',
-      user: 'alice',
-    });
-    await airlock.result(note.id);
-    await save('auto-approved-succeeded', note.id);
-    const dry = await airlock.propose({
-      task: 'crm.update_customer',
-      input: { customerId: 'C-1002', changes: { tier: 'gold' } },
-      agent: 'support-bot',
-      user: 'alice',
-      dryRun: true,
-    });
-    await airlock.result(dry.id);
-    await save('dry-run-planned', dry.id);
-    const denied = await airlock.propose({
-      task: 'crm.add_note_to_customer',
-      input: { customerId: 'C-1001', note: 'no' },
-      agent: 'support-bot',
-      user: 'mallory',
-    });
-    await airlock.result(denied.id);
-    await save('denied', denied.id);
-    const upd = await airlock.propose({
-      task: 'crm.update_customer',
-      input: { customerId: 'C-1003', changes: { phone: '+44 20 7946 0000' } },
-      agent: 'support-bot',
-      user: 'alice',
-    });
-    await airlock.waitFor(upd.id, ['awaiting_approval'], { intervalMs: 20 });
-    await save('awaiting-approval', upd.id);
-    const attempt = await airlock.decideAs(upd.id, { approver: 'bob', key: bobKey, decision: 'approve' });
-    if (!attempt.accepted) throw new Error('approval refused');
-    await airlock.result(upd.id);
-    await save('approved-succeeded', upd.id);
-    const rej = await airlock.propose({
-      task: 'crm.update_customer',
-      input: { customerId: 'C-1004', changes: { tier: 'silver' } },
-      agent: 'support-bot',
-      user: 'alice',
-    });
-    await airlock.waitFor(rej.id, ['awaiting_approval'], { intervalMs: 20 });
-    await airlock.decideAs(rej.id, { approver: 'bob', key: bobKey, decision: 'reject', reason: 'not now' });
-    await airlock.result(rej.id);
-    await save('rejected', rej.id);
+    const ended = async (name: string, id: string) => {
+      await airlock.result(id);
+      await save(name, id);
+    };
+    await ended(
+      'auto-approved-succeeded',
+      (await propose('crm.add_note_to_customer', { customerId: 'C-1001', note: 'fixture' })).id,
+    );
+    await ended(
+      'dry-run-planned',
+      (await propose('crm.update_customer', { customerId: 'C-1002', changes: { tier: 'gold' } }, { dryRun: true })).id,
+    );
+    await ended(
+      'denied',
+      (await propose('crm.add_note_to_customer', { customerId: 'C-1001', note: 'no' }, { user: 'mallory' })).id,
+    );
+    await decided(
+      'approved-succeeded',
+      { customerId: 'C-1003', changes: { phone: '+44 20 7946 0000' } },
+      'approve',
+      'awaiting-approval',
+    );
+    await decided('rejected', { customerId: 'C-1004', changes: { tier: 'silver' } }, 'reject');
   });
   const out = process.argv[2];
   writeFileSync(out, JSON.stringify({ version: '5e6a003', codecKeys: JSON.parse(codecKeyFile), histories }, null, 1));
