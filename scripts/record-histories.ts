@@ -4,6 +4,7 @@
  * checkout of the version to keep (test/fixtures/histories/airlock-5e6a003.json was recorded so). The fixture holds
  * its own test codec key.
  */
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { temporal as proto } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { AirlockClient } from '../client/airlock-client';
 import { loadDevConfig, REPO_ROOT } from '../stack/dev-config';
-import { startEphemeralStack } from '../stack/ephemeral-stack';
+import { startEphemeralStack, type EphemeralStack } from '../stack/ephemeral-stack';
 import { startDemoCrm } from '../stack/demo-crm/demo-crm-server';
 import { createAirlockWorker } from '../workers/create-worker';
 import { airlockDataConverter } from '../crypto/data-converter';
@@ -23,8 +24,17 @@ import { publicKeyText } from '../crypto/signing-keys';
 
 async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const cfg = loadDevConfig();
   const stack = await startEphemeralStack();
+  try {
+    await record(stack);
+  } finally {
+    // Also when recording fails: no Temporal, moto or stripe-mock is left behind.
+    await stack.stop();
+  }
+}
+
+async function record(stack: EphemeralStack): Promise<void> {
+  const cfg = loadDevConfig();
   const crm = await startDemoCrm({
     token: stack.crmToken,
     readToken: stack.crmReadToken,
@@ -102,10 +112,20 @@ async function main() {
     await decided('rejected', { customerId: 'C-1004', changes: { tier: 'silver' } }, 'reject');
   });
   const out = process.argv[2];
-  writeFileSync(out, JSON.stringify({ version: '5e6a003', codecKeys: JSON.parse(codecKeyFile), histories }, null, 1));
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        version: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
+        codecKeys: JSON.parse(codecKeyFile),
+        histories,
+      },
+      null,
+      1,
+    ),
+  );
   await native.close();
   await crm.close();
-  await stack.stop();
   console.log('wrote', out, Object.keys(histories));
 }
 main().catch((e) => {
