@@ -36,6 +36,8 @@ import { activityTiming, type ActivityTimes } from './activity-timing';
 import { findPid, processCpuMs } from './process-cpu';
 
 const ACTIONS = Number(process.env.BENCH_ACTIONS ?? 200);
+/** The workloads measured: Airlock, the bare workflow, and the bare workflow making Airlock's external calls. */
+type Workload = 'airlock' | 'bare' | 'sessions';
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 20);
 const APPROVALS = Number(process.env.BENCH_APPROVALS ?? 20);
@@ -140,11 +142,16 @@ async function main(): Promise<void> {
     namespace: stack.namespace,
     taskQueue: bareQueue,
     workflowsPath: require.resolve('./baseline-workflows'),
-    activities: createBaselineActivities(instruments.crmUrl, stack.crmToken, timedFetch(bareTarget)),
+    activities: createBaselineActivities(instruments.crmUrl, stack.crmToken, timedFetch(bareTarget), {
+      region: cfg.moto.region,
+      endpoint: instruments.proxyUrl,
+      accountId: cfg.moto.accountId,
+      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    }),
   });
   const airlock = new AirlockClient(airlockTemporal, { taskQueue: airlockQueue, agentKey: () => agentKey });
 
-  const ids = { airlock: [] as string[], bare: [] as string[], approval: [] as string[] };
+  const ids = { airlock: [] as string[], bare: [] as string[], sessions: [] as string[], approval: [] as string[] };
   let recording = false;
   const runAirlock = async (i: number) => {
     const { id } = await airlock.propose({
@@ -166,6 +173,17 @@ async function main(): Promise<void> {
     });
     if (recording) ids.bare.push(workflowId);
   };
+  // The bare workflow making every external call an Airlock action makes: what is left between it and Airlock is
+  // the gate itself.
+  const runSessions = async (i: number) => {
+    const workflowId = `sessions-${randomUUID()}`;
+    await client.workflow.execute('bareSessionsWorkflow', {
+      taskQueue: bareQueue,
+      workflowId,
+      args: ['C-1004', `sessions ${i}`, randomUUID()],
+    });
+    if (recording) ids.sessions.push(workflowId);
+  };
   // One approval-needing action at a time: propose, wait for its plan, approve, wait for the end.
   const runApproval = async (i: number) => {
     const { id } = await airlock.propose({
@@ -181,7 +199,7 @@ async function main(): Promise<void> {
     if (state.status !== 'succeeded') throw new Error(`action ${id} ended ${state.status}: ${state.error?.message}`);
     ids.approval.push(id);
   };
-  const cpu = { airlock: 0, bare: 0 };
+  const cpu = { airlock: 0, bare: 0, sessions: 0 };
   // The other processes on the machine, whose CPU each action also costs.
   const temporalPort = stack.address.split(':').pop() as string;
   const motoPort = new URL(stack.moto.endpoint).port;
@@ -193,9 +211,10 @@ async function main(): Promise<void> {
   const otherCpu = {
     airlock: { temporal: 0, moto: 0, instruments: 0 },
     bare: { temporal: 0, moto: 0, instruments: 0 },
+    sessions: { temporal: 0, moto: 0, instruments: 0 },
   };
   /** Measures a phase, adding this process's CPU time, and the other processes', to the workload's. */
-  const phase = async (workload: 'airlock' | 'bare', n: number, one: (i: number) => Promise<void>) => {
+  const phase = async (workload: Workload, n: number, one: (i: number) => Promise<void>) => {
     const before = process.cpuUsage();
     const othersBefore = Object.values(others).map(processCpuMs);
     const stats = await measure(n, CONCURRENCY, one);
@@ -213,6 +232,7 @@ async function main(): Promise<void> {
       bareWorker.runUntil(async () => {
         await measure(WARMUP, CONCURRENCY, runAirlock);
         await measure(WARMUP, CONCURRENCY, runBare);
+        await measure(WARMUP, CONCURRENCY, runSessions);
         const [awsSkip, airlockSkip, bareSkip] = [
           (await instruments.calls()).length,
           airlockTarget.length,
@@ -221,8 +241,10 @@ async function main(): Promise<void> {
         recording = true;
         // Interleave the two so neither gets a warmer machine.
         const bare1 = await phase('bare', ACTIONS / 2, runBare);
+        const sessions1 = await phase('sessions', ACTIONS / 2, runSessions);
         const airlock1 = await phase('airlock', ACTIONS / 2, runAirlock);
         const airlock2 = await phase('airlock', ACTIONS / 2, runAirlock);
+        const sessions2 = await phase('sessions', ACTIONS / 2, runSessions);
         const bare2 = await phase('bare', ACTIONS / 2, runBare);
         recording = false;
         const calls = {
@@ -231,11 +253,11 @@ async function main(): Promise<void> {
           bare: bareTarget.slice(bareSkip),
         };
         for (let i = 0; i < APPROVALS; i++) await runApproval(i);
-        return { airlock: [airlock1, airlock2], bare: [bare1, bare2], calls };
+        return { airlock: [airlock1, airlock2], bare: [bare1, bare2], sessions: [sessions1, sessions2], calls };
       }),
     ),
   ]);
-  const { airlock: a, bare: b, calls } = results[0];
+  const { airlock: a, bare: b, sessions: c, calls } = results[0];
   const merge = (xs: Stats[]): Stats => ({
     n: xs.reduce((s, x) => s + x.n, 0),
     p50: xs.reduce((s, x) => s + x.p50, 0) / xs.length,
@@ -245,6 +267,7 @@ async function main(): Promise<void> {
   });
   const A = merge(a);
   const B = merge(b);
+  const S = merge(c);
   const breakdown = await whereTimeWent({
     client,
     airlockTemporal,
@@ -264,7 +287,9 @@ async function main(): Promise<void> {
     `${'workload'.padEnd(34)} ${'n'.padStart(5)} ${'p50 ms'.padStart(9)} ${'p95 ms'.padStart(9)} ${'mean ms'.padStart(9)} ${'actions/s'.padStart(10)}`,
     row('airlock crm.add_note_to_customer', A),
     row('bare workflow + 1 activity', B),
+    row('bare + the same AWS and CRM calls', S),
     `ratio airlock/bare: p50 ×${(A.p50 / B.p50).toFixed(2)}, p95 ×${(A.p95 / B.p95).toFixed(2)}, throughput ×${(A.throughput / B.throughput).toFixed(2)}`,
+    `ratio airlock/(bare + the same calls): p50 ×${(A.p50 / S.p50).toFixed(2)}, p95 ×${(A.p95 / S.p95).toFixed(2)}, throughput ×${(A.throughput / S.throughput).toFixed(2)} (the gate itself, its calls aside)`,
     `(p50 is the mean of two interleaved halves' medians; p95 the larger of the two.)`,
     '',
     breakdown.table,
@@ -283,6 +308,7 @@ async function main(): Promise<void> {
         concurrency: CONCURRENCY,
         airlock: A,
         bare: B,
+        bareWithSameCalls: S,
         ...breakdown.json,
         policyMicros: policy,
       },
@@ -301,10 +327,10 @@ async function main(): Promise<void> {
 async function whereTimeWent(r: {
   client: Client;
   airlockTemporal: Client;
-  ids: { airlock: string[]; bare: string[]; approval: string[] };
+  ids: { airlock: string[]; bare: string[]; sessions: string[]; approval: string[] };
   calls: { aws: AwsCall[]; airlock: TargetCall[]; bare: TargetCall[] };
-  cpu: { airlock: number; bare: number };
-  otherCpu: Record<'airlock' | 'bare', { temporal: number; moto: number; instruments: number }>;
+  cpu: Record<Workload, number>;
+  otherCpu: Record<Workload, { temporal: number; moto: number; instruments: number }>;
   A: Stats;
   B: Stats;
   activities: ActivityTimes['byRun'];
@@ -393,7 +419,7 @@ async function whereTimeWent(r: {
       : `${v.p50.toFixed(1).padStart(9)} ${v.p95.toFixed(1).padStart(9)}`;
   const overhead = { airlock: r.A.p50 - externalPerAction, bare: r.B.p50 - bareTarget };
   const cpuPer = { airlock: r.cpu.airlock / nA, bare: r.cpu.bare / nB };
-  const per = (w: 'airlock' | 'bare', n: number) => {
+  const per = (w: Workload, n: number) => {
     const o = r.otherCpu[w];
     const own = r.cpu[w] / n;
     return {
@@ -404,7 +430,11 @@ async function whereTimeWent(r: {
       machine: own + (o.temporal + o.moto + o.instruments) / n,
     };
   };
-  const machine = { airlock: per('airlock', nA), bare: per('bare', nB) };
+  const machine = {
+    airlock: per('airlock', nA),
+    bare: per('bare', nB),
+    sessions: per('sessions', Math.max(1, r.ids.sessions.length)),
+  };
   const f = (v: number) => v.toFixed(1);
   const table = [
     `${'where the time went (ms)'.padEnd(66)} ${'p50'.padStart(9)} ${'p95'.padStart(9)}`,
@@ -412,6 +442,7 @@ async function whereTimeWent(r: {
     `Airlock's own overhead (p50 total − mean time in STS, Secrets Manager and the target): ${overhead.airlock.toFixed(1)} ms; bare: ${overhead.bare.toFixed(1)} ms (×${(overhead.airlock / overhead.bare).toFixed(2)})`,
     `process CPU per action (client and worker; the CRM and the AWS timing proxy run apart): Airlock ${cpuPer.airlock.toFixed(1)} ms, bare ${cpuPer.bare.toFixed(1)} ms (×${(cpuPer.airlock / cpuPer.bare).toFixed(2)}); peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
     `machine CPU per action (ms), Airlock / bare: worker ${f(machine.airlock.worker)} / ${f(machine.bare.worker)}, Temporal dev server ${f(machine.airlock.temporal)} / ${f(machine.bare.temporal)}, moto ${f(machine.airlock.moto)} / ${f(machine.bare.moto)}, CRM and timing proxy ${f(machine.airlock.crmAndProxy)} / ${f(machine.bare.crmAndProxy)}; all ${f(machine.airlock.machine)} / ${f(machine.bare.machine)} (×${(machine.airlock.machine / machine.bare.machine).toFixed(2)})`,
+    `bare + the same calls, machine CPU per action (ms): worker ${f(machine.sessions.worker)}, Temporal dev server ${f(machine.sessions.temporal)}, moto ${f(machine.sessions.moto)}, CRM and timing proxy ${f(machine.sessions.crmAndProxy)}; all ${f(machine.sessions.machine)} (Airlock ×${(machine.airlock.machine / machine.sessions.machine).toFixed(2)})`,
   ].join('\n');
   return {
     table,
