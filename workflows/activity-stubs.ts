@@ -3,7 +3,10 @@ import type { AirlockActivities } from '../activities';
 
 // Each stage's activities, with the retries that suit it.
 
-/** Pure, fast checks (a decision's signature and policy): no extra round trip, and no stranger can call them. */
+/**
+ * Pure, fast checks (a decision's signature and policy): no extra round trip, and no stranger polling the queue can
+ * answer them.
+ */
 export const local = proxyLocalActivities<AirlockActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 3 },
@@ -18,7 +21,7 @@ export const admitting = proxyLocalActivities<AirlockActivities>({
   retry: { maximumAttempts: 3 },
 });
 
-/** The dry run as a regular activity: how runs begun by an earlier version made it (see TWO_TASK_ACTION_PATCH). */
+/** The dry run as a regular activity: how runs admitted by an earlier version made it (see TWO_TASK_STEPS). */
 export const planningRemotely = proxyActivities<AirlockActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
