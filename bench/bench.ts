@@ -164,26 +164,22 @@ async function main(): Promise<void> {
     if (state.status !== 'succeeded') throw new Error(`action ${id} ended ${state.status}: ${state.error?.message}`);
     if (recording) ids.airlock.push(id);
   };
-  const runBare = async (i: number) => {
-    const workflowId = `bare-${randomUUID()}`;
-    await client.workflow.execute('bareNoteWorkflow', {
-      taskQueue: bareQueue,
-      workflowId,
-      args: ['C-1002', `bare ${i}`, randomUUID()],
-    });
-    if (recording) ids.bare.push(workflowId);
-  };
+  /** Runs one baseline workflow to its end, noting its id while recording. */
+  const baseline =
+    (workload: 'bare' | 'sessions', workflowType: string, customerId: string) =>
+    async (i: number): Promise<void> => {
+      const workflowId = `${workload}-${randomUUID()}`;
+      await client.workflow.execute(workflowType, {
+        taskQueue: bareQueue,
+        workflowId,
+        args: [customerId, `${workload} ${i}`, randomUUID()],
+      });
+      if (recording) ids[workload].push(workflowId);
+    };
+  const runBare = baseline('bare', 'bareNoteWorkflow', 'C-1002');
   // The bare workflow making every external call an Airlock action makes: what is left between it and Airlock is
   // the gate itself.
-  const runSessions = async (i: number) => {
-    const workflowId = `sessions-${randomUUID()}`;
-    await client.workflow.execute('bareSessionsWorkflow', {
-      taskQueue: bareQueue,
-      workflowId,
-      args: ['C-1004', `sessions ${i}`, randomUUID()],
-    });
-    if (recording) ids.sessions.push(workflowId);
-  };
+  const runSessions = baseline('sessions', 'bareSessionsWorkflow', 'C-1004');
   // One approval-needing action at a time: propose, wait for its plan, approve, wait for the end.
   const runApproval = async (i: number) => {
     const { id } = await airlock.propose({
