@@ -195,60 +195,40 @@ export class JsonlAuditLog {
     let prev = GENESIS_HASH;
     for (const [i, line] of lines.entries()) {
       const n = i + 1;
+      type Problem = Extract<VerifyResult, { ok: false }>['problem'];
+      const broken = (problem: Problem, message: string, actionId?: string): VerifyResult => ({
+        ok: false,
+        records: lines.length,
+        line: n,
+        ...(actionId === undefined ? {} : { actionId }),
+        problem,
+        message,
+      });
       let record: AuditRecord;
       try {
         record = JSON.parse(line) as AuditRecord;
       } catch {
-        return {
-          ok: false,
-          records: lines.length,
-          line: n,
-          problem: 'unreadable',
-          message: `Record ${n} is not valid JSON: it was changed.`,
-        };
+        return broken('unreadable', `Record ${n} is not valid JSON: it was changed.`);
       }
       const { hash, ...body } = record;
       const where = `Record ${n} (action ${record.actionId})`;
-      if (record.seq > n && !seqs.has(n)) {
-        return {
-          ok: false,
-          records: lines.length,
-          line: n,
-          actionId: record.actionId,
-          problem: 'removed',
-          message: `${where} has sequence number ${record.seq}: ${record.seq - n} record(s) before it were removed.`,
-        };
-      }
-      if (record.seq !== n) {
-        return {
-          ok: false,
-          records: lines.length,
-          line: n,
-          actionId: record.actionId,
-          problem: 'reordered',
-          message: `${where} has sequence number ${record.seq}: records were reordered.`,
-        };
-      }
-      if (sha256Canonical(body) !== hash) {
-        return {
-          ok: false,
-          records: lines.length,
-          line: n,
-          actionId: record.actionId,
-          problem: 'changed',
-          message: `${where} does not match its hash: it was changed.`,
-        };
-      }
-      if (record.prevHash !== prev) {
-        return {
-          ok: false,
-          records: lines.length,
-          line: n,
-          actionId: record.actionId,
-          problem: 'changed',
-          message: `${where} does not chain to record ${n - 1}: a record before it was changed and its hash recomputed.`,
-        };
-      }
+      const { actionId } = record;
+      if (record.seq > n && !seqs.has(n))
+        return broken(
+          'removed',
+          `${where} has sequence number ${record.seq}: ${record.seq - n} record(s) before it were removed.`,
+          actionId,
+        );
+      if (record.seq !== n)
+        return broken('reordered', `${where} has sequence number ${record.seq}: records were reordered.`, actionId);
+      if (sha256Canonical(body) !== hash)
+        return broken('changed', `${where} does not match its hash: it was changed.`, actionId);
+      if (record.prevHash !== prev)
+        return broken(
+          'changed',
+          `${where} does not chain to record ${n - 1}: a record before it was changed and its hash recomputed.`,
+          actionId,
+        );
       prev = hash;
     }
     return { ok: true, records: lines.length, head: prev };

@@ -16,14 +16,14 @@ afterAll(async () => {
 const alice = { agent: 'support-bot', user: 'alice' };
 const customer = (id: string) => ({ ...h.crm.store.customers.get(id)! });
 const notesOf = (id: string) => h.crm.store.notes.filter((n) => n.customerId === id).map((n) => n.text);
+/** Proposes a note (which needs no approval) and waits for its end. */
+const noteFor = async (who: typeof alice, customerId: string, note: string) => {
+  const { id } = await h.airlock.propose({ task: 'crm.add_note_to_customer', input: { customerId, note }, ...who });
+  return { id, final: await h.airlock.result(id, { timeoutMs: 30_000 }) };
+};
 
 test('a low-risk note runs to succeeded with no approval and lands in the CRM once', async () => {
-  const { id } = await h.airlock.propose({
-    task: 'crm.add_note_to_customer',
-    input: { customerId: 'C-1001', note: 'Called about renewal' },
-    ...alice,
-  });
-  const final = await h.airlock.result(id, { timeoutMs: 30_000 });
+  const { id, final } = await noteFor(alice, 'C-1001', 'Called about renewal');
 
   expect(final.status).toBe('succeeded');
   expect(final.approvalsRequired).toBe(0);
@@ -56,12 +56,7 @@ test('a low-risk note runs to succeeded with no approval and lands in the CRM on
 });
 
 test('an action that needs no approval costs two workflow tasks, as a bare one-activity workflow does, and loses nothing', async () => {
-  const { id } = await h.airlock.propose({
-    task: 'crm.add_note_to_customer',
-    input: { customerId: 'C-1004', note: 'Two tasks, one activity' },
-    ...alice,
-  });
-  const final = await h.airlock.result(id, { timeoutMs: 30_000 });
+  const { id, final } = await noteFor(alice, 'C-1004', 'Two tasks, one activity');
   expect(final.status).toBe('succeeded');
   const events = (await h.client.workflow.getHandle(id).fetchHistory()).events ?? [];
   const activityTypes = events
@@ -93,12 +88,7 @@ test('an action that needs no approval costs two workflow tasks, as a bare one-a
 
 test('a plan that fails in admission is made again with the plan step’s retries, and the action goes on', async () => {
   h.crm.failReads(503, 2); // admission's attempt, then planAction's first
-  const { id } = await h.airlock.propose({
-    task: 'crm.add_note_to_customer',
-    input: { customerId: 'C-1004', note: 'After a hiccup' },
-    ...alice,
-  });
-  const final = await h.airlock.result(id, { timeoutMs: 30_000 });
+  const { id, final } = await noteFor(alice, 'C-1004', 'After a hiccup');
   expect(final.status).toBe('succeeded');
   expect(notesOf('C-1004')).toContain('After a hiccup');
   const trail = await auditTrail(h.client, id);
@@ -107,12 +97,7 @@ test('a plan that fails in admission is made again with the plan step’s retrie
 
 test('a target slower than admission’s budget for the plan leaves the plan to the plan step, not to a failure', async () => {
   void h.crm.slowReads(ADMISSION_PLAN_BUDGET_MS + 1_000, 1); // admission's read; planAction's is quick
-  const { id } = await h.airlock.propose({
-    task: 'crm.add_note_to_customer',
-    input: { customerId: 'C-1004', note: 'Slow first read' },
-    ...alice,
-  });
-  const final = await h.airlock.result(id, { timeoutMs: 30_000 });
+  const { id, final } = await noteFor(alice, 'C-1004', 'Slow first read');
   expect(final.status).toBe('succeeded');
   expect(notesOf('C-1004')).toContain('Slow first read');
   const trail = await auditTrail(h.client, id);
