@@ -42,7 +42,8 @@ test('propose --wait runs a note to succeeded and exits 0; --json has id and sta
 test('an approver sees the action in pending, is refused when not permitted (exit 2), and approves (exit 0)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-cli-'));
   writeFileSync(join(dir, 'input.json'), '{"customerId":"C-1002","changes":{"phone":"+1 202 555 0199"}}');
-  const proposed = await airlock(
+  // Proposed twice below: the same key again is the same action.
+  const proposal = [
     'propose',
     'crm.update_customer',
     '--agent',
@@ -54,7 +55,8 @@ test('an approver sees the action in pending, is refused when not permitted (exi
     '--key',
     'cli-1',
     '--json',
-  );
+  ];
+  const proposed = await airlock(...proposal);
   expect(proposed.code).toBe(0);
   const { id } = json(proposed);
   await h.airlock.waitFor(id, ['awaiting_approval']);
@@ -110,21 +112,7 @@ test('an approver sees the action in pending, is refused when not permitted (exi
   expect((await airlock('audit', id)).stdout).toMatch(/approve by mallory REFUSED \(not_permitted\)/);
 
   // The same key again is the same action.
-  const again = json(
-    await airlock(
-      'propose',
-      'crm.update_customer',
-      '--agent',
-      'support-bot',
-      '--user',
-      'alice',
-      '--input',
-      `@${join(dir, 'input.json')}`,
-      '--key',
-      'cli-1',
-      '--json',
-    ),
-  );
+  const again = json(await airlock(...proposal));
   expect(again).toMatchObject({ id, existing: true, status: 'succeeded' });
 });
 
