@@ -13,41 +13,42 @@ afterAll(async () => {
 
 const alice = { agent: 'support-bot', user: 'alice' };
 
+// One action at a time: with no cache at all, a run whose local activity is in flight is the only one the worker
+// holds, as a worker with a cache would hold it.
 test('auto-approved, dry-run, approved and rejected actions complete with every workflow task replayed', async () => {
   const bob = loadSigningKey('bob', h.keysDir);
-  const note = await h.airlock.propose({
-    task: 'crm.add_note_to_customer',
-    input: { customerId: 'C-1001', note: 'Replayed at every task' },
-    ...alice,
-  });
-  const preview = await h.airlock.propose({
-    task: 'crm.update_customer',
-    input: { customerId: 'C-1002', changes: { tier: 'gold' } },
-    ...alice,
-    dryRun: true,
-  });
-  const approved = await h.airlock.propose({
-    task: 'crm.update_customer',
-    input: { customerId: 'C-1002', changes: { phone: '+44 20 7946 0999' } },
-    ...alice,
-  });
-  const rejected = await h.airlock.propose({
-    task: 'crm.update_customer',
-    input: { customerId: 'C-1003', changes: { tier: 'platinum' } },
-    ...alice,
-  });
-  for (const { id } of [approved, rejected]) await h.airlock.waitFor(id, ['awaiting_approval']);
-  expect((await h.airlock.decideAs(approved.id, { approver: 'bob', key: bob, decision: 'approve' })).accepted).toBe(
-    true,
-  );
-  const no = await h.airlock.decideAs(rejected.id, { approver: 'bob', key: bob, decision: 'reject', reason: 'no' });
-  expect(no.accepted).toBe(true);
-
-  const ends = await Promise.all(
-    [note, preview, approved, rejected].map(
-      async ({ id }) => (await h.airlock.result(id, { timeoutMs: 20_000 })).status,
+  const end = async (id: string) => (await h.airlock.result(id, { timeoutMs: 20_000 })).status;
+  /** Proposes an action that waits for approval, lets bob decide, and says how it ended. */
+  const decided = async (input: unknown, decision: 'approve' | 'reject') => {
+    const { id } = await h.airlock.propose({ task: 'crm.update_customer', input, ...alice });
+    await h.airlock.waitFor(id, ['awaiting_approval']);
+    const attempt = await h.airlock.decideAs(id, { approver: 'bob', key: bob, decision, reason: 'checked' });
+    expect(attempt.accepted).toBe(true);
+    return end(id);
+  };
+  const ends = [
+    await end(
+      (
+        await h.airlock.propose({
+          task: 'crm.add_note_to_customer',
+          input: { customerId: 'C-1001', note: 'Replayed at every task' },
+          ...alice,
+        })
+      ).id,
     ),
-  );
+    await end(
+      (
+        await h.airlock.propose({
+          task: 'crm.update_customer',
+          input: { customerId: 'C-1002', changes: { tier: 'gold' } },
+          ...alice,
+          dryRun: true,
+        })
+      ).id,
+    ),
+    await decided({ customerId: 'C-1002', changes: { phone: '+44 20 7946 0999' } }, 'approve'),
+    await decided({ customerId: 'C-1003', changes: { tier: 'platinum' } }, 'reject'),
+  ];
   expect(ends).toEqual(['succeeded', 'planned', 'succeeded', 'rejected']);
   expect(h.crm.store.customers.get('C-1002')?.phone).toBe('+44 20 7946 0999');
   expect(h.crm.store.customers.get('C-1003')?.tier).not.toBe('platinum');
