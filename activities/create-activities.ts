@@ -9,7 +9,14 @@ import { executableUntil } from '../common/approval-rules';
 import { EvidenceError, toActivityFailure } from '../common/errors';
 import { TWO_TASK_STEPS } from '../common/action-steps';
 import { PROPOSAL_FRESHNESS_MS } from '../common/proposal';
-import type { ExecuteOutcome, InputIssue, Plan, PolicyDecision, SignedDecision } from '../common/types';
+import type {
+  ExecuteOutcome,
+  ExecutionResult,
+  InputIssue,
+  Plan,
+  PolicyDecision,
+  SignedDecision,
+} from '../common/types';
 import type { Risk } from '../common/statuses';
 import { isUndecodable } from '../common/undecodable';
 import { FINAL_STATUSES } from '../common/statuses';
@@ -21,7 +28,7 @@ import type { AwsSettings } from '../config/runtime-config';
 import type { Identities } from '../config/identities';
 import type { JsonlAuditLog } from '../audit/audit-log';
 import { decisionsIn, type RunHistory } from '../audit/run-history';
-import { describeHistory } from '../audit/audit-trail';
+import { admissionFacts, describeHistory, finishedFact, proposedFact } from '../audit/audit-trail';
 import { sha256Canonical } from '../crypto/sha256';
 import { diffValues } from '../common/plan-diff';
 import { redact, redactError } from '../crypto/redact';
@@ -98,6 +105,11 @@ export type Admission = (
        * workflow plans with `planAction`, which retries).
        */
       plan?: Plan;
+      /**
+       * Set when admission went on to execute (policy allowed it with no approval): what the target answered. The
+       * plan above is the one carried out, and the audit record is written.
+       */
+      executed?: ExecutionResult;
     }
 ) & {
   /** The steps of the action, as this version takes them (see {@link TWO_TASK_STEPS}). */
@@ -317,92 +329,194 @@ export function createActivities(deps: ActivityDeps) {
   const actionableUntil = (p: VerifiedProposal, policy: PolicyDecision): number =>
     executableUntil(p.signedAt, policy.approvalsRequired, policy.approvalTimeoutSeconds * 1000, PROPOSAL_FRESHNESS_MS);
 
+  /**
+   * Admission's checks, in order, each refusal an answer (not a failure): the proposal's authenticity, the task, the
+   * input's schema, then policy.
+   */
+  const admit = async (
+    proposal: unknown,
+    execution: Execution,
+  ): Promise<
+    | { ok: false; admission: Admission }
+    | { ok: true; admission: Admission & { ok: true }; p: VerifiedProposal; policy: PolicyDecision }
+  > => {
+    const refused = (admission: Omit<Extract<Admission, { ok: false }>, 'steps' | 'ok'>) => ({
+      ok: false as const,
+      admission: { steps: TWO_TASK_STEPS, ok: false as const, ...admission },
+    });
+    let authentic;
+    try {
+      authentic = await timed('verify', () => evidence.authenticate(proposal, execution));
+    } catch (err) {
+      if (!(err instanceof EvidenceError)) throw err;
+      return refused({
+        authentic: false,
+        issues: [{ path: ['proposal'], code: err.code, message: issueText(err.message) }],
+        message: `Invalid proposal: ${err.message}`,
+      });
+    }
+    const who = { agent: authentic.agent.id, user: authentic.user, owners: authentic.agent.owners };
+    const task = authentic.payload.task;
+    if (!deps.registry.has(task)) {
+      const message = `unknown task "${task}"; registered tasks: ${deps.registry.names().join(', ')}`;
+      return refused({
+        authentic: true,
+        ...who,
+        issues: [{ path: ['task'], code: 'unknown_task', message }],
+        message: `Invalid proposal: ${message}.`,
+      });
+    }
+    const parsed = timed('validate', () => deps.registry.get(task).inputSchema.safeParse(authentic.input));
+    if (!parsed.success) {
+      const issues = parsed.error.issues.slice(0, MAX_ISSUES).map((issue) => ({
+        path: ['input', ...issue.path.slice(0, 10).map((p) => (typeof p === 'number' ? p : String(p).slice(0, 64)))],
+        code: issue.code,
+        message: issueText(issue.message),
+      }));
+      const message = `Invalid proposal for ${task}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`;
+      return refused({ authentic: true, ...who, issues, message: issueText(message) });
+    }
+    const p = evidence.interpret(authentic);
+    const policy = timed('policy', () => evidence.decide(p));
+    const keys =
+      policy.approvalsRequired > 0
+        ? Object.fromEntries([...deps.identities.people.values()].map((person) => [person.id, person.rawKey]))
+        : undefined;
+    return {
+      ok: true,
+      p,
+      policy,
+      admission: {
+        steps: TWO_TASK_STEPS,
+        ok: true,
+        input: p.parsed,
+        risk: p.task.risk,
+        target: p.target,
+        description: p.task.description,
+        agent: p.agent.id,
+        user: p.user,
+        requester: p.requester,
+        owners: p.agent.owners,
+        excluded: p.excluded,
+        policy,
+        ...(keys ? { keys } : {}),
+      },
+    };
+  };
+
+  /**
+   * Carries out a plan whose evidence holds (checked by the caller): records the execution before anything is
+   * minted, then mints the action's session and calls the target with the action id as the idempotency key (once
+   * `planned`, when given, has settled: the target is never called before the plan is made, nor if it failed).
+   */
+  const carryOut = async (
+    p: VerifiedProposal,
+    policy: PolicyDecision,
+    execution: Execution,
+    planHash: string | undefined,
+    approvers: string[],
+    planned?: Promise<unknown>,
+  ): Promise<ExecutionResult> => {
+    // Recorded before anything is minted: no effect goes unrecorded, whoever scheduled this and whatever follows.
+    await deps.auditLog.append({
+      kind: 'execution',
+      actionId: execution.workflowId,
+      runId: execution.runId,
+      ...(planHash ? { planHash } : {}),
+      task: p.task.name,
+      status: 'executing',
+      recordedAt: deps.clock().toISOString(),
+      events: [
+        {
+          at: deps.clock().toISOString(),
+          eventId: 0,
+          kind: 'execution_started',
+          summary: `executing for ${visible(p.requester)} (agent ${p.agent.id})${approvers.length ? `, approved by ${approvers.join(', ')} (plan ${String(planHash).slice(0, 12)})` : ', no approval needed'}`,
+          data: {
+            agent: p.agent.id,
+            user: p.user,
+            approvers,
+            planHash,
+            idempotencyKey: p.payload.actionId,
+            policyIds: policy.policyIds,
+          },
+        },
+      ],
+    });
+    return timed('execute', () =>
+      withSession(p, 'execute', policy.sessionSeconds, async (session) => {
+        await planned;
+        return {
+          output: await p.task.execute(p.parsed, taskContext(p.payload.actionId, session)),
+          credentials: session.record,
+          idempotencyKey: p.payload.actionId,
+        };
+      }),
+    );
+  };
+
   const fail = (err: unknown): never => {
     throw toActivityFailure(err);
   };
 
   return {
     /**
-     * Admits a proposal (local activity, run for the workflow's own first step): the agent's signature, binding to
-     * this action and run, freshness against the run's start, the task, the input, and policy; then, if policy
-     * allows it, makes its plan, on the evidence just checked. Never throws for a proposal that is refused: it says
-     * why, with an issue code per problem.
+     * The action's first step: admits the proposal (the agent's signature, binding to this action and run, the first
+     * of its id, freshness against the run's start, the task, the input, policy). Then, when policy allows it with no
+     * approval, it plans it, carries the plan out and writes its audit record: an auto-approved action's whole work in
+     * one activity, as a bare workflow's one activity. Otherwise it makes the plan for the approvers (within a budget:
+     * the workflow's `planAction` takes over from a slow or failed one) and returns. Never throws for a proposal that
+     * is refused: it says why, with an issue code per problem.
+     *
+     * A regular activity, since it may execute (and may therefore be scheduled by anyone, with anything): it trusts
+     * no argument but the signed proposal, and asks Temporal when the run started and whether it is the first.
      */
-    async admitProposal(args: { proposal: unknown; startedAt: string }): Promise<Admission> {
-      const execution = currentExecution();
-      // Its caller says when the run started, and it mints a plan session: only the action's own workflow, in this
-      // worker (a local activity), may ask. Scheduled as a regular activity, by anyone, it is refused.
-      if (!Context.current().info.isLocal)
-        return fail(
-          new EvidenceError('not_local', 'admitProposal runs only as a local activity of an action workflow.'),
-        );
-      let authentic;
+    async admitAndExecute(args: { proposal: unknown }): Promise<Admission> {
       try {
-        authentic = await timed('verify', () =>
-          evidence.authenticate(args.proposal, execution, { startedAt: Date.parse(args.startedAt) }),
-        );
-      } catch (err) {
-        if (!(err instanceof EvidenceError)) return fail(err);
-        return {
-          steps: TWO_TASK_STEPS,
-          ok: false,
-          authentic: false,
-          issues: [{ path: ['proposal'], code: err.code, message: issueText(err.message) }],
-          message: `Invalid proposal: ${err.message}`,
-        };
-      }
-      const who = { agent: authentic.agent.id, user: authentic.user, owners: authentic.agent.owners };
-      const task = authentic.payload.task;
-      if (!deps.registry.has(task)) {
-        const message = `unknown task "${task}"; registered tasks: ${deps.registry.names().join(', ')}`;
-        return {
-          steps: TWO_TASK_STEPS,
-          ok: false,
-          authentic: true,
-          ...who,
-          issues: [{ path: ['task'], code: 'unknown_task', message }],
-          message: `Invalid proposal: ${message}.`,
-        };
-      }
-      const parsed = timed('validate', () => deps.registry.get(task).inputSchema.safeParse(authentic.input));
-      if (!parsed.success) {
-        const issues = parsed.error.issues.slice(0, MAX_ISSUES).map((issue) => ({
-          path: ['input', ...issue.path.slice(0, 10).map((p) => (typeof p === 'number' ? p : String(p).slice(0, 64)))],
-          code: issue.code,
-          message: issueText(issue.message),
-        }));
-        const message = `Invalid proposal for ${task}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`;
-        return { steps: TWO_TASK_STEPS, ok: false, authentic: true, ...who, issues, message: issueText(message) };
-      }
-      try {
-        const p = evidence.interpret(authentic);
-        const policy = timed('policy', () => evidence.decide(p));
-        const keys =
-          policy.approvalsRequired > 0
-            ? Object.fromEntries([...deps.identities.people.values()].map((person) => [person.id, person.rawKey]))
-            : undefined;
-        // One step fewer for the workflow. A plan that fails here is made again by planAction, with its retries
-        // and its own error; admission's answer does not depend on it.
-        // Planned on the same evidence `planAction` checks: allowed, and not too old to act on (a first workflow task
-        // retried long after the start must not plan what planAction would refuse).
+        const execution = currentExecution();
+        // Whatever it is given (an undecodable proposal included) is refused by admission's own checks, as invalid.
+        const admitted = await admit(args?.proposal, execution);
+        if (!admitted.ok) return admitted.admission;
+        const { p, policy, admission } = admitted;
         const actionable = policy.decision === 'allow' && deps.clock().getTime() <= actionableUntil(p, policy);
+        if (actionable && policy.approvalsRequired === 0 && !p.payload.dryRun) {
+          // Terraform's apply without a saved plan: nobody has to approve this one, so it is planned and carried out
+          // at once, its session minted while the plan is made (on the same evidence; the target is called only once
+          // the plan is there). Should anything fail, the retry begins again from the evidence.
+          const planning = makePlan(p);
+          planning.catch(() => undefined); // awaited by carryOut; its failure is the one thrown
+          const t0 = deps.clock().getTime();
+          const executed = await carryOut(p, policy, execution, undefined, [], planning);
+          const plan = await planning;
+          const ms = deps.clock().getTime() - t0;
+          await timed('audit', () =>
+            deps.auditLog.append({
+              kind: 'final',
+              actionId: execution.workflowId,
+              runId: execution.runId,
+              task: p.task.name,
+              status: 'succeeded',
+              recordedAt: deps.clock().toISOString(),
+              events: [
+                proposedFact(args.proposal),
+                ...admissionFacts({ ...admission, plan, executed }, ms),
+                finishedFact({
+                  status: 'succeeded',
+                  executed: true,
+                  executionStarted: true,
+                  approvedBy: [],
+                  rejectedBy: [],
+                }),
+              ].map((fact) => ({ at: deps.clock().toISOString(), eventId: 0, ...fact })),
+            }),
+          );
+          return { ...admission, plan, executed };
+        }
+        // One step fewer for the workflow. A plan that fails here is made again by planAction, with its retries
+        // and its own error; admission's answer does not depend on it. Planned on the same evidence `planAction`
+        // checks: allowed, and not too old to act on.
         const plan = actionable ? await withinBudget(makePlan(p), ADMISSION_PLAN_BUDGET_MS) : undefined;
-        return {
-          steps: TWO_TASK_STEPS,
-          ok: true,
-          input: p.parsed,
-          risk: p.task.risk,
-          target: p.target,
-          description: p.task.description,
-          agent: p.agent.id,
-          user: p.user,
-          requester: p.requester,
-          owners: p.agent.owners,
-          excluded: p.excluded,
-          policy,
-          ...(keys ? { keys } : {}),
-          ...(plan ? { plan } : {}),
-        };
+        return { ...admission, ...(plan ? { plan } : {}) };
       } catch (err) {
         return fail(err);
       }
@@ -463,39 +577,7 @@ export function createActivities(deps: ActivityDeps) {
             ctx.heartbeat({ planChecked: mark });
           }
         }
-        // Recorded before anything is minted: no effect goes unrecorded, whoever scheduled this and whatever follows.
-        await deps.auditLog.append({
-          kind: 'execution',
-          actionId: execution.workflowId,
-          runId: execution.runId,
-          ...(args.planHash ? { planHash: args.planHash } : {}),
-          task: p.task.name,
-          status: 'executing',
-          recordedAt: deps.clock().toISOString(),
-          events: [
-            {
-              at: deps.clock().toISOString(),
-              eventId: 0,
-              kind: 'execution_started',
-              summary: `executing for ${visible(p.requester)} (agent ${p.agent.id})${approvers.length ? `, approved by ${approvers.join(', ')} (plan ${String(args.planHash).slice(0, 12)})` : ', no approval needed'}`,
-              data: {
-                agent: p.agent.id,
-                user: p.user,
-                approvers,
-                planHash: args.planHash,
-                idempotencyKey: p.payload.actionId,
-                policyIds: policy.policyIds,
-              },
-            },
-          ],
-        });
-        const result = await timed('execute', () =>
-          withSession(p, 'execute', policy.sessionSeconds, async (session) => ({
-            output: await p.task.execute(p.parsed, taskContext(p.payload.actionId, session)),
-            credentials: session.record,
-            idempotencyKey: p.payload.actionId,
-          })),
-        );
+        const result = await carryOut(p, policy, execution, args.planHash, approvers);
         return { kind: 'executed', result };
       } catch (err) {
         return fail(err);
@@ -571,14 +653,7 @@ export function createActivities(deps: ActivityDeps) {
       events.push({
         at: deps.clock().toISOString(),
         eventId: 0,
-        kind: 'finished',
-        summary:
-          `finished: ${status}` +
-          (executionStarted && status !== 'succeeded' ? '; an execution had started (see its execution record)' : '') +
-          (noted.refusedBeforeHistory.total
-            ? `; ${noted.refusedBeforeHistory.total} decision message(s) refused before history`
-            : ''),
-        data: {
+        ...finishedFact({
           status,
           executed: executedInHistory,
           executionStarted,
@@ -586,7 +661,7 @@ export function createActivities(deps: ActivityDeps) {
           rejectedBy,
           refusedBeforeHistory: noted.refusedBeforeHistory,
           refusalsNotKept: noted.refusalsNotKept,
-        },
+        }),
       });
       const record = await deps.auditLog.append({
         kind: 'final',

@@ -70,14 +70,10 @@ export function createEvidence(deps: EvidenceDeps) {
   /**
    * Checks that `value` is a proposal signed by a registered agent, for this action id, that this run is the first
    * of its action id, and that it started within {@link PROPOSAL_FRESHNESS_MS} of the proposal's signing (so a
-   * proposal replayed once old runs have left visibility is stale all the same). `startedAt`, when the caller knows
-   * it (the workflow's own first step), saves asking Temporal.
+   * proposal replayed once old runs have left visibility is stale all the same). The run's start and its place among
+   * its id's runs come from Temporal, never from an argument.
    */
-  async function authenticate(
-    value: unknown,
-    execution: Execution,
-    opts: { startedAt?: number } = {},
-  ): Promise<AuthenticProposal> {
+  async function authenticate(value: unknown, execution: Execution): Promise<AuthenticProposal> {
     const shape = checkProposalShape(value);
     if (!shape.ok) throw new EvidenceError(shape.code, shape.message);
     const { payload, input, signature } = shape.proposal;
@@ -106,7 +102,7 @@ export function createEvidence(deps: EvidenceDeps) {
         `The proposal was signed for action ${payload.actionId}, not for ${execution.workflowId}.`,
       );
     }
-    const run = await deps.runs.runStart(execution.workflowId, execution.runId, opts.startedAt);
+    const run = await deps.runs.runStart(execution.workflowId, execution.runId);
     if (!run.first) {
       throw new EvidenceError(
         'proposal_replayed',

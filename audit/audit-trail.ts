@@ -41,9 +41,11 @@ export interface AuditEvent {
   data?: unknown;
 }
 
-const ACTIVITY_KIND: Record<string, { started: AuditEvent['kind']; failed: AuditEvent['kind'] }> = {
+const ACTIVITY_KIND: Record<string, { started?: AuditEvent['kind']; failed: AuditEvent['kind'] }> = {
   planAction: { started: 'plan_started', failed: 'plan_failed' },
   executeAction: { started: 'execution_started', failed: 'execution_failed' },
+  // Admission, which executes an action that needs no approval: scheduled is not yet executing.
+  admitAndExecute: { failed: 'execution_failed' },
 };
 
 const v = visible;
@@ -51,6 +53,103 @@ const short = (s: unknown, n = 160) => {
   const text = v(s);
   return text.length > n ? `${text.slice(0, n - 3)}...` : text;
 };
+
+/** An audit event before it is placed in time (the history event, or the moment, it comes from). */
+export type AuditFact = Pick<AuditEvent, 'kind' | 'summary' | 'data'>;
+
+/** The agent's proposal, in words. */
+export function proposedFact(proposal: unknown): AuditFact {
+  const p = ((proposal as { payload?: Record<string, unknown> } | undefined)?.payload ?? {}) as Record<string, unknown>;
+  return {
+    kind: 'proposed',
+    summary: isUndecodable(proposal)
+      ? `an undecodable proposal was sent (${v(proposal.reason)})`
+      : `${v(p.agent)}${p.user ? ` for ${v(p.user)}` : ''} proposed ${v(p.task)}${p.dryRun ? ' (dry run)' : ''}${p.reason ? `: "${short(p.reason)}"` : ''} (signed ${v(p.time)})`,
+    data: proposal,
+  };
+}
+
+/** What admission found (`admitAndExecute`, or an earlier version's `admitProposal`): verification, policy, the plan, and what it executed. */
+export function admissionFacts(result: Record<string, unknown>, executedMs?: number): AuditFact[] {
+  const { executed, ...admission } = result;
+  const out: AuditFact[] = [
+    {
+      kind: 'validated',
+      summary: admission.ok
+        ? `proposal verified (agent ${v(admission.agent)}), input valid`
+        : `proposal invalid: ${short(admission.message, 400)}`,
+      data: admission,
+    },
+  ];
+  const policy = admission.policy as Record<string, unknown> | undefined;
+  if (policy) {
+    out.push({
+      kind: 'policy_decided',
+      summary: `policy: ${String(policy.decision)} (${(policy.policyIds as string[] | undefined)?.join(', ') || 'no policy matched'}) — ${v(policy.explanation)}`,
+      data: policy,
+    });
+  }
+  const plan = admission.plan as Record<string, unknown> | undefined;
+  if (plan) out.push(plannedFact(plan));
+  if (executed) out.push(executedFact(executed as Record<string, unknown>, executedMs));
+  return out;
+}
+
+/** A plan, in words. */
+export function plannedFact(plan: Record<string, unknown> | undefined, ms?: number): AuditFact {
+  return {
+    kind: 'planned',
+    summary: `plan ${v(String(plan?.hash).slice(0, 12))}: ${short(plan?.summary)}${ms === undefined ? '' : ` (${ms} ms)`}`,
+    data: plan,
+  };
+}
+
+/** An execution's result (session, idempotency key, the target's answer), in words. */
+export function executedFact(executed: Record<string, unknown> | undefined, ms?: number): AuditFact {
+  const cred = (executed?.credentials ?? {}) as {
+    roleArn?: string;
+    sessionName?: string;
+    expiresAt?: string;
+    sourceIdentity?: string;
+  };
+  return {
+    kind: 'executed',
+    summary:
+      `executed${ms === undefined ? '' : ` in ${ms} ms`} with role ${v(cred.roleArn)}, session ${v(cred.sessionName)} (source identity ${v(cred.sourceIdentity)}, expires ${v(cred.expiresAt)}); ` +
+      `idempotency key ${v(executed?.idempotencyKey)}; target answered ${short(JSON.stringify(executed?.output) ?? 'null')}`,
+    data: executed,
+  };
+}
+
+/** What an audit record says of how an action finished. */
+export interface FinishedData {
+  status: string;
+  /** Whether its history (or, for an action carried out in its first step, that step itself) shows it executed. */
+  executed: boolean;
+  /** Whether the audit log holds its execution record (credentials were minted to carry it out). */
+  executionStarted: boolean;
+  approvedBy: string[];
+  rejectedBy: string[];
+  /**
+   * Decision messages the workflow refused before they reached history, by code, and those it could not keep: known
+   * to the workflow only, so absent from the record its first step writes (they are in the workflow's result).
+   */
+  refusedBeforeHistory?: { total: number; byCode: Record<string, number> };
+  refusalsNotKept?: number;
+}
+
+/** How an action finished, in words. */
+export function finishedFact(data: FinishedData): AuditFact {
+  const { status, executionStarted, refusedBeforeHistory } = data;
+  return {
+    kind: 'finished',
+    summary:
+      `finished: ${v(status)}` +
+      (executionStarted && status !== 'succeeded' ? '; an execution had started (see its execution record)' : '') +
+      (refusedBeforeHistory?.total ? `; ${refusedBeforeHistory.total} decision message(s) refused before history` : ''),
+    data,
+  };
+}
 
 /**
  * The audit trail of one action: its workflow history, read event by event and put in words.
@@ -92,18 +191,10 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
     const base = { at: new Date(at).toISOString(), eventId: Number(e.eventId) };
     const push = (kind: AuditEvent['kind'], summary: string, data?: unknown) =>
       out.push({ ...base, kind, summary, data });
+    const place = (...facts: AuditFact[]) => facts.forEach((f) => out.push({ ...base, ...f }));
 
     if (e.workflowExecutionStartedEventAttributes) {
-      const proposal = (await first(e.workflowExecutionStartedEventAttributes.input)) as
-        { payload?: Record<string, unknown> } | undefined;
-      const p = proposal?.payload ?? {};
-      push(
-        'proposed',
-        isUndecodable(proposal)
-          ? `an undecodable proposal was sent (${v(proposal.reason)})`
-          : `${v(p.agent)}${p.user ? ` for ${v(p.user)}` : ''} proposed ${v(p.task)}${p.dryRun ? ' (dry run)' : ''}${p.reason ? `: "${short(p.reason)}"` : ''} (signed ${v(p.time)})`,
-        proposal,
-      );
+      place(proposedFact(await first(e.workflowExecutionStartedEventAttributes.input)));
     } else if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') {
       const details = e.markerRecordedEventAttributes.details ?? {};
       // The marker's own metadata is written by the SDK's core, not by the payload codec: it is plain JSON.
@@ -113,26 +204,10 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
       const result = (await first(details.result)) as Record<string, unknown> | undefined;
       const type = meta?.activity_type;
       if (type === 'admitProposal' && result) {
-        push(
-          'validated',
-          result.ok
-            ? `proposal verified (agent ${v(result.agent)}), input valid`
-            : `proposal invalid: ${short(result.message, 400)}`,
-          result,
-        );
-        const policy = result.policy as Record<string, unknown> | undefined;
-        if (policy) {
-          push(
-            'policy_decided',
-            `policy: ${String(policy.decision)} (${(policy.policyIds as string[] | undefined)?.join(', ') || 'no policy matched'}) — ${v(policy.explanation)}`,
-            policy,
-          );
-        }
-        const plan = result.plan as Record<string, unknown> | undefined;
-        if (plan) push('planned', `plan ${v(String(plan.hash).slice(0, 12))}: ${short(plan.summary)}`, plan);
+        place(...admissionFacts(result));
       } else if (type === 'planAction') {
         const failure = e.markerRecordedEventAttributes.failure;
-        if (result) push('planned', `plan ${v(String(result.hash).slice(0, 12))}: ${short(result.summary)}`, result);
+        if (result) place(plannedFact(result));
         else if (failure) {
           const message = await failureMessage(failure);
           push('plan_failed', `planAction failed: ${short(message, 400)}`, {
@@ -161,14 +236,14 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
       const type = e.activityTaskScheduledEventAttributes.activityType?.name ?? '';
       scheduled.set(String(e.eventId), { type, at });
       const kinds = ACTIVITY_KIND[type];
-      if (kinds) push(kinds.started, `${type} scheduled`);
+      if (kinds?.started) push(kinds.started, `${type} scheduled`);
     } else if (e.activityTaskCompletedEventAttributes) {
       const s = scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId));
       if (s && ACTIVITY_KIND[s.type]) {
         const result = (await first(e.activityTaskCompletedEventAttributes.result)) as Record<string, unknown>;
         const ms = at - s.at;
-        if (s.type === 'planAction')
-          push('planned', `plan ${v(String(result?.hash).slice(0, 12))}: ${short(result?.summary)} (${ms} ms)`, result);
+        if (s.type === 'planAction') place(plannedFact(result, ms));
+        else if (s.type === 'admitAndExecute') place(...admissionFacts(result, ms));
         else if (result?.kind === 'plan_changed') {
           const plan = result.plan as Record<string, unknown>;
           push(
@@ -176,21 +251,7 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
             `the target changed since the approved plan; nothing executed; new plan ${v(String(plan?.hash).slice(0, 12))}: ${short(plan?.summary)}`,
             result,
           );
-        } else if (result?.kind === 'executed') {
-          const executed = result.result as Record<string, unknown>;
-          const cred = (executed?.credentials ?? {}) as {
-            roleArn?: string;
-            sessionName?: string;
-            expiresAt?: string;
-            sourceIdentity?: string;
-          };
-          push(
-            'executed',
-            `executed in ${ms} ms with role ${v(cred.roleArn)}, session ${v(cred.sessionName)} (source identity ${v(cred.sourceIdentity)}, expires ${v(cred.expiresAt)}); ` +
-              `idempotency key ${v(executed?.idempotencyKey)}; target answered ${short(JSON.stringify(executed?.output) ?? 'null')}`,
-            executed,
-          );
-        }
+        } else if (result?.kind === 'executed') place(executedFact(result.result as Record<string, unknown>, ms));
       }
     } else if (e.activityTaskFailedEventAttributes) {
       const s = scheduled.get(String(e.activityTaskFailedEventAttributes.scheduledEventId));

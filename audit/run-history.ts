@@ -23,10 +23,10 @@ export interface RunHistory {
   decisions(workflowId: string, runId: string): Promise<HistoryDecision[]>;
   /**
    * Whether this run is the first run ever started under its workflow id (an action id belongs to one run: a later
-   * run under the same id, a replayed proposal, must not act), and when it started. The start comes from the run
-   * itself (described, or as its caller knows it), the other runs from Temporal's visibility.
+   * run under the same id, a replayed proposal, must not act), and when it started, as Temporal's visibility lists
+   * its id's runs (the run itself described, when visibility does not have it yet).
    */
-  runStart(workflowId: string, runId: string, knownStartedAt?: number): Promise<{ first: boolean; startedAt: number }>;
+  runStart(workflowId: string, runId: string): Promise<{ first: boolean; startedAt: number }>;
   decode: HistoryDecoder;
 }
 
@@ -76,17 +76,22 @@ export function createRunHistory(client: Client): RunHistory {
     async decisions(workflowId, runId) {
       return decisionsIn(await events(workflowId, runId), decode);
     },
-    async runStart(workflowId, runId, knownStartedAt) {
+    async runStart(workflowId, runId) {
       const known = firstRuns.get(workflowId);
       if (known?.runId === runId) return { first: true, startedAt: known.startedAt };
-      const startedAt =
-        knownStartedAt ?? (await client.workflow.getHandle(workflowId, runId).describe()).startTime.getTime();
-      if (known) return { first: false, startedAt };
-      let first = true;
-      for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId.replace(/'/g, '')}'` })) {
-        const t = wf.startTime.getTime();
-        if (wf.runId !== runId && (t < startedAt || (t === startedAt && wf.runId < runId))) first = false;
+      const runs: { runId: string; startedAt: number }[] = [];
+      if (!known) {
+        for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId.replace(/'/g, '')}'` }))
+          runs.push({ runId: wf.runId, startedAt: wf.startTime.getTime() });
       }
+      // The run's own start: as visibility lists it, else (not there yet) as Temporal describes it.
+      const startedAt =
+        runs.find((r) => r.runId === runId)?.startedAt ??
+        (await client.workflow.getHandle(workflowId, runId).describe()).startTime.getTime();
+      if (known) return { first: false, startedAt };
+      const first = !runs.some(
+        (r) => r.runId !== runId && (r.startedAt < startedAt || (r.startedAt === startedAt && r.runId < runId)),
+      );
       // A run found first stays first (no earlier run can appear later), so the answer is remembered.
       if (first) {
         if (firstRuns.size > 10_000) firstRuns.clear();

@@ -32,8 +32,9 @@ import type { Identities } from '../config/identities';
 import { percentiles, runStages, type RunStages } from './stages';
 import type { AwsCall } from './timing-proxy';
 import { startInstruments } from './instruments';
+import { createPhaseProfiler } from './cpu-profile';
 import { activityTiming, type ActivityTimes } from './activity-timing';
-import { findPid, processCpuMs } from './process-cpu';
+import { findPid, processCpuMs, threadCpuMs } from './process-cpu';
 
 const ACTIONS = Number(process.env.BENCH_ACTIONS ?? 200);
 /** The workloads measured: Airlock, the bare workflow, and the bare workflow making Airlock's external calls. */
@@ -210,12 +211,28 @@ async function main(): Promise<void> {
     sessions: { temporal: 0, moto: 0, instruments: 0 },
   };
   /** Measures a phase, adding this process's CPU time, and the other processes', to the workload's. */
+  const profiler = createPhaseProfiler(process.env.BENCH_PROFILE);
+  /** This process's CPU by thread name, per workload (what no live thread accounts for: threads that ended). */
+  const threads = {
+    airlock: new Map<string, number>(),
+    bare: new Map<string, number>(),
+    sessions: new Map<string, number>(),
+  };
   const phase = async (workload: Workload, n: number, one: (i: number) => Promise<void>) => {
     const before = process.cpuUsage();
+    const threadsBefore = threadCpuMs();
     const othersBefore = Object.values(others).map(processCpuMs);
-    const stats = await measure(n, CONCURRENCY, one);
+    const stats = await profiler.around(workload, () => measure(n, CONCURRENCY, one));
     const used = process.cpuUsage(before);
-    cpu[workload] += (used.user + used.system) / 1000;
+    const processMs = (used.user + used.system) / 1000;
+    cpu[workload] += processMs;
+    let counted = 0;
+    for (const [name, ms] of threadCpuMs()) {
+      const delta = ms - (threadsBefore.get(name) ?? 0);
+      counted += delta;
+      threads[workload].set(name, (threads[workload].get(name) ?? 0) + delta);
+    }
+    threads[workload].set('(ended)', (threads[workload].get('(ended)') ?? 0) + processMs - counted);
     Object.keys(others).forEach((name, i) => {
       const key = name as keyof typeof others;
       otherCpu[workload][key] += processCpuMs(others[key]) - othersBefore[i];
@@ -291,6 +308,15 @@ async function main(): Promise<void> {
     breakdown.table,
     '',
     `policy decision (Cedar, decideProposal): p50 ${policy.p50.toFixed(0)} µs, p95 ${policy.p95.toFixed(0)} µs over ${policy.n} calls`,
+    ...(['airlock', 'sessions', 'bare'] as const).map(
+      (w) =>
+        `${w}: this process's CPU per action by thread (ms): ${[...threads[w]]
+          .sort((x, y) => y[1] - x[1])
+          .filter(([, ms]) => Math.abs(ms) / ACTIONS >= 0.1)
+          .map(([name, ms]) => `${name} ${(ms / ACTIONS).toFixed(1)}`)
+          .join(', ')}`,
+    ),
+    ...profiler.summaries().map((s) => `\n${s}`),
   ].join('\n');
   console.log(`\n${report}\n`);
   const dir = join(REPO_ROOT, '.airlock', 'bench');
@@ -375,22 +401,21 @@ async function whereTimeWent(r: {
     executeTarget;
   const ran = (type: string) => percentiles(r.ids.airlock.map((id) => r.activities.get(id)?.[type] ?? 0));
   const lines: [string, { p50: number; p95: number } | number, string?][] = [
-    ['first workflow task (admission and plan: one local activity)', percentiles(air.map((s) => s.firstTask))],
-    ['  admission and plan, in the worker', ran('admitProposal')],
-    ['  of which verification (signature, binding, first run)', ran('admitProposal:verify')],
-    ['  of which validation (task, input schema)', ran('admitProposal:validate')],
-    ['  of which policy (Cedar, both checks)', ran('admitProposal:policy')],
-    ['  of which plan (session, secrets, target read, hash)', ran('admitProposal:plan')],
-    ['  of which STS AssumeRole (plan)', percentiles(external.planSts)],
-    ['  of which Secrets Manager (plan)', percentiles(external.planSecrets)],
-    ['  of which target reads (mean per action)', planTarget],
-    ['execute activity (scheduled → completed)', percentiles(air.map((s) => s.activities.executeAction ?? 0))],
-    ['  execute, in the worker (evidence, audit record, mint, call)', ran('executeAction')],
-    ['  of which session, secrets and target call', ran('executeAction:execute')],
-    ['  of which STS AssumeRole (execute)', percentiles(external.executeSts)],
-    ['  of which Secrets Manager (execute)', percentiles(external.executeSecrets)],
-    ['  of which target write (mean per action)', executeTarget],
-    ['audit record (local activity in the last workflow task)', ran('recordAudit')],
+    ['first workflow task (schedules admission)', percentiles(air.map((s) => s.firstTask))],
+    ['admitAndExecute (scheduled → completed)', percentiles(air.map((s) => s.activities.admitAndExecute ?? 0))],
+    ['  in the worker (admission, plan, execution, audit record)', ran('admitAndExecute')],
+    ['  of which verification (signature, binding, first run)', ran('admitAndExecute:verify')],
+    ['  of which validation (task, input schema)', ran('admitAndExecute:validate')],
+    ['  of which policy (Cedar, both checks)', ran('admitAndExecute:policy')],
+    ['  of which plan (session, secrets, target read, hash)', ran('admitAndExecute:plan')],
+    ['    of which STS AssumeRole (plan)', percentiles(external.planSts)],
+    ['    of which Secrets Manager (plan)', percentiles(external.planSecrets)],
+    ['    of which target reads (mean per action)', planTarget],
+    ['  of which execution (session, secrets, target call)', ran('admitAndExecute:execute')],
+    ['    of which STS AssumeRole (execute)', percentiles(external.executeSts)],
+    ['    of which Secrets Manager (execute)', percentiles(external.executeSecrets)],
+    ['    of which target write (mean per action)', executeTarget],
+    ['  of which the audit record', ran('admitAndExecute:audit')],
     ['workflow tasks per action', percentiles(air.map((s) => s.workflowTasks))],
     ['workflow-task dispatch, total per action', percentiles(air.map((s) => s.taskDispatch))],
     ['workflow-task processing, total per action', percentiles(air.map((s) => s.taskProcessing))],

@@ -26,11 +26,38 @@ export function findPid(matches: (args: string[]) => boolean): number | undefine
 export function processCpuMs(pid: number | undefined): number {
   if (pid === undefined) return NaN;
   try {
-    // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND; // utime, stime
+    return statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return NaN;
   }
+}
+
+/** CPU time (ms) a /proc stat line counts. */
+function statCpuMs(stat: string): number {
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND; // utime, stime
+}
+
+/**
+ * CPU time (ms) this process's threads have used so far, by thread name (the main thread is `main`; Node's worker
+ * threads, the SDK core's runtime, libuv's pool and V8's helpers each have their own names); empty where /proc
+ * cannot be read.
+ */
+export function threadCpuMs(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        const name = Number(tid) === process.pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        out.set(name, (out.get(name) ?? 0) + statCpuMs(stat));
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
 }

@@ -4,4 +4,11 @@
  * result, which history keeps: a run admitted by an earlier version carries no such word, and keeps to the commands
  * it recorded, so that it replays.
  */
-export const TWO_TASK_STEPS = 'two-task';
+export const TWO_TASK_STEPS = 'two-task' as const;
+
+/**
+ * The patch (Temporal's `patched`) under which an action's first step is the regular activity `admitAndExecute`,
+ * which carries out an action that needs no approval itself. Runs begun before it admitted in a local activity and
+ * replay so.
+ */
+export const ADMIT_AND_EXECUTE_PATCH = 'airlock-admit-and-execute';

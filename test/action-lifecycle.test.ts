@@ -32,7 +32,8 @@ test('a low-risk note runs to succeeded with no approval and lands in the CRM on
   const note = h.crm.store.notes.find((n) => n.text === 'Called about renewal')!;
   expect(final.result?.output).toEqual({ noteId: note.id, customerId: 'C-1001', createdAt: note.createdAt });
   expect(final.result?.credentials).toMatchObject({ sessionName: id, sourceIdentity: 'alice', durationSeconds: 900 });
-  expect(final.transitions.map((t) => t.status)).toEqual(['validating', 'planning', 'executing', 'succeeded']);
+  // Admitted, planned and executed in one step: the workflow sees it validating, then succeeded.
+  expect(final.transitions.map((t) => t.status)).toEqual(['validating', 'succeeded']);
 
   // What STS was really asked for: a plan session that may read only the read-only token, and an execute session
   // that may read only the read-write one, each with the inline policy the least-privilege tests simulate.
@@ -55,25 +56,34 @@ test('a low-risk note runs to succeeded with no approval and lands in the CRM on
   }
 });
 
-test('an action that needs no approval costs two workflow tasks, as a bare one-activity workflow does, and loses nothing', async () => {
+test('an action that needs no approval costs two workflow tasks and one activity, as a bare workflow does, and loses nothing', async () => {
   const { id, final } = await noteFor(alice, 'C-1004', 'Two tasks, one activity');
   expect(final.status).toBe('succeeded');
   const events = (await h.client.workflow.getHandle(id).fetchHistory()).events ?? [];
   const activityTypes = events
     .filter((e) => e.activityTaskScheduledEventAttributes)
     .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
-  // Admission and the dry run in the first task, the audit record in the last: only execution leaves the worker.
+  // Admission, the dry run, execution and the audit record in one activity; no local activity at all.
   expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(2);
-  expect(activityTypes).toEqual(['executeAction']);
-  // The search attributes reach history once per task, not once per change (and once at the start: whatever the
-  // starter set, the status is the workflow's from its first task).
-  expect(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toHaveLength(3);
+  expect(activityTypes).toEqual(['admitAndExecute']);
+  expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')).toEqual([]);
+  // Airlock's search attributes reach history once per task (the status is the workflow's from its first task,
+  // whatever the starter set); Temporal adds its own record of the version (the patch) the run follows.
+  const upserts = events.flatMap((e) => {
+    const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+    return fields ? [Object.keys(fields).sort()] : [];
+  });
+  expect(upserts).toEqual([
+    ['AirlockStatus'],
+    ['TemporalChangeVersion'],
+    ['AirlockAgent', 'AirlockRequester', 'AirlockRisk', 'AirlockStatus', 'AirlockTask'],
+  ]);
 
-  // Nothing the separate steps used to record is missing: the trail reads the plan from its marker, and the
-  // audit log holds the execution record and the final one.
+  // Nothing the separate steps used to record is missing: the trail reads admission, plan and execution from the
+  // activity's result, and the audit log holds the execution record and the final one, written by that activity.
   const trail = await auditTrail(h.client, id);
   expect(trail.map((e) => e.kind)).toEqual(
-    expect.arrayContaining(['proposed', 'validated', 'policy_decided', 'planned', 'execution_started', 'executed']),
+    expect.arrayContaining(['proposed', 'validated', 'policy_decided', 'planned', 'executed', 'finished']),
   );
   expect(trail.find((e) => e.kind === 'planned')?.summary).toContain(final.plan!.hash.slice(0, 12));
   const records = new JsonlAuditLog(h.auditLogPath).read().filter((r) => r.actionId === id);
@@ -81,28 +91,44 @@ test('an action that needs no approval costs two workflow tasks, as a bare one-a
     ['execution', 'executing'],
     ['final', 'succeeded'],
   ]);
-  expect(records[1].events.map((e) => (e as { kind: string }).kind)).toEqual(
-    expect.arrayContaining(['validated', 'policy_decided', 'planned', 'executed', 'finished']),
-  );
+  const recorded = records[1].events as { kind: string; summary: string; data: Record<string, unknown> }[];
+  expect(recorded.map((e) => e.kind)).toEqual([
+    'proposed',
+    'validated',
+    'policy_decided',
+    'planned',
+    'executed',
+    'finished',
+  ]);
+  expect(recorded.find((e) => e.kind === 'planned')?.data).toEqual(final.plan);
+  expect(recorded.find((e) => e.kind === 'executed')?.data).toEqual(final.result);
+  expect(recorded.at(-1)?.data).toMatchObject({ status: 'succeeded', executed: true, executionStarted: true });
+  // A second run of the same id cannot add to it, and the log still verifies.
+  expect(new JsonlAuditLog(h.auditLogPath).verify().ok).toBe(true);
 });
 
-test('a plan that fails in admission is made again with the plan step’s retries, and the action goes on', async () => {
-  h.crm.failReads(503, 2); // admission's attempt, then planAction's first
+test('a plan that fails in admission is made again by the activity’s retry, and the action goes on', async () => {
+  h.crm.failReads(503, 1);
   const { id, final } = await noteFor(alice, 'C-1004', 'After a hiccup');
   expect(final.status).toBe('succeeded');
   expect(notesOf('C-1004')).toContain('After a hiccup');
   const trail = await auditTrail(h.client, id);
   expect(trail.filter((e) => e.kind === 'planned')).toHaveLength(1);
+  expect(trail.filter((e) => e.kind === 'execution_failed')).toEqual([]);
 });
 
-test('a target slower than admission’s budget for the plan leaves the plan to the plan step, not to a failure', async () => {
+test('a target slower than admission’s budget for the plan of an action that needs approval leaves the plan to the plan step', async () => {
   void h.crm.slowReads(ADMISSION_PLAN_BUDGET_MS + 1_000, 1); // admission's read; planAction's is quick
-  const { id, final } = await noteFor(alice, 'C-1004', 'Slow first read');
-  expect(final.status).toBe('succeeded');
-  expect(notesOf('C-1004')).toContain('Slow first read');
+  const { id } = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1004', changes: { tier: 'gold' } },
+    ...alice,
+  });
+  expect(await h.airlock.waitFor(id, ['awaiting_approval'], { timeoutMs: 30_000 })).toBe('awaiting_approval');
   const trail = await auditTrail(h.client, id);
   expect(trail.filter((e) => e.kind === 'planned')).toHaveLength(1);
   expect(trail.find((e) => e.kind === 'validated')?.data).not.toHaveProperty('plan');
+  await h.client.workflow.getHandle(id).cancel();
 });
 
 test('a high-risk update waits in awaiting_approval, then succeeds after one approval', async () => {

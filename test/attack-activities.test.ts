@@ -171,9 +171,9 @@ test('a real proposal copied into an attacker workflow of another id, or replaye
   expect(await sessionsOf(h.motoEndpoint, id)).toHaveLength(sessions);
 });
 
-test('admission, which mints a plan session, is refused when a stranger schedules it as a regular activity, whatever start it claims', async () => {
-  // The replay of a finished action in a second run of its id, told a start time that would pass the freshness
-  // check: as a regular activity it could otherwise make that run look like the first and read the target.
+test("admission, which may execute, refuses a finished action's proposal in a second run of its id: nothing minted, nothing recorded", async () => {
+  // The replay of a finished action in a second run of its id, with a start that would pass the freshness check:
+  // admission asks Temporal which run is first (it takes no start from its caller) and refuses it as replayed.
   const { id } = await h.airlock.propose(note('admitted once'));
   expect((await h.airlock.result(id)).status).toBe('succeeded');
   const proposal = await capturedProposal(id);
@@ -182,15 +182,19 @@ test('admission, which mints a plan session, is refused when a stranger schedule
     rogue.call({
       encrypted: true,
       taskQueue: h.taskQueue,
-      activity: 'admitProposal',
+      activity: 'admitAndExecute',
       args: [{ proposal, startedAt: (proposal as { payload: { time: string } }).payload.time }],
       workflowId: id,
       reuseClosedId: true,
     }),
   );
-  expect(admitted).toMatchObject({ completed: false, type: 'AIRLOCK_EVIDENCE', nonRetryable: true });
-  expect(admitted.message).toMatch(/runs only as a local activity/);
+  expect(admitted).toMatchObject({
+    completed: true,
+    result: { ok: false, authentic: false, issues: [expect.objectContaining({ code: 'proposal_replayed' })] },
+  });
+  expect(admitted.result).not.toHaveProperty('executed');
   expect(await sessionsOf(h.motoEndpoint, id)).toHaveLength(sessions);
+  expect(h.crm.store.notes.filter((n) => n.text === 'admitted once')).toHaveLength(1);
   // And the worker still knows which run is the action's: the real one's records stand, nothing was added.
   expect(
     new JsonlAuditLog(h.auditLogPath)
@@ -252,6 +256,30 @@ test('an attacker holding an agent’s key can do what that agent may, but never
   expect(premature.message).toMatch(/not finished/);
   expect(audit()).toEqual(before);
   expect(new JsonlAuditLog(h.auditLogPath).verify().ok).toBe(true);
+});
+
+test('admission of a proposal that needs approval, scheduled by a stranger in a run of their own, plans it and executes nothing', async () => {
+  // An attacker holding the agent's key starts a run of their own and schedules admission for it: it is the first
+  // run of its id and fresh, so it is admitted, but policy asks for an approval that nobody gave.
+  const key = loadSigningKey('support-bot', h.keysDir);
+  const id = freshId();
+  const before = customer('C-1003');
+  const proposal = signedProposal(id, 'crm.update_customer', { customerId: 'C-1003', changes: { tier: 'gold' } }, key);
+  const admitted = await untouched(() =>
+    rogue.call({
+      encrypted: true,
+      taskQueue: h.taskQueue,
+      activity: 'admitAndExecute',
+      args: [{ proposal }],
+      workflowId: id,
+    }),
+  );
+  expect(admitted).toMatchObject({ completed: true, result: { ok: true, policy: { approvalsRequired: 1 } } });
+  expect(admitted.result).not.toHaveProperty('executed');
+  expect(customer('C-1003')).toEqual(before);
+  // Only the read-only plan session was minted; the audit log holds nothing of it.
+  expect((await sessionsOf(h.motoEndpoint, id)).map((s) => s.session_name)).toEqual([`${id}.plan`]);
+  expect(new JsonlAuditLog(h.auditLogPath).read().filter((r) => r.actionId === id)).toEqual([]);
 });
 
 test('an old proposal, even one the attacker’s agent key signs, is stale in a new run of the attacker’s own', async () => {
@@ -438,8 +466,8 @@ test('a plan whose content was swapped under its real hash (say, by a worker of 
     workflowBundle: { codePath: testEnv('workflowBundle') },
     activities: {
       ...activities,
-      admitProposal: async (args: Parameters<typeof activities.admitProposal>[0]) => {
-        const admission = await activities.admitProposal(args);
+      admitAndExecute: async (args: Parameters<typeof activities.admitAndExecute>[0]) => {
+        const admission = await activities.admitAndExecute(args);
         return admission.ok ? { ...admission, plan: swapped } : admission;
       },
       planAction: async () => swapped,

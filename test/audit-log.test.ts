@@ -40,7 +40,7 @@ afterAll(async () => {
 const lines = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n');
 const verifyCli = (file: string) => runAirlock(['audit', 'verify', '--file', file]);
 
-test('every finished action is appended once, after the record its execution wrote, with the same events as `airlock audit`, in an intact chain', async () => {
+test('every finished action is appended once, after the record its execution wrote, with the events of `airlock audit`, in an intact chain', async () => {
   const log = new JsonlAuditLog(h.auditLogPath);
   const records = log.read();
   expect(records.map((r) => [r.kind, r.actionId, r.status])).toEqual([
@@ -59,13 +59,28 @@ test('every finished action is appended once, after the record its execution wro
     }),
   ]);
 
-  const fromHistory = await auditTrail(h.client, ids[0]);
-  const recorded = records[1].events as { kind: string; summary: string }[];
-  // The record is written just before the run completes: every event up to then, then the outcome.
+  // An action its first step carried out is recorded by that step: what it witnessed, each event with the data the
+  // trail reads from history (the time is the step's own), then the outcome.
+  const trail = await auditTrail(h.client, ids[0]);
+  const witnessed = records[1].events as { kind: string; summary: string; data: unknown }[];
+  expect(witnessed.map((e) => e.kind)).toEqual([
+    'proposed',
+    'validated',
+    'policy_decided',
+    'planned',
+    'executed',
+    'finished',
+  ]);
+  for (const e of witnessed.slice(0, -1)) expect(trail.find((t) => t.kind === e.kind)?.data).toEqual(e.data);
+  expect(witnessed.at(-1)).toMatchObject({ kind: 'finished', summary: 'finished: succeeded' });
+
+  // Any other end is recorded from history, once the run's last task is in it: every event up to then, then the outcome.
+  const fromHistory = await auditTrail(h.client, ids[3]);
+  const recorded = records[4].events as { kind: string; summary: string }[];
   expect(recorded.slice(0, -1)).toEqual(fromHistory.slice(0, recorded.length - 1));
-  expect(recorded.at(-1)).toMatchObject({ kind: 'finished', summary: 'finished: succeeded' });
+  expect(recorded.at(-1)).toMatchObject({ kind: 'finished', summary: 'finished: rejected' });
   expect(recorded.map((e) => e.kind)).toEqual(
-    expect.arrayContaining(['proposed', 'policy_decided', 'planned', 'executed']),
+    expect.arrayContaining(['proposed', 'policy_decided', 'planned', 'decision_recorded']),
   );
 
   expect(statSync(h.auditLogPath).mode & 0o777).toBe(0o600); // decrypted events: only the worker's user reads them

@@ -35,7 +35,10 @@ async function parameterHistory(name: string) {
 /** The attempt on which the action's execution completed, from its history. */
 async function executionAttempts(id: string): Promise<number> {
   const events = (await h.client.workflow.getHandle(id).fetchHistory()).events ?? [];
-  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeAction');
+  // Admission carries out an action that needs no approval; executeAction one that does.
+  const type = (name: string) =>
+    events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name);
+  const scheduled = type('executeAction') ?? type('admitAndExecute');
   const started = events.find(
     (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId),
   );

@@ -8,24 +8,35 @@ import { testEnv } from './support/test-env';
 
 // Runs recorded by an earlier version (with its own test codec key) must replay on this one: an action waiting for
 // approval across a deploy, or finishing on a new worker, would otherwise fail every workflow task from then on.
-// test/fixtures/histories/airlock-5e6a003.json was recorded by the version before two-task actions.
+// test/fixtures/histories/airlock-5e6a003.json was recorded by the version before two-task actions (four workflow
+// tasks), airlock-fea4a79.json by the one whose admission was a local activity (before admitAndExecute).
 //
 // Its two histories with a decision in them (approved-succeeded, rejected) are not replayed here: the SDK's history
 // replayer fails on them with the very version that recorded them (a local activity inside an update handler), while
 // a live worker replays such histories at every task (test/replay-every-task.test.ts).
 const REPLAYABLE = ['auto-approved-succeeded', 'dry-run-planned', 'denied', 'awaiting-approval'];
-const fixture = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'histories', 'airlock-5e6a003.json'), 'utf8')) as {
-  codecKeys: unknown;
-  histories: Record<string, string>;
-};
-
-test.each(REPLAYABLE)('a run the previous version recorded (%s) replays on this one', async (name) => {
-  const history = temporal.api.history.v1.History.decode(Buffer.from(fixture.histories[name], 'base64'));
-  await Worker.runReplayHistory(
-    {
-      workflowBundle: { codePath: testEnv('workflowBundle') },
-      dataConverter: airlockDataConverter(parseCodecKeys(JSON.stringify(fixture.codecKeys), 'fixture'), 'mark'),
+const FIXTURES = ['airlock-5e6a003.json', 'airlock-fea4a79.json'];
+const fixtures = Object.fromEntries(
+  FIXTURES.map((file) => [
+    file,
+    JSON.parse(readFileSync(join(__dirname, 'fixtures', 'histories', file), 'utf8')) as {
+      codecKeys: unknown;
+      histories: Record<string, string>;
     },
-    history,
-  );
-});
+  ]),
+);
+
+test.each(FIXTURES.flatMap((file) => REPLAYABLE.map((name) => [file, name])))(
+  'a run an earlier version recorded (%s: %s) replays on this one',
+  async (file, name) => {
+    const fixture = fixtures[file];
+    const history = temporal.api.history.v1.History.decode(Buffer.from(fixture.histories[name], 'base64'));
+    await Worker.runReplayHistory(
+      {
+        workflowBundle: { codePath: testEnv('workflowBundle') },
+        dataConverter: airlockDataConverter(parseCodecKeys(JSON.stringify(fixture.codecKeys), 'fixture'), 'mark'),
+      },
+      history,
+    );
+  },
+);

@@ -3,9 +3,10 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  patched,
   workflowInfo,
 } from '@temporalio/workflow';
-import { TWO_TASK_STEPS } from '../common/action-steps';
+import { ADMIT_AND_EXECUTE_PATCH, TWO_TASK_STEPS } from '../common/action-steps';
 import { SA_AGENT, SA_REQUESTER, SA_RISK, SA_TASK } from '../common/search-attributes';
 import type { ActionStatus } from '../common/statuses';
 import type { ActionState, SignedProposal } from '../common/types';
@@ -16,17 +17,19 @@ import { checkedPlan, decoded } from './evidence-guards';
 import { verifyEd25519 } from './verify-ed25519';
 
 /**
- * How the audit record is written: `here`, as a local activity in the workflow task that ends the action, when history
- * already holds everything the record says (the end came from `executeAction`'s result); otherwise by a regular
- * activity, once the last decision or cancellation that ended the action is in history; `none` for a proposal that
- * did not even verify.
+ * How the audit record is written: `written` already, by the first step that carried the action out; `here`, as a
+ * local activity in the workflow task that ends the action, when history already holds everything the record says
+ * (the end came from `executeAction`'s result); otherwise by a regular activity, once the last decision or
+ * cancellation that ended the action is in history; `none` for a proposal that did not even verify.
  */
-type AuditWay = 'here' | 'after' | 'none';
+type AuditWay = 'written' | 'here' | 'after' | 'none';
 
 /**
  * One proposed action, from proposal to result: admit ▸ plan ▸ [approval] ▸ execute (re-planning first) ▸ audit.
- * Admission and the dry run are local activities of the first workflow task, and an action that needs no approval
- * is audited in the task that sees it executed: two workflow tasks, as many as a bare one-activity workflow.
+ * An action that needs no approval is admitted, planned, executed and audited by one activity, `admitAndExecute`:
+ * two workflow tasks and one activity, as a bare one-activity workflow. One that does gets its plan from that
+ * activity and waits for its approvers; `executeAction` carries it out, and its audit record is written in the task
+ * that sees it executed.
  *
  * Contract:
  * - it must not act on a proposal that is not signed by a registered agent for this very action: such a proposal
@@ -53,9 +56,13 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
     finish(action, decisions, status, audit === 'here' && !twoTasks ? 'after' : audit);
 
   try {
-    // 1. admit: the agent's signature, this action, fresh, first run; the task and input; policy
+    // 1. admit: the agent's signature, this action, fresh, first run; the task and input; policy. Where policy needs
+    // no approval, the same activity plans and executes: once it starts, it is seen through (a cancellation cannot
+    // stop a target call already under way). Runs begun by an earlier version admitted in a local activity.
     const admission = decoded(
-      await admitting.admitProposal({ proposal, startedAt: workflowInfo().startTime.toISOString() }),
+      await (patched(ADMIT_AND_EXECUTE_PATCH)
+        ? CancellationScope.nonCancellable(() => executing.admitAndExecute({ proposal }))
+        : admitting.admitProposal({ proposal, startedAt: workflowInfo().startTime.toISOString() })),
     );
     twoTasks = admission.steps === TWO_TASK_STEPS;
     if (twoTasks) action.batchFromNow();
@@ -89,6 +96,11 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
       return await end('denied');
     }
     state.approvalsRequired = admission.policy.approvalsRequired;
+    if (admission.executed) {
+      state.plan = checkedPlan(admission.plan as NonNullable<typeof admission.plan>, state);
+      state.result = admission.executed;
+      return await end('succeeded', 'written');
+    }
 
     // 2. plan (dry run): made by admission, else now; in this same workflow task either way
     action.setStatus('planning');
@@ -167,7 +179,7 @@ function finish(
     action.setStatus(status);
     action.publish();
     await decisions.close();
-    if (audit === 'none') return state;
+    if (audit === 'none' || audit === 'written') return state;
     try {
       const args = {
         status,

@@ -1,5 +1,6 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { AirlockActivities } from '../activities';
+import type { Admission } from '../activities/create-activities';
 
 // Each stage's activities, with the retries that suit it.
 
@@ -13,10 +14,12 @@ export const local = proxyLocalActivities<AirlockActivities>({
 });
 
 /**
- * Admission, and the plan it makes when policy allows (within a budget well inside this timeout, after which it
- * leaves the plan to {@link planning}).
+ * How runs begun by an earlier version were admitted (a local activity, told the run's start): their histories hold
+ * its result, which replay reads back. This version never runs it; new runs are admitted by `admitAndExecute`.
  */
-export const admitting = proxyLocalActivities<AirlockActivities>({
+export const admitting = proxyLocalActivities<{
+  admitProposal(args: { proposal: unknown; startedAt: string }): Promise<Admission>;
+}>({
   startToCloseTimeout: '20 seconds',
   retry: { maximumAttempts: 3 },
 });
@@ -49,7 +52,10 @@ export const auditingHere = proxyLocalActivities<AirlockActivities>({
   retry: { initialInterval: '200 milliseconds', maximumAttempts: 3 },
 });
 
-/** Execution may be retried safely only because the target receives the action id as its idempotency key. */
+/**
+ * Execution (and admission, which executes an action that needs no approval) may be retried safely only because the
+ * target receives the action id as its idempotency key.
+ */
 export const executing = proxyActivities<AirlockActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },

@@ -73,7 +73,11 @@ const loseFirstExecutionResult = (ctx: ActivityContext) => ({
   inbound: {
     async execute(input: ActivityExecuteInput, next: (input: ActivityExecuteInput) => Promise<unknown>) {
       const result = await next(input);
-      if (ctx.info.activityType === 'executeAction' && ctx.info.attempt === 1) {
+      // Admission executes an action that needs no approval itself.
+      const executed =
+        ctx.info.activityType === 'executeAction' ||
+        (ctx.info.activityType === 'admitAndExecute' && (result as { executed?: unknown }).executed !== undefined);
+      if (executed && ctx.info.attempt === 1) {
         throw ApplicationFailure.retryable(
           'simulated worker crash after the effect, before the result was recorded',
           'SIMULATED_CRASH',
