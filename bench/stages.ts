@@ -5,7 +5,7 @@ import { eventTime, type HistoryEvent } from '../audit/run-history';
 export interface RunStages {
   /** Start to close of the run. */
   run: number;
-  /** The first workflow task: for Airlock, admission (signature, first run, input, Cedar) as a local activity. */
+  /** The first workflow task: for Airlock, the one that schedules admission (`admitAndExecute`). */
   firstTask: number;
   /** Each activity by type: scheduled to completed (dispatch included). */
   activities: Record<string, number>;

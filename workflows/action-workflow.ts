@@ -47,10 +47,10 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
   const action = new ActionRecord(proposal);
   const decisions = new DecisionHandler(action);
   const { state } = action;
-  // Actions admitted by this version take two workflow tasks (the plan made by admission or a local activity, the
-  // audit record written in the last task where it can be, search attributes sent once per task). A run admitted by
-  // an earlier version, say one waiting for approval across a deploy, keeps to its own commands, or its history
-  // would not replay: its admission, read back from history, does not carry this version.
+  // Runs admitted since two-task actions make the plan in admission (or a local activity), write the audit record in
+  // the last task where they can, and send search attributes once per task. A run admitted by an earlier version,
+  // say one waiting for approval across a deploy, keeps to its own commands, or its history would not replay: its
+  // admission, read back from history, does not carry the word.
   let twoTasks = false;
   const end = (status: ActionStatus, audit: AuditWay = 'after') =>
     finish(action, decisions, status, audit === 'here' && !twoTasks ? 'after' : audit);

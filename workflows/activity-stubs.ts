@@ -31,9 +31,10 @@ export const planningRemotely = proxyActivities<AirlockActivities>({
 });
 
 /**
- * The dry run reads the target, in the workflow task that admitted the proposal (a local activity: no round trip
- * through the server, and no stranger polling the queue can answer it): retried with backoff, each attempt with a
- * fresh read-only session. A worker that dies meanwhile only makes the next one plan again; planning changes nothing.
+ * The dry run, when admission's own attempt failed or ran out of its budget (an action that needs approval): a local
+ * activity (no round trip through the server, and no stranger polling the queue can answer it), retried with backoff,
+ * each attempt with a fresh read-only session. A worker that dies meanwhile only makes the next one plan again;
+ * planning changes nothing.
  */
 export const planning = proxyLocalActivities<AirlockActivities>({
   startToCloseTimeout: '1 minute',
