@@ -411,7 +411,7 @@ async function whereTimeWent(r: {
     ['    of which STS AssumeRole (plan)', percentiles(external.planSts)],
     ['    of which Secrets Manager (plan)', percentiles(external.planSecrets)],
     ['    of which target reads (mean per action)', planTarget],
-    ['  of which execution (its session minted while the plan is made, then the call)', ran('admitAndExecute:execute')],
+    ['  of which execution (minted while planning, then the call)', ran('admitAndExecute:execute')],
     ['    of which STS AssumeRole (execute)', percentiles(external.executeSts)],
     ['    of which Secrets Manager (execute)', percentiles(external.executeSecrets)],
     ['    of which target write (mean per action)', executeTarget],
