@@ -68,9 +68,11 @@ export interface ActivityDeps {
 /**
  * The stages an activity's time is told in: `verify` (the proposal's signature, binding and first run), `validate`
  * (task and input), `policy`, `plan` (session, secrets, target reads, hash), `execute` (session, secrets, target
- * call), `audit` (the final record, history read included).
+ * call), `audit` (the final record, history read included); and, inside plan and execute, the calls to STS and to
+ * Secrets Manager (`sts-plan`, `secrets-execute`, ...), as the AWS SDK's client takes them.
  */
-export type ActivityStage = 'verify' | 'validate' | 'policy' | 'plan' | 'execute' | 'audit';
+export type ActivityStage =
+  'verify' | 'validate' | 'policy' | 'plan' | 'execute' | 'audit' | `${'sts' | 'secrets'}-${'plan' | 'execute'}`;
 
 /** What the admission of a proposal found. */
 export type Admission = (
@@ -254,8 +256,15 @@ export function createActivities(deps: ActivityDeps) {
   ): Promise<T> => {
     let sensitive: string[] = [];
     try {
+      const { observe } = deps;
       const session = await mintSession(
-        { sts: deps.sts, secretsClient: deps.secrets, aws: deps.aws, clock: deps.clock },
+        {
+          sts: deps.sts,
+          secretsClient: deps.secrets,
+          aws: deps.aws,
+          clock: deps.clock,
+          observe: observe && ((service, ms) => observe(`${service}-${mode}`, ms, p.payload.actionId)),
+        },
         {
           task: p.task,
           input: p.parsed,

@@ -25,6 +25,8 @@ export interface MintDeps {
   secretsClient: (credentials: SessionCredentials) => SecretsManagerClient;
   aws: AwsSettings;
   clock: () => Date;
+  /** Told how long STS, and Secrets Manager (all the session's reads), took; it must not throw. */
+  observe?: (service: 'sts' | 'secrets', ms: number) => void;
 }
 
 /**
@@ -69,8 +71,10 @@ export async function mintSession(
   const request = checked.data;
   const sessionName = request.RoleSessionName;
   let assumed;
+  const stsStarted = performance.now();
   try {
     assumed = await deps.sts.send(new AssumeRoleCommand(request));
+    deps.observe?.('sts', performance.now() - stsStarted);
   } catch (err) {
     // The same rule as every target call: throttling, 5xx and no answer at all may pass; a refusal will not.
     const failure = classifyTargetError(err);
@@ -89,6 +93,7 @@ export async function mintSession(
 
   const client = deps.secretsClient(credentials);
   const secrets: Record<string, string> = {};
+  const secretsStarted = performance.now();
   try {
     for (const [name, secretId] of Object.entries(task.credentials[mode].secrets ?? {})) {
       try {
@@ -111,6 +116,7 @@ export async function mintSession(
   } finally {
     client.destroy();
   }
+  deps.observe?.('secrets', performance.now() - secretsStarted);
   return {
     credentials,
     secrets,

@@ -1,7 +1,6 @@
-/** The instruments process (see `instruments.ts`): the demo CRM and the timing proxy, driven over IPC. */
+/** The instruments process (see `instruments.ts`): the demo CRM, driven over IPC. */
 import { startDemoCrm } from '../stack/demo-crm/demo-crm-server';
 import type { InstrumentsConfig } from './instruments';
-import { startTimingProxy } from './timing-proxy';
 
 process.once('message', (config: InstrumentsConfig) => {
   void (async () => {
@@ -11,11 +10,7 @@ process.once('message', (config: InstrumentsConfig) => {
         readToken: config.crmReadToken,
         customers: config.customers,
       });
-      const proxy = await startTimingProxy(config.motoEndpoint);
-      process.on('message', (m) => {
-        if (m === 'calls') process.send?.({ calls: proxy.calls });
-      });
-      process.send?.({ ready: { crmUrl: crm.url, proxyUrl: proxy.url } });
+      process.send?.({ ready: { crmUrl: crm.url } });
     } catch (err) {
       process.send?.({ error: (err as Error).message });
     }
