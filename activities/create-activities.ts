@@ -6,7 +6,7 @@ import { canonicalJson } from '../common/canonical-json';
 import { planHashBody } from '../common/plan-hash';
 import { z } from 'zod';
 import { executableUntil } from '../common/approval-rules';
-import { EvidenceError, toActivityFailure } from '../common/errors';
+import { EvidenceError, ExecutionInterruptedError, toActivityFailure } from '../common/errors';
 import { TWO_TASK_STEPS } from '../common/action-steps';
 import { PROPOSAL_FRESHNESS_MS } from '../common/proposal';
 import type {
@@ -109,13 +109,17 @@ export type Admission = (
       plan?: Plan;
       /**
        * Set when admission went on to execute (policy allowed it with no approval): what the target answered. The
-       * plan above is the one carried out, and the audit record is written.
+       * plan above is the one carried out.
        */
       executed?: ExecutionResult;
+      /** With `executed`: whether admission wrote the final audit record (else the workflow has it written). */
+      audited?: boolean;
     }
 ) & {
   /** The steps of the action, as this version takes them (see {@link TWO_TASK_STEPS}). */
   steps: typeof TWO_TASK_STEPS;
+  /** The run it was made for (the workflow refuses an admission made for another: a result copied across runs). */
+  runId?: string;
 };
 
 /** What verifying a signed decision found (the workflow judges the rest with the approval rules). */
@@ -351,7 +355,7 @@ export function createActivities(deps: ActivityDeps) {
   > => {
     const refused = (admission: Omit<Extract<Admission, { ok: false }>, 'steps' | 'ok'>) => ({
       ok: false as const,
-      admission: { steps: TWO_TASK_STEPS, ok: false as const, ...admission },
+      admission: { steps: TWO_TASK_STEPS, runId: execution.runId, ok: false as const, ...admission },
     });
     let authentic;
     try {
@@ -397,6 +401,7 @@ export function createActivities(deps: ActivityDeps) {
       policy,
       admission: {
         steps: TWO_TASK_STEPS,
+        runId: execution.runId,
         ok: true,
         input: p.parsed,
         risk: p.task.risk,
@@ -415,8 +420,8 @@ export function createActivities(deps: ActivityDeps) {
 
   /**
    * Carries out a plan whose evidence holds (checked by the caller): records the execution before anything is
-   * minted, then mints the action's session and calls the target with the action id as the idempotency key (once
-   * `planned`, when given, has settled: the target is never called before the plan is made, nor if it failed).
+   * minted (with the plan itself when no approval names it by hash), then mints the action's session and calls the
+   * target with the action id as the idempotency key.
    */
   const carryOut = async (
     p: VerifiedProposal,
@@ -424,7 +429,7 @@ export function createActivities(deps: ActivityDeps) {
     execution: Execution,
     planHash: string | undefined,
     approvers: string[],
-    planned?: Promise<unknown>,
+    plan?: Plan,
   ): Promise<ExecutionResult> => {
     // Recorded before anything is minted: no effect goes unrecorded, whoever scheduled this and whatever follows.
     await deps.auditLog.append({
@@ -448,20 +453,82 @@ export function createActivities(deps: ActivityDeps) {
             planHash,
             idempotencyKey: p.payload.actionId,
             policyIds: policy.policyIds,
+            ...(plan ? { plan } : {}),
           },
         },
       ],
     });
     return timed('execute', () =>
-      withSession(p, 'execute', policy.sessionSeconds, async (session) => {
-        await planned;
-        return {
-          output: await p.task.execute(p.parsed, taskContext(p.payload.actionId, session)),
-          credentials: session.record,
-          idempotencyKey: p.payload.actionId,
-        };
-      }),
+      withSession(p, 'execute', policy.sessionSeconds, async (session) => ({
+        output: await p.task.execute(p.parsed, taskContext(p.payload.actionId, session)),
+        credentials: session.record,
+        idempotencyKey: p.payload.actionId,
+      })),
     );
+  };
+
+  type Admitted = Extract<Awaited<ReturnType<typeof admit>>, { ok: true }>;
+
+  /** The plan this run's execution recorded when it began, if it began (no approval names its plan by hash). */
+  const beganWith = (execution: Execution): Plan | undefined => {
+    if (!deps.auditLog.has(execution.workflowId, execution.runId, 'execution')) return undefined;
+    const [record] = deps.auditLog.find(execution.workflowId, execution.runId, 'execution');
+    return (record?.events[0] as { data?: { plan?: Plan } } | undefined)?.data?.plan;
+  };
+
+  /**
+   * Terraform's apply without a saved plan, for an action nobody has to approve: planned (or the plan its interrupted
+   * execution recorded), carried out, and recorded from what this activity witnessed. Should the record fail, the
+   * workflow has it written from history; the effect is not repeated for it.
+   */
+  const executeAtOnce = async (
+    proposal: unknown,
+    { p, policy, admission }: Admitted,
+    execution: Execution,
+    begun: Plan | undefined,
+  ): Promise<Admission> => {
+    const plan = begun ?? (await makePlan(p));
+    const t0 = deps.clock().getTime();
+    const executed = await carryOut(p, policy, execution, undefined, [], plan);
+    const ms = deps.clock().getTime() - t0;
+    const audited = await timed('audit', () =>
+      deps.auditLog
+        .append({
+          kind: 'final',
+          actionId: execution.workflowId,
+          runId: execution.runId,
+          task: p.task.name,
+          status: 'succeeded',
+          recordedAt: deps.clock().toISOString(),
+          events: [
+            proposedFact(proposal),
+            ...admissionFacts({ ...admission, plan, executed }, ms),
+            finishedFact({
+              status: 'succeeded',
+              executed: true,
+              executionStarted: true,
+              approvedBy: [],
+              rejectedBy: [],
+            }),
+          ].map((fact) => ({ at: deps.clock().toISOString(), eventId: 0, ...fact })),
+        })
+        .then(
+          () => true,
+          () => false,
+        ),
+    );
+    return { ...admission, plan, executed, audited };
+  };
+
+  /**
+   * Admission's answer for an action that waits (for approvers, or as a dry run) or is refused: with its plan, made
+   * within a budget when policy allows (a plan that fails or is slow here is made by planAction, with its retries and
+   * its own error), on the same evidence planAction checks: allowed, and not too old to act on.
+   */
+  const admitOnly = async ({ p, policy, admission }: Admitted): Promise<Admission> => {
+    const actionable = policy.decision === 'allow' && deps.clock().getTime() <= actionableUntil(p, policy);
+    const plan = actionable ? await withinBudget(makePlan(p), ADMISSION_PLAN_BUDGET_MS) : undefined;
+    return { ...admission, ...(plan ? { plan } : {}) };
   };
 
   const fail = (err: unknown): never => {
@@ -486,46 +553,32 @@ export function createActivities(deps: ActivityDeps) {
         // Whatever it is given (an undecodable proposal included) is refused by admission's own checks, as invalid.
         const admitted = await admit(args?.proposal, execution);
         if (!admitted.ok) return admitted.admission;
-        const { p, policy, admission } = admitted;
-        const actionable = policy.decision === 'allow' && deps.clock().getTime() <= actionableUntil(p, policy);
-        if (actionable && policy.approvalsRequired === 0 && !p.payload.dryRun) {
-          // Terraform's apply without a saved plan: nobody has to approve this one, so it is planned and carried out
-          // at once, its session minted while the plan is made (on the same evidence; the target is called only once
-          // the plan is there). Should anything fail, the retry begins again from the evidence.
-          const planning = makePlan(p);
-          planning.catch(() => undefined); // awaited by carryOut; its failure is the one thrown
-          const t0 = deps.clock().getTime();
-          const executed = await carryOut(p, policy, execution, undefined, [], planning);
-          const plan = await planning;
-          const ms = deps.clock().getTime() - t0;
-          await timed('audit', () =>
-            deps.auditLog.append({
-              kind: 'final',
-              actionId: execution.workflowId,
-              runId: execution.runId,
-              task: p.task.name,
-              status: 'succeeded',
-              recordedAt: deps.clock().toISOString(),
-              events: [
-                proposedFact(args.proposal),
-                ...admissionFacts({ ...admission, plan, executed }, ms),
-                finishedFact({
-                  status: 'succeeded',
-                  executed: true,
-                  executionStarted: true,
-                  approvedBy: [],
-                  rejectedBy: [],
-                }),
-              ].map((fact) => ({ at: deps.clock().toISOString(), eventId: 0, ...fact })),
-            }),
-          );
-          return { ...admission, plan, executed };
-        }
-        // One step fewer for the workflow. A plan that fails here is made again by planAction, with its retries
-        // and its own error; admission's answer does not depend on it. Planned on the same evidence `planAction`
-        // checks: allowed, and not too old to act on.
-        const plan = actionable ? await withinBudget(makePlan(p), ADMISSION_PLAN_BUDGET_MS) : undefined;
-        return { ...admission, ...(plan ? { plan } : {}) };
+        const { p, policy } = admitted;
+        const runsAlone = policy.decision === 'allow' && policy.approvalsRequired === 0 && !p.payload.dryRun;
+        // An execution this run already began (an attempt that died after its record, perhaps after the target call)
+        // is finished with the plan it recorded, whatever the time: never planned again against a target it may have
+        // changed, never left half done. Unless policy no longer lets it run alone: then it is not tried again.
+        const begun = beganWith(execution);
+        if (begun && !runsAlone) throw new ExecutionInterruptedError(execution.workflowId);
+        if (begun || (runsAlone && deps.clock().getTime() <= actionableUntil(p, policy)))
+          return await executeAtOnce(args.proposal, admitted, execution, begun);
+        return await admitOnly(admitted);
+      } catch (err) {
+        return fail(err);
+      }
+    },
+
+    /**
+     * How runs begun by the previous version were admitted, kept for those still in their first workflow task across
+     * the deploy (newer runs use `admitAndExecute`): admission and, within its budget, the plan; it never executes.
+     * Only as a local activity of an action workflow.
+     */
+    async admitProposal(args: { proposal: unknown }): Promise<Admission> {
+      try {
+        if (!Context.current().info.isLocal)
+          throw new EvidenceError('not_local', 'admitProposal runs only as a local activity of an action workflow.');
+        const admitted = await admit(args?.proposal, currentExecution());
+        return admitted.ok ? await admitOnly(admitted) : admitted.admission;
       } catch (err) {
         return fail(err);
       }

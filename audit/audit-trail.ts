@@ -71,7 +71,8 @@ export function proposedFact(proposal: unknown): AuditFact {
 
 /** What admission found (`admitAndExecute`, or an earlier version's `admitProposal`): verification, policy, the plan, and what it executed. */
 export function admissionFacts(result: Record<string, unknown>, executedMs?: number): AuditFact[] {
-  const { executed, ...admission } = result;
+  // Whether admission wrote the audit record is said by the record itself, not part of what was admitted.
+  const { executed, audited: _audited, ...admission } = result;
   const out: AuditFact[] = [
     {
       kind: 'validated',
@@ -185,6 +186,8 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
   };
   const scheduled = new Map<string, { type: string; at: number }>();
   const out: AuditEvent[] = [];
+  /** This run's id, from its first event: an admission made for another run is named, never believed. */
+  let runId: string | undefined;
 
   for (const e of events) {
     const at = eventTime(e);
@@ -194,6 +197,7 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
     const place = (...facts: AuditFact[]) => facts.forEach((f) => out.push({ ...base, ...f }));
 
     if (e.workflowExecutionStartedEventAttributes) {
+      runId = e.workflowExecutionStartedEventAttributes.originalExecutionRunId ?? undefined;
       place(proposedFact(await first(e.workflowExecutionStartedEventAttributes.input)));
     } else if (e.markerRecordedEventAttributes?.markerName === 'core_local_activity') {
       const details = e.markerRecordedEventAttributes.details ?? {};
@@ -243,6 +247,8 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
         const result = (await first(e.activityTaskCompletedEventAttributes.result)) as Record<string, unknown>;
         const ms = at - s.at;
         if (s.type === 'planAction') place(plannedFact(result, ms));
+        else if (s.type === 'admitAndExecute' && runId && result?.runId !== runId)
+          push('validated', `an admission made for another run (${v(result?.runId)}) was refused`);
         else if (s.type === 'admitAndExecute') place(...admissionFacts(result, ms));
         else if (result?.kind === 'plan_changed') {
           const plan = result.plan as Record<string, unknown>;

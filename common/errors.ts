@@ -105,6 +105,21 @@ export class IdempotencyConflictError extends AirlockError {
 }
 
 /**
+ * An execution this run began (its audit record says so) was interrupted, and policy no longer lets the action run
+ * without approval: Airlock will not carry it out again, and cannot tell whether the target saw it. Never retried.
+ */
+export class ExecutionInterruptedError extends AirlockError {
+  readonly type = 'AIRLOCK_EXECUTION_INTERRUPTED';
+  constructor(actionId: string) {
+    super(
+      `An execution of action ${actionId} began (see its execution record in the audit log) and was interrupted, and ` +
+        'policy no longer lets it run without approval, so it is not carried out again. Check the target for its ' +
+        `effect (idempotency key ${actionId}) and propose again if it is missing.`,
+    );
+  }
+}
+
+/**
  * An activity was asked to act without the evidence that allows it: no valid signed proposal for this very action
  * and run, a proposal policy does not allow now, approvals missing, expired or rejected, a plan that is not the
  * approved one. Never retried: the same evidence will not become valid. Nothing was minted or called.

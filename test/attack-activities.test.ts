@@ -456,15 +456,9 @@ test('a plan whose content was swapped under its real hash (say, by a worker of 
     summary: 'Fix a typo in the name of Edsger Dijkstra (C-1005)',
     diff: [{ path: 'name', op: 'change', before: 'Edsger Dijkstra', after: 'Edsger W. Dijkstra' }],
   };
-  const queue = `swapped-plan-${randomBytes(4).toString('hex')}`;
   const activities = createActivities(h.activityDeps());
-  const connection = await NativeConnection.connect({ address: testEnv('temporalAddress') });
-  const worker = await Worker.create({
-    connection,
-    namespace: testEnv('namespace'),
-    taskQueue: queue,
-    workflowBundle: { codePath: testEnv('workflowBundle') },
-    activities: {
+  const final = await withWorker(
+    {
       ...activities,
       admitAndExecute: async (args: Parameters<typeof activities.admitAndExecute>[0]) => {
         const admission = await activities.admitAndExecute(args);
@@ -472,14 +466,7 @@ test('a plan whose content was swapped under its real hash (say, by a worker of 
       },
       planAction: async () => swapped,
     },
-    dataConverter: airlockDataConverter(parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys), 'mark'),
-  });
-  const client = new AirlockClient(h.client, {
-    taskQueue: queue,
-    agentKey: (agent) => loadSigningKey(agent, h.keysDir),
-  });
-  try {
-    const final = await worker.runUntil(async () => {
+    async (client) => {
       const { id } = await client.propose({
         task: 'crm.update_customer',
         input: { customerId: 'C-1005', changes: { email: 'attacker@evil.example' } },
@@ -487,15 +474,106 @@ test('a plan whose content was swapped under its real hash (say, by a worker of 
         user: 'alice',
       });
       return client.result(id);
+    },
+  );
+  expect([final.status, final.error?.type]).toEqual(['failed', 'AIRLOCK_PLAN_MISMATCH']);
+  expect(final.transitions.map((t) => t.status)).not.toContain('awaiting_approval');
+  expect(final.plan).toBeUndefined();
+  expect(customer('C-1005').email).toBe('edsger@example.com');
+});
+
+test('an admission result made for another run (copied into this run’s task by someone polling the queue) is refused: no approval is skipped, and the record says what happened', async () => {
+  const activities = createActivities(h.activityDeps());
+  let copied: Awaited<ReturnType<typeof activities.admitAndExecute>> | undefined;
+  const { note: noted, update } = await withWorker(
+    {
+      ...activities,
+      // The first admission is real (a note that needs no approval, executed); every later one answers with it.
+      admitAndExecute: async (args: Parameters<typeof activities.admitAndExecute>[0]) =>
+        (copied ??= await activities.admitAndExecute(args)),
+    },
+    async (client) => {
+      const first = await client.propose({ ...note('copied admission'), input: { customerId: 'C-1003', note: 'x' } });
+      const noted = await client.result(first.id);
+      const second = await client.propose({
+        task: 'crm.update_customer',
+        input: { customerId: 'C-1003', changes: { tier: 'platinum' } },
+        agent: 'support-bot',
+        user: 'alice',
+      });
+      return { note: noted, update: await client.result(second.id) };
+    },
+  );
+  expect(noted.status).toBe('succeeded');
+  expect(copied).toHaveProperty('executed');
+  // The update needed an approval nobody gave: the copied "executed" admission does not make it succeed.
+  expect([update.status, update.error?.type]).toEqual(['failed', 'AIRLOCK_WRONG_RUN']);
+  expect(update.result).toBeUndefined();
+  expect(customer('C-1003').tier).not.toBe('platinum');
+  const [record] = new JsonlAuditLog(h.auditLogPath).find(update.id, update.runId, 'final');
+  expect(record.status).toBe('failed');
+  const summaries = (record.events as { kind: string; summary: string }[]).map((e) => e.summary);
+  expect(summaries).toContain(`an admission made for another run (${noted.runId}) was refused`);
+  expect((record.events as { kind: string }[]).map((e) => e.kind)).not.toContain('executed');
+});
+
+test('should admission fail to write its audit record after the effect, the workflow has it written from history, and the effect is not repeated', async () => {
+  const deps = h.activityDeps();
+  let refused = 0;
+  const log = deps.auditLog;
+  const flaky = new Proxy(log, {
+    get(target, prop, receiver) {
+      if (prop === 'append')
+        return async (entry: Parameters<typeof log.append>[0]) => {
+          if (entry.kind === 'final' && refused === 0 && Context.current().info.activityType === 'admitAndExecute') {
+            refused++;
+            throw new Error('disk full (simulated)');
+          }
+          return log.append(entry);
+        };
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  const activities = createActivities({ ...deps, auditLog: flaky });
+  const final = await withWorker(activities, async (client) => {
+    const { id } = await client.propose({ ...note('audited later'), input: { customerId: 'C-1003', note: 'later' } });
+    return client.result(id);
+  });
+  expect(final.status).toBe('succeeded');
+  expect(refused).toBe(1);
+  expect(h.crm.store.notes.filter((n) => n.text === 'later')).toHaveLength(1);
+  const records = new JsonlAuditLog(h.auditLogPath).read().filter((r) => r.actionId === final.id);
+  expect(records.map((r) => [r.kind, r.status])).toEqual([
+    ['execution', 'executing'],
+    ['final', 'succeeded'],
+  ]);
+  // Written by recordAudit from the run's history (which holds the status changes), not by admission.
+  expect((records[1].events as { kind: string }[]).map((e) => e.kind)).toContain('status_changed');
+});
+
+/** Runs `body` against a worker of Airlock's workflow on a queue of its own, with these activities. */
+async function withWorker<T>(activities: object, body: (client: AirlockClient) => Promise<T>): Promise<T> {
+  const queue = `own-queue-${randomBytes(4).toString('hex')}`;
+  const connection = await NativeConnection.connect({ address: testEnv('temporalAddress') });
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: testEnv('namespace'),
+      taskQueue: queue,
+      workflowBundle: { codePath: testEnv('workflowBundle') },
+      activities,
+      dataConverter: airlockDataConverter(parseCodecKeys(testEnv('codecKeys'), TEST_ENV.codecKeys), 'mark'),
     });
-    expect([final.status, final.error?.type]).toEqual(['failed', 'AIRLOCK_PLAN_MISMATCH']);
-    expect(final.transitions.map((t) => t.status)).not.toContain('awaiting_approval');
-    expect(final.plan).toBeUndefined();
-    expect(customer('C-1005').email).toBe('edsger@example.com');
+    const client = new AirlockClient(h.client, {
+      taskQueue: queue,
+      agentKey: (agent) => loadSigningKey(agent, h.keysDir),
+    });
+    return await worker.runUntil(() => body(client));
   } finally {
     await connection.close();
   }
-});
+}
 
 test('a cancelled action is recorded; once executing, it is seen through and says what really happened', async () => {
   const waiting = await h.airlock.propose({

@@ -4,7 +4,6 @@ import {
   CancellationScope,
   isCancellation,
   patched,
-  workflowInfo,
 } from '@temporalio/workflow';
 import { ADMIT_AND_EXECUTE_PATCH, TWO_TASK_STEPS } from '../common/action-steps';
 import { SA_AGENT, SA_REQUESTER, SA_RISK, SA_TASK } from '../common/search-attributes';
@@ -13,7 +12,7 @@ import type { ActionState, SignedProposal } from '../common/types';
 import { ActionRecord } from './action-record';
 import { admitting, auditing, auditingHere, executing, planning, planningRemotely } from './activity-stubs';
 import { DecisionHandler } from './decision-handler';
-import { checkedPlan, decoded } from './evidence-guards';
+import { checkedPlan, decoded, forThisRun } from './evidence-guards';
 import { verifyEd25519 } from './verify-ed25519';
 
 /**
@@ -59,11 +58,9 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
     // 1. admit: the agent's signature, this action, fresh, first run; the task and input; policy. Where policy needs
     // no approval, the same activity plans and executes: once it starts, it is seen through (a cancellation cannot
     // stop a target call already under way). Runs begun by an earlier version admitted in a local activity.
-    const admission = decoded(
-      await (patched(ADMIT_AND_EXECUTE_PATCH)
-        ? CancellationScope.nonCancellable(() => executing.admitAndExecute({ proposal }))
-        : admitting.admitProposal({ proposal, startedAt: workflowInfo().startTime.toISOString() })),
-    );
+    const admission = patched(ADMIT_AND_EXECUTE_PATCH)
+      ? forThisRun(decoded(await CancellationScope.nonCancellable(() => executing.admitAndExecute({ proposal }))))
+      : decoded(await admitting.admitProposal({ proposal }));
     twoTasks = admission.steps === TWO_TASK_STEPS;
     if (twoTasks) action.batchFromNow();
     if (admission.agent)
@@ -99,7 +96,7 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
     if (admission.executed) {
       state.plan = checkedPlan(admission.plan as NonNullable<typeof admission.plan>, state);
       state.result = admission.executed;
-      return await end('succeeded', 'written');
+      return await end('succeeded', admission.audited ? 'written' : 'here');
     }
 
     // 2. plan (dry run): made by admission, else now; in this same workflow task either way

@@ -1,6 +1,5 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { AirlockActivities } from '../activities';
-import type { Admission } from '../activities/create-activities';
 
 // Each stage's activities, with the retries that suit it.
 
@@ -14,12 +13,11 @@ export const local = proxyLocalActivities<AirlockActivities>({
 });
 
 /**
- * How runs begun by an earlier version were admitted (a local activity, told the run's start): their histories hold
- * its result, which replay reads back. This version never runs it; new runs are admitted by `admitAndExecute`.
+ * How runs begun by an earlier version were admitted (a local activity): their histories hold its result, which
+ * replay reads back; only a run still in its first workflow task across the deploy runs it. New runs are admitted by
+ * `admitAndExecute`.
  */
-export const admitting = proxyLocalActivities<{
-  admitProposal(args: { proposal: unknown; startedAt: string }): Promise<Admission>;
-}>({
+export const admitting = proxyLocalActivities<AirlockActivities>({
   startToCloseTimeout: '20 seconds',
   retry: { maximumAttempts: 3 },
 });

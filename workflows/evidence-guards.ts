@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { ActionState, Plan } from '../common/types';
 import { isUndecodable } from '../common/undecodable';
 import { planMatchesHash } from './plan-hash';
@@ -25,4 +25,17 @@ export function checkedPlan(plan: Plan, state: Pick<ActionState, 'task' | 'input
     );
   }
   return plan;
+}
+
+/**
+ * An admission made for another run (its encrypted result copied into this run's activity task by someone polling
+ * the queue) is refused, never used: it would say what another proposal was allowed, planned or did.
+ */
+export function forThisRun<T extends { runId?: string }>(admission: T): T {
+  if (admission.runId !== workflowInfo().runId)
+    throw ApplicationFailure.nonRetryable(
+      'An admission result was made for another run: it was not produced for this action. Nothing was executed for it.',
+      'AIRLOCK_WRONG_RUN',
+    );
+  return admission;
 }
