@@ -24,7 +24,7 @@ export interface RunHistory {
   /**
    * Whether this run is the first run ever started under its workflow id (an action id belongs to one run: a later
    * run under the same id, a replayed proposal, must not act), and when it started, as Temporal's visibility lists
-   * its id's runs (the run itself described, when visibility does not have it yet).
+   * its id's runs, once it lists this run (it throws, for the activity to try again, if it does not within seconds).
    */
   runStart(workflowId: string, runId: string): Promise<{ first: boolean; startedAt: number }>;
   decode: HistoryDecoder;
@@ -56,6 +56,31 @@ export async function decisionsIn(events: readonly HistoryEvent[], decode: Histo
   return [...out.values()];
 }
 
+/** One run of a workflow id, as visibility lists it. */
+export interface ListedRun {
+  runId: string;
+  startedAt: number;
+}
+
+/** How many times `runStart` lists a workflow id's runs before it gives up on visibility listing this run (~2.7 s). */
+const VISIBILITY_ATTEMPTS = 10;
+
+/**
+ * Where `runId` stands among its id's runs as visibility lists them: undefined while it is not listed; else when it
+ * started and whether it is the first (no other run started before it; the same instant is ordered by run id).
+ */
+export function placeAmong(
+  runs: readonly ListedRun[],
+  runId: string,
+): { first: boolean; startedAt: number } | undefined {
+  const own = runs.find((r) => r.runId === runId);
+  if (!own) return undefined;
+  const first = !runs.some(
+    (r) => r.runId !== runId && (r.startedAt < own.startedAt || (r.startedAt === own.startedAt && r.runId < runId)),
+  );
+  return { first, startedAt: own.startedAt };
+}
+
 /** A reader on the worker's own client (its codec keys decrypt the histories). */
 export function createRunHistory(client: Client): RunHistory {
   const decode = historyDecoder(client);
@@ -79,25 +104,32 @@ export function createRunHistory(client: Client): RunHistory {
     async runStart(workflowId, runId) {
       const known = firstRuns.get(workflowId);
       if (known?.runId === runId) return { first: true, startedAt: known.startedAt };
-      const runs: { runId: string; startedAt: number }[] = [];
-      if (!known) {
+      if (known)
+        return {
+          first: false,
+          startedAt: (await client.workflow.getHandle(workflowId, runId).describe()).startTime.getTime(),
+        };
+      // Visibility is written after a run starts: until it lists this run, it may not list an earlier one either (a
+      // run restarted under the same id a moment later, say). So the answer waits until this run is listed.
+      for (let attempt = 1; ; attempt++) {
+        const runs: ListedRun[] = [];
         for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId.replace(/'/g, '')}'` }))
           runs.push({ runId: wf.runId, startedAt: wf.startTime.getTime() });
+        const place = placeAmong(runs, runId);
+        if (place) {
+          // A run found first stays first (no earlier run can appear later), so the answer is remembered.
+          if (place.first) {
+            if (firstRuns.size > 10_000) firstRuns.clear();
+            firstRuns.set(workflowId, { runId, startedAt: place.startedAt });
+          }
+          return place;
+        }
+        if (attempt >= VISIBILITY_ATTEMPTS)
+          throw new Error(
+            `Temporal's visibility does not list run ${runId} of action ${workflowId} yet (it is written after a run starts), so Airlock cannot yet tell whether an earlier run of it exists; the activity tries again. If this persists, check the visibility store.`,
+          );
+        await new Promise((r) => setTimeout(r, 50 * attempt));
       }
-      // The run's own start: as visibility lists it, else (not there yet) as Temporal describes it.
-      const startedAt =
-        runs.find((r) => r.runId === runId)?.startedAt ??
-        (await client.workflow.getHandle(workflowId, runId).describe()).startTime.getTime();
-      if (known) return { first: false, startedAt };
-      const first = !runs.some(
-        (r) => r.runId !== runId && (r.startedAt < startedAt || (r.startedAt === startedAt && r.runId < runId)),
-      );
-      // A run found first stays first (no earlier run can appear later), so the answer is remembered.
-      if (first) {
-        if (firstRuns.size > 10_000) firstRuns.clear();
-        firstRuns.set(workflowId, { runId, startedAt });
-      }
-      return { first, startedAt };
     },
   };
 }
