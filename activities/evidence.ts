@@ -147,22 +147,28 @@ export function createEvidence(deps: EvidenceDeps) {
 
   /** Policy on the proposal now: for a dry run, whether the agent may preview; otherwise the task's own decision. */
   function decide(p: VerifiedProposal): PolicyDecision {
-    const key = JSON.stringify([p.agent.id, p.user, p.task.name, p.task.risk, p.target, p.payload.dryRun]);
+    const facts = p.task.facts?.of(p.parsed);
+    const key = JSON.stringify([p.agent.id, p.user, p.task.name, p.task.risk, p.target, p.payload.dryRun, facts]);
     let decision = decided.get(key);
     if (!decision) {
-      decision = decideNow(p);
+      decision = decideNow(p, facts);
       if (decided.size >= 10_000) decided.clear();
       decided.set(key, decision);
     }
     return structuredClone(decision);
   }
 
-  function decideNow(p: VerifiedProposal): PolicyDecision {
+  function decideNow(p: VerifiedProposal, facts: PolicyDecision['facts']): PolicyDecision {
     const query = { agent: p.agent.id, user: p.user, task: p.task.name, risk: p.task.risk, target: p.target };
     const preview = deps.policy.canPreview(query);
     // A real proposal is planned for its approvers whatever preview says; its plan is shown to the agent only if
     // the agent may preview, else proposing would be a way around the preview policy.
-    if (!p.payload.dryRun) return { ...deps.policy.decideProposal(query), agentMayPreview: preview.permitted };
+    if (!p.payload.dryRun)
+      return {
+        ...deps.policy.decideProposal({ ...query, facts }),
+        agentMayPreview: preview.permitted,
+        ...(facts && Object.keys(facts).length ? { facts } : {}),
+      };
     const actor = p.user ? `agent ${p.agent.id} acting for user ${p.user}` : `agent ${p.agent.id} acting for no user`;
     return preview.permitted
       ? {

@@ -95,6 +95,8 @@ export interface PolicyDecision {
   explanation: string;
   /** Whether policy lets the agent preview this task (Cedar `preview`): if not, agents are not shown its plans. */
   agentMayPreview?: boolean;
+  /** The task's facts the decision was made on (`context.facts`), when it declares any. */
+  facts?: Record<string, number | string | boolean | string[]>;
 }
 
 /** What an approver signs: the decision bound to one run of one action and one plan, fresh and unique. */

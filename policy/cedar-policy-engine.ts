@@ -7,6 +7,7 @@ import type { PolicyDecision } from '../common/types';
 import type { Risk } from '../common/statuses';
 import { DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS } from '../common/session-limits';
 import { canonicalPersonId } from '../common/identifiers';
+import type { FactType, FactValue } from '../tasks/define-task';
 
 const NS = 'Airlock';
 /** The most approvals policy can ask for; a proposal no number up to this allows is denied. */
@@ -21,6 +22,14 @@ export interface ProposalQuery {
   task: string;
   risk: Risk;
   target: string;
+  /** The task's facts about this input (`context.facts`); none when the task declares none. */
+  facts?: Record<string, FactValue>;
+}
+
+/** A task as policy sees it: its name (its Cedar action), and the types of its facts. */
+export interface TaskPolicyShape {
+  name: string;
+  facts?: Record<string, FactType>;
 }
 
 /** What policy is asked about an approver. */
@@ -70,13 +79,14 @@ export class CedarPolicyEngine {
 
   /**
    * Loads `policies.cedar`, `airlock.cedarschema` and `entities.json` from `dir`, adds one action per task to the
-   * schema, one `User` entity per registered person (members of their groups, by canonical id) and one `Agent`
+   * schema (its context `ProposeContext` with the task's own `facts`, so that strict validation refuses a policy that
+   * reads a fact the task does not have), one `User` entity per registered person (members of their groups, by canonical id) and one `Agent`
    * entity per registered agent, and validates it all.
    * @throws ConfigError naming the file and the problem when anything does not parse or validate.
    */
   static load(
     dir: string,
-    taskNames: readonly string[],
+    tasks: readonly (string | TaskPolicyShape)[],
     people: readonly { name: string; groups: string[] }[] = [],
     agents: readonly { name: string }[] = [],
     options: {
@@ -101,11 +111,26 @@ export class CedarPolicyEngine {
     const schema = schemaAnswer.json;
     const ns = schema[NS];
     if (!ns) throw new ConfigError(`airlock.cedarschema must declare namespace ${NS}.`);
-    for (const task of taskNames) {
-      ns.actions[task] = {
+    const proposeContext = ns.commonTypes?.ProposeContext as { type: string; attributes?: object } | undefined;
+    if (proposeContext?.type !== 'Record' || !proposeContext.attributes)
+      throw new ConfigError('airlock.cedarschema must declare the record type ProposeContext.');
+    const shapes = tasks.map((t) => (typeof t === 'string' ? { name: t } : t));
+    const taskNames = shapes.map((t) => t.name);
+    for (const task of shapes) {
+      ns.actions[task.name] = {
         // Every task is in the action group "task", so a policy can speak of all tasks at once (and not previews).
         memberOf: [{ id: 'task' }],
-        appliesTo: { principalTypes: ['Agent'], resourceTypes: ['Target'], context: { type: 'ProposeContext' } },
+        appliesTo: {
+          principalTypes: ['Agent'],
+          resourceTypes: ['Target'],
+          context: {
+            type: 'Record',
+            attributes: {
+              ...(proposeContext.attributes as Record<string, cedar.TypeOfAttribute<string>>),
+              facts: { type: 'Record', attributes: factTypes(task.facts) },
+            },
+          },
+        },
       };
     }
 
@@ -192,7 +217,7 @@ export class CedarPolicyEngine {
     const resource = { uid: uid('Target', q.target), attrs: { task: q.task, risk: q.risk }, parents: [] };
     let lastDeny: string[] = [];
     for (let approvals = 0; approvals <= MAX_APPROVALS; approvals++) {
-      const context: cedar.Context = { approvals };
+      const context: cedar.Context = { approvals, facts: q.facts ?? {} };
       if (q.user) context.user = ref('User', q.user);
       const response = this.authorize(uid('Agent', q.agent), uid('Action', q.task), resource, context);
       if (response.decision === 'allow') {
@@ -323,6 +348,18 @@ export class CedarPolicyEngine {
     answer.response.diagnostics.reason.sort();
     return answer.response;
   }
+}
+
+/** A task's facts as the attributes of a Cedar record type (each required). */
+function factTypes(facts: Record<string, FactType> = {}): Record<string, cedar.TypeOfAttribute<string>> {
+  return Object.fromEntries(
+    Object.entries(facts).map(([name, type]) => [
+      name,
+      type === 'Set<String>'
+        ? { type: 'Set', element: { type: 'EntityOrCommon', name: 'String' } }
+        : { type: 'EntityOrCommon', name: type },
+    ]),
+  );
 }
 
 /** `Type::"id"` of an entity uid, in either of Cedar's JSON forms. */

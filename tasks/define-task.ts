@@ -100,6 +100,23 @@ export interface TaskCredentials<I> {
   execute: StepCredentials<I>;
 }
 
+/**
+ * A policy fact's Cedar type. Numbers are `Long`: money in minor units, with its currency as a `String` fact beside it,
+ * never a float.
+ */
+export type FactType = 'Long' | 'String' | 'Bool' | 'Set<String>';
+
+/** A policy fact's value, as Cedar reads it. */
+export type FactValue = number | string | boolean | string[];
+
+/** Facts about a task's validated input that policy may read, as `context.facts.<name>`. */
+export interface PolicyFacts<I> {
+  /** Each fact's name (lowerCamelCase) and Cedar type: the task's Cedar action gets exactly these. */
+  types: Record<string, FactType>;
+  /** The facts of a validated input: every declared fact, of its type (checked on the task's examples at load). */
+  of: (input: I) => Record<string, FactValue>;
+}
+
 /** Everything Airlock knows about one task. One file under `tasks/` defines one. */
 export interface TaskDefinition<S extends z.ZodType = z.ZodType> {
   /** `area.verb_object`, e.g. `crm.add_note_to_customer`. */
@@ -119,6 +136,11 @@ export interface TaskDefinition<S extends z.ZodType = z.ZodType> {
    * effects must not contain them.
    */
   hiddenFromAgents?: string[];
+  /**
+   * Facts about the input that policy may read (`context.facts`), typed in Cedar: say, the domain an email goes to,
+   * or which fields a change touches. A policy naming a fact the task does not declare fails the worker's start.
+   */
+  facts?: PolicyFacts<z.output<S>>;
   credentials: TaskCredentials<z.output<S>>;
   /** What else the target account needs for this task (see {@link TaskProvisioning}). */
   provisioning?: TaskProvisioning;
@@ -157,6 +179,12 @@ export function defineTask<S extends z.ZodType>(def: TaskDefinition<S>): TaskDef
       `Task "${def.name}" needs at least one example input: agents learn from it, and the task-wide tests run it.`,
     );
   }
+  for (const [name, type] of Object.entries(def.facts?.types ?? {})) {
+    if (!FACT_NAME.test(name) || !FACT_TYPES.includes(type))
+      throw new TaskDefinitionError(
+        `Task "${def.name}": fact "${name}" of type "${type}": a fact's name is lowerCamelCase and its type one of ${FACT_TYPES.join(', ')}.`,
+      );
+  }
   for (const [i, example] of def.examples.entries()) {
     const parsed = def.inputSchema.safeParse(example);
     if (!parsed.success) {
@@ -164,6 +192,32 @@ export function defineTask<S extends z.ZodType>(def: TaskDefinition<S>): TaskDef
         `Task "${def.name}": example ${i + 1} does not match its own schema: ${z.prettifyError(parsed.error)}`,
       );
     }
+    if (def.facts) {
+      const problem = factsProblem(def.facts.types, def.facts.of(parsed.data));
+      if (problem) throw new TaskDefinitionError(`Task "${def.name}": the facts of example ${i + 1}: ${problem}.`);
+    }
   }
   return Object.freeze(def);
+}
+
+const FACT_NAME = /^[a-z][A-Za-z0-9]*$/;
+const FACT_TYPES: readonly FactType[] = ['Long', 'String', 'Bool', 'Set<String>'];
+
+/** What is wrong with `facts` against their declared types (a missing, extra or mistyped fact), if anything. */
+export function factsProblem(types: Record<string, FactType>, facts: Record<string, FactValue>): string | undefined {
+  for (const name of Object.keys(facts))
+    if (!(name in types)) return `"${name}" is not a declared fact (declared: ${Object.keys(types).join(', ')})`;
+  for (const [name, type] of Object.entries(types)) {
+    const value = facts[name];
+    const ok =
+      type === 'Long'
+        ? Number.isSafeInteger(value)
+        : type === 'String'
+          ? typeof value === 'string'
+          : type === 'Bool'
+            ? typeof value === 'boolean'
+            : Array.isArray(value) && value.every((v) => typeof v === 'string');
+    if (!ok) return `"${name}" must be a ${type}, and is ${JSON.stringify(value) ?? 'missing'}`;
+  }
+  return undefined;
 }

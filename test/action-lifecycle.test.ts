@@ -139,6 +139,8 @@ test('a high-risk update waits in awaiting_approval, then succeeds after one app
     decision: 'allow',
     approvalsRequired: 1,
     eligibleApprovers: ['bob', 'carol'],
+    // The task's facts the decision was made on, kept with it (history, audit).
+    facts: { changedFields: ['email', 'tier'] },
   });
   expect(pending.plan?.diff).toEqual([
     { path: 'email', op: 'change', before: before.email, after: 'grace@navy.example' },

@@ -224,3 +224,56 @@ test('a request carries only the entities it can reach, and decides exactly as w
       .permitted,
   ).toBe(true);
 });
+
+describe('facts: policy reads what the input says, typed in Cedar per task', () => {
+  const registry = createDefaultRegistry();
+  const shapes = registry.names().map((name) => ({ name, facts: registry.get(name).facts?.types }));
+  const facts = (task: string, input: unknown) =>
+    registry.get(task).facts?.of(registry.get(task).inputSchema.parse(input));
+
+  test('a rule on a fact decides by it: a change of email is refused, a change of phone is not', () => {
+    const e = CedarPolicyEngine.load(
+      policiesWith(`@id("no-agent-changes-emails")
+forbid (principal is Airlock::Agent, action == Airlock::Action::"crm.update_customer", resource)
+when { context.facts.changedFields.contains("email") };`),
+      shapes,
+      people,
+    );
+    const email = facts('crm.update_customer', { customerId: 'C-1002', changes: { email: 'x@example.org' } });
+    const phone = facts('crm.update_customer', { customerId: 'C-1002', changes: { phone: '+44 20 7946 0000' } });
+    expect(email).toEqual({ changedFields: ['email'] });
+    expect(e.decideProposal({ ...update, facts: email })).toMatchObject({
+      decision: 'deny',
+      policyIds: ['no-agent-changes-emails'],
+    });
+    expect(e.decideProposal({ ...update, facts: phone })).toMatchObject({ decision: 'allow', approvalsRequired: 1 });
+  });
+
+  test('a fact is typed: the domain an email goes to is a String, compared as one', () => {
+    const e = CedarPolicyEngine.load(
+      policiesWith(`@id("mail-outside-example-com-refused")
+forbid (principal, action == Airlock::Action::"support.send_email", resource)
+when { context.facts.recipientDomain != "example.com" };`),
+      shapes,
+      people,
+    );
+    const send = { ...update, task: 'support.send_email' };
+    const to = (address: string) => facts('support.send_email', { to: address, subject: 's', body: 'b' });
+    expect(to('Ada@EXAMPLE.com')).toEqual({ recipientDomain: 'example.com' });
+    expect(e.decideProposal({ ...send, facts: to('ada@example.com') }).decision).toBe('allow');
+    expect(e.decideProposal({ ...send, facts: to('someone@elsewhere.example') }).decision).toBe('deny');
+  });
+
+  test('a policy that reads a fact a task does not have fails the load, naming the policy and the fact', () => {
+    const load = () =>
+      CedarPolicyEngine.load(
+        policiesWith(`@id("refund-limit-on-notes")
+forbid (principal, action == Airlock::Action::"crm.add_note_to_customer", resource)
+when { context.facts.amountMinor > 2000 };`),
+        shapes,
+        people,
+      );
+    expect(load).toThrow(/refund-limit-on-notes/);
+    expect(load).toThrow(/amountMinor/);
+  });
+});

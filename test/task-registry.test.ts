@@ -39,6 +39,17 @@ test('malformed task definitions are refused at load', () => {
   expect(() => defineTask({ ...minimal('a.b'), description: ' ' })).toThrow(/needs a description/);
 });
 
+test('a task’s policy facts are checked at load: names, Cedar types, and the facts of every example', () => {
+  const withFacts = (facts: object) => () => defineTask({ ...minimal('a.b'), facts } as never);
+  expect(withFacts({ types: { x: 'String' }, of: (i: { x: string }) => ({ x: i.x }) })).not.toThrow();
+  expect(withFacts({ types: { 'bad-name': 'String' }, of: () => ({}) })).toThrow(/lowerCamelCase/);
+  expect(withFacts({ types: { amount: 'Float' }, of: () => ({}) })).toThrow(/one of Long, String, Bool/);
+  // Money is a Long in minor units: a float is refused, as is a fact missing or undeclared.
+  expect(withFacts({ types: { amount: 'Long' }, of: () => ({ amount: 12.5 }) })).toThrow(/"amount" must be a Long/);
+  expect(withFacts({ types: { amount: 'Long' }, of: () => ({}) })).toThrow(/"amount" must be a Long, and is missing/);
+  expect(withFacts({ types: {}, of: () => ({ extra: true }) })).toThrow(/"extra" is not a declared fact/);
+});
+
 test('each task publishes its input as JSON Schema generated from zod', () => {
   const [, note, update] = createDefaultRegistry().summaries(); // sorted by name
   expect(note).toMatchObject({ name: 'crm.add_note_to_customer', risk: 'low' });

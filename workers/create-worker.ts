@@ -57,7 +57,7 @@ export function createActivityDeps(
   const registry = opts.registry ?? createDefaultRegistry();
   const policy = CedarPolicyEngine.load(
     opts.policiesDir,
-    registry.names(),
+    registry.names().map((name) => ({ name, facts: registry.get(name).facts?.types })),
     [...opts.identities.people.values()].map((p) => ({ name: p.id, groups: p.groups })),
     [...opts.identities.agents.values()].map((a) => ({ name: a.id })),
   );

@@ -39,6 +39,11 @@ export const updateCustomer = defineTask({
   target: (input) => `demo-crm:customer/${input.customerId}`,
   // The agent proposes the new values; the current contact details are the customer's, for approvers' eyes only.
   hiddenFromAgents: ['email', 'phone'],
+  // Which fields the change touches, for rules such as "a change of phone alone needs no approval".
+  facts: {
+    types: { changedFields: 'Set<String>' },
+    of: (input) => ({ changedFields: Object.keys(input.changes).sort() }),
+  },
   credentials: DEMO_CRM_CREDENTIALS,
   async plan(input, ctx) {
     const customer = await crmRequest<Customer>(ctx, 'GET', `/customers/${input.customerId}`);

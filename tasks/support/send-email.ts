@@ -43,6 +43,11 @@ export const sendEmail = defineTask({
     { to: 'ada@example.com', subject: 'Your renewal quote', body: 'Dear Ada,\n\nyour quote is attached.\n\nSupport' },
   ],
   target: (input) => `aws-ses:${SUPPORT_SENDER}->${input.to}`,
+  // Where the email goes, for rules such as "mail within example.com needs no approval" (lowercase, as DNS compares).
+  facts: {
+    types: { recipientDomain: 'String' },
+    of: (input) => ({ recipientDomain: input.to.slice(input.to.lastIndexOf('@') + 1).toLowerCase() }),
+  },
   credentials: {
     role: {
       name: 'airlock-support',
