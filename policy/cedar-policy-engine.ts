@@ -80,8 +80,8 @@ export class CedarPolicyEngine {
   /**
    * Loads `policies.cedar`, `airlock.cedarschema` and `entities.json` from `dir`, adds one action per task to the
    * schema (its context `ProposeContext` with the task's own `facts`, so that strict validation refuses a policy that
-   * reads a fact the task does not have), one `User` entity per registered person (members of their groups, by canonical id) and one `Agent`
-   * entity per registered agent, and validates it all.
+   * reads a fact the task does not have), one `User` entity per registered person (members of their groups, by
+   * canonical id) and one `Agent` entity per registered agent, and validates it all.
    * @throws ConfigError naming the file and the problem when anything does not parse or validate.
    */
   static load(
