@@ -389,7 +389,7 @@ export function createActivities(deps: ActivityDeps) {
       const message = `Invalid proposal for ${task}: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}.`;
       return refused({ authentic: true, ...who, issues, message: issueText(message) });
     }
-    const p = evidence.interpret(authentic);
+    const p = evidence.interpret(authentic, parsed);
     const policy = timed('policy', () => evidence.decide(p));
     const keys =
       policy.approvalsRequired > 0

@@ -129,14 +129,18 @@ export function createEvidence(deps: EvidenceDeps) {
     };
   }
 
-  /** The task and the parsed input of an authentic proposal; refuses an unknown task or an input that does not parse. */
-  function interpret(p: AuthenticProposal): VerifiedProposal {
+  /**
+   * The task and the parsed input of an authentic proposal; refuses an unknown task or an input that does not parse.
+   * `parsed`, when the caller has already parsed the input with the task's schema (admission, to list its issues),
+   * is not parsed again.
+   */
+  function interpret(p: AuthenticProposal, parsed?: { data: unknown }): VerifiedProposal {
     if (!deps.registry.has(p.payload.task))
       throw new EvidenceError('unknown_task', `Task ${p.payload.task} is not registered.`);
     const task = deps.registry.get(p.payload.task);
-    const parsed = task.inputSchema.safeParse(p.input);
-    if (!parsed.success) throw new EvidenceError('invalid_input', `The input does not parse as ${task.name}'s input.`);
-    return { ...p, task, parsed: parsed.data, target: task.target(parsed.data) };
+    const input = parsed ? { success: true as const, data: parsed.data } : task.inputSchema.safeParse(p.input);
+    if (!input.success) throw new EvidenceError('invalid_input', `The input does not parse as ${task.name}'s input.`);
+    return { ...p, task, parsed: input.data, target: task.target(input.data) };
   }
 
   /**
