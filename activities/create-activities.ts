@@ -33,7 +33,17 @@ import { sha256Canonical } from '../crypto/sha256';
 import { diffValues } from '../common/plan-diff';
 import { redact, redactError } from '../crypto/redact';
 import { mintSession, type MintedSession } from './mint-session';
-import { createEvidence, type Execution, type VerifiedProposal } from './evidence';
+import {
+  createEvidence,
+  planFactsOf,
+  usageAmount,
+  type Execution,
+  type FactRecord,
+  type VerifiedProposal,
+} from './evidence';
+import type { UsageLedger } from './usage-ledger';
+import type { Settlement } from '../common/usage-book';
+import { parseDurationSeconds } from '../policy/cedar-policy-engine';
 
 /** Everything the activities depend on; tests and the worker build it, nothing is global. */
 export interface ActivityDeps {
@@ -61,6 +71,8 @@ export interface ActivityDeps {
    * leaves the next (heartbeat details), which anyone polling the task queue could otherwise write.
    */
   workerKey: () => Promise<Buffer>;
+  /** The usage ledgers of counted tasks (`context.recent`). */
+  ledger: UsageLedger;
   /** Told how long each stage of an activity took (the benchmark's breakdown); it must not throw. */
   observe?: (stage: ActivityStage, ms: number, actionId: string) => void;
 }
@@ -72,7 +84,14 @@ export interface ActivityDeps {
  * Secrets Manager (`sts-plan`, `secrets-execute`, ...), as the AWS SDK's client takes them.
  */
 export type ActivityStage =
-  'verify' | 'validate' | 'policy' | 'plan' | 'execute' | 'audit' | `${'sts' | 'secrets'}-${'plan' | 'execute'}`;
+  | 'verify'
+  | 'validate'
+  | 'policy'
+  | 'ledger'
+  | 'plan'
+  | 'execute'
+  | 'audit'
+  | `${'sts' | 'secrets'}-${'plan' | 'execute'}`;
 
 /** What the admission of a proposal found. */
 export type Admission = (
@@ -148,6 +167,7 @@ function planCheckedMark(
   execution: Execution,
   scheduling: { activityId: string; scheduledTimestampMs: number },
   planHash: string,
+  planFacts: unknown,
 ): string {
   return createHmac('sha256', key)
     .update(
@@ -157,6 +177,8 @@ function planCheckedMark(
         activityId: scheduling.activityId,
         scheduledAt: scheduling.scheduledTimestampMs,
         planHash,
+        // The approved plan's facts, which a retry decides on without planning again (the mark vouches for them).
+        ...(planFacts === undefined ? {} : { planFacts }),
       }),
     )
     .digest('base64');
@@ -313,9 +335,7 @@ export function createActivities(deps: ActivityDeps) {
    * The evidence every regular activity needs: an authentic proposal for the calling run (the first of its id), a
    * registered task and an input that parses, policy allowing it now, and not too old to act on.
    */
-  const verified = async (
-    args: EvidenceArgs,
-  ): Promise<{ p: VerifiedProposal; policy: PolicyDecision; execution: Execution }> => {
+  const authenticated = async (args: EvidenceArgs): Promise<{ p: VerifiedProposal; execution: Execution }> => {
     if (isUndecodable(args) || isUndecodable(args?.proposal)) {
       throw new EvidenceError(
         'undecodable',
@@ -325,7 +345,36 @@ export function createActivities(deps: ActivityDeps) {
     const execution = currentExecution();
     const authentic = await timed('verify', () => evidence.authenticate(args.proposal, execution));
     const p = timed('validate', () => evidence.interpret(authentic));
-    const policy = timed('policy', () => evidence.decide(p));
+    return { p, execution };
+  };
+
+  /** Whether a task's decisions need its plan (it declares plan facts), for a proposal that acts. */
+  const needsPlan = (p: VerifiedProposal) => Boolean(p.task.planFacts) && !p.payload.dryRun;
+
+  /**
+   * Policy on a proposal: for a counted task, with its figures from the ledger, where this action is reserved first
+   * (the same reservation, whichever activity asks, answers the same figures).
+   */
+  const judge = async (p: VerifiedProposal, execution: Execution, planFacts?: FactRecord): Promise<PolicyDecision> => {
+    const usage = p.task.usage;
+    const recent =
+      usage && !p.payload.dryRun
+        ? await timed('ledger', () =>
+            deps.ledger.reserve(p.task.name, parseDurationSeconds(usage.window, p.task.name) * 1000, {
+              actionId: execution.workflowId,
+              runId: execution.runId,
+              agent: p.agent.id,
+              requester: p.requester,
+              amount: usageAmount(p, planFacts),
+            }),
+          )
+        : undefined;
+    return timed('policy', () => evidence.decide(p, { planFacts, recent }));
+  };
+
+  /** Policy allows the proposal now, and it is not too old to act on; else it throws, saying which. */
+  const allowed = async (p: VerifiedProposal, execution: Execution, planFacts?: FactRecord) => {
+    const policy = await judge(p, execution, planFacts);
     if (policy.decision !== 'allow')
       throw new EvidenceError('denied', `Policy does not allow this proposal now: ${policy.explanation}`);
     const until = actionableUntil(p, policy);
@@ -335,7 +384,7 @@ export function createActivities(deps: ActivityDeps) {
         `The proposal of ${p.payload.time} may no longer be acted on (it could be until ${new Date(until).toISOString()}); propose again.`,
       );
     }
-    return { p, policy, execution };
+    return policy;
   };
 
   /** Until when a proposal may be acted on (planned, executed), under the policy decision on it. */
@@ -349,9 +398,10 @@ export function createActivities(deps: ActivityDeps) {
   const admit = async (
     proposal: unknown,
     execution: Execution,
+    begun?: Plan,
   ): Promise<
     | { ok: false; admission: Admission }
-    | { ok: true; admission: Admission & { ok: true }; p: VerifiedProposal; policy: PolicyDecision }
+    | { ok: true; admission: Admission & { ok: true }; p: VerifiedProposal; policy: PolicyDecision; plan?: Plan }
   > => {
     const refused = (admission: Omit<Extract<Admission, { ok: false }>, 'steps' | 'ok'>) => ({
       ok: false as const,
@@ -390,7 +440,10 @@ export function createActivities(deps: ActivityDeps) {
       return refused({ authentic: true, ...who, issues, message: issueText(message) });
     }
     const p = evidence.interpret(authentic, parsed);
-    const policy = timed('policy', () => evidence.decide(p));
+    // A task whose rules read its plan is planned before policy decides (read-only, as every plan), or decided on the
+    // plan its interrupted execution recorded: never planned again against a target it may have changed.
+    const plan = needsPlan(p) ? (begun ?? (await makePlan(p))) : undefined;
+    const policy = await judge(p, execution, plan && planFactsOf(p, plan));
     const keys =
       policy.approvalsRequired > 0
         ? Object.fromEntries([...deps.identities.people.values()].map((person) => [person.id, person.rawKey]))
@@ -399,6 +452,7 @@ export function createActivities(deps: ActivityDeps) {
       ok: true,
       p,
       policy,
+      ...(plan ? { plan } : {}),
       admission: {
         steps: TWO_TASK_STEPS,
         runId: execution.runId,
@@ -483,11 +537,11 @@ export function createActivities(deps: ActivityDeps) {
    */
   const executeAtOnce = async (
     proposal: unknown,
-    { p, policy, admission }: Admitted,
+    { p, policy, admission, plan: planned }: Admitted,
     execution: Execution,
     begun: Plan | undefined,
   ): Promise<Admission> => {
-    const plan = begun ?? (await makePlan(p));
+    const plan = begun ?? planned ?? (await makePlan(p));
     const t0 = deps.clock().getTime();
     const executed = await carryOut(p, policy, execution, undefined, [], plan);
     const ms = deps.clock().getTime() - t0;
@@ -517,6 +571,7 @@ export function createActivities(deps: ActivityDeps) {
           () => false,
         ),
     );
+    if (audited) await settleUsage(p, execution);
     return { ...admission, plan, executed, audited };
   };
 
@@ -525,10 +580,15 @@ export function createActivities(deps: ActivityDeps) {
    * within a budget when policy allows (a plan that fails or is slow here is made by planAction, with its retries and
    * its own error), on the same evidence planAction checks: allowed, and not too old to act on.
    */
-  const admitOnly = async ({ p, policy, admission }: Admitted): Promise<Admission> => {
+  const admitOnly = async ({ p, policy, admission, plan: planned }: Admitted): Promise<Admission> => {
     const actionable = policy.decision === 'allow' && deps.clock().getTime() <= actionableUntil(p, policy);
-    const plan = actionable ? await withinBudget(makePlan(p), ADMISSION_PLAN_BUDGET_MS) : undefined;
+    const plan = actionable ? (planned ?? (await withinBudget(makePlan(p), ADMISSION_PLAN_BUDGET_MS))) : undefined;
     return { ...admission, ...(plan ? { plan } : {}) };
+  };
+
+  /** Tells a counted task's ledger that this action ended (the ledger reads how from the audit log). */
+  const settleUsage = async (p: { task: { name: string; usage?: unknown } }, execution: Execution) => {
+    if (p.task.usage) await deps.ledger.settle(p.task.name, execution.workflowId);
   };
 
   const fail = (err: unknown): never => {
@@ -550,15 +610,15 @@ export function createActivities(deps: ActivityDeps) {
     async admitAndExecute(args: { proposal: unknown }): Promise<Admission> {
       try {
         const execution = currentExecution();
-        // Whatever it is given (an undecodable proposal included) is refused by admission's own checks, as invalid.
-        const admitted = await admit(args?.proposal, execution);
-        if (!admitted.ok) return admitted.admission;
-        const { p, policy } = admitted;
-        const runsAlone = policy.decision === 'allow' && policy.approvalsRequired === 0 && !p.payload.dryRun;
         // An execution this run already began (an attempt that died after its record, perhaps after the target call)
         // is finished with the plan it recorded, whatever the time: never planned again against a target it may have
         // changed, never left half done. Unless policy no longer lets it run alone: then it is not tried again.
         const begun = beganWith(execution);
+        // Whatever it is given (an undecodable proposal included) is refused by admission's own checks, as invalid.
+        const admitted = await admit(args?.proposal, execution, begun);
+        if (!admitted.ok) return admitted.admission;
+        const { p, policy } = admitted;
+        const runsAlone = policy.decision === 'allow' && policy.approvalsRequired === 0 && !p.payload.dryRun;
         if (begun && !runsAlone) throw new ExecutionInterruptedError(execution.workflowId);
         if (begun || (runsAlone && deps.clock().getTime() <= actionableUntil(p, policy)))
           return await executeAtOnce(args.proposal, admitted, execution, begun);
@@ -606,7 +666,13 @@ export function createActivities(deps: ActivityDeps) {
     /** Dry run, on evidence: the proposal must be this run's and allowed (a dry run: previewable). Changes nothing. */
     async planAction(args: EvidenceArgs): Promise<Plan> {
       try {
-        const { p } = await verified(args);
+        const { p, execution } = await authenticated(args);
+        if (needsPlan(p)) {
+          const plan = await makePlan(p);
+          await allowed(p, execution, planFactsOf(p, plan));
+          return plan;
+        }
+        await allowed(p, execution);
         return await makePlan(p);
       } catch (err) {
         return fail(err);
@@ -621,26 +687,66 @@ export function createActivities(deps: ActivityDeps) {
      */
     async executeAction(args: EvidenceArgs): Promise<ExecuteOutcome> {
       try {
-        const { p, policy, execution } = await verified(args);
+        const { p, execution } = await authenticated(args);
         if (p.payload.dryRun) throw new EvidenceError('dry_run', 'The proposal is a dry run; it is never executed.');
+        // Terraform's "saved plan is stale", for business APIs: what was approved must be what runs. Checked once per
+        // execution: a retry after the target call must not see its own effect as a changed target, so the attempt
+        // that checked says so in its heartbeat, with the approved plan's facts a retry decides on. (Should that
+        // heartbeat be lost in a crash, the retry plans again and at worst asks for new approvals; it never acts twice.)
+        const ctx = Context.current();
+        const left = ctx.info.heartbeatDetails as { planChecked?: unknown; planFacts?: FactRecord } | undefined;
+        const markFor = async (facts: FactRecord | undefined) =>
+          planCheckedMark(await deps.workerKey(), execution, ctx.info, String(args.planHash), facts);
+        const checked = Boolean(args.planHash) && sameMark(left?.planChecked, await markFor(left?.planFacts));
+        // A task whose rules read its plan is decided on a plan made now (or the one this scheduling checked).
+        let fresh = needsPlan(p) && !checked ? await makePlan(p) : undefined;
+        const planFacts = checked ? left?.planFacts : fresh && planFactsOf(p, fresh);
+        const policy = await allowed(p, execution, planFacts);
+        if (fresh && args.planHash && fresh.hash !== args.planHash)
+          return { kind: 'plan_changed', plan: fresh, approvalsRequired: policy.approvalsRequired };
         let approvers: string[] = [];
         if (policy.approvalsRequired > 0) {
           approvers = await evidence.requireQuorum(p, policy, execution, args.planHash, deps.clock().getTime());
-          // Terraform's "saved plan is stale", for business APIs: what was approved must be what runs. Checked once per
-          // execution: a retry after the target call must not see its own effect as a changed target, so the attempt
-          // that checked says so in its heartbeat. (Should that heartbeat be lost in a crash, the retry plans again
-          // and at worst asks for new approvals; it never acts twice.)
-          const ctx = Context.current();
-          const mark = planCheckedMark(await deps.workerKey(), execution, ctx.info, args.planHash as string);
-          const left = ctx.info.heartbeatDetails as { planChecked?: unknown } | undefined;
-          if (!sameMark(left?.planChecked, mark)) {
-            const fresh = await makePlan(p);
-            if (fresh.hash !== args.planHash) return { kind: 'plan_changed', plan: fresh };
-            ctx.heartbeat({ planChecked: mark });
+          if (!checked) {
+            fresh ??= await makePlan(p);
+            if (fresh.hash !== args.planHash)
+              return { kind: 'plan_changed', plan: fresh, approvalsRequired: policy.approvalsRequired };
+            ctx.heartbeat({ planChecked: await markFor(planFacts), ...(planFacts ? { planFacts } : {}) });
           }
         }
         const result = await carryOut(p, policy, execution, args.planHash, approvers);
         return { kind: 'executed', result };
+      } catch (err) {
+        return fail(err);
+      }
+    },
+
+    /**
+     * How actions of a counted task ended, for its usage ledger, from the audit log (never from whoever asks): a final
+     * record of success keeps the reservation, one of anything else (failed, rejected, expired, denied) gives it back.
+     * With no final record yet: a run that ended anyway (terminated) keeps it if its execution had started (it may
+     * have had its effect) and gives it back if not; a running one is still running.
+     */
+    async settleUsage(args: {
+      task: string;
+      actions: { actionId: string; runId: string }[];
+    }): Promise<Record<string, Settlement>> {
+      try {
+        const out: Record<string, Settlement> = {};
+        for (const { actionId, runId } of (args?.actions ?? []).slice(0, 1000)) {
+          if (typeof actionId !== 'string' || typeof runId !== 'string') continue;
+          const [final] = deps.auditLog.find(actionId, runId, 'final');
+          out[actionId] = final
+            ? final.status === 'succeeded'
+              ? 'committed'
+              : 'released'
+            : !(await deps.ledger.ended(actionId, runId))
+              ? 'running'
+              : deps.auditLog.has(actionId, runId, 'execution')
+                ? 'committed'
+                : 'released';
+        }
+        return out;
       } catch (err) {
         return fail(err);
       }
@@ -734,6 +840,8 @@ export function createActivities(deps: ActivityDeps) {
         recordedAt: deps.clock().toISOString(),
         events,
       });
+      if (deps.registry.has(authentic.payload.task))
+        await settleUsage({ task: deps.registry.get(authentic.payload.task) }, execution);
       return { seq: record.seq, hash: record.hash };
     } catch (err) {
       return fail(err);

@@ -7,7 +7,7 @@ import {
   type DecisionFacts,
   type RecordedDecision,
 } from '../common/approval-rules';
-import { EvidenceError } from '../common/errors';
+import { EvidenceError, TaskDefinitionError } from '../common/errors';
 import { canonicalPersonId, parseSigningTime } from '../common/identifiers';
 import { PROPOSAL_FRESHNESS_MS, checkProposalShape } from '../common/proposal';
 import type { PolicyDecision, ProposalPayload, SignedDecision } from '../common/types';
@@ -17,7 +17,8 @@ import type { CedarPolicyEngine } from '../policy/cedar-policy-engine';
 import type { Agent, Identities } from '../config/identities';
 import type { HistoryDecision, RunHistory } from '../audit/run-history';
 import { verifyPayload } from '../crypto/signing-keys';
-import type { TaskDefinition } from '../tasks/define-task';
+import { factsProblem, type FactValue, type PlanBody, type TaskDefinition } from '../tasks/define-task';
+import type { UsageSnapshot } from '../common/usage-book';
 import type { TaskRegistry } from '../tasks/task-registry';
 
 /** The workflow run an activity was scheduled by, as Temporal's server reports it (not as any argument claims). */
@@ -149,29 +150,57 @@ export function createEvidence(deps: EvidenceDeps) {
    */
   const decided = new Map<string, PolicyDecision>();
 
-  /** Policy on the proposal now: for a dry run, whether the agent may preview; otherwise the task's own decision. */
-  function decide(p: VerifiedProposal): PolicyDecision {
+  /**
+   * Policy on the proposal now: for a dry run, whether the agent may preview; otherwise the task's own decision, on
+   * its input's facts and, for a task that declares them, its plan's facts and its recent usage (which the caller
+   * must give: they come from a plan and the ledger).
+   */
+  function decide(p: VerifiedProposal, given: { planFacts?: FactRecord; recent?: UsageSnapshot } = {}): PolicyDecision {
     const facts = p.task.facts?.of(p.parsed);
-    const key = JSON.stringify([p.agent.id, p.user, p.task.name, p.task.risk, p.target, p.payload.dryRun, facts]);
+    const acting = !p.payload.dryRun;
+    if (acting && p.task.planFacts && !given.planFacts)
+      throw new Error(`${p.task.name} decides on its plan's facts, and none were given.`);
+    if (acting && p.task.usage && !given.recent)
+      throw new Error(`${p.task.name} decides on its recent usage, and none was given.`);
+    const planFacts = acting ? given.planFacts : undefined;
+    const recent = acting ? given.recent : undefined;
+    const key = JSON.stringify([
+      p.agent.id,
+      p.user,
+      p.task.name,
+      p.task.risk,
+      p.target,
+      p.payload.dryRun,
+      facts,
+      planFacts,
+      recent,
+    ]);
     let decision = decided.get(key);
     if (!decision) {
-      decision = decideNow(p, facts);
+      decision = decideNow(p, facts, planFacts, recent);
       if (decided.size >= 10_000) decided.clear();
       decided.set(key, decision);
     }
     return structuredClone(decision);
   }
 
-  function decideNow(p: VerifiedProposal, facts: PolicyDecision['facts']): PolicyDecision {
+  function decideNow(
+    p: VerifiedProposal,
+    facts: FactRecord | undefined,
+    planFacts: FactRecord | undefined,
+    recent: UsageSnapshot | undefined,
+  ): PolicyDecision {
     const query = { agent: p.agent.id, user: p.user, task: p.task.name, risk: p.task.risk, target: p.target };
     const preview = deps.policy.canPreview(query);
     // A real proposal is planned for its approvers whatever preview says; its plan is shown to the agent only if
     // the agent may preview, else proposing would be a way around the preview policy.
     if (!p.payload.dryRun)
       return {
-        ...deps.policy.decideProposal({ ...query, facts }),
+        ...deps.policy.decideProposal({ ...query, facts, plan: planFacts, recent }),
         agentMayPreview: preview.permitted,
         ...(facts && Object.keys(facts).length ? { facts } : {}),
+        ...(planFacts ? { planFacts } : {}),
+        ...(recent ? { recent } : {}),
       };
     const actor = p.user ? `agent ${p.agent.id} acting for user ${p.user}` : `agent ${p.agent.id} acting for no user`;
     return preview.permitted
@@ -307,6 +336,30 @@ export function createEvidence(deps: EvidenceDeps) {
   }
 
   return { authenticate, interpret, decide, decisionFacts, requireQuorum, verifiedDecisions };
+}
+
+/** Facts as policy reads them, by name. */
+export type FactRecord = Record<string, FactValue>;
+
+/**
+ * The plan's facts of a task that declares them: of the plan's hashed body, so the facts of an approved plan are the
+ * facts that were approved. A task whose facts do not match their declared types fails, naming the fact.
+ */
+export function planFactsOf(p: VerifiedProposal, plan: PlanBody): FactRecord | undefined {
+  if (!p.task.planFacts) return undefined;
+  const facts = p.task.planFacts.of(p.parsed, plan);
+  const problem = factsProblem(p.task.planFacts.types, facts);
+  if (problem) throw new TaskDefinitionError(`Task "${p.task.name}": the facts of its plan: ${problem}.`);
+  return facts;
+}
+
+/** The value a counted task's ledger adds up for this action: its `usage.sum` fact. */
+export function usageAmount(p: VerifiedProposal, planFacts: FactRecord | undefined): number {
+  const name = p.task.usage?.sum ?? '';
+  const value = p.task.facts?.of(p.parsed)[name] ?? planFacts?.[name];
+  if (!Number.isSafeInteger(value))
+    throw new TaskDefinitionError(`Task "${p.task.name}": its usage fact "${name}" is not a whole number here.`);
+  return value as number;
 }
 
 /** The evidence checks, as built for one worker. */

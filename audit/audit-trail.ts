@@ -1,3 +1,5 @@
+import { policyInWords } from '../common/policy-words';
+import type { PolicyDecision } from '../common/types';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { ActionNotFoundError } from '../common/errors';
@@ -86,7 +88,7 @@ export function admissionFacts(result: Record<string, unknown>, executedMs?: num
   if (policy) {
     out.push({
       kind: 'policy_decided',
-      summary: `policy: ${String(policy.decision)} (${(policy.policyIds as string[] | undefined)?.join(', ') || 'no policy matched'}) — ${v(policy.explanation)}`,
+      summary: `policy: ${v(policyInWords(policy as unknown as PolicyDecision).join('; '))}`,
       data: policy,
     });
   }

@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   const runApproval = async (i: number) => {
     const { id } = await airlock.propose({
       task: 'crm.update_customer',
-      input: { customerId: 'C-1003', changes: { phone: `+44 20 7946 ${String(1000 + i).slice(-4)}` } },
+      input: { customerId: 'C-1003', changes: { phone: `+44 20 7946 ${String(1000 + i).slice(-4)}`, tier: 'gold' } },
       agent: 'support-bot',
       user: 'alice',
     });

@@ -1,5 +1,6 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ActionState, ApprovalAttempt, SignedDecision } from './types';
+import type { BookEntry, Reservation, UsageSnapshot } from './usage-book';
 
 /**
  * Messages of the action workflow, defined once and imported by the workflow, the client SDK and the CLI.
@@ -13,3 +14,16 @@ export const decideUpdate = defineUpdate<ApprovalAttempt, [SignedDecision]>('dec
 
 /** The action's whole state. */
 export const getActionQuery = defineQuery<ActionState>('getAction');
+
+/**
+ * Messages of a counted task's usage ledger. A reservation is an Update (the proposal's decision waits for its figures,
+ * and reservations are taken one at a time, so two proposals at once see each other). Settling is a Signal that only
+ * names an action: the ledger asks the audit log how it ended, never the sender.
+ */
+export const reserveUsageUpdate = defineUpdate<UsageSnapshot, [Reservation]>('reserveUsage');
+
+/** "This action has ended": the ledger finds out how, from evidence, and keeps or gives back its reservation. */
+export const settleUsageSignal = defineSignal<[{ actionId: string }]>('settleUsage');
+
+/** The actions a ledger counts now. */
+export const usageEntriesQuery = defineQuery<BookEntry[]>('usageEntries');

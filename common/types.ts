@@ -97,6 +97,25 @@ export interface PolicyDecision {
   agentMayPreview?: boolean;
   /** The task's facts the decision was made on (`context.facts`), when it declares any. */
   facts?: Record<string, number | string | boolean | string[]>;
+  /** The plan's facts the decision was made on (`context.plan`), for a task that declares them. */
+  planFacts?: Record<string, number | string | boolean | string[]>;
+  /** The task's recent actions the decision counted (`context.recent`), for a counted task. */
+  recent?: { [scope in 'agent' | 'user' | 'task']: { count: number; total: number } };
+  /** The facts the deciding policies read, with their values: `facts.x`, `plan.y`, `recent.agent.total`. */
+  factsUsed?: Record<string, number | string | boolean | string[]>;
+  /** Forbids that refused the proposal with one approval fewer: why it needs as many as it does. */
+  raisedBy?: string[];
+  /** Log-only policies' verdict beside the enforced one, when any is loaded (see `@mode("shadow")`). */
+  shadow?: ShadowDecision;
+}
+
+/** What the shadow (log-only) policies would have decided, were they enforced with the others. */
+export interface ShadowDecision {
+  decision: 'allow' | 'deny';
+  approvalsRequired: number;
+  policyIds: string[];
+  /** Whether it differs from the enforced decision (allowed/denied, or the approvals needed). */
+  differs: boolean;
 }
 
 /** What an approver signs: the decision bound to one run of one action and one plan, fresh and unique. */
@@ -191,7 +210,10 @@ export interface CredentialRecord {
  * What `executeAction` found: it executed, or the plan it made just before executing differs from the approved
  * one (the target changed), and nothing was executed.
  */
-export type ExecuteOutcome = { kind: 'executed'; result: ExecutionResult } | { kind: 'plan_changed'; plan: Plan };
+export type ExecuteOutcome =
+  | { kind: 'executed'; result: ExecutionResult }
+  /** The target changed since the approved plan: the new plan, and how many approvals policy asks of it. */
+  | { kind: 'plan_changed'; plan: Plan; approvalsRequired?: number };
 
 /** What the execute activity returns when it executed. */
 export interface ExecutionResult {

@@ -24,12 +24,32 @@ export interface ProposalQuery {
   target: string;
   /** The task's facts about this input (`context.facts`); none when the task declares none. */
   facts?: Record<string, FactValue>;
+  /** The task's facts about this input's plan (`context.plan`), for a task that declares them. */
+  plan?: Record<string, FactValue>;
+  /** What this agent, this requester and anyone did of this task recently (`context.recent`), for a counted task. */
+  recent?: RecentUsage;
 }
 
-/** A task as policy sees it: its name (its Cedar action), and the types of its facts. */
+/** Count and total (of the task's `usage.sum` fact) of one scope's actions in the task's window. */
+export interface UsageFigures {
+  count: number;
+  total: number;
+}
+
+/** A counted task's recent actions, as policy reads them: `context.recent.agent.total`, ... */
+export interface RecentUsage {
+  agent: UsageFigures;
+  user: UsageFigures;
+  task: UsageFigures;
+}
+
+/** A task as policy sees it: its name (its Cedar action), the types of its facts, and whether it is counted. */
 export interface TaskPolicyShape {
   name: string;
   facts?: Record<string, FactType>;
+  planFacts?: Record<string, FactType>;
+  /** Whether Airlock counts the task's actions (`context.recent`). */
+  counted?: boolean;
 }
 
 /** What policy is asked about an approver. */
@@ -59,6 +79,8 @@ export function parseDurationSeconds(text: string, where: string): number {
 export class CedarPolicyEngine {
   /** The policy set, parsed once into Cedar's cache: a decision sends the request, never the policies' text. */
   private readonly policySetId = `airlock-${randomUUID()}`;
+  /** The enforced policies with the log-only ones (`@mode("shadow")`), when there are any: their would-be verdict. */
+  private readonly shadowSetId: string | undefined;
   private readonly byKey: Map<string, cedar.EntityJson>;
   /** Every entity a policy's conditions name literally, with its ancestors: sent with every request. */
   private readonly named: cedar.EntityJson[];
@@ -66,13 +88,23 @@ export class CedarPolicyEngine {
   private constructor(
     policies: Record<string, string>,
     private readonly annotations: Record<string, Record<string, string>>,
+    /** The facts each policy's conditions read (`facts.x`, `plan.y`, `recent.agent.total`), by policy id. */
+    private readonly reads: Record<string, string[]>,
+    /** Each forbid's action scope: a forbid that applies to a task but did not fire decided too, by not firing. */
+    private readonly forbids: Record<string, (action: string) => boolean>,
     private readonly entities: cedar.EntityJson[],
     literals: readonly string[],
     private readonly slicing: boolean,
   ) {
-    const parsed = cedar.preparsePolicySet(this.policySetId, { staticPolicies: policies });
+    const enforced = Object.fromEntries(Object.entries(policies).filter(([id]) => !isShadow(annotations[id])));
+    const parsed = cedar.preparsePolicySet(this.policySetId, { staticPolicies: enforced });
     if (parsed.type !== 'success')
       throw new ConfigError(`policies.cedar could not be parsed: ${messages(parsed.errors)}`);
+    if (Object.keys(enforced).length < Object.keys(policies).length) {
+      this.shadowSetId = `${this.policySetId}-shadow`;
+      const all = cedar.preparsePolicySet(this.shadowSetId, { staticPolicies: policies });
+      if (all.type !== 'success') throw new ConfigError(`policies.cedar could not be parsed: ${messages(all.errors)}`);
+    }
     this.byKey = new Map(entities.map((e) => [keyOf(e.uid), e]));
     this.named = this.closure(literals, new Set());
   }
@@ -128,6 +160,8 @@ export class CedarPolicyEngine {
             attributes: {
               ...(proposeContext.attributes as Record<string, cedar.TypeOfAttribute<string>>),
               facts: { type: 'Record', attributes: factTypes(task.facts) },
+              plan: { type: 'Record', attributes: factTypes(task.planFacts) },
+              ...(task.counted ? { recent: RECENT_TYPE } : {}),
             },
           },
         },
@@ -138,6 +172,8 @@ export class CedarPolicyEngine {
     if (parts.type !== 'success') throw new ConfigError(`policies.cedar does not parse: ${messages(parts.errors)}`);
     const policies: Record<string, string> = {};
     const annotations: Record<string, Record<string, string>> = {};
+    const reads: Record<string, string[]> = {};
+    const forbids: Record<string, (action: string) => boolean> = {};
     const literals = new Set<string>();
     for (const text of parts.policies) {
       const json = cedar.policyToJson(text);
@@ -151,7 +187,12 @@ export class CedarPolicyEngine {
         );
       if (policies[id]) throw new ConfigError(`policies.cedar: two policies have @id("${id}"); ids must be unique.`);
       policies[id] = text;
+      reads[id] = [...contextReads(json.json.conditions, new Set())].sort();
+      if (json.json.effect === 'forbid') forbids[id] = actionScope(json.json.action);
       annotations[id] = json.json.annotations ?? {};
+      const mode = annotations[id].mode;
+      if (mode !== undefined && mode !== 'shadow' && mode !== 'enforce')
+        throw new ConfigError(`policy ${id}: @mode("${mode}") is not a mode; write @mode("shadow") or leave it out.`);
       if (annotations[id].approval_timeout) parseDurationSeconds(annotations[id].approval_timeout, `policy ${id}`);
       if (annotations[id].session_duration) {
         const seconds = parseDurationSeconds(annotations[id].session_duration, `policy ${id}`);
@@ -209,18 +250,51 @@ export class CedarPolicyEngine {
       entities.push({ uid: uid('Action', task), attrs: {}, parents: [uid('Action', 'task')] });
     if (parsed.type !== 'success')
       throw new ConfigError(`entities.json does not match the schema: ${messages(parsed.errors)}`);
-    return new CedarPolicyEngine(policies, annotations, entities, [...literals], options.entitySlicing ?? true);
+    return new CedarPolicyEngine(
+      policies,
+      annotations,
+      reads,
+      forbids,
+      entities,
+      [...literals],
+      options.entitySlicing ?? true,
+    );
   }
 
-  /** Decides a proposal: denied, or allowed with the least number of approvals policy accepts. */
+  /**
+   * Decides a proposal: denied, or allowed with the least number of approvals policy accepts. Says which policies
+   * decided (the permits, and the forbids that refused it with fewer approvals) and which facts they read.
+   */
   decideProposal(q: ProposalQuery): PolicyDecision {
+    const enforced = this.decideIn(this.policySetId, q);
+    if (!this.shadowSetId) return enforced;
+    const would = this.decideIn(this.shadowSetId, q);
+    return {
+      ...enforced,
+      shadow: {
+        decision: would.decision,
+        approvalsRequired: would.approvalsRequired,
+        policyIds: would.decision === 'allow' ? [...would.policyIds, ...(would.raisedBy ?? [])] : would.policyIds,
+        differs: would.decision !== enforced.decision || would.approvalsRequired !== enforced.approvalsRequired,
+      },
+    };
+  }
+
+  /** The ids of the log-only policies (`@mode("shadow")`): evaluated beside the others, never enforced. */
+  shadowPolicies(): string[] {
+    return Object.keys(this.annotations).filter((id) => isShadow(this.annotations[id]));
+  }
+
+  private decideIn(setId: string, q: ProposalQuery): PolicyDecision {
     const resource = { uid: uid('Target', q.target), attrs: { task: q.task, risk: q.risk }, parents: [] };
     let lastDeny: string[] = [];
     for (let approvals = 0; approvals <= MAX_APPROVALS; approvals++) {
-      const context: cedar.Context = { approvals, facts: q.facts ?? {} };
+      const context: cedar.Context = { approvals, facts: q.facts ?? {}, plan: q.plan ?? {} };
+      if (q.recent) context.recent = q.recent as unknown as cedar.CedarValueJson;
       if (q.user) context.user = ref('User', q.user);
-      const response = this.authorize(uid('Agent', q.agent), uid('Action', q.task), resource, context);
+      const response = this.authorize(uid('Agent', q.agent), uid('Action', q.task), resource, context, setId);
       if (response.decision === 'allow') {
+        const raisedBy = approvals ? lastDeny : [];
         const annotated = (name: string) =>
           response.diagnostics.reason
             .map((id) => this.annotations[id]?.[name])
@@ -244,11 +318,13 @@ export class CedarPolicyEngine {
           decision: 'allow',
           approvalsRequired: approvals,
           policyIds: response.diagnostics.reason,
+          ...(raisedBy.length ? { raisedBy } : {}),
+          ...this.factsRead([...response.diagnostics.reason, ...this.forbidsOf(q.task)], q),
           approvalTimeoutSeconds: timeouts.length ? Math.min(...timeouts) : DEFAULT_APPROVAL_TIMEOUT_SECONDS,
           sessionSeconds: sessions.length ? Math.min(...sessions) : DEFAULT_SESSION_SECONDS,
           eligibleApprovers,
           explanation: approvals
-            ? `Allowed after ${approvals} distinct approval${approvals > 1 ? 's' : ''} by ${eligibleApprovers.join(', ') || 'nobody (no user may approve this task: fix the policy)'}.`
+            ? `Allowed after ${approvals} distinct approval${approvals > 1 ? 's' : ''}${raisedBy.length ? ` (${raisedBy.join(', ')})` : ''} by ${eligibleApprovers.join(', ') || 'nobody (no user may approve this task: fix the policy)'}.`
             : 'Allowed without approval.',
         };
       }
@@ -259,6 +335,7 @@ export class CedarPolicyEngine {
       decision: 'deny',
       approvalsRequired: 0,
       policyIds: lastDeny,
+      ...this.factsRead(lastDeny.length ? lastDeny : this.forbidsOf(q.task), q),
       approvalTimeoutSeconds: 0,
       sessionSeconds: 0,
       eligibleApprovers: [],
@@ -266,6 +343,29 @@ export class CedarPolicyEngine {
         ? `Denied for ${actor} by ${lastDeny.join(', ')}.`
         : `Denied: no policy permits ${actor} to run ${q.task}, with any number of approvals. Ask an administrator to add a policy if this should be allowed.`,
     };
+  }
+
+  /** The facts `policyIds` read, with the values this query gave them (`facts.x`, `plan.y`, `recent.agent.total`). */
+  private factsRead(policyIds: readonly string[], q: ProposalQuery): { factsUsed?: Record<string, FactValue> } {
+    const used: Record<string, FactValue> = {};
+    const scopes = { facts: q.facts, plan: q.plan, recent: q.recent } as Record<string, unknown>;
+    for (const path of new Set(policyIds.flatMap((id) => this.reads[id] ?? []))) {
+      const value = path
+        .split('.')
+        .reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], scopes);
+      if (value !== undefined) used[path] = value as FactValue;
+    }
+    return Object.keys(used).length ? { factsUsed: used } : {};
+  }
+
+  /** The forbids that apply to a task's action: each decision on it is theirs too, fired or not. */
+  private forbidsOf(task: string): string[] {
+    return Object.keys(this.forbids).filter((id) => this.forbids[id](task));
+  }
+
+  /** The facts a policy reads, by id (empty for an unknown id). */
+  factsReadBy(policyId: string): readonly string[] {
+    return this.reads[policyId] ?? [];
   }
 
   /**
@@ -328,13 +428,19 @@ export class CedarPolicyEngine {
     return this.entities.filter((e) => entityType(e) === `${NS}::User`).map((e) => entityId(e));
   }
 
-  private authorize(principal: Uid, action: Uid, resource: cedar.EntityJson, context: cedar.Context): cedar.Response {
+  private authorize(
+    principal: Uid,
+    action: Uid,
+    resource: cedar.EntityJson,
+    context: cedar.Context,
+    setId = this.policySetId,
+  ): cedar.Response {
     const answer = cedar.statefulIsAuthorized({
       principal,
       action,
       resource: resource.uid,
       context,
-      preparsedPolicySetId: this.policySetId,
+      preparsedPolicySetId: setId,
       entities: [...this.slice(principal, action, context), resource],
     });
     if (answer.type !== 'success')
@@ -360,6 +466,58 @@ function factTypes(facts: Record<string, FactType> = {}): Record<string, cedar.T
         : { type: 'EntityOrCommon', name: type },
     ]),
   );
+}
+
+/** Whether a policy is log-only: evaluated and recorded beside the enforced decision, never enforced. */
+function isShadow(annotations: Record<string, string> | undefined): boolean {
+  return annotations?.mode === 'shadow';
+}
+
+const FIGURES: cedar.TypeOfAttribute<string> = {
+  type: 'Record',
+  attributes: { count: { type: 'EntityOrCommon', name: 'Long' }, total: { type: 'EntityOrCommon', name: 'Long' } },
+};
+/** `context.recent` of a counted task: this agent's, this requester's and everyone's actions of it in its window. */
+const RECENT_TYPE: cedar.TypeOfAttribute<string> = {
+  type: 'Record',
+  attributes: { agent: FIGURES, user: FIGURES, task: FIGURES },
+};
+
+/** Which task actions a policy's action scope covers (tasks are all in the group `task`). */
+function actionScope(scope: unknown): (action: string) => boolean {
+  const s = scope as { op?: string; entity?: { id?: string }; entities?: { id?: string }[] } | undefined;
+  const ids = new Set([s?.entity?.id, ...(s?.entities ?? []).map((e) => e.id)].filter(Boolean));
+  if (!s || s.op === 'All' || ids.has('task')) return () => true;
+  return (action) => ids.has(action);
+}
+
+/** A `context.a.b...` attribute path in a policy's JSON, as `a.b...`; undefined for anything else. */
+function contextPath(node: unknown): string | undefined {
+  if (!node || typeof node !== 'object') return undefined;
+  const o = node as Record<string, unknown>;
+  if (o.Var === 'context') return '';
+  const access = (o['.'] ?? o.has) as { left?: unknown; attr?: string } | undefined;
+  if (!access || typeof access.attr !== 'string') return undefined;
+  const left = contextPath(access.left);
+  return left === undefined ? undefined : left ? `${left}.${access.attr}` : access.attr;
+}
+
+/** The facts (`facts.x`, `plan.x`, `recent.scope.figure`) a policy's conditions read, into `out`. */
+function contextReads(node: unknown, out: Set<string>): Set<string> {
+  if (Array.isArray(node)) {
+    for (const item of node) contextReads(item, out);
+    return out;
+  }
+  if (!node || typeof node !== 'object') return out;
+  const path = contextPath(node);
+  const parts = path?.split('.') ?? [];
+  const depth = parts[0] === 'recent' ? 3 : parts[0] === 'facts' || parts[0] === 'plan' ? 2 : 0;
+  if (depth && parts.length >= depth) {
+    out.add(parts.slice(0, depth).join('.'));
+    return out;
+  }
+  for (const value of Object.values(node)) contextReads(value, out);
+  return out;
 }
 
 /** `Type::"id"` of an entity uid, in either of Cedar's JSON forms. */

@@ -105,7 +105,7 @@ async function record(stack: EphemeralStack): Promise<void> {
     );
     await decided(
       'approved-succeeded',
-      { customerId: 'C-1003', changes: { phone: '+44 20 7946 0000' } },
+      { customerId: 'C-1003', changes: { phone: '+44 20 7946 0000', tier: 'gold' } },
       'approve',
       'awaiting-approval',
     );

@@ -14,7 +14,7 @@ export interface ProxiedRequest {
 /** What to do with one request: answer it here (a fault), or forward it and be told of the answer. */
 export type Interception =
   | { answer: { status: number; body: string; contentType?: string } }
-  | { forwarded?: (status: number, body: Buffer) => void };
+  | { forwarded?: (status: number, body: Buffer) => Buffer | void };
 
 /**
  * An HTTP proxy on 127.0.0.1 in front of `target` that shows every request to `intercept` first. The test suite
@@ -45,9 +45,14 @@ export async function startInterceptingProxy(
           up.on('data', (c: Buffer) => out.push(c));
           up.on('end', () => {
             const text = Buffer.concat(out);
-            what.forwarded?.(up.statusCode ?? 502, text);
-            res.writeHead(up.statusCode ?? 502, up.headers);
-            res.end(text);
+            const replaced = what.forwarded?.(up.statusCode ?? 502, text);
+            const headers = { ...up.headers };
+            if (replaced) {
+              delete headers['transfer-encoding'];
+              headers['content-length'] = String(replaced.length);
+            }
+            res.writeHead(up.statusCode ?? 502, headers);
+            res.end(replaced ?? text);
           });
         },
       );

@@ -117,6 +117,38 @@ export interface PolicyFacts<I> {
   of: (input: I) => Record<string, FactValue>;
 }
 
+/** The plan as plan facts read it: what Airlock hashes, so the facts of an approved plan are the facts approved. */
+export interface PlanBody {
+  summary: string;
+  sideEffects: string[];
+  before: unknown;
+  after: unknown;
+  diff: { path: string; op: 'add' | 'remove' | 'change'; before?: unknown; after?: unknown }[];
+}
+
+/**
+ * Facts about a task's plan that policy may read, as `context.plan.<name>`: what the dry run found at the target (the
+ * amount a refund without one would move, its currency, how many records change). A task that declares them is
+ * planned before policy decides on it, and every decision on it (admission, execution) is made on its plan's facts.
+ */
+export interface PlanPolicyFacts<I> {
+  types: Record<string, FactType>;
+  /** The facts of a plan of a validated input: every declared fact, of its type (checked at each decision). */
+  of: (input: I, plan: PlanBody) => Record<string, FactValue>;
+}
+
+/**
+ * What Airlock counts of a task, for limits over time: policy reads `context.recent.{agent,user,task}.{count,total}`,
+ * this task's actions over `window` by this agent, by this requester and by anyone, with `total` the sum of the
+ * `sum` fact. Actions still waiting or executing count too, so two proposals at once cannot both slip under a limit.
+ */
+export interface UsageCounting {
+  /** A `Long` fact of the task (an input or a plan fact) whose values `total` adds up. */
+  sum: string;
+  /** How far back a finished action counts, e.g. `24h`. */
+  window: string;
+}
+
 /** Everything Airlock knows about one task. One file under `tasks/` defines one. */
 export interface TaskDefinition<S extends z.ZodType = z.ZodType> {
   /** `area.verb_object`, e.g. `crm.add_note_to_customer`. */
@@ -141,6 +173,10 @@ export interface TaskDefinition<S extends z.ZodType = z.ZodType> {
    * or which fields a change touches. A policy naming a fact the task does not declare fails the worker's start.
    */
   facts?: PolicyFacts<z.output<S>>;
+  /** Facts about the plan that policy may read (`context.plan`); see {@link PlanPolicyFacts}. */
+  planFacts?: PlanPolicyFacts<z.output<S>>;
+  /** What Airlock counts of this task for limits over time (`context.recent`); see {@link UsageCounting}. */
+  usage?: UsageCounting;
   credentials: TaskCredentials<z.output<S>>;
   /** What else the target account needs for this task (see {@link TaskProvisioning}). */
   provisioning?: TaskProvisioning;
@@ -179,10 +215,24 @@ export function defineTask<S extends z.ZodType>(def: TaskDefinition<S>): TaskDef
       `Task "${def.name}" needs at least one example input: agents learn from it, and the task-wide tests run it.`,
     );
   }
-  for (const [name, type] of Object.entries(def.facts?.types ?? {})) {
+  for (const [name, type] of [
+    ...Object.entries(def.facts?.types ?? {}),
+    ...Object.entries(def.planFacts?.types ?? {}),
+  ]) {
     if (!FACT_NAME.test(name) || !FACT_TYPES.includes(type))
       throw new TaskDefinitionError(
         `Task "${def.name}": fact "${name}" of type "${type}": a fact's name is lowerCamelCase and its type one of ${FACT_TYPES.join(', ')}.`,
+      );
+  }
+  if (def.usage) {
+    const type = def.facts?.types[def.usage.sum] ?? def.planFacts?.types[def.usage.sum];
+    if (type !== 'Long')
+      throw new TaskDefinitionError(
+        `Task "${def.name}": usage sums "${def.usage.sum}", which is ${type ? `a ${type}` : 'not a fact of the task'}; name one of its Long facts.`,
+      );
+    if (!/^\d+[smhd]$/.test(def.usage.window))
+      throw new TaskDefinitionError(
+        `Task "${def.name}": usage window "${def.usage.window}" is not a duration; write e.g. 1h or 24h.`,
       );
   }
   for (const [i, example] of def.examples.entries()) {

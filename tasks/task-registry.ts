@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DuplicateTaskError, UnknownTaskError } from '../common/errors';
 import type { TaskDefinition } from './define-task';
+import type { TaskPolicyShape } from '../policy/cedar-policy-engine';
 import type { Risk } from '../common/statuses';
 
 /** What agents and approvers see of a task. */
@@ -33,6 +34,16 @@ export class TaskRegistry {
     if (this.byName.has(task.name)) throw new DuplicateTaskError(task.name);
     this.byName.set(task.name, task);
     return this;
+  }
+
+  /** Every task as policy sees it: its Cedar action, the types of its input and plan facts, whether it is counted. */
+  policyShapes(): TaskPolicyShape[] {
+    return this.tasks().map((t) => ({
+      name: t.name,
+      facts: t.facts?.types,
+      planFacts: t.planFacts?.types,
+      counted: Boolean(t.usage),
+    }));
   }
 
   /** Whether a task of this name is registered. */

@@ -259,7 +259,7 @@ test('wrong-plan-hash, self- and non-member approvals are refused, recorded and 
   const before = customer('C-1005');
   const { id } = await h.airlock.propose({
     task: 'crm.update_customer',
-    input: { customerId: 'C-1005', changes: { phone: '+31 20 555 9999' } },
+    input: { customerId: 'C-1005', changes: { phone: '+31 20 555 9999', tier: 'platinum' } },
     ...alice,
   });
   await h.airlock.waitFor(id, ['awaiting_approval']);

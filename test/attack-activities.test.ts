@@ -578,7 +578,7 @@ async function withWorker<T>(activities: object, body: (client: AirlockClient) =
 test('a cancelled action is recorded; once executing, it is seen through and says what really happened', async () => {
   const waiting = await h.airlock.propose({
     task: 'crm.update_customer',
-    input: { customerId: 'C-1001', changes: { phone: '+44 20 7946 0123' } },
+    input: { customerId: 'C-1001', changes: { phone: '+44 20 7946 0123', tier: 'gold' } },
     agent: 'support-bot',
     user: 'alice',
   });
@@ -593,7 +593,7 @@ test('a cancelled action is recorded; once executing, it is seen through and say
   const writes = h.crm.store.writes;
   const running = await h.airlock.propose({
     task: 'crm.update_customer',
-    input: { customerId: 'C-1001', changes: { phone: '+44 20 7946 0456' } },
+    input: { customerId: 'C-1001', changes: { phone: '+44 20 7946 0456', tier: 'gold' } },
     agent: 'support-bot',
     user: 'alice',
   });

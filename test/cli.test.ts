@@ -41,7 +41,10 @@ test('propose --wait runs a note to succeeded and exits 0; --json has id and sta
 
 test('an approver sees the action in pending, is refused when not permitted (exit 2), and approves (exit 0)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'airlock-cli-'));
-  writeFileSync(join(dir, 'input.json'), '{"customerId":"C-1002","changes":{"phone":"+1 202 555 0199"}}');
+  writeFileSync(
+    join(dir, 'input.json'),
+    '{"customerId":"C-1002","changes":{"phone":"+1 202 555 0199","tier":"silver"}}',
+  );
   // Proposed twice below: the same key again is the same action.
   const proposal = [
     'propose',
@@ -314,7 +317,7 @@ test('pending shows every waiting action oldest first, a page at a time, and an 
   for (const phone of ['+1 555 0101', '+1 555 0102', '+1 555 0103']) {
     const { id } = await h.airlock.propose({
       task: 'crm.update_customer',
-      input: { customerId: 'C-1001', changes: { phone } },
+      input: { customerId: 'C-1001', changes: { phone, tier: 'gold' } },
       agent: 'support-bot',
       user: 'alice',
     });

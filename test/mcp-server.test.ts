@@ -112,7 +112,7 @@ test('awaiting approval is a tool error saying whom and to ask again with get_ac
   const writes = h.crm.store.writes;
   const r = await call(bot, 'propose_action', {
     task: 'crm.update_customer',
-    input: { customerId: 'C-1004', changes: { phone: '+1 757 555 0199' } },
+    input: { customerId: 'C-1004', changes: { phone: '+1 757 555 0199', tier: 'gold' } },
     idempotency_key: 'mcp-1',
   });
   expect(r.isError).toBe(true);
@@ -125,7 +125,7 @@ test('awaiting approval is a tool error saying whom and to ask again with get_ac
   // The same key again: the same action, not a second one.
   const again = await call(bot, 'propose_action', {
     task: 'crm.update_customer',
-    input: { customerId: 'C-1004', changes: { phone: '+1 757 555 0199' } },
+    input: { customerId: 'C-1004', changes: { phone: '+1 757 555 0199', tier: 'gold' } },
     idempotency_key: 'mcp-1',
   });
   expect(body(again)).toContain(id);

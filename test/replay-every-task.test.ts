@@ -46,7 +46,7 @@ test('auto-approved, dry-run, approved and rejected actions complete with every 
         })
       ).id,
     ),
-    await decided({ customerId: 'C-1002', changes: { phone: '+44 20 7946 0999' } }, 'approve'),
+    await decided({ customerId: 'C-1002', changes: { phone: '+44 20 7946 0999', tier: 'gold' } }, 'approve'),
     await decided({ customerId: 'C-1003', changes: { tier: 'platinum' } }, 'reject'),
   ];
   expect(ends).toEqual(['succeeded', 'planned', 'succeeded', 'rejected']);

@@ -47,7 +47,7 @@ test.each([
 });
 
 test('policy may grant a longer execution session with @session_duration, within 15 min to 1 h', () => {
-  const tasks = createDefaultRegistry().names();
+  const tasks = createDefaultRegistry().policyShapes();
   const people = loadDevConfig().approvers;
   const longer = policiesWith(
     `@id("slow-bot") @session_duration("30m")\npermit (principal == Airlock::Agent::"slow-bot", action == Airlock::Action::"crm.add_note_to_customer", resource);`,

@@ -52,6 +52,8 @@ interface Case {
   input: Record<string, unknown>;
   /** A snapshot of what the target holds that this action would change. */
   effect: () => Promise<unknown>;
+  /** How many approvals the shipped policy asks of this input. */
+  approvals: number;
   /** Checks the target after the action ran once. */
   check: (before: unknown, after: unknown, actionId: string) => void;
 }
@@ -64,6 +66,7 @@ const cases: Case[] = [
     agent: 'support-bot',
     user: 'alice',
     input: { chargeId: 'ch_effecttest0001', amount: 40, reason: 'requested_by_customer' },
+    approvals: 1,
     effect: async () => refundRequests().length,
     // stripe-mock keeps no state: what it can show is that it accepted the request as valid for Stripe's API, and that
     // every attempt carried the action id as Idempotency-Key, which is how Stripe makes a retry the same refund.
@@ -84,6 +87,7 @@ const cases: Case[] = [
     agent: 'support-bot',
     user: 'alice',
     input: { customerId: 'C-1001', note: 'effect test note' },
+    approvals: 0,
     effect: async () => h.crm.store.notes.filter((n) => n.text === 'effect test note').length,
     check: (before, after) => expect([before, after]).toEqual([0, 1]),
   },
@@ -92,6 +96,7 @@ const cases: Case[] = [
     agent: 'support-bot',
     user: 'alice',
     input: { customerId: 'C-1002', changes: { email: 'hopper@navy.example' } },
+    approvals: 1,
     effect: async () => ({ email: h.crm.store.customers.get('C-1002')!.email, writes: h.crm.store.writes }),
     check: (before, after) => {
       expect((after as { email: string }).email).toBe('hopper@navy.example');
@@ -102,6 +107,7 @@ const cases: Case[] = [
     task: 'ops.set_parameter',
     agent: 'ops-bot',
     input: { name: '/app/flags/effect-test', value: 'on' },
+    approvals: 1,
     effect: async () => (await parameterHistory('/app/flags/effect-test')).map((p) => p.Value),
     check: (before, after) => expect([before, after]).toEqual([['off'], ['off', 'on']]),
   },
@@ -110,6 +116,7 @@ const cases: Case[] = [
     agent: 'support-bot',
     user: 'alice',
     input: { to: 'ada@example.com', subject: 'Effect test quote', body: 'Dear Ada, your quote is ready.' },
+    approvals: 0,
     effect: async () => (await sentMail()).filter((m) => m.subject === 'Effect test quote'),
     check: (before, after) => {
       expect(before).toEqual([]);
@@ -160,10 +167,8 @@ describe.each(cases)('$task', (c) => {
     await h.approveAll(id);
     const final = await h.airlock.result(id, { timeoutMs: 60_000 });
     expect([final.status, final.error]).toEqual(['succeeded', undefined]);
-    expect([final.risk, final.approvedBy.length]).toEqual([
-      final.risk,
-      final.risk === 'critical' ? 2 : final.risk === 'high' ? 1 : 0,
-    ]);
+    // As many approvers as policy asks of what this input does: a small refund one, an email within example.com none.
+    expect([final.approvalsRequired, final.approvedBy.length]).toEqual([c.approvals, c.approvals]);
     c.check(before, await c.effect(), id);
     // The execution really ran twice (its first result was lost), and the target saw one effect.
     expect(await executionAttempts(id)).toBe(2);

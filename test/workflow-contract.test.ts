@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import * as workflows from '../workflows';
 import { SHARED_WORKFLOW_MODULES } from '../workers/workflow-bundle';
 import { testEnv } from './support/test-env';
-import { ACTION_WORKFLOW_TYPE } from '../common/task-queue';
+import { ACTION_WORKFLOW_TYPE, USAGE_LEDGER_WORKFLOW_TYPE } from '../common/task-queue';
 
-// Clients start the action workflow by its type name, typed by its function (`start<typeof actionWorkflow>`): the
-// name they send must be the one the worker registers.
-test('the worker registers exactly the action workflow, under the name clients start', () => {
-  expect(Object.keys(workflows)).toEqual([ACTION_WORKFLOW_TYPE]);
+// Clients start the action workflow by its type name, typed by its function (`start<typeof actionWorkflow>`), and
+// activities start usage ledgers by theirs: the names they send must be the ones the worker registers.
+test('the worker registers exactly the action workflow and the usage ledger, under the names they are started by', () => {
+  expect(Object.keys(workflows).sort()).toEqual([ACTION_WORKFLOW_TYPE, USAGE_LEDGER_WORKFLOW_TYPE].sort());
   expect(workflows.actionWorkflow.name).toBe(ACTION_WORKFLOW_TYPE);
+  expect(workflows.usageLedgerWorkflow.name).toBe(USAGE_LEDGER_WORKFLOW_TYPE);
 });
 
 // A module listed for sharing that the bundler drops (say, a package marked free of side effects, listed itself) is

@@ -15,6 +15,7 @@ import { Client } from '@temporalio/client';
 import type { TaskRegistry } from '../tasks/task-registry';
 import { createDefaultRegistry } from '../tasks';
 import { WORKFLOW_BUNDLE_OPTIONS } from './workflow-bundle';
+import { temporalUsageLedger } from '../activities/usage-ledger';
 
 /** What a worker is built from. */
 export interface AirlockWorkerOptions {
@@ -51,13 +52,11 @@ export interface AirlockWorkerOptions {
  * The activities' dependencies, as a worker builds them: policies loaded and validated once, AWS clients with the
  * worker's identity, and a reader of actions' runs (decrypted) so the activities need not take their caller's word.
  */
-export function createActivityDeps(
-  opts: Omit<AirlockWorkerOptions, 'workflowBundle' | 'tuning' | 'taskQueue'>,
-): ActivityDeps {
+export function createActivityDeps(opts: Omit<AirlockWorkerOptions, 'workflowBundle' | 'tuning'>): ActivityDeps {
   const registry = opts.registry ?? createDefaultRegistry();
   const policy = CedarPolicyEngine.load(
     opts.policiesDir,
-    registry.names().map((name) => ({ name, facts: registry.get(name).facts?.types })),
+    registry.policyShapes(),
     [...opts.identities.people.values()].map((p) => ({ name: p.id, groups: p.groups })),
     [...opts.identities.agents.values()].map((a) => ({ name: a.id })),
   );
@@ -79,6 +78,8 @@ export function createActivityDeps(
     identities: opts.identities,
     auditLog: new JsonlAuditLog(opts.auditLogPath),
     runs: createRunHistory(historyReader),
+    // Ledgers run on the workers' own task queue: only Airlock workers hold the keys their messages are sealed with.
+    ledger: temporalUsageLedger(historyReader, opts.taskQueue ?? AIRLOCK_TASK_QUEUE),
     workerKey: once(() => readWorkerKey(opts)),
     ...(opts.observe ? { observe: opts.observe } : {}),
   };

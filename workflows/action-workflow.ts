@@ -130,7 +130,10 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
         state.result = outcome.result;
         return await end('succeeded', 'here');
       }
-      // Terraform's "saved plan is stale", for business APIs: the target changed, the new plan needs approving.
+      // Terraform's "saved plan is stale", for business APIs: the target changed, the new plan needs approving, by
+      // as many as policy asks of it (a task whose rules read its plan may ask more, or fewer, than before).
+      if (outcome.approvalsRequired !== undefined && outcome.approvalsRequired > 0)
+        state.approvalsRequired = outcome.approvalsRequired;
       if (!decisions.replanned(() => checkedPlan(outcome.plan, state))) {
         action.fail(
           'AIRLOCK_STALE',

@@ -1,2 +1,3 @@
 // The one module the worker's workflowsPath points to: it exports every workflow.
 export { actionWorkflow } from './action-workflow';
+export { usageLedgerWorkflow } from './usage-ledger-workflow';

@@ -1,3 +1,4 @@
+import { policyInWords } from '../../common/policy-words';
 import type { ActionState, DiffEntry, Plan } from '../../common/types';
 import { diffValues } from '../../common/plan-diff';
 import { visible as v } from '../../common/terminal-text';
@@ -64,10 +65,10 @@ export function formatAction(s: ActionState, color: boolean): string {
     `  requested by ${v(s.agent)}${s.user ? ` for ${v(s.user)}` : ''}${s.reason ? ` — "${v(s.reason)}"` : ''}${s.owners?.length ? ` (agent owned by ${v(s.owners.join(', '))})` : ''}`,
     `  risk ${v(s.risk ?? '?')}${s.dryRun ? ' · dry run' : ''} · created ${v(s.createdAt)}`,
   ];
-  if (s.policy)
-    lines.push(
-      `  policy: ${v(s.policy.decision)} (${v(s.policy.policyIds.join(', ') || 'no policy matched')}) — ${v(s.policy.explanation)}`,
-    );
+  if (s.policy) {
+    const [verdict, ...more] = policyInWords(s.policy);
+    lines.push(`  policy: ${v(verdict)}`, ...more.map((line) => `    ${v(line)}`));
+  }
   if (s.issues?.length)
     lines.push('  issues:', ...s.issues.map((i) => `    ${v(i.path.join('.'))} (${v(i.code)}): ${v(i.message)}`));
   if (s.plan) {

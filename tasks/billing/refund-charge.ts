@@ -37,6 +37,27 @@ async function stripeFor(ctx: TaskContext) {
   });
 }
 
+/** Currencies whose smallest unit is the unit itself, and those with three decimals (Stripe's lists). */
+const ZERO_DECIMAL = new Set('bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf'.split(' '));
+const THREE_DECIMAL = new Set('bhd jod kwd omr tnd'.split(' '));
+
+/**
+ * An amount in a currency's smallest unit as hundredths of its main unit, so that one rule reads "20.00" as 2000
+ * whatever the currency: 2000 cents, 20 yen (2000), 20.000 dinars (20000 fils, 2000). Exact: Stripe takes
+ * three-decimal amounts in multiples of ten.
+ */
+export function inHundredths(amount: number, currency: string): number {
+  const c = currency.toLowerCase();
+  return ZERO_DECIMAL.has(c) ? amount * 100 : THREE_DECIMAL.has(c) ? Math.floor(amount / 10) : amount;
+}
+
+/** A refund plan's state of the charge, before or after. */
+interface ChargeState {
+  currency: string;
+  amount: number;
+  refunded: number;
+}
+
 /** Stripe answers 409 while a request with the same idempotency key is still in flight: that one passes. */
 const stripeCall = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
   callTarget('Stripe', what, fn, { retryableStatuses: [409] });
@@ -50,6 +71,23 @@ export const refundCharge = defineTask({
   inputSchema: RefundChargeSchema,
   examples: [{ chargeId: 'ch_3MmlLrLkdIwHu7ix0snN0B15', amount: 40, reason: 'requested_by_customer' }],
   target: (input) => `stripe:charge/${input.chargeId}`,
+  // The amount may be left out (refund what remains) and the currency is the charge's: both come from the plan.
+  planFacts: {
+    types: { amount: 'Long', currency: 'String', amountHundredths: 'Long', shareOfChargePercent: 'Long' },
+    of: (_input, plan) => {
+      const before = plan.before as ChargeState;
+      const after = plan.after as ChargeState;
+      const amount = after.refunded - before.refunded;
+      return {
+        amount,
+        currency: after.currency,
+        amountHundredths: inHundredths(amount, after.currency),
+        shareOfChargePercent: after.amount > 0 ? Math.floor((amount * 100) / after.amount) : 0,
+      };
+    },
+  },
+  // Refunds by agent, requester and in all over a day, in hundredths of their currencies' main units.
+  usage: { sum: 'amountHundredths', window: '24h' },
   credentials: {
     role: {
       name: 'airlock-billing',

@@ -17,6 +17,11 @@ export interface FaultProxy {
   requests: RecordedRequest[];
   /** Fails the next `times` requests whose `METHOD path X-Amz-Target Action` line matches, with `status`. */
   failNext(match: RegExp, status: number, times: number): void;
+  /**
+   * Changes the JSON answers to requests whose line matches (stripe-mock keeps no state and answers every charge as
+   * one of 1.00: a test seeds the charges it needs by their answers).
+   */
+  patchAnswers(match: RegExp, patch: (answer: Record<string, unknown>) => Record<string, unknown>): void;
   close(): Promise<void>;
 }
 
@@ -27,6 +32,7 @@ export interface FaultProxy {
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const faults: { match: RegExp; status: number; times: number }[] = [];
   const requests: RecordedRequest[] = [];
+  const patches: { match: RegExp; patch: (answer: Record<string, unknown>) => Record<string, unknown> }[] = [];
   const proxy = await startInterceptingProxy(target, (req): Interception => {
     const recorded: RecordedRequest = {
       method: req.method,
@@ -37,7 +43,17 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     };
     requests.push(recorded);
     const fault = faults.find((f) => f.times > 0 && f.match.test(req.operation));
-    if (!fault) return { forwarded: (status) => (recorded.status = status) };
+    const patch = patches.find((p) => p.match.test(req.operation));
+    if (!fault)
+      return {
+        forwarded: (status, body) => {
+          recorded.status = status;
+          if (patch && status === 200)
+            return Buffer.from(
+              JSON.stringify(patch.patch(JSON.parse(body.toString('utf8')) as Record<string, unknown>)),
+            );
+        },
+      };
     fault.times -= 1;
     recorded.status = fault.status;
     const message = `injected fault for ${req.operation.trim()}`;
@@ -58,6 +74,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     url: proxy.url,
     requests,
     failNext: (match, status, times) => faults.push({ match, status, times }),
+    patchAnswers: (match, patch) => patches.push({ match, patch }),
     close: proxy.close,
   };
 }

@@ -1,0 +1,66 @@
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { reserveUsageUpdate, settleUsageSignal } from '../common/messages';
+import { USAGE_LEDGER_WORKFLOW_TYPE, usageLedgerId } from '../common/task-queue';
+import { isUndecodable } from '../common/undecodable';
+import type { Reservation, UsageSnapshot } from '../common/usage-book';
+import { EvidenceError } from '../common/errors';
+import type { UsageLedgerArgs } from '../workflows/usage-ledger-workflow';
+
+/** The usage ledgers of counted tasks, as the activities use them. */
+export interface UsageLedger {
+  /** Reserves an action in its task's ledger (started if need be) and answers the figures with it counted. */
+  reserve(task: string, windowMs: number, reservation: Reservation): Promise<UsageSnapshot>;
+  /** Tells a task's ledger that an action ended: the ledger finds out how from the audit log. Never throws. */
+  settle(task: string, actionId: string): Promise<void>;
+  /** Whether a run has ended (closed, or gone): a run that ended with no audit record gives its reservation back. */
+  ended(actionId: string, runId: string): Promise<boolean>;
+}
+
+/** Usage ledgers as Temporal workflows on `taskQueue`, reached with `client` (Airlock's data converter). */
+export function temporalUsageLedger(client: Client, taskQueue: string): UsageLedger {
+  return {
+    async reserve(task, windowMs, reservation) {
+      const answer: unknown = await client.workflow.executeUpdateWithStart(reserveUsageUpdate, {
+        args: [reservation],
+        startWorkflowOperation: new WithStartWorkflowOperation(USAGE_LEDGER_WORKFLOW_TYPE, {
+          workflowId: usageLedgerId(taskQueue, task),
+          taskQueue,
+          args: [{ task, windowMs } satisfies UsageLedgerArgs],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
+      });
+      // Figures a stranger answered (a worker without Airlock's keys) are not figures: nothing is decided on them.
+      if (isUndecodable(answer) || !isSnapshot(answer))
+        throw new EvidenceError(
+          'ledger_answer',
+          `The usage ledger of ${task} answered something no Airlock worker sends.`,
+        );
+      return answer;
+    },
+    async settle(task, actionId) {
+      await client.workflow
+        .getHandle(usageLedgerId(taskQueue, task))
+        .signal(settleUsageSignal, { actionId })
+        .catch(() => undefined); // the ledger's own sweep asks about it later
+    },
+    async ended(actionId, runId) {
+      try {
+        const described = await client.workflow.getHandle(actionId, runId).describe();
+        return described.status.name !== 'RUNNING';
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return true;
+        throw err;
+      }
+    },
+  };
+}
+
+function isSnapshot(v: unknown): v is UsageSnapshot {
+  const ok = (f: unknown) =>
+    typeof f === 'object' &&
+    f !== null &&
+    Number.isSafeInteger((f as { count?: unknown }).count) &&
+    Number.isSafeInteger((f as { total?: unknown }).total);
+  const s = v as Partial<UsageSnapshot> | undefined;
+  return Boolean(s && ok(s.agent) && ok(s.user) && ok(s.task));
+}

@@ -1,0 +1,130 @@
+/**
+ * The rules of a counted task's usage ledger, pure (the ledger workflow holds one book and only orchestrates): which
+ * actions count toward `context.recent`, reserved before policy decides and given back when they did not happen.
+ *
+ * Contract:
+ * - a reservation must count from the moment it is made until it is released, so that two proposals decided at once
+ *   see each other (a proposal counts itself too: policy asks "with this one, how much?");
+ * - reserving the same action again must answer what the first reservation answered, so every decision on one
+ *   action (admission, execution, a retry) is made on the same figures;
+ * - an action that succeeded must count for the window from when it succeeded; one released must not count at all;
+ * - nothing else changes a figure.
+ */
+
+/** One scope's count and total. */
+export interface Figures {
+  count: number;
+  total: number;
+}
+
+/** What a counted task's policy reads as `context.recent`. */
+export interface UsageSnapshot {
+  agent: Figures;
+  user: Figures;
+  task: Figures;
+}
+
+/** What a proposal reserves: one action, by whom, for how much (the task's `usage.sum` fact). */
+export interface Reservation {
+  actionId: string;
+  runId: string;
+  agent: string;
+  /** The user the agent acts for, else the agent: `recent.user` is this requester's. */
+  requester: string;
+  amount: number;
+}
+
+/** An action the book counts. */
+export interface BookEntry extends Reservation {
+  /** When it was reserved (ms). */
+  reservedAt: number;
+  /** When it was known to have succeeded (ms): it counts until the window has passed since. */
+  committedAt?: number;
+  /** What its reservation answered: every later reservation of the same action answers the same. */
+  answered: UsageSnapshot;
+}
+
+/** How an action ended, for its reservation: it happened, it did not, or it has not ended yet. */
+export type Settlement = 'committed' | 'released' | 'running';
+
+/** The most actions one book holds; beyond it a reservation is refused (the agent must wait). */
+export const MAX_BOOK_ENTRIES = 50_000;
+
+const zero = (): Figures => ({ count: 0, total: 0 });
+
+/** A counted task's ledger: its actions in flight and those that succeeded within the window. */
+export class UsageBook {
+  private readonly entries = new Map<string, BookEntry>();
+
+  constructor(
+    /** How long a success counts (ms). */
+    private readonly windowMs: number,
+    carried: readonly BookEntry[] = [],
+  ) {
+    for (const e of carried) this.entries.set(e.actionId, e);
+  }
+
+  /**
+   * Reserves an action and answers the figures with it counted; the same action again answers the same figures.
+   * Throws when the book is full (a flood: the reservation is refused rather than the book grown without bound).
+   */
+  reserve(r: Reservation, now: number): UsageSnapshot {
+    const known = this.entries.get(r.actionId);
+    if (known) return known.answered;
+    if (this.entries.size >= MAX_BOOK_ENTRIES) throw new RangeError('usage book full');
+    const entry: BookEntry = { ...r, reservedAt: now, answered: { agent: zero(), user: zero(), task: zero() } };
+    this.entries.set(r.actionId, entry);
+    entry.answered = this.figures(r, now);
+    return entry.answered;
+  }
+
+  /** What an action's end means for its reservation: kept from now (committed), dropped (released), or nothing yet. */
+  settle(actionId: string, how: Settlement, now: number): void {
+    const entry = this.entries.get(actionId);
+    if (!entry || how === 'running') return;
+    if (how === 'released') this.entries.delete(actionId);
+    else entry.committedAt ??= now;
+  }
+
+  /** The figures a reservation by `who` would see now (itself included, if reserved). */
+  figures(who: Pick<Reservation, 'agent' | 'requester'>, now: number): UsageSnapshot {
+    const out = { agent: zero(), user: zero(), task: zero() };
+    for (const e of this.entries.values()) {
+      if (!this.counts(e, now)) continue;
+      const add = (f: Figures) => {
+        f.count += 1;
+        f.total += e.amount;
+      };
+      add(out.task);
+      if (e.agent === who.agent) add(out.agent);
+      if (e.requester === who.requester) add(out.user);
+    }
+    return out;
+  }
+
+  /** Actions reserved at or before `before` and not yet known to have ended: to be asked about. */
+  unsettled(before: number): string[] {
+    return [...this.entries.values()]
+      .filter((e) => e.committedAt === undefined && e.reservedAt <= before)
+      .map((e) => e.actionId);
+  }
+
+  /** Forgets what no longer counts (successes older than the window); the rest is what a new run carries. */
+  prune(now: number): BookEntry[] {
+    for (const [id, e] of this.entries) if (!this.counts(e, now)) this.entries.delete(id);
+    return [...this.entries.values()];
+  }
+
+  /** The run an action was reserved for, if the book holds it. */
+  runOf(actionId: string): string | undefined {
+    return this.entries.get(actionId)?.runId;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private counts(e: BookEntry, now: number): boolean {
+    return e.committedAt === undefined || now - e.committedAt < this.windowMs;
+  }
+}

@@ -1,0 +1,95 @@
+import { JsonlAuditLog } from '../audit/audit-log';
+import { usageEntriesQuery } from '../common/messages';
+import { usageLedgerId } from '../common/task-queue';
+import type { ActionStatus } from '../common/statuses';
+import { startHarness, type Harness } from './support/harness';
+import { policiesWith } from './support/policies-with';
+
+// Limits over time, counted by Airlock's own ledger (a Temporal workflow): a daily limit of 100.00 of refunds for an
+// agent, and proposals of 10.00 each, all at once.
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({
+    policiesDir: policiesWith(`@id("support-bot-refunds-at-most-100-a-day")
+forbid (principal == Airlock::Agent::"support-bot", action == Airlock::Action::"billing.refund_charge", resource)
+when { context.recent.agent.total > 10000 };`),
+  });
+  // stripe-mock answers every charge as one of 1.00: these are 1,000.00, nothing refunded yet.
+  h.stripe.patchAnswers(/^GET \/v1\/charges\/ch_limit/, (charge) => ({
+    ...charge,
+    amount: 100_000,
+    amount_refunded: 0,
+  }));
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const refund = (n: number) =>
+  h.airlock.propose({
+    task: 'billing.refund_charge',
+    input: { chargeId: `ch_limit${String(n).padStart(4, '0')}`, amount: 1000 },
+    agent: 'support-bot',
+    user: 'alice',
+  });
+const settled = (id: string) =>
+  h.airlock.waitFor(id, ['awaiting_approval', 'denied', 'failed'] as ActionStatus[], { timeoutMs: 60_000 });
+const ledger = () =>
+  h.client.workflow.getHandle(usageLedgerId(h.taskQueue, 'billing.refund_charge')).query(usageEntriesQuery);
+
+test('20 refunds of 10.00 at once against a daily limit of 100.00: exactly 10 pass, whatever the interleaving', async () => {
+  const proposed = await Promise.all(Array.from({ length: 20 }, (_, i) => refund(i)));
+  const ends = await Promise.all(proposed.map(({ id }) => settled(id)));
+  expect(ends.filter((s) => s === 'awaiting_approval')).toHaveLength(10);
+  expect(ends.filter((s) => s === 'denied')).toHaveLength(10);
+  const passed = proposed.filter((_, i) => ends[i] === 'awaiting_approval').map((p) => p.id);
+  const denied = proposed.filter((_, i) => ends[i] === 'denied').map((p) => p.id);
+
+  // Each decision says what it counted: the ones that passed saw at most 100.00 with themselves, the others more.
+  for (const id of passed) {
+    const { policy } = await h.airlock.get(id);
+    expect(policy?.recent?.agent.total).toBeLessThanOrEqual(10_000);
+    expect(policy).toMatchObject({ approvalsRequired: 1, planFacts: { amountHundredths: 1000, currency: 'usd' } });
+  }
+  const refused = await h.airlock.get(denied[0]);
+  expect(refused.policy).toMatchObject({
+    decision: 'deny',
+    policyIds: ['support-bot-refunds-at-most-100-a-day'],
+    factsUsed: { 'recent.agent.total': expect.any(Number) },
+  });
+  expect(refused.policy!.recent!.agent.total).toBeGreaterThan(10_000);
+
+  // The denied ones gave their reservations back: the ledger counts exactly the 10 that wait.
+  await waitUntil(async () => (await ledger()).length === 10);
+  expect((await ledger()).map((e) => e.actionId).sort()).toEqual([...passed].sort());
+
+  // One is rejected, one fails at Stripe: both give their 10.00 back, and two more refunds pass; a third does not.
+  await h.decide(passed[0], 'bob', 'reject', { reason: 'duplicate' });
+  expect((await h.airlock.result(passed[0])).status).toBe('rejected');
+  h.stripe.failNext(/^POST \/v1\/refunds/, 400, 1);
+  await h.decide(passed[1], 'bob', 'approve');
+  expect((await h.airlock.result(passed[1], { timeoutMs: 60_000 })).status).toBe('failed');
+  await waitUntil(async () => (await ledger()).length === 8);
+
+  const more = await Promise.all([refund(100), refund(101), refund(102)]);
+  const again = await Promise.all(more.map(({ id }) => settled(id)));
+  expect(again.sort()).toEqual(['awaiting_approval', 'awaiting_approval', 'denied']);
+
+  // A success keeps its reservation: it counts for the day.
+  await h.decide(passed[2], 'bob', 'approve');
+  expect((await h.airlock.result(passed[2], { timeoutMs: 60_000 })).status).toBe('succeeded');
+  await waitUntil(async () => (await ledger()).some((e) => e.actionId === passed[2] && e.committedAt !== undefined));
+  expect((await ledger()).length).toBe(10);
+  const log = new JsonlAuditLog(h.auditLogPath);
+  expect(log.find(passed[2], (await h.airlock.get(passed[2])).runId, 'final').map((r) => r.status)).toEqual([
+    'succeeded',
+  ]);
+}, 180_000);
+
+async function waitUntil(ok: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > until) throw new Error('timed out waiting for the ledger');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
