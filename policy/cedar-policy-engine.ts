@@ -274,7 +274,7 @@ export class CedarPolicyEngine {
       shadow: {
         decision: would.decision,
         approvalsRequired: would.approvalsRequired,
-        policyIds: would.decision === 'allow' ? [...would.policyIds, ...(would.raisedBy ?? [])] : would.policyIds,
+        policyIds: [...new Set([...would.policyIds, ...(would.raisedBy ?? [])])].sort(),
         differs: would.decision !== enforced.decision || would.approvalsRequired !== enforced.approvalsRequired,
       },
     };

@@ -364,3 +364,29 @@ when { context.facts.amountMinor > 2000 };`),
     expect(load).toThrow(/amountMinor/);
   });
 });
+
+describe('shadow mode: a log-only policy is evaluated beside the enforced ones, never enforced', () => {
+  const withShadow = (rule: string) => CedarPolicyEngine.load(policiesWith(rule), shapes, people);
+
+  test('a shadow forbid leaves the decision as it was and says what it would have done', () => {
+    const e = withShadow(
+      '@id("no-notes-for-alice") @mode("shadow")\nforbid (principal, action == Airlock::Action::"crm.add_note_to_customer", resource) when { context has user && context.user == Airlock::User::"alice" };',
+    );
+    expect(e.shadowPolicies()).toEqual(['no-notes-for-alice']);
+    expect(e.decideProposal(note)).toMatchObject({
+      decision: 'allow',
+      approvalsRequired: 0,
+      policyIds: ['support-bot-adds-crm-notes-for-alice'],
+      shadow: { decision: 'deny', approvalsRequired: 0, policyIds: ['no-notes-for-alice'], differs: true },
+    });
+    // Where it does not apply, it agrees.
+    expect(e.decideProposal(update).shadow).toMatchObject({ decision: 'allow', approvalsRequired: 1, differs: false });
+  });
+
+  test('without shadow policies a decision carries no shadow verdict; an unknown @mode fails the load', () => {
+    expect(engine.decideProposal(note).shadow).toBeUndefined();
+    expect(() => withShadow('@id("x") @mode("log")\nforbid (principal, action, resource);')).toThrow(
+      /@mode\("log"\) is not a mode/,
+    );
+  });
+});

@@ -21,6 +21,10 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { createSigningKey, keysDir, loadSigningKey, publicKeyText } from '../../crypto/signing-keys';
 import { SHA256_HEX } from '../../common/identifiers';
 import { safeJson, visible, visibleLines } from '../../common/terminal-text';
+import { backTest } from '../../policy/back-test';
+import { CedarPolicyEngine } from '../../policy/cedar-policy-engine';
+import { loadIdentities } from '../../config/identities';
+import { formatBackTest, formatExplain, recordedActions } from './policy-report';
 import { actionJson, bold, formatAction, formatPlan, red, relative, statusColor, useColor } from './format';
 
 /**
@@ -461,6 +465,62 @@ withJson(
   }
   const events = await auditTrail((await airlock()).temporal, id);
   print(events.map((e) => `${e.at}  ${e.summary}`).join('\n'), events);
+});
+
+const policy = program
+  .command('policy')
+  .description('test candidate policies against what Airlock decided; explain a decision');
+
+withJson(
+  policy
+    .command('test <dir>')
+    .description(
+      'ask the policies in <dir> about every action in the audit log and every running one: which would be decided differently (exit 1 if any)',
+    )
+    .option('--audit-log <path>', 'the audit log (default AIRLOCK_AUDIT_LOG; the local stack’s while it runs)')
+    .option('--approvers <file>', 'the approvers file (default AIRLOCK_APPROVERS_FILE, else .airlock/approvers.json)')
+    .option('--agents <file>', 'the agents file (default AIRLOCK_AGENTS_FILE, else .airlock/agents.json)')
+    .option('--no-running', 'only the audit log: do not ask Temporal for running actions'),
+).action(async (dir: string, o: { auditLog?: string; approvers?: string; agents?: string; running: boolean }) => {
+  useProfile();
+  const file = (given: string | undefined, variable: string, local: string) => {
+    const path = given ?? process.env[variable] ?? (existsSync(local) ? local : undefined);
+    if (!path) throw new CliError(`Which ${local.split('/').at(-1)}? Pass it, or set ${variable}.`);
+    return path;
+  };
+  const identities = loadIdentities({
+    approversFile: file(o.approvers, 'AIRLOCK_APPROVERS_FILE', '.airlock/approvers.json'),
+    agentsFile: file(o.agents, 'AIRLOCK_AGENTS_FILE', '.airlock/agents.json'),
+  });
+  const registry = createDefaultRegistry();
+  const candidate = CedarPolicyEngine.load(
+    dir,
+    registry.policyShapes(),
+    [...identities.people.values()].map((p) => ({ name: p.id, groups: p.groups })),
+    [...identities.agents.values()].map((a) => ({ name: a.id })),
+  );
+  const logPath = o.auditLog ?? process.env.AIRLOCK_AUDIT_LOG;
+  const actions = await recordedActions({
+    auditLog: logPath ? new JsonlAuditLog(logPath) : undefined,
+    client: o.running ? await airlock() : undefined,
+  });
+  const report = backTest(candidate, registry, actions);
+  print(formatBackTest(report, dir, color), { candidate: dir, ...report });
+  if (report.changes.length) throw new CliError('', EXIT.error);
+});
+
+withJson(
+  policy
+    .command('explain <action-id>')
+    .description('which policies and facts decided an action, and what shadow policies would have'),
+).action(async (id: string) => {
+  const state = await (await airlock()).get(id);
+  print(formatExplain(state, color), {
+    id: state.id,
+    task: state.task,
+    status: state.status,
+    policy: state.policy ?? null,
+  });
 });
 
 program

@@ -1,0 +1,159 @@
+import { JsonlAuditLog } from '../audit/audit-log';
+import { auditTrail } from '../audit/audit-trail';
+import { formatAction } from '../client/cli/format';
+import { formatBackTest, recordedActions } from '../client/cli/policy-report';
+import { loadIdentities } from '../config/identities';
+import { backTest } from '../policy/back-test';
+import { CedarPolicyEngine } from '../policy/cedar-policy-engine';
+import { createDefaultRegistry } from '../tasks';
+import { runAirlock, suiteCliEnv } from './support/cli';
+import { startHarness, type Harness } from './support/harness';
+import { policiesWith } from './support/policies-with';
+
+// Shadow policies are evaluated and recorded beside the enforced decision, never enforced; `airlock policy test`
+// asks a candidate policy directory about what was decided; `airlock policy explain` says what decided an action.
+const SHADOW_RULE = `@id("all-email-needs-one-approver")
+@mode("shadow")
+forbid (principal, action == Airlock::Action::"support.send_email", resource)
+when { context.approvals < 1 };`;
+
+let h: Harness;
+let policies: string;
+beforeAll(async () => {
+  policies = policiesWith(SHADOW_RULE);
+  h = await startHarness({ policiesDir: policies });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const airlock = (...args: string[]) => runAirlock(args, { env: suiteCliEnv(h.keysDir) });
+const alice = { agent: 'support-bot', user: 'alice' };
+const mail = { to: 'ada@example.com', subject: 'Your quote', body: 'Dear Ada, your quote is attached.' };
+
+test('a shadow policy is evaluated and recorded beside the enforced decision, and never enforced', async () => {
+  const { id } = await h.airlock.propose({ task: 'support.send_email', input: mail, ...alice });
+  const final = await h.airlock.result(id, { timeoutMs: 60_000 });
+  // Enforced: mail within example.com needs nobody, and went out at once.
+  expect([final.status, final.approvalsRequired, final.approvedBy]).toEqual(['succeeded', 0, []]);
+  // Shadow: it would have needed one approver; both are kept with the decision.
+  expect(final.policy?.shadow).toEqual({
+    decision: 'allow',
+    approvalsRequired: 1,
+    policyIds: ['all-email-needs-one-approver', 'support-bot-emails-customers-for-alice'],
+    differs: true,
+  });
+  expect(formatAction(final, false)).toMatch(/shadow: would allow after 1 approval\(s\).*DIFFERS/);
+  // The audit record (written by the activity that sent it) says both, as does the trail read from history.
+  const [record] = new JsonlAuditLog(h.auditLogPath).find(id, final.runId, 'final');
+  const decided = (record.events as { kind: string; summary: string }[]).find((e) => e.kind === 'policy_decided');
+  expect(decided?.summary).toMatch(/allow \(support-bot-emails-customers-for-alice\).*shadow: would allow after 1/);
+  expect((await auditTrail(h.client, id)).find((e) => e.kind === 'policy_decided')?.summary).toContain('shadow:');
+
+  // explain: the deciding policies, the facts they read, and the shadow verdict.
+  const explained = await airlock('policy', 'explain', id);
+  expect(explained.code).toBe(0);
+  expect(explained.stdout).toContain('deciding policies: support-bot-emails-customers-for-alice');
+  expect(explained.stdout).toContain('facts.recipientDomain = "example.com"');
+  expect(explained.stdout).toContain('shadow: would allow after 1 approval(s) (all-email-needs-one-approver');
+});
+
+test('policy test replays the audit log and the running actions against a candidate, exit 1 on any change', async () => {
+  // A refund and a customer change wait for approvers; the email above is in the audit log.
+  const refund = await h.airlock.propose({
+    task: 'billing.refund_charge',
+    input: { chargeId: 'ch_insight0001', amount: 40 },
+    ...alice,
+  });
+  const update = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1004', changes: { tier: 'gold' } },
+    ...alice,
+  });
+  for (const { id } of [refund, update]) await h.airlock.waitFor(id, ['awaiting_approval']);
+
+  // The candidate: the shadow rule turned on, and refunds of any amount need two.
+  const candidate = policiesWith(
+    `${SHADOW_RULE.replace('@mode("shadow")\n', '')}
+@id("every-refund-needs-two")
+forbid (principal, action == Airlock::Action::"billing.refund_charge", resource) when { context.approvals < 2 };`,
+  );
+  const files = ['--approvers', h.approversFile, '--agents', h.agentsFile, '--audit-log', h.auditLogPath];
+  const offline = await airlock('policy', 'test', candidate, ...files, '--no-running', '--json');
+  expect(offline.code).toBe(1);
+  const report = JSON.parse(offline.stdout) as { checked: number; changes: { actionId: string; after: object }[] };
+  expect(report.changes).toEqual([
+    expect.objectContaining({
+      task: 'support.send_email',
+      source: 'audit log',
+      before: { decision: 'allow', approvalsRequired: 0, policyIds: ['support-bot-emails-customers-for-alice'] },
+      after: {
+        decision: 'allow',
+        approvalsRequired: 1,
+        policyIds: ['all-email-needs-one-approver', 'support-bot-emails-customers-for-alice'],
+      },
+    }),
+  ]);
+
+  // With the running actions (asked from Temporal): the waiting refund changes too; the customer change does not.
+  const identities = loadIdentities({ approversFile: h.approversFile, agentsFile: h.agentsFile });
+  const registry = createDefaultRegistry();
+  const engine = CedarPolicyEngine.load(
+    candidate,
+    registry.policyShapes(),
+    [...identities.people.values()].map((p) => ({ name: p.id, groups: p.groups })),
+    [...identities.agents.values()].map((a) => ({ name: a.id })),
+  );
+  const all = backTest(
+    engine,
+    registry,
+    await recordedActions({ auditLog: new JsonlAuditLog(h.auditLogPath), client: h.airlock }),
+  );
+  expect(all.changes.map((c) => [c.task, c.source, c.before.approvalsRequired, c.after.approvalsRequired])).toEqual(
+    expect.arrayContaining([
+      ['support.send_email', 'audit log', 0, 1],
+      ['billing.refund_charge', 'running', 1, 2],
+    ]),
+  );
+  expect(all.changes.find((c) => c.actionId === update.id)).toBeUndefined();
+  expect(all.checked).toBeGreaterThanOrEqual(3);
+
+  // The enforced policies themselves change nothing: exit 0, and people read why.
+  const same = await airlock('policy', 'test', policies, ...files);
+  expect([same.code, same.stdout]).toEqual([
+    0,
+    expect.stringMatching(/^No change: all \d+ action\(s\) would be decided as they were/m),
+  ]);
+
+  // A candidate that does not validate fails with the policy and the fact it names, and exit 1.
+  const broken = policiesWith(
+    '@id("notes-by-amount")\nforbid (principal, action == Airlock::Action::"crm.add_note_to_customer", resource) when { context.plan.amount > 1 };',
+  );
+  const refused = await airlock('policy', 'test', broken, ...files, '--no-running');
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/notes-by-amount.*plan/);
+});
+
+test('every string a back-test prints is escaped: a hostile action id or reason cannot drive the terminal', () => {
+  const hostile = 'act-1\u001b[2J\u202e';
+  const text = formatBackTest(
+    {
+      checked: 1,
+      changes: [
+        {
+          actionId: hostile,
+          task: 'billing.refund_charge',
+          status: 'awaiting_approval',
+          source: 'running',
+          before: { decision: 'allow', approvalsRequired: 1, policyIds: [hostile] },
+          after: { decision: 'deny', approvalsRequired: 0, policyIds: [] },
+        },
+      ],
+      skipped: [{ actionId: hostile, why: `input ${hostile}` }],
+    },
+    `/tmp/${hostile}`,
+    false,
+  );
+  expect(text).not.toMatch(/[\u001b\u202e]/);
+  expect(text).toContain('would: deny (no policy matched)');
+});
