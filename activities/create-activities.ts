@@ -42,7 +42,7 @@ import {
   type VerifiedProposal,
 } from './evidence';
 import type { UsageLedger } from './usage-ledger';
-import type { Settlement } from '../common/usage-book';
+import type { BookEntry, Reservation, Settlement } from '../common/usage-book';
 import { parseDurationSeconds } from '../policy/cedar-policy-engine';
 
 /** Everything the activities depend on; tests and the worker build it, nothing is global. */
@@ -359,15 +359,39 @@ export function createActivities(deps: ActivityDeps) {
     const usage = p.task.usage;
     const recent =
       usage && !p.payload.dryRun
-        ? await timed('ledger', () =>
-            deps.ledger.reserve(p.task.name, parseDurationSeconds(usage.window, p.task.name) * 1000, {
+        ? await timed('ledger', async () => {
+            const reservation = {
               actionId: execution.workflowId,
               runId: execution.runId,
               agent: p.agent.id,
               requester: p.requester,
               amount: usageAmount(p, planFacts),
-            }),
-          )
+            };
+            // Recorded before the ledger counts it: a ledger started afresh (ended by anyone) rebuilds from these.
+            if (!deps.auditLog.ref(execution.workflowId, execution.runId, 'reservation'))
+              await deps.auditLog.append({
+                kind: 'reservation',
+                actionId: execution.workflowId,
+                runId: execution.runId,
+                task: p.task.name,
+                status: 'reserved',
+                recordedAt: deps.clock().toISOString(),
+                events: [
+                  {
+                    at: deps.clock().toISOString(),
+                    eventId: 0,
+                    kind: 'usage_reserved',
+                    summary: `${usage.sum} ${reservation.amount} reserved for ${visible(p.requester)} (agent ${p.agent.id})`,
+                    data: reservation,
+                  },
+                ],
+              });
+            return deps.ledger.reserve(
+              p.task.name,
+              parseDurationSeconds(usage.window, p.task.name) * 1000,
+              reservation,
+            );
+          })
         : undefined;
     return timed('policy', () => evidence.decide(p, { planFacts, recent }));
   };
@@ -512,6 +536,14 @@ export function createActivities(deps: ActivityDeps) {
         },
       ],
     });
+    // A counted action's reservation is given back once its run has ended without an execution record: a run ended
+    // (terminated) while this attempt was on its way must not execute uncounted. Its record is written: from now on
+    // the reservation is kept whatever happens to the run.
+    if (p.task.usage && (await deps.ledger.ended(execution.workflowId, execution.runId)))
+      throw new EvidenceError(
+        'run_ended',
+        `Action ${execution.workflowId} ended before its execution began; nothing was executed. Propose again if still needed.`,
+      );
     return timed('execute', () =>
       withSession(p, 'execute', policy.sessionSeconds, async (session) => ({
         output: await p.task.execute(p.parsed, taskContext(p.payload.actionId, session)),
@@ -722,31 +754,68 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /**
-     * How actions of a counted task ended, for its usage ledger, from the audit log (never from whoever asks): a final
-     * record of success keeps the reservation, one of anything else (failed, rejected, expired, denied) gives it back.
-     * With no final record yet: a run that ended anyway (terminated) keeps it if its execution had started (it may
-     * have had its effect) and gives it back if not; a running one is still running.
+     * How actions of a counted task ended, for its usage ledger, from the audit log (never from whoever asks): an
+     * execution that began keeps the reservation, whatever the action's end (it may have had its effect: a target
+     * that timed out after acting); a final record without one gives it back (denied, rejected, expired, a plan that
+     * failed), as does a run that ended with no record at all (terminated before executing) and a reservation no
+     * worker recorded (sent by someone else); otherwise the action is still running.
      */
     async settleUsage(args: {
       task: string;
       actions: { actionId: string; runId: string }[];
     }): Promise<Record<string, Settlement>> {
       try {
-        const out: Record<string, Settlement> = {};
-        for (const { actionId, runId } of (args?.actions ?? []).slice(0, 1000)) {
-          if (typeof actionId !== 'string' || typeof runId !== 'string') continue;
-          const [final] = deps.auditLog.find(actionId, runId, 'final');
-          out[actionId] = final
-            ? final.status === 'succeeded'
-              ? 'committed'
-              : 'released'
-            : !(await deps.ledger.ended(actionId, runId))
-              ? 'running'
-              : deps.auditLog.has(actionId, runId, 'execution')
-                ? 'committed'
-                : 'released';
+        const actions = (Array.isArray(args?.actions) ? args.actions : [])
+          .slice(0, 100)
+          .filter((a) => typeof a?.actionId === 'string' && typeof a.runId === 'string');
+        const answers = await Promise.all(
+          actions.map(async ({ actionId, runId }): Promise<[string, Settlement]> => {
+            if (deps.auditLog.has(actionId, runId, 'execution')) return [actionId, 'committed'];
+            // No worker reserved it (a worker records a reservation before it makes it): someone else's message.
+            if (!deps.auditLog.ref(actionId, runId, 'reservation')) return [actionId, 'released'];
+            if (deps.auditLog.ref(actionId, runId, 'final')) return [actionId, 'released'];
+            return [actionId, (await deps.ledger.ended(actionId, runId)) ? 'released' : 'running'];
+          }),
+        );
+        return Object.fromEntries(answers);
+      } catch (err) {
+        return fail(err);
+      }
+    },
+
+    /**
+     * What a counted task's ledger, started afresh, counts: every reservation the audit log records for the task,
+     * except those given back (a final record and no execution); one whose execution began counts for the window
+     * from when it was reserved. Answers with the caller's nonce, so that no old answer passes for this one.
+     */
+    async usageSince(args: { task: string; windowMs: number; nonce: string }): Promise<{
+      nonce: string;
+      entries: Omit<BookEntry, 'answered'>[];
+    }> {
+      try {
+        if (!deps.registry.has(String(args?.task)) || !Number.isSafeInteger(args.windowMs))
+          throw new EvidenceError('bad_arguments', 'usageSince takes a registered task and a window in ms.');
+        const now = deps.clock().getTime();
+        const entries: Omit<BookEntry, 'answered'>[] = [];
+        for (const record of deps.auditLog.read()) {
+          if (record.kind !== 'reservation' || record.task !== args.task) continue;
+          const r = (record.events[0] as { data?: Reservation } | undefined)?.data;
+          if (!r) continue;
+          const execution = deps.auditLog.has(record.actionId, record.runId, 'execution');
+          if (!execution && deps.auditLog.ref(record.actionId, record.runId, 'final')) continue;
+          const reservedAt = Date.parse(record.recordedAt);
+          if (execution && now - reservedAt >= args.windowMs) continue;
+          entries.push({
+            actionId: record.actionId,
+            runId: record.runId,
+            agent: r.agent,
+            requester: r.requester,
+            amount: r.amount,
+            reservedAt,
+            ...(execution ? { committedAt: reservedAt } : {}),
+          });
         }
-        return out;
+        return { nonce: String(args.nonce), entries };
       } catch (err) {
         return fail(err);
       }

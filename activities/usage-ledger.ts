@@ -1,8 +1,15 @@
-import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
 import { reserveUsageUpdate, settleUsageSignal } from '../common/messages';
 import { USAGE_LEDGER_WORKFLOW_TYPE, usageLedgerId } from '../common/task-queue';
 import { isUndecodable } from '../common/undecodable';
-import type { Reservation, UsageSnapshot } from '../common/usage-book';
+import { randomUUID } from 'node:crypto';
+import type { Reservation, ReservationAnswer, UsageSnapshot } from '../common/usage-book';
 import { EvidenceError } from '../common/errors';
 import type { UsageLedgerArgs } from '../workflows/usage-ledger-workflow';
 
@@ -20,22 +27,33 @@ export interface UsageLedger {
 export function temporalUsageLedger(client: Client, taskQueue: string): UsageLedger {
   return {
     async reserve(task, windowMs, reservation) {
-      const answer: unknown = await client.workflow.executeUpdateWithStart(reserveUsageUpdate, {
-        args: [reservation],
-        startWorkflowOperation: new WithStartWorkflowOperation(USAGE_LEDGER_WORKFLOW_TYPE, {
-          workflowId: usageLedgerId(taskQueue, task),
-          taskQueue,
-          args: [{ task, windowMs } satisfies UsageLedgerArgs],
-          workflowIdConflictPolicy: 'USE_EXISTING',
+      const nonce = randomUUID();
+      const answer: unknown = await reserving(task, () =>
+        client.workflow.executeUpdateWithStart(reserveUsageUpdate, {
+          args: [{ ...reservation, nonce }],
+          startWorkflowOperation: new WithStartWorkflowOperation(USAGE_LEDGER_WORKFLOW_TYPE, {
+            workflowId: usageLedgerId(taskQueue, task),
+            taskQueue,
+            args: [{ task, windowMs } satisfies UsageLedgerArgs],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+          }),
         }),
-      });
-      // Figures a stranger answered (a worker without Airlock's keys) are not figures: nothing is decided on them.
-      if (isUndecodable(answer) || !isSnapshot(answer))
+      );
+      // Figures a stranger answered (a worker without Airlock's keys), or an old answer copied from history (it does
+      // not echo this request's nonce), are not figures: nothing is decided on them.
+      const echo = (answer as Partial<ReservationAnswer> | undefined)?.echo;
+      if (
+        isUndecodable(answer) ||
+        !isSnapshot(answer) ||
+        echo?.nonce !== nonce ||
+        echo.actionId !== reservation.actionId ||
+        echo.amount !== reservation.amount
+      )
         throw new EvidenceError(
           'ledger_answer',
-          `The usage ledger of ${task} answered something no Airlock worker sends.`,
+          `The usage ledger of ${task} answered something that is not this reservation's answer; nothing was decided.`,
         );
-      return answer;
+      return { agent: answer.agent, user: answer.user, task: answer.task };
     },
     async settle(task, actionId) {
       await client.workflow
@@ -53,6 +71,18 @@ export function temporalUsageLedger(client: Client, taskQueue: string): UsageLed
       }
     },
   };
+}
+
+/** A reservation the ledger refused (held for another agent or run, or full) fails the action; nothing else is lost. */
+async function reserving<T>(task: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+    if (cause instanceof ApplicationFailure && cause.type === 'AIRLOCK_LEDGER_REFUSED')
+      throw new EvidenceError('ledger_refused', `${cause.message} Nothing was decided.`);
+    throw err;
+  }
 }
 
 function isSnapshot(v: unknown): v is UsageSnapshot {

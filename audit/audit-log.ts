@@ -22,7 +22,11 @@ export const GENESIS_HASH = '0'.repeat(64);
  * What a record says: `execution`, written by `executeAction` itself before it mints credentials (so that no effect
  * goes unrecorded, whoever scheduled it and whatever its workflow does next); `final`, the finished action's record.
  */
-export type AuditRecordKind = 'execution' | 'final';
+/**
+ * `execution`: an execution began (before anything was minted); `final`: the action ended; `reservation`: a counted
+ * task's action was reserved in its usage ledger (what a ledger is rebuilt from).
+ */
+export type AuditRecordKind = 'execution' | 'final' | 'reservation';
 
 /** One audit record of an action's run, chained to the one before it. */
 export interface AuditRecord {
@@ -127,6 +131,14 @@ export class JsonlAuditLog {
   /** Whether the log holds a record of this action, run and kind (of any plan). */
   has(actionId: string, runId: string, kind: AuditRecordKind): boolean {
     return this.indexed().runs.has(runKeyOf({ actionId, runId, kind }));
+  }
+
+  /**
+   * The final or reservation record of this action and run, as the index holds it (sequence, hash, status, task),
+   * without reading the file again.
+   */
+  ref(actionId: string, runId: string, kind: Exclude<AuditRecordKind, 'execution'>): AuditRecordRef | undefined {
+    return this.indexed().byKey.get(keyOf({ actionId, runId, kind }));
   }
 
   /**

@@ -27,6 +27,7 @@ import { newCodecKeyFile, parseCodecKeys } from '../crypto/encryption-codec';
 import { buildIdentities } from '../config/identities';
 import { publicKeyText } from '../crypto/signing-keys';
 import { CedarPolicyEngine } from '../policy/cedar-policy-engine';
+import { temporalUsageLedger } from '../activities/usage-ledger';
 import { createDefaultRegistry } from '../tasks';
 import type { DevConfig } from '../stack/dev-config';
 import type { Identities } from '../config/identities';
@@ -263,11 +264,13 @@ async function main(): Promise<void> {
           bare: bareTarget.slice(bareSkip),
         };
         for (let i = 0; i < APPROVALS; i++) await runApproval(i);
-        return { ...rounds, calls };
+        // The ledger is a workflow on Airlock's queue: measured while the worker runs.
+        const ledger = await ledgerRoundTripMs(airlockTemporal, airlockQueue);
+        return { ...rounds, calls, ledger };
       }),
     ),
   ]);
-  const { airlock: a, bare: b, sessions: c, calls } = results[0];
+  const { airlock: a, bare: b, sessions: c, calls, ledger } = results[0];
   const merge = (xs: Stats[]): Stats => ({
     n: xs.reduce((s, x) => s + x.n, 0),
     p50: xs.reduce((s, x) => s + x.p50, 0) / xs.length,
@@ -304,7 +307,11 @@ async function main(): Promise<void> {
     '',
     breakdown.table,
     '',
-    `policy decision (Cedar, decideProposal): p50 ${policy.p50.toFixed(0)} µs, p95 ${policy.p95.toFixed(0)} µs over ${policy.n} calls`,
+    `policy decision (Cedar, decideProposal), a note (no facts): p50 ${policy.plain.p50.toFixed(0)} µs, p95 ${policy.plain.p95.toFixed(0)} µs over ${policy.plain.n} calls`,
+    `policy decision with input facts (an email within example.com; no approval, 1 Cedar evaluation): p50 ${policy.email.p50.toFixed(0)} µs, p95 ${policy.email.p95.toFixed(0)} µs`,
+    `policy decision with plan facts and limits (a 15.00 refund; 1 approval, 2 evaluations): p50 ${policy.refund1.p50.toFixed(0)} µs, p95 ${policy.refund1.p95.toFixed(0)} µs`,
+    `policy decision with plan facts and limits (a 25.00 refund; 2 approvals, 3 evaluations): p50 ${policy.refund2.p50.toFixed(0)} µs, p95 ${policy.refund2.p95.toFixed(0)} µs`,
+    `usage ledger round trip (reserve by Update, one at a time): p50 ${ledger.p50.toFixed(1)} ms, p95 ${ledger.p95.toFixed(1)} ms over ${ledger.n} reservations`,
     ...(['airlock', 'sessions', 'bare'] as const).map(
       (w) =>
         `${w}: this process's CPU per action by thread (ms): ${[...threads[w]]
@@ -331,6 +338,7 @@ async function main(): Promise<void> {
         roundRatios: a.map((x, i) => x.p50 / b[i].p50),
         ...breakdown.json,
         policyMicros: policy,
+        ledgerMs: ledger,
       },
       null,
       2,
@@ -471,29 +479,79 @@ async function whereTimeWent(r: {
   };
 }
 
-/** Cedar's decision on a proposal, as admission asks it, timed over many calls (µs). */
+/**
+ * Cedar's decision on a proposal, as admission asks it, timed over many calls (µs): a note (no facts, no approval)
+ * and a refund decided on its plan's facts and its recent usage (three approval counts asked, two forbids read facts).
+ */
 function policyDecisionMicros(cfg: DevConfig, identities: Identities) {
   const engine = CedarPolicyEngine.load(
     join(REPO_ROOT, cfg.worker.policiesDir),
-    createDefaultRegistry().names(),
+    createDefaultRegistry().policyShapes(),
     [...identities.people.values()].map((p) => ({ name: p.id, groups: p.groups })),
     [...identities.agents.values()].map((a) => ({ name: a.id })),
   );
-  const query = {
+  const note = {
     agent: 'support-bot',
     user: 'alice',
     task: 'crm.add_note_to_customer',
     risk: 'low' as const,
     target: 'demo-crm:customer/C-1001',
   };
-  for (let i = 0; i < 200; i++) engine.decideProposal(query);
-  const us: number[] = [];
-  for (let i = 0; i < 2000; i++) {
+  const figures = { count: 4, total: 12_000 };
+  const refund = (cents: number) => ({
+    ...note,
+    task: 'billing.refund_charge',
+    risk: 'critical' as const,
+    target: 'stripe:charge/ch_bench',
+    plan: { amount: cents, currency: 'usd', amountHundredths: cents, shareOfChargePercent: 25 },
+    recent: { agent: figures, user: figures, task: figures },
+  });
+  const email = {
+    ...note,
+    task: 'support.send_email',
+    risk: 'high' as const,
+    target: 'aws-ses:support@example.com->ada@example.com',
+    facts: { recipientDomain: 'example.com' },
+  };
+  const time = (query: Parameters<typeof engine.decideProposal>[0]) => {
+    for (let i = 0; i < 200; i++) engine.decideProposal(query);
+    const us: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const t0 = performance.now();
+      engine.decideProposal(query);
+      us.push((performance.now() - t0) * 1000);
+    }
+    return { n: us.length, ...percentiles(us) };
+  };
+  const needs = [
+    engine.decideProposal(email),
+    engine.decideProposal(refund(1500)),
+    engine.decideProposal(refund(2500)),
+  ];
+  if (needs.map((d) => d.approvalsRequired).join() !== '0,1,2')
+    throw new Error('the benchmark decisions should need 0, 1 and 2 approvals');
+  return { plain: time(note), email: time(email), refund1: time(refund(1500)), refund2: time(refund(2500)) };
+}
+
+/** The usage ledger's round trip, as an activity reserves (Update-with-start on a running ledger), in ms. */
+async function ledgerRoundTripMs(client: Client, taskQueue: string) {
+  const ledger = temporalUsageLedger(client, taskQueue);
+  const reserve = (i: number) =>
+    ledger.reserve('billing.refund_charge', 24 * 3600 * 1000, {
+      actionId: `bench-ledger-${process.pid}-${i}`,
+      runId: 'bench',
+      agent: 'bench-bot',
+      requester: 'bench-bot',
+      amount: 1,
+    });
+  await reserve(-1); // starts the ledger
+  const ms: number[] = [];
+  for (let i = 0; i < 100; i++) {
     const t0 = performance.now();
-    engine.decideProposal(query);
-    us.push((performance.now() - t0) * 1000);
+    await reserve(i);
+    ms.push(performance.now() - t0);
   }
-  return { n: us.length, ...percentiles(us) };
+  return { n: ms.length, ...percentiles(ms) };
 }
 
 main().catch((err: unknown) => {

@@ -1,6 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ActionState, ApprovalAttempt, SignedDecision } from './types';
-import type { BookEntry, Reservation, UsageSnapshot } from './usage-book';
+import type { BookEntry, ReservationAnswer, ReservationRequest } from './usage-book';
 
 /**
  * Messages of the action workflow, defined once and imported by the workflow, the client SDK and the CLI.
@@ -20,7 +20,7 @@ export const getActionQuery = defineQuery<ActionState>('getAction');
  * and reservations are taken one at a time, so two proposals at once see each other). Settling is a Signal that only
  * names an action: the ledger asks the audit log how it ended, never the sender.
  */
-export const reserveUsageUpdate = defineUpdate<UsageSnapshot, [Reservation]>('reserveUsage');
+export const reserveUsageUpdate = defineUpdate<ReservationAnswer, [ReservationRequest]>('reserveUsage');
 
 /** "This action has ended": the ledger finds out how, from evidence, and keeps or gives back its reservation. */
 export const settleUsageSignal = defineSignal<[{ actionId: string }]>('settleUsage');

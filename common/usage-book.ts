@@ -6,7 +6,8 @@
  * - a reservation must count from the moment it is made until it is released, so that two proposals decided at once
  *   see each other (a proposal counts itself too: policy asks "with this one, how much?");
  * - reserving the same action again must answer what the first reservation answered, so every decision on one
- *   action (admission, execution, a retry) is made on the same figures;
+ *   action (admission, execution, a retry) is made on the same figures, unless it asks to count more (a changed
+ *   plan): then it must count the larger amount;
  * - an action that succeeded must count for the window from when it succeeded; one released must not count at all;
  * - nothing else changes a figure.
  */
@@ -34,6 +35,19 @@ export interface Reservation {
   amount: number;
 }
 
+/**
+ * A reservation as sent: with a fresh random nonce that the answer must echo, so that an old answer (a ciphertext
+ * copied from history by someone answering the ledger's tasks) is never taken for this one.
+ */
+export interface ReservationRequest extends Reservation {
+  nonce: string;
+}
+
+/** The ledger's answer to a reservation: the figures, and what it answers (the request's nonce, action, amount). */
+export interface ReservationAnswer extends UsageSnapshot {
+  echo: { nonce: string; actionId: string; amount: number };
+}
+
 /** An action the book counts. */
 export interface BookEntry extends Reservation {
   /** When it was reserved (ms). */
@@ -47,8 +61,13 @@ export interface BookEntry extends Reservation {
 /** How an action ended, for its reservation: it happened, it did not, or it has not ended yet. */
 export type Settlement = 'committed' | 'released' | 'running';
 
-/** The most actions one book holds; beyond it a reservation is refused (the agent must wait). */
-export const MAX_BOOK_ENTRIES = 50_000;
+/**
+ * The most actions one book holds, and one agent's share of them: beyond either a reservation is refused (the agent
+ * waits for some to finish). Bounded so that what a ledger carries into its next run stays well inside Temporal's
+ * payload limit (an entry is about 250 bytes: action ids have a fixed form, agents and requesters are registered).
+ */
+export const MAX_BOOK_ENTRIES = 4_000;
+export const MAX_AGENT_ENTRIES = 1_000;
 
 const zero = (): Figures => ({ count: 0, total: 0 });
 
@@ -65,17 +84,55 @@ export class UsageBook {
   }
 
   /**
-   * Reserves an action and answers the figures with it counted; the same action again answers the same figures.
-   * Throws when the book is full (a flood: the reservation is refused rather than the book grown without bound).
+   * Reserves an action and answers the figures with it counted; the same action again answers the same figures,
+   * unless it comes back for more (its plan changed): then it counts the larger amount, and answers the figures now.
+   * Refuses (undefined) when the book, or this agent's share of it, is full: the caller checks {@link refusal} first.
    */
   reserve(r: Reservation, now: number): UsageSnapshot {
     const known = this.entries.get(r.actionId);
-    if (known) return known.answered;
-    if (this.entries.size >= MAX_BOOK_ENTRIES) throw new RangeError('usage book full');
-    const entry: BookEntry = { ...r, reservedAt: now, answered: { agent: zero(), user: zero(), task: zero() } };
+    if (known && r.amount <= known.amount) return known.answered;
+    if (known) {
+      known.amount = r.amount;
+      known.answered = this.figures(known, now);
+      return known.answered;
+    }
+    const entry: BookEntry = {
+      actionId: r.actionId,
+      runId: r.runId,
+      agent: r.agent,
+      requester: r.requester,
+      amount: r.amount,
+      reservedAt: now,
+      answered: { agent: zero(), user: zero(), task: zero() },
+    };
     this.entries.set(r.actionId, entry);
     entry.answered = this.figures(r, now);
     return entry.answered;
+  }
+
+  /** Puts back an entry the audit log recorded (a rebuilt book): what it answered then is not known, so it is now. */
+  restore(e: Omit<BookEntry, 'answered'> & { answered?: UsageSnapshot }): void {
+    if (this.entries.has(e.actionId) || this.entries.size >= MAX_BOOK_ENTRIES) return;
+    const entry: BookEntry = { ...e, answered: e.answered ?? { agent: zero(), user: zero(), task: zero() } };
+    this.entries.set(e.actionId, entry);
+    if (!e.answered) entry.answered = this.figures(e, e.reservedAt);
+  }
+
+  /**
+   * Why a reservation would be refused, if it would: the action is held for another run, agent or requester (anyone
+   * holding the payload keys can send a reservation: an action's attribution, once counted, never moves), or the
+   * book (or the agent's share of it) is full.
+   */
+  refusal(r: Pick<Reservation, 'actionId' | 'runId' | 'agent' | 'requester'>): string | undefined {
+    const known = this.entries.get(r.actionId);
+    if (known)
+      return known.runId === r.runId && known.agent === r.agent && known.requester === r.requester
+        ? undefined
+        : `action ${r.actionId} is counted for another run, agent or requester`;
+    if (this.entries.size >= MAX_BOOK_ENTRIES) return `it holds ${MAX_BOOK_ENTRIES} actions`;
+    let own = 0;
+    for (const e of this.entries.values()) if (e.agent === r.agent) own += 1;
+    return own >= MAX_AGENT_ENTRIES ? `it holds ${MAX_AGENT_ENTRIES} actions of agent ${r.agent}` : undefined;
   }
 
   /** What an action's end means for its reservation: kept from now (committed), dropped (released), or nothing yet. */
@@ -113,6 +170,11 @@ export class UsageBook {
   prune(now: number): BookEntry[] {
     for (const [id, e] of this.entries) if (!this.counts(e, now)) this.entries.delete(id);
     return [...this.entries.values()];
+  }
+
+  /** What counts now, changing nothing (for a query: a query must not change a workflow's state). */
+  live(now: number): BookEntry[] {
+    return [...this.entries.values()].filter((e) => this.counts(e, now));
   }
 
   /** The run an action was reserved for, if the book holds it. */

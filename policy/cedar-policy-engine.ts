@@ -81,6 +81,7 @@ export class CedarPolicyEngine {
   private readonly policySetId = `airlock-${randomUUID()}`;
   /** The enforced policies with the log-only ones (`@mode("shadow")`), when there are any: their would-be verdict. */
   private readonly shadowSetId: string | undefined;
+  private readonly eligibleBy = new Map<string, string[]>();
   private readonly byKey: Map<string, cedar.EntityJson>;
   /** Every entity a policy's conditions name literally, with its ancestors: sent with every request. */
   private readonly named: cedar.EntityJson[];
@@ -302,18 +303,7 @@ export class CedarPolicyEngine {
             .map((t) => parseDurationSeconds(t, name));
         const timeouts = annotated('approval_timeout');
         const sessions = annotated('session_duration');
-        const eligibleApprovers = approvals
-          ? this.users().filter(
-              (u) =>
-                this.canApprove({
-                  approver: u,
-                  task: q.task,
-                  risk: q.risk,
-                  requester: q.user ?? q.agent,
-                  agent: q.agent,
-                }).permitted,
-            )
-          : [];
+        const eligibleApprovers = approvals ? this.eligible(q) : [];
         return {
           decision: 'allow',
           approvalsRequired: approvals,
@@ -356,6 +346,25 @@ export class CedarPolicyEngine {
       if (value !== undefined) used[path] = value as FactValue;
     }
     return Object.keys(used).length ? { factsUsed: used } : {};
+  }
+
+  /**
+   * The people policy lets approve a proposal, asked once per task, risk, requester and agent: the policies and the
+   * people never change under a loaded engine, and asking each person is most of a decision's cost.
+   */
+  private eligible(q: ProposalQuery): string[] {
+    const key = JSON.stringify([q.task, q.risk, q.user ?? q.agent, q.agent]);
+    let people = this.eligibleBy.get(key);
+    if (!people) {
+      people = this.users().filter(
+        (u) =>
+          this.canApprove({ approver: u, task: q.task, risk: q.risk, requester: q.user ?? q.agent, agent: q.agent })
+            .permitted,
+      );
+      if (this.eligibleBy.size >= 10_000) this.eligibleBy.clear();
+      this.eligibleBy.set(key, people);
+    }
+    return [...people];
   }
 
   /** The forbids that apply to a task's action: each decision on it is theirs too, fired or not. */

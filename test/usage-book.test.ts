@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { UsageBook, type Reservation } from '../common/usage-book';
+import { MAX_AGENT_ENTRIES, MAX_BOOK_ENTRIES, UsageBook, type Reservation } from '../common/usage-book';
 
 const DAY = 24 * 60 * 60 * 1000;
 const reservation = (n: number, amount: number, agent = 'support-bot', requester = 'alice'): Reservation => ({
@@ -97,4 +97,31 @@ test('settling an action twice, or one the book never held, changes nothing', ()
   const count = (t: number) => book.figures({ agent: 'support-bot', requester: 'alice' }, t).agent.count;
   expect([count(DAY + 4), count(DAY + 5)]).toEqual([1, 0]);
   expect(book.size).toBe(1);
+});
+
+test('an action that comes back for more (its plan changed) counts the larger amount; never less', () => {
+  const book = new UsageBook(DAY);
+  book.reserve(reservation(1, 1000), 0);
+  book.reserve(reservation(2, 500), 0);
+  expect(book.reserve(reservation(1, 1500), 1).agent).toEqual({ count: 2, total: 2000 });
+  expect(book.reserve(reservation(1, 10), 2).agent).toEqual({ count: 2, total: 2000 });
+});
+
+test("an action's attribution never moves: a reservation of it for another agent, requester or run is refused", () => {
+  const book = new UsageBook(DAY);
+  book.reserve(reservation(1, 1000), 0);
+  expect(book.refusal(reservation(1, 0, 'ops-bot', 'ops-bot'))).toMatch(/another run, agent or requester/);
+  expect(book.refusal(reservation(1, 0, 'support-bot', 'dora'))).toMatch(/another run, agent or requester/);
+  expect(book.refusal({ ...reservation(1, 0), runId: 'other' })).toMatch(/another run, agent or requester/);
+  expect(book.refusal(reservation(1, 5000))).toBeUndefined();
+});
+
+test('a full book, or an agent holding its whole share, refuses new actions (not those it holds)', () => {
+  const book = new UsageBook(DAY);
+  for (let i = 0; i < MAX_AGENT_ENTRIES; i++) book.reserve(reservation(i, 1), 0);
+  expect(book.refusal(reservation(MAX_AGENT_ENTRIES, 1))).toMatch(/actions of agent support-bot/);
+  expect(book.refusal(reservation(0, 1))).toBeUndefined();
+  expect(book.refusal(reservation(MAX_AGENT_ENTRIES, 1, 'other-bot'))).toBeUndefined();
+  for (let i = 0; book.size < MAX_BOOK_ENTRIES; i++) book.reserve(reservation(100_000 + i, 1, `bot-${i % 10}`), 0);
+  expect(book.refusal(reservation(999_999, 1, 'fresh-bot'))).toMatch(/holds 4000 actions/);
 });

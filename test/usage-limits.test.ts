@@ -1,5 +1,6 @@
 import { JsonlAuditLog } from '../audit/audit-log';
-import { usageEntriesQuery } from '../common/messages';
+import { randomUUID } from 'node:crypto';
+import { reserveUsageUpdate, settleUsageSignal, usageEntriesQuery } from '../common/messages';
 import { usageLedgerId } from '../common/task-queue';
 import type { ActionStatus } from '../common/statuses';
 import { startHarness, type Harness } from './support/harness';
@@ -63,13 +64,21 @@ test('20 refunds of 10.00 at once against a daily limit of 100.00: exactly 10 pa
   await waitUntil(async () => (await ledger()).length === 10);
   expect((await ledger()).map((e) => e.actionId).sort()).toEqual([...passed].sort());
 
-  // One is rejected, one fails at Stripe: both give their 10.00 back, and two more refunds pass; a third does not.
+  // One is rejected, one fails before its execution began (Stripe refuses the last read of the charge): both give
+  // their 10.00 back. One fails after its execution began (Stripe refuses the refund itself): it keeps it, since a
+  // target that failed after acting would look the same. Two more refunds pass; a third does not.
   await h.decide(passed[0], 'bob', 'reject', { reason: 'duplicate' });
   expect((await h.airlock.result(passed[0])).status).toBe('rejected');
-  h.stripe.failNext(/^POST \/v1\/refunds/, 400, 1);
+  h.stripe.failNext(/^GET \/v1\/charges\/ch_limit/, 400, 1);
   await h.decide(passed[1], 'bob', 'approve');
   expect((await h.airlock.result(passed[1], { timeoutMs: 60_000 })).status).toBe('failed');
+  h.stripe.failNext(/^POST \/v1\/refunds/, 400, 1);
+  await h.decide(passed[3], 'bob', 'approve');
+  expect((await h.airlock.result(passed[3], { timeoutMs: 60_000 })).status).toBe('failed');
+  const log = new JsonlAuditLog(h.auditLogPath);
+  expect(log.has(passed[3], (await h.airlock.get(passed[3])).runId, 'execution')).toBe(true);
   await waitUntil(async () => (await ledger()).length === 8);
+  expect((await ledger()).map((e) => e.actionId)).toContain(passed[3]);
 
   const more = await Promise.all([refund(100), refund(101), refund(102)]);
   const again = await Promise.all(more.map(({ id }) => settled(id)));
@@ -80,7 +89,6 @@ test('20 refunds of 10.00 at once against a daily limit of 100.00: exactly 10 pa
   expect((await h.airlock.result(passed[2], { timeoutMs: 60_000 })).status).toBe('succeeded');
   await waitUntil(async () => (await ledger()).some((e) => e.actionId === passed[2] && e.committedAt !== undefined));
   expect((await ledger()).length).toBe(10);
-  const log = new JsonlAuditLog(h.auditLogPath);
   expect(log.find(passed[2], (await h.airlock.get(passed[2])).runId, 'final').map((r) => r.status)).toEqual([
     'succeeded',
   ]);
@@ -93,3 +101,48 @@ async function waitUntil(ok: () => Promise<boolean>, timeoutMs = 30_000): Promis
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+const reserveAs = (r: { actionId: string; runId: string; agent: string; requester: string; amount: number }) =>
+  h.client.workflow
+    .getHandle(usageLedgerId(h.taskQueue, 'billing.refund_charge'))
+    .executeUpdate(reserveUsageUpdate, { args: [{ ...r, nonce: randomUUID() }] });
+const settle = (actionId: string) =>
+  h.client.workflow.getHandle(usageLedgerId(h.taskQueue, 'billing.refund_charge')).signal(settleUsageSignal, {
+    actionId,
+  });
+
+// Anyone holding the payload keys (an agent backend does) can message the ledger: it must not take their word.
+test('a settle signal from anyone only makes the ledger ask the audit log: a waiting reservation stays', async () => {
+  const waiting = (await ledger()).find((e) => e.committedAt === undefined)!;
+  await settle(waiting.actionId);
+  await new Promise((r) => setTimeout(r, 1500));
+  expect((await ledger()).map((e) => e.actionId)).toContain(waiting.actionId);
+});
+
+test("a reservation sent by someone else cannot move an action to another agent's count, and a made-up one is dropped", async () => {
+  const waiting = (await ledger()).find((e) => e.committedAt === undefined)!;
+  // Counted for support-bot; moved to ops-bot, it would leave support-bot's daily total.
+  await expect(
+    reserveAs({ actionId: waiting.actionId, runId: waiting.runId, agent: 'ops-bot', requester: 'ops-bot', amount: 0 }),
+  ).rejects.toMatchObject({ cause: { type: 'AIRLOCK_LEDGER_REFUSED' } });
+  expect((await ledger()).find((e) => e.actionId === waiting.actionId)?.agent).toBe('support-bot');
+
+  // A made-up action counts only until the ledger asks about it (its sweep, or anyone's settle signal): no worker
+  // recorded it in the audit log, so it is dropped.
+  const made = `act-${'f'.repeat(24)}`;
+  await reserveAs({ actionId: made, runId: 'made-up', agent: 'support-bot', requester: 'alice', amount: 5_000_000 });
+  expect((await ledger()).map((e) => e.actionId)).toContain(made);
+  await settle(made);
+  await waitUntil(async () => !(await ledger()).some((e) => e.actionId === made));
+});
+
+test('ending the ledger does not reset the limits: started again, it rebuilds its book from the audit log', async () => {
+  const before = (await ledger()).map((e) => e.actionId).sort();
+  expect(before.length).toBeGreaterThanOrEqual(10);
+  await h.client.workflow.getHandle(usageLedgerId(h.taskQueue, 'billing.refund_charge')).terminate('an attacker');
+  const { id } = await refund(200);
+  expect(await settled(id)).toBe('denied');
+  const rebuilt = await h.airlock.get(id);
+  expect(rebuilt.policy?.recent?.agent.total).toBeGreaterThan(10_000);
+  expect((await ledger()).map((e) => e.actionId).sort()).toEqual(before);
+});
