@@ -87,6 +87,8 @@ export class CedarPolicyEngine {
   private readonly named: cedar.EntityJson[];
 
   private constructor(
+    /** Each policy's effect (`permit`, `forbid`), by id, in file order. */
+    private readonly effects: Record<string, string>,
     policies: Record<string, string>,
     private readonly annotations: Record<string, Record<string, string>>,
     /** The facts each policy's conditions read (`facts.x`, `plan.y`, `recent.agent.total`), by policy id. */
@@ -169,12 +171,14 @@ export class CedarPolicyEngine {
       };
     }
 
-    const parts = cedar.policySetTextToParts(read('policies.cedar'));
+    const policyText = read('policies.cedar');
+    const parts = cedar.policySetTextToParts(policyText);
     if (parts.type !== 'success') throw new ConfigError(`policies.cedar does not parse: ${messages(parts.errors)}`);
     const policies: Record<string, string> = {};
     const annotations: Record<string, Record<string, string>> = {};
     const reads: Record<string, string[]> = {};
     const forbids: Record<string, (action: string) => boolean> = {};
+    const effects: Record<string, string> = {};
     const literals = new Set<string>();
     for (const text of parts.policies) {
       const json = cedar.policyToJson(text);
@@ -190,6 +194,7 @@ export class CedarPolicyEngine {
       policies[id] = text;
       reads[id] = [...contextReads(json.json.conditions, new Set())].sort();
       if (json.json.effect === 'forbid') forbids[id] = actionScope(json.json.action);
+      effects[id] = json.json.effect;
       annotations[id] = json.json.annotations ?? {};
       const mode = annotations[id].mode;
       if (mode !== undefined && mode !== 'shadow' && mode !== 'enforce')
@@ -251,7 +256,10 @@ export class CedarPolicyEngine {
       entities.push({ uid: uid('Action', task), attrs: {}, parents: [uid('Action', 'task')] });
     if (parsed.type !== 'success')
       throw new ConfigError(`entities.json does not match the schema: ${messages(parsed.errors)}`);
+    // Cedar gives the policies in no fixed order: described in the order the file has them.
+    const at = (id: string) => policyText.indexOf(`"${id}"`);
     return new CedarPolicyEngine(
+      Object.fromEntries(Object.entries(effects).sort(([a], [b]) => at(a) - at(b))),
       policies,
       annotations,
       reads,
@@ -370,6 +378,16 @@ export class CedarPolicyEngine {
   /** The forbids that apply to a task's action: each decision on it is theirs too, fired or not. */
   private forbidsOf(task: string): string[] {
     return Object.keys(this.forbids).filter((id) => this.forbids[id](task));
+  }
+
+  /** The loaded policies, in file order: id, effect, whether log-only, and the facts each reads. */
+  describePolicies(): { id: string; effect: string; shadow: boolean; reads: readonly string[] }[] {
+    return Object.keys(this.effects).map((id) => ({
+      id,
+      effect: this.effects[id],
+      shadow: isShadow(this.annotations[id]),
+      reads: this.reads[id] ?? [],
+    }));
   }
 
   /** The facts a policy reads, by id (empty for an unknown id). */

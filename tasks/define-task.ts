@@ -115,6 +115,8 @@ export interface PolicyFacts<I> {
   types: Record<string, FactType>;
   /** The facts of a validated input: every declared fact, of its type (checked on the task's examples at load). */
   of: (input: I) => Record<string, FactValue>;
+  /** What each fact is, in a line, for the README's table of facts (generated from the registry). */
+  descriptions: Record<string, string>;
 }
 
 /** The plan as plan facts read it: what Airlock hashes, so the facts of an approved plan are the facts approved. */
@@ -135,6 +137,8 @@ export interface PlanPolicyFacts<I> {
   types: Record<string, FactType>;
   /** The facts of a plan of a validated input: every declared fact, of its type (checked at each decision). */
   of: (input: I, plan: PlanBody) => Record<string, FactValue>;
+  /** What each fact is, in a line, for the README's table of facts. */
+  descriptions: Record<string, string>;
 }
 
 /**
@@ -222,6 +226,14 @@ export function defineTask<S extends z.ZodType>(def: TaskDefinition<S>): TaskDef
     if (!FACT_NAME.test(name) || !FACT_TYPES.includes(type))
       throw new TaskDefinitionError(
         `Task "${def.name}": fact "${name}" of type "${type}": a fact's name is lowerCamelCase and its type one of ${FACT_TYPES.join(', ')}.`,
+      );
+  }
+  for (const facts of [def.facts, def.planFacts]) {
+    if (!facts) continue;
+    const [declared, described] = [Object.keys(facts.types).sort(), Object.keys(facts.descriptions ?? {}).sort()];
+    if (declared.join() !== described.join())
+      throw new TaskDefinitionError(
+        `Task "${def.name}": describe each fact in a line (descriptions), no more and no less: facts ${declared.join(', ')}; described ${described.join(', ') || 'none'}.`,
       );
   }
   if (def.usage) {

@@ -40,7 +40,12 @@ test('malformed task definitions are refused at load', () => {
 });
 
 test('a task’s policy facts are checked at load: names, Cedar types, and the facts of every example', () => {
-  const withFacts = (facts: object) => () => defineTask({ ...minimal('a.b'), facts } as never);
+  const described = (facts: { types: object; of: unknown }) => ({
+    descriptions: Object.fromEntries(Object.keys(facts.types).map((k) => [k, `what ${k} is`])),
+    ...facts,
+  });
+  const withFacts = (facts: { types: object; of: unknown }) => () =>
+    defineTask({ ...minimal('a.b'), facts: described(facts) } as never);
   expect(withFacts({ types: { x: 'String' }, of: (i: { x: string }) => ({ x: i.x }) })).not.toThrow();
   expect(withFacts({ types: { 'bad-name': 'String' }, of: () => ({}) })).toThrow(/lowerCamelCase/);
   expect(withFacts({ types: { amount: 'Float' }, of: () => ({}) })).toThrow(/one of Long, String, Bool/);
@@ -48,6 +53,27 @@ test('a task’s policy facts are checked at load: names, Cedar types, and the f
   expect(withFacts({ types: { amount: 'Long' }, of: () => ({ amount: 12.5 }) })).toThrow(/"amount" must be a Long/);
   expect(withFacts({ types: { amount: 'Long' }, of: () => ({}) })).toThrow(/"amount" must be a Long, and is missing/);
   expect(withFacts({ types: {}, of: () => ({ extra: true }) })).toThrow(/"extra" is not a declared fact/);
+  // Each fact is described in a line: the README's table of facts is generated from the descriptions.
+  expect(() =>
+    defineTask({
+      ...minimal('a.b'),
+      facts: { types: { x: 'String' }, of: () => ({ x: '' }), descriptions: {} },
+    } as never),
+  ).toThrow(/describe each fact in a line/);
+});
+
+test('plan facts and usage counting are checked at load: names, types, and a Long fact to sum over a window', () => {
+  const task = (extra: object) => () => defineTask({ ...minimal('a.b'), ...extra } as never);
+  const planFacts = {
+    types: { amount: 'Long', currency: 'String' },
+    of: () => ({}),
+    descriptions: { amount: 'a', currency: 'c' },
+  };
+  expect(task({ planFacts, usage: { sum: 'amount', window: '24h' } })).not.toThrow();
+  expect(task({ planFacts: { ...planFacts, types: { Amount: 'Long' } } })).toThrow(/lowerCamelCase/);
+  expect(task({ planFacts, usage: { sum: 'currency', window: '24h' } })).toThrow(/sums "currency", which is a String/);
+  expect(task({ planFacts, usage: { sum: 'nothing', window: '24h' } })).toThrow(/not a fact of the task/);
+  expect(task({ planFacts, usage: { sum: 'amount', window: 'a day' } })).toThrow(/"a day" is not a duration/);
 });
 
 test('each task publishes its input as JSON Schema generated from zod', () => {

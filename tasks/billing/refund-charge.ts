@@ -74,6 +74,12 @@ export const refundCharge = defineTask({
   // The amount may be left out (refund what remains) and the currency is the charge's: both come from the plan.
   planFacts: {
     types: { amount: 'Long', currency: 'String', amountHundredths: 'Long', shareOfChargePercent: 'Long' },
+    descriptions: {
+      amount: "what the refund moves, in the currency's smallest unit (the input's, else what remains)",
+      currency: 'the charge’s currency, ISO 4217 lowercase (`usd`)',
+      amountHundredths: 'the amount in hundredths of the main unit, whatever the currency: 20.00 is 2000',
+      shareOfChargePercent: 'the refund as a whole percentage of the charge',
+    },
     of: (_input, plan) => {
       const before = plan.before as ChargeState;
       const after = plan.after as ChargeState;

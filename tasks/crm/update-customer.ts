@@ -42,6 +42,7 @@ export const updateCustomer = defineTask({
   // Which fields the change touches, for rules such as "a change of phone alone needs no approval".
   facts: {
     types: { changedFields: 'Set<String>' },
+    descriptions: { changedFields: 'the fields the change gives a value: `name`, `email`, `phone`, `tier`' },
     of: (input) => ({ changedFields: Object.keys(input.changes).sort() }),
   },
   credentials: DEMO_CRM_CREDENTIALS,

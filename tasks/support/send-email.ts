@@ -46,6 +46,7 @@ export const sendEmail = defineTask({
   // Where the email goes, for rules such as "mail within example.com needs no approval" (lowercase, as DNS compares).
   facts: {
     types: { recipientDomain: 'String' },
+    descriptions: { recipientDomain: 'the domain the email goes to, lowercase (`example.com`)' },
     of: (input) => ({ recipientDomain: input.to.slice(input.to.lastIndexOf('@') + 1).toLowerCase() }),
   },
   credentials: {
