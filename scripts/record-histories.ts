@@ -1,6 +1,6 @@
 /**
- * Records the histories of a few actions (auto-approved, dry run, denied, waiting for approval, approved, rejected) with
- * this version of Airlock, for a later version's replay test: `npx tsx scripts/record-histories.ts <out.json>`, run in a
+ * Records the histories of a few actions (auto-approved, dry run, denied, waiting for approval, approved, rejected, a
+ * refund waiting and approved) and of a usage ledger with this version of Airlock, for a later version's replay test: `npx tsx scripts/record-histories.ts <out.json>`, run in a
  * checkout of the version to keep (test/fixtures/histories/airlock-5e6a003.json was recorded so). The fixture holds
  * its own test codec key.
  */
@@ -21,6 +21,7 @@ import { airlockDataConverter } from '../crypto/data-converter';
 import { newCodecKeyFile, parseCodecKeys } from '../crypto/encryption-codec';
 import { buildIdentities } from '../config/identities';
 import { publicKeyText } from '../crypto/signing-keys';
+import { usageLedgerId } from '../common/task-queue';
 
 async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -60,7 +61,7 @@ async function record(stack: EphemeralStack): Promise<void> {
     namespace: stack.namespace,
     taskQueue,
     aws: { region: cfg.moto.region, endpoint: stack.moto.endpoint, accountId: cfg.moto.accountId },
-    endpoints: { 'demo-crm': crm.url },
+    endpoints: { 'demo-crm': crm.url, stripe: stack.stripe.url },
     policiesDir: join(REPO_ROOT, cfg.worker.policiesDir),
     identities,
     codecKeys,
@@ -110,6 +111,16 @@ async function record(stack: EphemeralStack): Promise<void> {
       'awaiting-approval',
     );
     await decided('rejected', { customerId: 'C-1004', changes: { tier: 'silver' } }, 'reject');
+    // A refund: decided on its plan's facts, counted by its task's usage ledger (whose history is recorded too).
+    const refund = await propose('billing.refund_charge', { chargeId: 'ch_fixture0001', amount: 40 });
+    await airlock.waitFor(refund.id, ['awaiting_approval'], { intervalMs: 20 });
+    await save('refund-awaiting-approval', refund.id);
+    const attempt = await airlock.decideAs(refund.id, { approver: 'bob', key: bobKey, decision: 'approve' });
+    if (!attempt.accepted) throw new Error("bob's approval of the refund was refused");
+    if ((await airlock.result(refund.id)).status !== 'succeeded') throw new Error('the refund did not succeed');
+    await save('refund-approved-succeeded', refund.id);
+    await new Promise((r) => setTimeout(r, 1000)); // the ledger asks the audit log how the refund ended
+    await save('usage-ledger', usageLedgerId(taskQueue, 'billing.refund_charge'));
   });
   const out = process.argv[2];
   writeFileSync(
