@@ -265,12 +265,13 @@ export function createActivities(deps: ActivityDeps) {
     return (out instanceof Promise ? out.then(told) : told(out)) as T;
   };
 
-  const taskContext = (actionId: string, session: MintedSession): TaskContext => ({
+  const taskContext = (actionId: string, session: MintedSession, planFacts?: FactRecord): TaskContext => ({
     actionId,
     secrets: session.secrets,
     endpoints: deps.endpoints,
     fetch: deps.http,
     aws: { region: deps.aws.region, endpoint: deps.aws.endpoint, credentials: session.credentials },
+    ...(planFacts ? { planFacts } : {}),
   });
 
   /** Runs `fn` with a minted session; whatever escapes has every sensitive string redacted. */
@@ -508,6 +509,7 @@ export function createActivities(deps: ActivityDeps) {
     planHash: string | undefined,
     approvers: string[],
     plan?: Plan,
+    planFacts?: FactRecord,
   ): Promise<ExecutionResult> => {
     // Recorded before anything is minted: no effect goes unrecorded, whoever scheduled this and whatever follows.
     await deps.auditLog.append({
@@ -546,7 +548,7 @@ export function createActivities(deps: ActivityDeps) {
       );
     return timed('execute', () =>
       withSession(p, 'execute', policy.sessionSeconds, async (session) => ({
-        output: await p.task.execute(p.parsed, taskContext(p.payload.actionId, session)),
+        output: await p.task.execute(p.parsed, taskContext(p.payload.actionId, session, planFacts)),
         credentials: session.record,
         idempotencyKey: p.payload.actionId,
       })),
@@ -575,7 +577,7 @@ export function createActivities(deps: ActivityDeps) {
   ): Promise<Admission> => {
     const plan = begun ?? planned ?? (await makePlan(p));
     const t0 = deps.clock().getTime();
-    const executed = await carryOut(p, policy, execution, undefined, [], plan);
+    const executed = await carryOut(p, policy, execution, undefined, [], plan, planFactsOf(p, plan));
     const ms = deps.clock().getTime() - t0;
     const audited = await timed('audit', () =>
       deps.auditLog
@@ -746,7 +748,7 @@ export function createActivities(deps: ActivityDeps) {
             ctx.heartbeat({ planChecked: await markFor(planFacts), ...(planFacts ? { planFacts } : {}) });
           }
         }
-        const result = await carryOut(p, policy, execution, args.planHash, approvers);
+        const result = await carryOut(p, policy, execution, args.planHash, approvers, undefined, planFacts);
         return { kind: 'executed', result };
       } catch (err) {
         return fail(err);

@@ -22,6 +22,12 @@ export interface TaskContext {
   fetch: typeof fetch;
   /** This action's AWS session, for tasks whose target is an AWS API. */
   aws: { region: string; endpoint?: string; credentials: SessionCredentials };
+  /**
+   * In `execute`, for a task that declares plan facts: the facts of the plan being carried out, the ones policy
+   * decided on. Execution must act on exactly them (a refund of "what remains" refunds the amount its plan found,
+   * never what remains by then), so that what was approved and counted is what happens.
+   */
+  planFacts?: Record<string, FactValue>;
 }
 
 /** What a task's `plan` returns; Airlock adds the diff (unless given) and the hash. */

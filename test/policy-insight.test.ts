@@ -1,4 +1,6 @@
 import { JsonlAuditLog } from '../audit/audit-log';
+import { usageEntriesQuery } from '../common/messages';
+import { usageLedgerId } from '../common/task-queue';
 import { auditTrail } from '../audit/audit-trail';
 import { formatAction } from '../client/cli/format';
 import { formatBackTest, recordedActions } from '../client/cli/policy-report';
@@ -157,3 +159,39 @@ test('every string a back-test prints is escaped: a hostile action id or reason 
   expect(text).not.toMatch(/[\u001b\u202e]/);
   expect(text).toContain('would: deny (no policy matched)');
 });
+
+test('a plan that changed is decided again: a refund whose remaining amount grew past 20.00 needs two approvers', async () => {
+  let refunded = 100_000 - 1500; // a 1,000.00 charge of which 15.00 remains refundable
+  h.stripe.patchAnswers(/^GET \/v1\/charges\/ch_grow/, (charge) => ({
+    ...charge,
+    amount: 100_000,
+    amount_refunded: refunded,
+  }));
+  const { id } = await h.airlock.propose({
+    task: 'billing.refund_charge',
+    input: { chargeId: 'ch_grow0001' },
+    ...alice,
+  });
+  await h.airlock.waitFor(id, ['awaiting_approval']);
+  expect((await h.airlock.get(id)).approvalsRequired).toBe(1);
+
+  refunded = 100_000 - 2500; // an earlier refund of the charge was reversed: 25.00 remains now
+  await h.decide(id, 'bob', 'approve');
+  await h.airlock.waitFor(id, ['awaiting_reapproval']);
+  const again = await h.airlock.get(id);
+  expect([again.approvalsRequired, again.plan?.summary]).toEqual([2, expect.stringContaining('Refund 25.00 USD')]);
+  expect(again.stalePlans).toHaveLength(1);
+
+  const sentBefore = h.stripe.requests.filter((r) => r.method === 'POST' && r.path === '/v1/refunds').length;
+  await h.decide(id, 'bob', 'approve');
+  expect((await h.airlock.get(id)).status).toBe('awaiting_reapproval'); // one of two
+  await h.decide(id, 'carol', 'approve');
+  expect((await h.airlock.result(id, { timeoutMs: 60_000 })).status).toBe('succeeded');
+  // Stripe was asked for the amount of the plan the two approved, and the ledger counts that amount.
+  const sent = h.stripe.requests.filter((r) => r.method === 'POST' && r.path === '/v1/refunds').slice(sentBefore);
+  expect(sent.map((r) => new URLSearchParams(r.body).get('amount'))).toEqual(['2500']);
+  const entries = await h.client.workflow
+    .getHandle(usageLedgerId(h.taskQueue, 'billing.refund_charge'))
+    .query(usageEntriesQuery);
+  expect(entries.find((e) => e.actionId === id)?.amount).toBe(2500);
+}, 120_000);

@@ -205,3 +205,27 @@ test('an SSM parameter outside /app/ is refused at validation', async () => {
   });
   client.destroy();
 });
+
+test('a refund without an amount refunds what its plan found (and was approved and counted), on every attempt', async () => {
+  const before = refundRequests().length;
+  const { id } = await h.airlock.propose({
+    task: 'billing.refund_charge',
+    input: { chargeId: 'ch_effecttest0003' },
+    agent: 'support-bot',
+    user: 'alice',
+  });
+  await h.airlock.waitFor(id, ['awaiting_approval']);
+  const waiting = await h.airlock.get(id);
+  // stripe-mock's charges are 1.00 with nothing refunded: the plan finds 100 cents to refund, and policy decides on it.
+  expect(waiting.policy?.planFacts).toMatchObject({ amount: 100, currency: 'usd', amountHundredths: 100 });
+  await h.approveAll(id);
+  const final = await h.airlock.result(id, { timeoutMs: 60_000 });
+  expect(final.status).toBe('succeeded');
+  const sent = refundRequests().slice(before);
+  // Its first result was lost (a crash after the effect): both attempts sent the same amount and key.
+  expect(sent.length).toBeGreaterThanOrEqual(2);
+  for (const r of sent) {
+    expect(new URLSearchParams(r.body).get('amount')).toBe('100');
+    expect(r.headers['idempotency-key']).toBe(id);
+  }
+});

@@ -144,10 +144,19 @@ export const refundCharge = defineTask({
     };
   },
   async execute(input, ctx) {
+    // The amount its plan found (the approved and counted one), when the input leaves it out: never "what remains"
+    // by the time it runs, which another refund could have changed. Every attempt sends the same.
+    const amount = input.amount ?? (ctx.planFacts?.amount as number | undefined);
+    if (amount === undefined)
+      throw new TargetError(
+        `No amount to refund for charge ${input.chargeId}: its plan's amount was not given to execution. Propose again with an amount.`,
+        undefined,
+        false,
+      );
     // The action id is Stripe's Idempotency-Key: a retried attempt gets the first refund back, never a second one.
     const refund = await stripeCall('refunds.create', async () =>
       (await stripeFor(ctx)).refunds.create(
-        { charge: input.chargeId, amount: input.amount, reason: input.reason },
+        { charge: input.chargeId, amount, reason: input.reason },
         { idempotencyKey: ctx.actionId },
       ),
     );
