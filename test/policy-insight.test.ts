@@ -195,3 +195,32 @@ test('a plan that changed is decided again: a refund whose remaining amount grew
     .query(usageEntriesQuery);
   expect(entries.find((e) => e.actionId === id)?.amount).toBe(2500);
 }, 120_000);
+
+test('the shipped rules end to end: a change of phone alone runs at once; a refund above 2,000.00 is denied, saying why', async () => {
+  const phone = await h.airlock.propose({
+    task: 'crm.update_customer',
+    input: { customerId: 'C-1005', changes: { phone: '+31 20 555 1234' } },
+    ...alice,
+  });
+  const changed = await h.airlock.result(phone.id, { timeoutMs: 60_000 });
+  expect([changed.status, changed.approvalsRequired]).toEqual(['succeeded', 0]);
+  expect(h.crm.store.customers.get('C-1005')?.phone).toBe('+31 20 555 1234');
+  expect(changed.policy?.factsUsed).toEqual({ 'facts.changedFields': ['phone'] });
+
+  h.stripe.patchAnswers(/^GET \/v1\/charges\/ch_large/, (charge) => ({
+    ...charge,
+    amount: 500_000,
+    amount_refunded: 0,
+  }));
+  const before = h.stripe.requests.filter((r) => r.method === 'POST').length;
+  const large = await h.airlock.propose({
+    task: 'billing.refund_charge',
+    input: { chargeId: 'ch_large0001', amount: 200_001 },
+    ...alice,
+  });
+  const denied = await h.airlock.result(large.id, { timeoutMs: 60_000 });
+  expect(denied.status).toBe('denied');
+  expect(denied.error?.message).toContain('agents-may-not-refund-over-2000');
+  expect(denied.policy?.factsUsed).toMatchObject({ 'plan.amountHundredths': 200_001 });
+  expect(h.stripe.requests.filter((r) => r.method === 'POST').length).toBe(before); // only the plan's read
+});
