@@ -4,6 +4,7 @@ import { reserveUsageUpdate, settleUsageSignal, usageEntriesQuery } from '../com
 import { usageLedgerId } from '../common/task-queue';
 import type { ActionStatus } from '../common/statuses';
 import { startHarness, type Harness } from './support/harness';
+import { usageLedgerWorkflow } from '../workflows/usage-ledger-workflow';
 import { policiesWith } from './support/policies-with';
 
 // Limits over time, counted by Airlock's own ledger (a Temporal workflow): a daily limit of 100.00 of refunds for an
@@ -147,4 +148,35 @@ test('ending the ledger does not reset the limits: started again, it rebuilds it
   // The denied one gives its reservation back once its record is written: then the rebuilt book is the one before.
   await waitUntil(async () => (await ledger()).length === before.length);
   expect((await ledger()).map((e) => e.actionId).sort()).toEqual(before);
+});
+
+test('a ledger continues as new when its history grows, carrying what it counts and the answers it gave', async () => {
+  const handle = await h.client.workflow.start(usageLedgerWorkflow, {
+    workflowId: `airlock-usage-continue-${randomUUID()}`,
+    taskQueue: h.taskQueue,
+    args: [{ task: 'billing.refund_charge', windowMs: 24 * 3600 * 1000, carried: [], continueAtEvents: 40 }],
+  });
+  const reserve = (i: number) =>
+    handle.executeUpdate(reserveUsageUpdate, {
+      args: [
+        {
+          actionId: `act-${String(i).padStart(24, '0')}`,
+          runId: 'r',
+          agent: 'support-bot',
+          requester: 'alice',
+          amount: 100,
+          nonce: randomUUID(),
+        },
+      ],
+    });
+  const answers = [];
+  for (let i = 0; i < 30; i++) answers.push(await reserve(i));
+  expect(answers.map((a) => a.agent.total)).toEqual(answers.map((_, i) => 100 * (i + 1)));
+  await waitUntil(async () => (await handle.describe()).runId !== handle.firstExecutionRunId);
+  // The new run holds every entry, and answers a repeated reservation as the first run did.
+  const entries = await handle.query(usageEntriesQuery);
+  expect(entries).toHaveLength(30);
+  expect((await reserve(7)).agent).toEqual(answers[7].agent);
+  expect((await reserve(30)).agent).toEqual({ count: 31, total: 3100 });
+  await handle.terminate('test over');
 });

@@ -28,6 +28,8 @@ export interface UsageLedgerArgs {
   carried?: BookEntry[];
   /** Actions the previous run was told had ended, not yet asked about. */
   ended?: string[];
+  /** History length at which it continues as new (2,000 unless a test says otherwise). */
+  continueAtEvents?: number;
 }
 
 /** How long a reservation may go unsettled before the ledger asks about it itself (a settle signal may be lost). */
@@ -132,8 +134,11 @@ export async function usageLedgerWorkflow(args: UsageLedgerArgs): Promise<void> 
     await rebuild(args, book);
     ready = true;
   }
+  const tooLong = () =>
+    workflowInfo().continueAsNewSuggested ||
+    workflowInfo().historyLength > (args.continueAtEvents ?? CONTINUE_AT_EVENTS);
   for (;;) {
-    await condition(() => ended.size > 0 || workflowInfo().continueAsNewSuggested, SWEEP_AFTER_MS);
+    await condition(() => ended.size > 0 || tooLong(), SWEEP_AFTER_MS);
     const ask = [...new Set([...ended, ...book.unsettled(Date.now() - SWEEP_AFTER_MS)])].slice(0, SETTLE_BATCH);
     for (const id of ask) ended.delete(id);
     const actions = ask.flatMap((actionId) => {
@@ -144,11 +149,10 @@ export async function usageLedgerWorkflow(args: UsageLedgerArgs): Promise<void> 
       const answers = await settlements(args.task, actions);
       for (const { actionId } of actions) book.settle(actionId, answers[actionId] ?? 'running', Date.now());
     }
-    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > CONTINUE_AT_EVENTS) {
+    if (tooLong()) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof usageLedgerWorkflow>({
-        task: args.task,
-        windowMs: args.windowMs,
+        ...args,
         carried: book.prune(Date.now()),
         ended: [...ended],
       });
