@@ -26,7 +26,7 @@ import { airlockDataConverter } from '../crypto/data-converter';
 import { newCodecKeyFile, parseCodecKeys } from '../crypto/encryption-codec';
 import { buildIdentities } from '../config/identities';
 import { publicKeyText } from '../crypto/signing-keys';
-import { CedarPolicyEngine } from '../policy/cedar-policy-engine';
+import { loadPolicies } from '../policy/cedar-policy-engine';
 import { temporalUsageLedger } from '../activities/usage-ledger';
 import { createDefaultRegistry } from '../tasks';
 import type { DevConfig } from '../stack/dev-config';
@@ -484,12 +484,7 @@ async function whereTimeWent(r: {
  * and a refund decided on its plan's facts and its recent usage (three approval counts asked, two forbids read facts).
  */
 function policyDecisionMicros(cfg: DevConfig, identities: Identities) {
-  const engine = CedarPolicyEngine.load(
-    join(REPO_ROOT, cfg.worker.policiesDir),
-    createDefaultRegistry().policyShapes(),
-    [...identities.people.values()].map((p) => ({ name: p.id, groups: p.groups })),
-    [...identities.agents.values()].map((a) => ({ name: a.id })),
-  );
+  const engine = loadPolicies(join(REPO_ROOT, cfg.worker.policiesDir), createDefaultRegistry(), identities);
   const note = {
     agent: 'support-bot',
     user: 'alice',

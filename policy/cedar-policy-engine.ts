@@ -65,6 +65,26 @@ type Uid = { type: string; id: string };
 const uid = (type: string, id: string): Uid => ({ type: `${NS}::${type}`, id });
 const ref = (type: string, id: string) => ({ __entity: uid(type, id) });
 
+/**
+ * The policies in `dir` as a worker loads them: each registered task's action with its facts, and the registered
+ * people and agents as Cedar entities. The worker, `airlock policy test` and the benchmark load them so.
+ */
+export function loadPolicies(
+  dir: string,
+  registry: { policyShapes(): TaskPolicyShape[] },
+  identities: {
+    people: ReadonlyMap<string, { id: string; groups: string[] }>;
+    agents: ReadonlyMap<string, { id: string }>;
+  },
+): CedarPolicyEngine {
+  return CedarPolicyEngine.load(
+    dir,
+    registry.policyShapes(),
+    [...identities.people.values()].map((p) => ({ name: p.id, groups: p.groups })),
+    [...identities.agents.values()].map((a) => ({ name: a.id })),
+  );
+}
+
 /** Parses `30s`, `15m`, `24h`, `7d` into seconds. */
 export function parseDurationSeconds(text: string, where: string): number {
   const m = /^(\d+)\s*([smhd])$/.exec(text.trim());

@@ -6,7 +6,7 @@ import { formatAction } from '../client/cli/format';
 import { formatBackTest, recordedActions } from '../client/cli/policy-report';
 import { loadIdentities } from '../config/identities';
 import { backTest } from '../policy/back-test';
-import { CedarPolicyEngine } from '../policy/cedar-policy-engine';
+import { loadPolicies } from '../policy/cedar-policy-engine';
 import { createDefaultRegistry } from '../tasks';
 import { runAirlock, suiteCliEnv } from './support/cli';
 import { startHarness, type Harness } from './support/harness';
@@ -100,12 +100,7 @@ forbid (principal, action == Airlock::Action::"billing.refund_charge", resource)
   // With the running actions (asked from Temporal): the waiting refund changes too; the customer change does not.
   const identities = loadIdentities({ approversFile: h.approversFile, agentsFile: h.agentsFile });
   const registry = createDefaultRegistry();
-  const engine = CedarPolicyEngine.load(
-    candidate,
-    registry.policyShapes(),
-    [...identities.people.values()].map((p) => ({ name: p.id, groups: p.groups })),
-    [...identities.agents.values()].map((a) => ({ name: a.id })),
-  );
+  const engine = loadPolicies(candidate, registry, identities);
   const all = backTest(
     engine,
     registry,

@@ -4,7 +4,7 @@ import { ConfigError } from '../common/errors';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
-import { CedarPolicyEngine } from '../policy/cedar-policy-engine';
+import { loadPolicies } from '../policy/cedar-policy-engine';
 import type { AwsSettings } from '../config/runtime-config';
 import type { Identities } from '../config/identities';
 import type { CodecKeys } from '../crypto/encryption-codec';
@@ -54,12 +54,7 @@ export interface AirlockWorkerOptions {
  */
 export function createActivityDeps(opts: Omit<AirlockWorkerOptions, 'workflowBundle' | 'tuning'>): ActivityDeps {
   const registry = opts.registry ?? createDefaultRegistry();
-  const policy = CedarPolicyEngine.load(
-    opts.policiesDir,
-    registry.policyShapes(),
-    [...opts.identities.people.values()].map((p) => ({ name: p.id, groups: p.groups })),
-    [...opts.identities.agents.values()].map((a) => ({ name: a.id })),
-  );
+  const policy = loadPolicies(opts.policiesDir, registry, opts.identities);
   const historyReader = new Client({
     connection: opts.connection,
     namespace: opts.namespace,

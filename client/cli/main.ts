@@ -22,7 +22,7 @@ import { createSigningKey, keysDir, loadSigningKey, publicKeyText } from '../../
 import { SHA256_HEX } from '../../common/identifiers';
 import { safeJson, visible, visibleLines } from '../../common/terminal-text';
 import { backTest } from '../../policy/back-test';
-import { CedarPolicyEngine } from '../../policy/cedar-policy-engine';
+import { loadPolicies } from '../../policy/cedar-policy-engine';
 import { loadIdentities } from '../../config/identities';
 import { formatBackTest, formatExplain, recordedActions } from './policy-report';
 import { actionJson, bold, formatAction, formatPlan, red, relative, statusColor, useColor } from './format';
@@ -493,12 +493,7 @@ withJson(
     agentsFile: file(o.agents, 'AIRLOCK_AGENTS_FILE', '.airlock/agents.json'),
   });
   const registry = createDefaultRegistry();
-  const candidate = CedarPolicyEngine.load(
-    dir,
-    registry.policyShapes(),
-    [...identities.people.values()].map((p) => ({ name: p.id, groups: p.groups })),
-    [...identities.agents.values()].map((a) => ({ name: a.id })),
-  );
+  const candidate = loadPolicies(dir, registry, identities);
   const logPath = o.auditLog ?? process.env.AIRLOCK_AUDIT_LOG;
   const actions = await recordedActions({
     auditLog: logPath ? new JsonlAuditLog(logPath) : undefined,
