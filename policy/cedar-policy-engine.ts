@@ -101,7 +101,15 @@ export class CedarPolicyEngine {
   private readonly policySetId = `airlock-${randomUUID()}`;
   /** The enforced policies with the log-only ones (`@mode("shadow")`), when there are any: their would-be verdict. */
   private readonly shadowSetId: string | undefined;
+  /**
+   * For each action (each task, `preview`, `approve`), the policies whose scope can match it, parsed once: Cedar
+   * copies a request's whole policy set, so a request carries only those that could apply (the decisions are the
+   * same: a policy whose scope does not match is not applicable). With shadow policies, their sets too.
+   */
+  private readonly setsByAction = new Map<string, { enforced: string; shadow?: string }>();
   private readonly eligibleBy = new Map<string, string[]>();
+  /** Every fact any policy (shadow ones too) reads; undefined when requests carry every fact. */
+  private readonly needed: ReadonlySet<string> | undefined;
   private readonly byKey: Map<string, cedar.EntityJson>;
   /** Every entity a policy's conditions name literally, with its ancestors: sent with every request. */
   private readonly named: cedar.EntityJson[];
@@ -113,20 +121,41 @@ export class CedarPolicyEngine {
     private readonly annotations: Record<string, Record<string, string>>,
     /** The facts each policy's conditions read (`facts.x`, `plan.y`, `recent.agent.total`), by policy id. */
     private readonly reads: Record<string, string[]>,
-    /** Each forbid's action scope: a forbid that applies to a task but did not fire decided too, by not firing. */
-    private readonly forbids: Record<string, (action: string) => boolean>,
+    /** Each policy's action scope: which actions it can apply to (a forbid that did not fire decided too). */
+    private readonly scopes: Record<string, (action: string, isTask: boolean) => boolean>,
+    tasks: readonly string[],
+    split: boolean,
     private readonly entities: cedar.EntityJson[],
     literals: readonly string[],
     private readonly slicing: boolean,
+    trimming: boolean,
   ) {
+    const needed = new Set(Object.values(reads).flat());
+    this.needed = trimming && !needed.has('*') ? needed : undefined;
     const enforced = Object.fromEntries(Object.entries(policies).filter(([id]) => !isShadow(annotations[id])));
     const parsed = cedar.preparsePolicySet(this.policySetId, { staticPolicies: enforced });
     if (parsed.type !== 'success')
       throw new ConfigError(`policies.cedar could not be parsed: ${messages(parsed.errors)}`);
-    if (Object.keys(enforced).length < Object.keys(policies).length) {
+    const shadowing = Object.keys(enforced).length < Object.keys(policies).length;
+    if (shadowing) {
       this.shadowSetId = `${this.policySetId}-shadow`;
       const all = cedar.preparsePolicySet(this.shadowSetId, { staticPolicies: policies });
       if (all.type !== 'success') throw new ConfigError(`policies.cedar could not be parsed: ${messages(all.errors)}`);
+    }
+    const preparse = (setId: string, from: Record<string, string>, action: string, isTask: boolean) => {
+      const applicable = Object.fromEntries(Object.entries(from).filter(([id]) => scopes[id](action, isTask)));
+      const answer = cedar.preparsePolicySet(setId, { staticPolicies: applicable });
+      if (answer.type !== 'success')
+        throw new ConfigError(`policies.cedar could not be parsed: ${messages(answer.errors)}`);
+      return setId;
+    };
+    for (const [action, isTask] of split
+      ? [...tasks.map((t) => [t, true] as const), ['preview', false] as const, ['approve', false] as const]
+      : []) {
+      this.setsByAction.set(action, {
+        enforced: preparse(`${this.policySetId}:${action}`, enforced, action, isTask),
+        ...(shadowing ? { shadow: preparse(`${this.policySetId}-shadow:${action}`, policies, action, isTask) } : {}),
+      });
     }
     this.byKey = new Map(entities.map((e) => [keyOf(e.uid), e]));
     this.named = this.closure(literals, new Set());
@@ -150,6 +179,16 @@ export class CedarPolicyEngine {
        * the sliced decisions are tested against.
        */
       entitySlicing?: boolean;
+      /**
+       * Send each request only the facts some policy reads (the default); `false` sends every fact, as a reference
+       * the trimmed decisions are tested against.
+       */
+      contextTrimming?: boolean;
+      /**
+       * Give each action its own policy set, of the policies that can apply to it (the default); `false` evaluates
+       * every request against every policy, as a reference the split decisions are tested against.
+       */
+      splitByAction?: boolean;
     } = {},
   ): CedarPolicyEngine {
     const read = (file: string) => {
@@ -197,7 +236,7 @@ export class CedarPolicyEngine {
     const policies: Record<string, string> = {};
     const annotations: Record<string, Record<string, string>> = {};
     const reads: Record<string, string[]> = {};
-    const forbids: Record<string, (action: string) => boolean> = {};
+    const scopes: Record<string, (action: string, isTask: boolean) => boolean> = {};
     const effects: Record<string, string> = {};
     const literals = new Set<string>();
     for (const text of parts.policies) {
@@ -213,7 +252,7 @@ export class CedarPolicyEngine {
       if (policies[id]) throw new ConfigError(`policies.cedar: two policies have @id("${id}"); ids must be unique.`);
       policies[id] = text;
       reads[id] = [...contextReads(json.json.conditions, new Set())].sort();
-      if (json.json.effect === 'forbid') forbids[id] = actionScope(json.json.action);
+      scopes[id] = actionScope(json.json.action);
       effects[id] = json.json.effect;
       annotations[id] = json.json.annotations ?? {};
       const mode = annotations[id].mode;
@@ -283,10 +322,13 @@ export class CedarPolicyEngine {
       policies,
       annotations,
       reads,
-      forbids,
+      scopes,
+      taskNames,
+      options.splitByAction !== false,
       entities,
       [...literals],
       options.entitySlicing ?? true,
+      options.contextTrimming ?? true,
     );
   }
 
@@ -295,9 +337,9 @@ export class CedarPolicyEngine {
    * decided (the permits, and the forbids that refused it with fewer approvals) and which facts they read.
    */
   decideProposal(q: ProposalQuery): PolicyDecision {
-    const enforced = this.decideIn(this.policySetId, q);
+    const enforced = this.decideIn(false, q);
     if (!this.shadowSetId) return enforced;
-    const would = this.decideIn(this.shadowSetId, q);
+    const would = this.decideIn(true, q);
     return {
       ...enforced,
       shadow: {
@@ -314,14 +356,12 @@ export class CedarPolicyEngine {
     return Object.keys(this.annotations).filter((id) => isShadow(this.annotations[id]));
   }
 
-  private decideIn(setId: string, q: ProposalQuery): PolicyDecision {
+  private decideIn(shadow: boolean, q: ProposalQuery): PolicyDecision {
     const resource = { uid: uid('Target', q.target), attrs: { task: q.task, risk: q.risk }, parents: [] };
     let lastDeny: string[] = [];
     for (let approvals = 0; approvals <= MAX_APPROVALS; approvals++) {
-      const context: cedar.Context = { approvals, facts: q.facts ?? {}, plan: q.plan ?? {} };
-      if (q.recent) context.recent = q.recent as unknown as cedar.CedarValueJson;
-      if (q.user) context.user = ref('User', q.user);
-      const response = this.authorize(uid('Agent', q.agent), uid('Action', q.task), resource, context, setId);
+      const context = this.contextOf(q, approvals);
+      const response = this.authorize(uid('Agent', q.agent), uid('Action', q.task), resource, context, shadow);
       if (response.decision === 'allow') {
         const raisedBy = approvals ? lastDeny : [];
         const annotated = (name: string) =>
@@ -363,6 +403,17 @@ export class CedarPolicyEngine {
     };
   }
 
+  /** A proposal's request context at one number of approvals: with only the facts some policy reads. */
+  private contextOf(q: ProposalQuery, approvals: number): cedar.Context {
+    const { needed } = this;
+    const part = (scope: string, value: object) =>
+      (needed ? neededPart(scope, value, needed) : value) as cedar.CedarValueJson;
+    const context: cedar.Context = { approvals, facts: part('facts', q.facts ?? {}), plan: part('plan', q.plan ?? {}) };
+    if (q.recent) context.recent = part('recent', q.recent);
+    if (q.user) context.user = ref('User', q.user);
+    return context;
+  }
+
   /** The facts `policyIds` read, with the values this query gave them (`facts.x`, `plan.y`, `recent.agent.total`). */
   private factsRead(policyIds: readonly string[], q: ProposalQuery): { factsUsed?: Record<string, FactValue> } {
     const used: Record<string, FactValue> = {};
@@ -397,7 +448,7 @@ export class CedarPolicyEngine {
 
   /** The forbids that apply to a task's action: each decision on it is theirs too, fired or not. */
   private forbidsOf(task: string): string[] {
-    return Object.keys(this.forbids).filter((id) => this.forbids[id](task));
+    return Object.keys(this.scopes).filter((id) => this.effects[id] === 'forbid' && this.scopes[id](task, true));
   }
 
   /** The loaded policies, in file order: id, effect, whether log-only, and the facts each reads. */
@@ -480,8 +531,11 @@ export class CedarPolicyEngine {
     action: Uid,
     resource: cedar.EntityJson,
     context: cedar.Context,
-    setId = this.policySetId,
+    shadow = false,
   ): cedar.Response {
+    const sets = this.setsByAction.get(action.id);
+    const setId =
+      (shadow ? sets?.shadow : sets?.enforced) ?? (shadow ? this.shadowSetId : undefined) ?? this.policySetId;
     const answer = cedar.statefulIsAuthorized({
       principal,
       action,
@@ -530,12 +584,17 @@ const RECENT_TYPE: cedar.TypeOfAttribute<string> = {
   attributes: { agent: FIGURES, user: FIGURES, task: FIGURES },
 };
 
-/** Which task actions a policy's action scope covers (tasks are all in the group `task`). */
-function actionScope(scope: unknown): (action: string) => boolean {
+/**
+ * Which actions a policy's action scope can match: all; the actions it names (`==`, or `in` one or a list, each
+ * itself included); and, when it names the group `task`, every task (not `preview` nor `approve`, which are in no
+ * group). Anything else it might say counts as all, so a policy is never left out of a request it could apply to.
+ */
+function actionScope(scope: unknown): (action: string, isTask: boolean) => boolean {
   const s = scope as { op?: string; entity?: { id?: string }; entities?: { id?: string }[] } | undefined;
-  const ids = new Set([s?.entity?.id, ...(s?.entities ?? []).map((e) => e.id)].filter(Boolean));
-  if (!s || s.op === 'All' || ids.has('task')) return () => true;
-  return (action) => ids.has(action);
+  if (!s || (s.op !== '==' && s.op !== 'in')) return () => true;
+  const ids = new Set([s.entity?.id, ...(s.entities ?? []).map((e) => e.id)].filter(Boolean));
+  if (!ids.size) return () => true;
+  return (action, isTask) => ids.has(action) || (isTask && ids.has('task'));
 }
 
 /** A `context.a.b...` attribute path in a policy's JSON, as `a.b...`; undefined for anything else. */
@@ -549,7 +608,10 @@ function contextPath(node: unknown): string | undefined {
   return left === undefined ? undefined : left ? `${left}.${access.attr}` : access.attr;
 }
 
-/** The facts (`facts.x`, `plan.x`, `recent.scope.figure`) a policy's conditions read, into `out`. */
+/**
+ * The facts (`facts.x`, `plan.x`, `recent.scope.figure`) a policy's conditions read, into `out`: a record read whole
+ * (`context.plan`, `context.recent.agent`) as its own path, and the context itself read whole as `*`.
+ */
 function contextReads(node: unknown, out: Set<string>): Set<string> {
   if (Array.isArray(node)) {
     for (const item of node) contextReads(item, out);
@@ -557,13 +619,33 @@ function contextReads(node: unknown, out: Set<string>): Set<string> {
   }
   if (!node || typeof node !== 'object') return out;
   const path = contextPath(node);
-  const parts = path?.split('.') ?? [];
-  const depth = parts[0] === 'recent' ? 3 : parts[0] === 'facts' || parts[0] === 'plan' ? 2 : 0;
-  if (depth && parts.length >= depth) {
-    out.add(parts.slice(0, depth).join('.'));
+  if (path !== undefined) {
+    const parts = path.split('.');
+    const depth = parts[0] === 'recent' ? 3 : parts[0] === 'facts' || parts[0] === 'plan' ? 2 : 0;
+    if (path === '') out.add('*');
+    else if (depth) out.add(parts.slice(0, depth).join('.'));
     return out;
   }
   for (const value of Object.values(node)) contextReads(value, out);
+  return out;
+}
+
+/**
+ * The part of `value` (the request's `facts`, `plan` or `recent`) that some policy reads, given every path any policy
+ * reads (`needed`): an attribute no policy reads cannot change a decision, and each one sent costs its conversion
+ * into Cedar. A record read whole is sent whole.
+ */
+function neededPart(scope: string, value: object, needed: ReadonlySet<string>): Record<string, unknown> {
+  if (needed.has(scope)) return value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    const path = `${scope}.${key}`;
+    if (needed.has(path)) out[key] = v;
+    else if (scope === 'recent' && v && typeof v === 'object') {
+      const part = neededPart(path, v as object, needed);
+      if (Object.keys(part).length) out[key] = part;
+    }
+  }
   return out;
 }
 

@@ -245,7 +245,7 @@ test('each engine decides by its own policies: the parsed policy set is cached p
   );
 });
 
-test('a request carries only the entities it can reach, and decides exactly as with every entity (property)', () => {
+test('a request carries only the entities, facts and policies it can reach, and decides exactly as with all of them (property)', () => {
   // Policies whose conditions read entities the request does not name (a literal person's groups) and test
   // memberships of the context's user: what an entity slice could get wrong.
   const dir = policiesWith(
@@ -254,6 +254,11 @@ test('a request carries only the entities it can reach, and decides exactly as w
       `@id("notes-for-anyone-while-bob-approves")\npermit (principal == Airlock::Agent::"support-bot", action == Airlock::Action::"crm.add_note_to_customer", resource) when { context has user && Airlock::User::"bob" in Airlock::Group::"approvers" };`,
       `@id("nobody-acts-for-a-suspended-manager's-report")\nforbid (principal, action, resource) when { context has user && context.user has manager && context.user.manager in Airlock::Group::"suspended" };`,
       `@id("finance-approves-low-risk")\npermit (principal in Airlock::Group::"finance", action == Airlock::Action::"approve", resource) when { resource.risk == "low" && context.agent != Airlock::Agent::"other-bot" };`,
+      // Facts read by name, with `has`, and as a whole record; scopes by list: what trimming or splitting could miss.
+      `@id("large-shares-need-three")\nforbid (principal, action in [Airlock::Action::"billing.refund_charge"], resource) when { context.plan has shareOfChargePercent && context.plan.shareOfChargePercent > 50 && context.approvals < 3 };`,
+      `@id("busy-tasks-need-one")\nforbid (principal, action == Airlock::Action::"billing.refund_charge", resource) when { context.recent.task.count > 3 && context.approvals < 1 };`,
+      `@id("this-exact-usage-is-refused")\nforbid (principal, action == Airlock::Action::"billing.refund_charge", resource) when { context.recent.user == {"count": 2, "total": 200} };`,
+      `@id("emails-or-updates-by-other-bot")\npermit (principal == Airlock::Agent::"other-bot", action in [Airlock::Action::"support.send_email", Airlock::Action::"crm.update_customer"], resource);`,
     ].join('\n'),
   );
   writeFileSync(
@@ -279,7 +284,11 @@ test('a request carries only the entities it can reach, and decides exactly as w
   const staff = [...people, { name: 'dora', groups: ['finance'] }];
   const agents = [{ name: 'support-bot' }, { name: 'other-bot' }];
   const sliced = CedarPolicyEngine.load(dir, shapes, staff, agents);
-  const whole = CedarPolicyEngine.load(dir, shapes, staff, agents, { entitySlicing: false });
+  const whole = CedarPolicyEngine.load(dir, shapes, staff, agents, {
+    entitySlicing: false,
+    contextTrimming: false,
+    splitByAction: false,
+  });
   const users = [...staff.map((p) => p.name), 'erin', 'boss', 'nobody-known'];
   fc.assert(
     fc.property(
@@ -290,11 +299,19 @@ test('a request carries only the entities it can reach, and decides exactly as w
         risk: fc.constantFrom('low' as const, 'high' as const, 'critical' as const),
         target: fc.string({ maxLength: 12 }),
         approver: fc.constantFrom(...users),
+        cents: fc.integer({ min: 0, max: 300_000 }),
+        share: fc.integer({ min: 0, max: 100 }),
+        count: fc.integer({ min: 0, max: 5 }),
+        total: fc.constantFrom(0, 200, 10_000, 600_000),
       }),
       (q) => {
-        expect(sliced.decideProposal({ ...q, ...factsOf(q.task) })).toEqual(
-          whole.decideProposal({ ...q, ...factsOf(q.task) }),
-        );
+        const given = factsOf(q.task);
+        if (given.plan) given.plan = { ...refundOf(q.cents), shareOfChargePercent: q.share };
+        if (given.recent) {
+          const figures = { count: q.count, total: q.total };
+          given.recent = { agent: figures, user: { count: 2, total: q.total }, task: figures };
+        }
+        expect(sliced.decideProposal({ ...q, ...given })).toEqual(whole.decideProposal({ ...q, ...given }));
         expect(sliced.canPreview(q)).toEqual(whole.canPreview(q));
         const a = { approver: q.approver, task: q.task, risk: q.risk, requester: q.user ?? q.agent, agent: q.agent };
         expect(sliced.canApprove(a)).toEqual(whole.canApprove(a));
@@ -303,6 +320,20 @@ test('a request carries only the entities it can reach, and decides exactly as w
     { numRuns: 400 },
   );
   // The policies above do bite: the slice is compared on decisions that differ.
+  const refund = (share: number, user = { count: 0, total: 0 }) =>
+    sliced.decideProposal({
+      ...update,
+      facts: {},
+      task: 'billing.refund_charge',
+      risk: 'critical',
+      plan: { ...refundOf(100), shareOfChargePercent: share },
+      recent: { agent: { count: 0, total: 0 }, user, task: { count: 0, total: 0 } },
+    });
+  expect([refund(10).approvalsRequired, refund(60).approvalsRequired]).toEqual([1, 3]);
+  expect(refund(10, { count: 2, total: 200 })).toMatchObject({
+    decision: 'deny',
+    policyIds: ['this-exact-usage-is-refused'],
+  });
   const d = (user: string) => sliced.decideProposal({ ...update, user, agent: 'support-bot' }).decision;
   expect([d('alice'), d('dora')]).toEqual(['allow', 'deny']);
   const note = (user: string) =>
