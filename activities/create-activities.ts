@@ -42,7 +42,7 @@ import {
   type VerifiedProposal,
 } from './evidence';
 import type { UsageLedger } from './usage-ledger';
-import type { BookEntry, Reservation, Settlement } from '../common/usage-book';
+import { SWEEP_AFTER_MS, type BookEntry, type Reservation, type Settlement } from '../common/usage-book';
 import { parseDurationSeconds } from '../policy/cedar-policy-engine';
 
 /** Everything the activities depend on; tests and the worker build it, nothing is global. */
@@ -356,7 +356,12 @@ export function createActivities(deps: ActivityDeps) {
    * Policy on a proposal: for a counted task, with its figures from the ledger, where this action is reserved first
    * (the same reservation, whichever activity asks, answers the same figures).
    */
-  const judge = async (p: VerifiedProposal, execution: Execution, planFacts?: FactRecord): Promise<PolicyDecision> => {
+  const judge = async (
+    p: VerifiedProposal,
+    execution: Execution,
+    planFacts?: FactRecord,
+    planHash?: string,
+  ): Promise<PolicyDecision> => {
     const usage = p.task.usage;
     const recent =
       usage && !p.payload.dryRun
@@ -368,12 +373,15 @@ export function createActivities(deps: ActivityDeps) {
               requester: p.requester,
               amount: usageAmount(p, planFacts),
             };
-            // Recorded before the ledger counts it: a ledger started afresh (ended by anyone) rebuilds from these.
-            if (!deps.auditLog.ref(execution.workflowId, execution.runId, 'reservation'))
+            // Recorded before the ledger counts it, per plan (a changed plan may count more): every run of a ledger
+            // rebuilds from these, and a reservation no worker recorded is dropped.
+            const plan = p.task.planFacts ? planHash : undefined;
+            if (!deps.auditLog.ref(execution.workflowId, execution.runId, 'reservation', plan))
               await deps.auditLog.append({
                 kind: 'reservation',
                 actionId: execution.workflowId,
                 runId: execution.runId,
+                ...(plan ? { planHash: plan } : {}),
                 task: p.task.name,
                 status: 'reserved',
                 recordedAt: deps.clock().toISOString(),
@@ -387,19 +395,15 @@ export function createActivities(deps: ActivityDeps) {
                   },
                 ],
               });
-            return deps.ledger.reserve(
-              p.task.name,
-              parseDurationSeconds(usage.window, p.task.name) * 1000,
-              reservation,
-            );
+            return deps.ledger.reserve(p.task.name, reservation);
           })
         : undefined;
     return timed('policy', () => evidence.decide(p, { planFacts, recent }));
   };
 
   /** Policy allows the proposal now, and it is not too old to act on; else it throws, saying which. */
-  const allowed = async (p: VerifiedProposal, execution: Execution, planFacts?: FactRecord) => {
-    const policy = await judge(p, execution, planFacts);
+  const allowed = async (p: VerifiedProposal, execution: Execution, planFacts?: FactRecord, planHash?: string) => {
+    const policy = await judge(p, execution, planFacts, planHash);
     if (policy.decision !== 'allow')
       throw new EvidenceError('denied', `Policy does not allow this proposal now: ${policy.explanation}`);
     const until = actionableUntil(p, policy);
@@ -468,7 +472,7 @@ export function createActivities(deps: ActivityDeps) {
     // A task whose rules read its plan is planned before policy decides (read-only, as every plan), or decided on the
     // plan its interrupted execution recorded: never planned again against a target it may have changed.
     const plan = needsPlan(p) ? (begun ?? (await makePlan(p))) : undefined;
-    const policy = await judge(p, execution, plan && planFactsOf(p, plan));
+    const policy = await judge(p, execution, plan && planFactsOf(p, plan), plan?.hash);
     const keys =
       policy.approvalsRequired > 0
         ? Object.fromEntries([...deps.identities.people.values()].map((person) => [person.id, person.rawKey]))
@@ -610,9 +614,10 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   /**
-   * Admission's answer for an action that waits (for approvers, or as a dry run) or is refused: with its plan, made
-   * within a budget when policy allows (a plan that fails or is slow here is made by planAction, with its retries and
-   * its own error), on the same evidence planAction checks: allowed, and not too old to act on.
+   * Admission's answer for an action that waits (for approvers, or as a dry run) or is refused: with its plan when
+   * policy allows it (the one policy decided on, for a task whose rules read its plan; else one made within a budget:
+   * a plan that fails or is slow here is made by planAction, with its retries and its own error), on the same evidence
+   * planAction checks: allowed, and not too old to act on.
    */
   const admitOnly = async ({ p, policy, admission, plan: planned }: Admitted): Promise<Admission> => {
     const actionable = policy.decision === 'allow' && deps.clock().getTime() <= actionableUntil(p, policy);
@@ -632,7 +637,8 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /**
      * The action's first step: admits the proposal (the agent's signature, binding to this action and run, the first
-     * of its id, freshness against the run's start, the task, the input, policy). Then, when policy allows it with no
+     * of its id, freshness against the run's start, the task, the input, policy, which for a task whose rules read its
+     * plan comes after the plan, and for a counted task after its reservation). Then, when policy allows it with no
      * approval, it plans it, carries the plan out and writes its audit record: an auto-approved action's whole work in
      * one activity, as a bare workflow's one activity. Otherwise it makes the plan for the approvers (within a budget:
      * the workflow's `planAction` takes over from a slow or failed one) and returns. Never throws for a proposal that
@@ -697,13 +703,16 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Dry run, on evidence: the proposal must be this run's and allowed (a dry run: previewable). Changes nothing. */
+    /**
+     * Dry run, on evidence: the proposal must be this run's and allowed (a dry run: previewable); a task whose rules
+     * read its plan is planned first, then decided on. Changes nothing at the target.
+     */
     async planAction(args: EvidenceArgs): Promise<Plan> {
       try {
         const { p, execution } = await authenticated(args);
         if (needsPlan(p)) {
           const plan = await makePlan(p);
-          await allowed(p, execution, planFactsOf(p, plan));
+          await allowed(p, execution, planFactsOf(p, plan), plan.hash);
           return plan;
         }
         await allowed(p, execution);
@@ -735,7 +744,7 @@ export function createActivities(deps: ActivityDeps) {
         // A task whose rules read its plan is decided on a plan made now (or the one this scheduling checked).
         let fresh = needsPlan(p) && !checked ? await makePlan(p) : undefined;
         const planFacts = checked ? left?.planFacts : fresh && planFactsOf(p, fresh);
-        const policy = await allowed(p, execution, planFacts);
+        const policy = await allowed(p, execution, planFacts, fresh?.hash ?? args.planHash);
         if (fresh && args.planHash && fresh.hash !== args.planHash)
           return { kind: 'plan_changed', plan: fresh, approvalsRequired: policy.approvalsRequired };
         let approvers: string[] = [];
@@ -774,7 +783,7 @@ export function createActivities(deps: ActivityDeps) {
           actions.map(async ({ actionId, runId }): Promise<[string, Settlement]> => {
             if (deps.auditLog.has(actionId, runId, 'execution')) return [actionId, 'committed'];
             // No worker reserved it (a worker records a reservation before it makes it): someone else's message.
-            if (!deps.auditLog.ref(actionId, runId, 'reservation')) return [actionId, 'released'];
+            if (!deps.auditLog.has(actionId, runId, 'reservation')) return [actionId, 'released'];
             if (deps.auditLog.ref(actionId, runId, 'final')) return [actionId, 'released'];
             return [actionId, (await deps.ledger.ended(actionId, runId)) ? 'released' : 'running'];
           }),
@@ -786,38 +795,68 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /**
-     * What a counted task's ledger, started afresh, counts: every reservation the audit log records for the task,
-     * except those given back (a final record and no execution); one whose execution began counts for the window
-     * from when it was reserved. Answers with the caller's nonce, so that no old answer passes for this one.
+     * What a counted task's ledger counts, from the audit log (each run of a ledger starts from it, never from what it
+     * is handed): the task's window, and every reservation workers recorded for it (the largest amount of each action's
+     * plans), except those given back: one whose execution began counts for the window from then; one with a final
+     * record and no execution does not count; one still in flight counts, unless its run has ended meanwhile. Answers
+     * with the caller's nonce, so that no old answer passes for this one.
      */
-    async usageSince(args: { task: string; windowMs: number; nonce: string }): Promise<{
+    async usageSince(args: { task: string; nonce: string }): Promise<{
       nonce: string;
+      windowMs: number;
       entries: Omit<BookEntry, 'answered'>[];
     }> {
       try {
-        if (!deps.registry.has(String(args?.task)) || !Number.isSafeInteger(args.windowMs))
-          throw new EvidenceError('bad_arguments', 'usageSince takes a registered task and a window in ms.');
+        const task = deps.registry.has(String(args?.task)) ? deps.registry.get(args.task) : undefined;
+        if (!task?.usage)
+          throw new EvidenceError(
+            'bad_arguments',
+            `usageSince takes a counted task; ${visible(String(args?.task))} is not one.`,
+          );
+        const windowMs = parseDurationSeconds(task.usage.window, task.name) * 1000;
         const now = deps.clock().getTime();
-        const entries: Omit<BookEntry, 'answered'>[] = [];
+        const reserved = new Map<string, Omit<BookEntry, 'answered'>>();
+        const executed = new Map<string, number>();
+        const finished = new Set<string>();
         for (const record of deps.auditLog.read()) {
-          if (record.kind !== 'reservation' || record.task !== args.task) continue;
-          const r = (record.events[0] as { data?: Reservation } | undefined)?.data;
-          if (!r) continue;
-          const execution = deps.auditLog.has(record.actionId, record.runId, 'execution');
-          if (!execution && deps.auditLog.ref(record.actionId, record.runId, 'final')) continue;
-          const reservedAt = Date.parse(record.recordedAt);
-          if (execution && now - reservedAt >= args.windowMs) continue;
-          entries.push({
-            actionId: record.actionId,
-            runId: record.runId,
-            agent: r.agent,
-            requester: r.requester,
-            amount: r.amount,
-            reservedAt,
-            ...(execution ? { committedAt: reservedAt } : {}),
-          });
+          const key = `${record.actionId} ${record.runId}`;
+          if (record.kind === 'execution' && !executed.has(key)) executed.set(key, Date.parse(record.recordedAt));
+          else if ((record.kind ?? 'final') === 'final') finished.add(key);
+          else if (record.kind === 'reservation' && record.task === task.name) {
+            const r = (record.events[0] as { data?: Reservation } | undefined)?.data;
+            if (!r || !Number.isSafeInteger(r.amount)) continue;
+            const known = reserved.get(key);
+            if (known) known.amount = Math.max(known.amount, r.amount);
+            else
+              reserved.set(key, {
+                actionId: record.actionId,
+                runId: record.runId,
+                agent: r.agent,
+                requester: r.requester,
+                amount: r.amount,
+                reservedAt: Date.parse(record.recordedAt),
+              });
+          }
         }
-        return { nonce: String(args.nonce), entries };
+        const entries: Omit<BookEntry, 'answered'>[] = [];
+        const inFlight: Omit<BookEntry, 'answered'>[] = [];
+        for (const [key, entry] of reserved) {
+          const began = executed.get(key);
+          if (began !== undefined) {
+            if (now - began < windowMs) entries.push({ ...entry, committedAt: began });
+          } else if (!finished.has(key)) inFlight.push(entry);
+        }
+        // In flight for a while: still so only if its run has not ended (a terminated run leaves no final record).
+        const stale = inFlight.filter((e) => now - e.reservedAt > SWEEP_AFTER_MS);
+        const gone = new Set<string>();
+        for (let i = 0; i < stale.length; i += 50)
+          await Promise.all(
+            stale.slice(i, i + 50).map(async (e) => {
+              if (await deps.ledger.ended(e.actionId, e.runId)) gone.add(e.actionId);
+            }),
+          );
+        entries.push(...inFlight.filter((e) => !gone.has(e.actionId)));
+        return { nonce: String(args.nonce), windowMs, entries };
       } catch (err) {
         return fail(err);
       }

@@ -19,12 +19,10 @@ import { sha256Canonical } from '../crypto/sha256';
 export const GENESIS_HASH = '0'.repeat(64);
 
 /**
- * What a record says: `execution`, written by `executeAction` itself before it mints credentials (so that no effect
- * goes unrecorded, whoever scheduled it and whatever its workflow does next); `final`, the finished action's record.
- */
-/**
- * `execution`: an execution began (before anything was minted); `final`: the action ended; `reservation`: a counted
- * task's action was reserved in its usage ledger (what a ledger is rebuilt from).
+ * What a record says: `execution`, written by the activity that executes before it mints credentials (so that no
+ * effect goes unrecorded, whoever scheduled it and whatever its workflow does next); `final`, the finished action's
+ * record; `reservation`, a counted task's action reserved in its usage ledger, per plan (what a ledger is rebuilt
+ * from, and how it knows a worker reserved it).
  */
 export type AuditRecordKind = 'execution' | 'final' | 'reservation';
 
@@ -34,7 +32,10 @@ export interface AuditRecord {
   seq: number;
   kind: AuditRecordKind;
   actionId: string;
-  /** For an execution record: the plan it carried out (a re-approved plan is a new execution). */
+  /**
+   * For an execution record: the plan it carried out (a re-approved plan is a new execution); for a reservation, the
+   * plan it was reserved on (a changed plan may count more).
+   */
   planHash?: string;
   runId: string;
   task: string;
@@ -85,7 +86,7 @@ interface LogIndex {
 
 /**
  * An append-only JSON Lines audit log: per action run, a `final` record and, when it executed, an `execution` record
- * before it; each carries the hash of the one before (a hash chain, as CloudTrail's digest files do), so that a
+ * before it (and, for a counted task, its `reservation` records); each carries the hash of the one before (a hash chain, as CloudTrail's digest files do), so that a
  * changed, removed or reordered record is found by `verify`.
  *
  * Appends are idempotent by action, run and kind (a retried activity never writes twice; a second, different record
@@ -134,11 +135,11 @@ export class JsonlAuditLog {
   }
 
   /**
-   * The final or reservation record of this action and run, as the index holds it (sequence, hash, status, task),
-   * without reading the file again.
+   * The record of this action, run, kind and plan (none for a final record), as the index holds it (sequence, hash,
+   * status, task), without reading the file again.
    */
-  ref(actionId: string, runId: string, kind: Exclude<AuditRecordKind, 'execution'>): AuditRecordRef | undefined {
-    return this.indexed().byKey.get(keyOf({ actionId, runId, kind }));
+  ref(actionId: string, runId: string, kind: AuditRecordKind, planHash?: string): AuditRecordRef | undefined {
+    return this.indexed().byKey.get(keyOf({ actionId, runId, kind, planHash }));
   }
 
   /**

@@ -532,7 +532,7 @@ function policyDecisionMicros(cfg: DevConfig, identities: Identities) {
 async function ledgerRoundTripMs(client: Client, taskQueue: string) {
   const ledger = temporalUsageLedger(client, taskQueue);
   const reserve = (i: number) =>
-    ledger.reserve('billing.refund_charge', 24 * 3600 * 1000, {
+    ledger.reserve('billing.refund_charge', {
       actionId: `bench-ledger-${process.pid}-${i}`,
       runId: 'bench',
       agent: 'bench-bot',

@@ -12,3 +12,7 @@ export const USAGE_LEDGER_WORKFLOW_TYPE = 'usageLedgerWorkflow';
  * task queue (the workers that serve it).
  */
 export const usageLedgerId = (taskQueue: string, task: string): string => `airlock-usage:${taskQueue}:${task}`;
+
+/** Whether `workflowId` is the usage ledger id of `task` (on whichever queue). */
+export const isUsageLedgerIdOf = (workflowId: string, task: string): boolean =>
+  workflowId.startsWith('airlock-usage:') && workflowId.endsWith(`:${task}`) && !task.includes(':');

@@ -8,7 +8,7 @@
  * - reserving the same action again must answer what the first reservation answered, so every decision on one
  *   action (admission, execution, a retry) is made on the same figures, unless it asks to count more (a changed
  *   plan): then it must count the larger amount;
- * - an action that succeeded must count for the window from when it succeeded; one released must not count at all;
+ * - an action whose execution began must count for the window from when that is known; one released not at all;
  * - nothing else changes a figure.
  */
 
@@ -58,6 +58,9 @@ export interface BookEntry extends Reservation {
   answered: UsageSnapshot;
 }
 
+/** How long a reservation may go unsettled before its ledger asks about it itself (a settle signal may be lost). */
+export const SWEEP_AFTER_MS = 10 * 60 * 1000;
+
 /** How an action ended, for its reservation: it happened, it did not, or it has not ended yet. */
 export type Settlement = 'committed' | 'released' | 'running';
 
@@ -71,7 +74,7 @@ export const MAX_AGENT_ENTRIES = 1_000;
 
 const zero = (): Figures => ({ count: 0, total: 0 });
 
-/** A counted task's ledger: its actions in flight and those that succeeded within the window. */
+/** A counted task's ledger: its actions in flight, and those whose execution began within the window. */
 export class UsageBook {
   private readonly entries = new Map<string, BookEntry>();
 
@@ -86,7 +89,7 @@ export class UsageBook {
   /**
    * Reserves an action and answers the figures with it counted; the same action again answers the same figures,
    * unless it comes back for more (its plan changed): then it counts the larger amount, and answers the figures now.
-   * Refuses (undefined) when the book, or this agent's share of it, is full: the caller checks {@link refusal} first.
+   * The caller checks {@link refusal} first: a reservation it refuses must not reach here.
    */
   reserve(r: Reservation, now: number): UsageSnapshot {
     const known = this.entries.get(r.actionId);

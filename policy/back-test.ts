@@ -79,11 +79,13 @@ export function backTest(
     }
     let plan: Record<string, FactValue> | undefined;
     if (task.planFacts) {
-      if (!a.plan) {
-        why(`${a.task} decides on its plan, and none was recorded for it`);
+      // The plan's facts from the plan itself; a denied proposal keeps no plan, only the facts it was denied on.
+      const recorded = a.decided.planFacts as Record<string, FactValue> | undefined;
+      if (!a.plan && !recorded) {
+        why(`${a.task} decides on its plan, and neither a plan nor its facts were recorded for it`);
         continue;
       }
-      plan = task.planFacts.of(parsed.data, a.plan);
+      plan = a.plan ? task.planFacts.of(parsed.data, a.plan) : (recorded as Record<string, FactValue>);
       const problem = factsProblem(task.planFacts.types, plan);
       if (problem) {
         why(`its plan's facts: ${problem}`);

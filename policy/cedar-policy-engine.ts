@@ -377,7 +377,7 @@ export class CedarPolicyEngine {
           approvalsRequired: approvals,
           policyIds: response.diagnostics.reason,
           ...(raisedBy.length ? { raisedBy } : {}),
-          ...this.factsRead([...response.diagnostics.reason, ...this.forbidsOf(q.task)], q),
+          ...this.factsRead([...response.diagnostics.reason, ...this.forbidsOf(q.task, shadow)], q),
           approvalTimeoutSeconds: timeouts.length ? Math.min(...timeouts) : DEFAULT_APPROVAL_TIMEOUT_SECONDS,
           sessionSeconds: sessions.length ? Math.min(...sessions) : DEFAULT_SESSION_SECONDS,
           eligibleApprovers,
@@ -393,7 +393,7 @@ export class CedarPolicyEngine {
       decision: 'deny',
       approvalsRequired: 0,
       policyIds: lastDeny,
-      ...this.factsRead(lastDeny.length ? lastDeny : this.forbidsOf(q.task), q),
+      ...this.factsRead(lastDeny.length ? lastDeny : this.forbidsOf(q.task, shadow), q),
       approvalTimeoutSeconds: 0,
       sessionSeconds: 0,
       eligibleApprovers: [],
@@ -447,8 +447,11 @@ export class CedarPolicyEngine {
   }
 
   /** The forbids that apply to a task's action: each decision on it is theirs too, fired or not. */
-  private forbidsOf(task: string): string[] {
-    return Object.keys(this.scopes).filter((id) => this.effects[id] === 'forbid' && this.scopes[id](task, true));
+  private forbidsOf(task: string, shadow: boolean): string[] {
+    return Object.keys(this.scopes).filter(
+      (id) =>
+        this.effects[id] === 'forbid' && this.scopes[id](task, true) && (shadow || !isShadow(this.annotations[id])),
+    );
   }
 
   /** The loaded policies, in file order: id, effect, whether log-only, and the facts each reads. */

@@ -4,6 +4,7 @@ import { reserveUsageUpdate, settleUsageSignal, usageEntriesQuery } from '../com
 import { usageLedgerId } from '../common/task-queue';
 import type { ActionStatus } from '../common/statuses';
 import { startHarness, type Harness } from './support/harness';
+import { startRogue } from './support/rogue';
 import { usageLedgerWorkflow } from '../workflows/usage-ledger-workflow';
 import { policiesWith } from './support/policies-with';
 
@@ -150,33 +151,56 @@ test('ending the ledger does not reset the limits: started again, it rebuilds it
   expect((await ledger()).map((e) => e.actionId).sort()).toEqual(before);
 });
 
-test('a ledger continues as new when its history grows, carrying what it counts and the answers it gave', async () => {
+test('a ledger someone else started in its place, answering with their own worker and the payload keys, is not believed', async () => {
+  const rogue = await startRogue();
+  try {
+    const ledgerId = usageLedgerId(h.taskQueue, 'billing.refund_charge');
+    await h.client.workflow.getHandle(ledgerId).terminate('an attacker');
+    const impostor = await rogue.impostorLedger(ledgerId);
+    const refunds = () => h.stripe.requests.filter((r) => r.method === 'POST' && r.path === '/v1/refunds').length;
+    const sent = refunds();
+    // The impostor answers "nothing done today" with this request's nonce: the refund would pass the daily limit.
+    const { id } = await refund(300);
+    const final = await h.airlock.result(id, { timeoutMs: 60_000 });
+    expect(final.status).toBe('failed');
+    expect(final.error?.message).toMatch(/is not Airlock's \(a usageLedgerWorkflow on queue rogue-enc-/);
+    expect(refunds()).toBe(sent);
+    await impostor.stop();
+    // Once it is gone, Airlock's own ledger starts again from the audit log: the limit holds.
+    const { id: next } = await refund(301);
+    expect(await settled(next)).toBe('denied');
+  } finally {
+    await rogue.close();
+  }
+});
+
+test('a ledger continues as new when its history grows, and each run counts what the audit log records', async () => {
+  const ledgerId = usageLedgerId(h.taskQueue, 'billing.refund_charge');
+  const before = (await ledger()).map((e) => e.actionId).sort();
+  await h.client.workflow.getHandle(ledgerId).terminate('restarted by the test, to continue as new soon');
   const handle = await h.client.workflow.start(usageLedgerWorkflow, {
-    workflowId: `airlock-usage-continue-${randomUUID()}`,
+    workflowId: ledgerId,
     taskQueue: h.taskQueue,
-    args: [{ task: 'billing.refund_charge', windowMs: 24 * 3600 * 1000, carried: [], continueAtEvents: 40 }],
+    args: [{ task: 'billing.refund_charge', continueAtEvents: 40 }],
   });
-  const reserve = (i: number) =>
-    handle.executeUpdate(reserveUsageUpdate, {
-      args: [
-        {
-          actionId: `act-${String(i).padStart(24, '0')}`,
-          runId: 'r',
-          agent: 'support-bot',
-          requester: 'alice',
-          amount: 100,
-          nonce: randomUUID(),
-        },
-      ],
-    });
-  const answers = [];
-  for (let i = 0; i < 30; i++) answers.push(await reserve(i));
-  expect(answers.map((a) => a.agent.total)).toEqual(answers.map((_, i) => 100 * (i + 1)));
+  const made = (i: number) => `act-${String(i).padStart(24, 'e')}`;
+  for (let i = 0; i < 20; i++)
+    await reserveAs({ actionId: made(i), runId: 'made-up', agent: 'support-bot', requester: 'alice', amount: 100 });
   await waitUntil(async () => (await handle.describe()).runId !== handle.firstExecutionRunId);
-  // The new run holds every entry, and answers a repeated reservation as the first run did.
-  const entries = await handle.query(usageEntriesQuery);
-  expect(entries).toHaveLength(30);
-  expect((await reserve(7)).agent).toEqual(answers[7].agent);
-  expect((await reserve(30)).agent).toEqual({ count: 31, total: 3100 });
-  await handle.terminate('test over');
+  // The new run rebuilt its book from the audit log: the real reservations are there, the made-up ones it was
+  // carrying are not.
+  // Those the new run took after it started are dropped as soon as anyone asks it about them.
+  for (let i = 0; i < 20; i++) await settle(made(i));
+  await waitUntil(async () => (await ledger()).length === before.length);
+  expect((await ledger()).map((e) => e.actionId).sort()).toEqual(before);
+  expect((await handle.describe()).historyLength).toBeLessThan(60);
+});
+
+test('a usage ledger started under any id but its own (its task and queue) refuses to run, counting nothing', async () => {
+  const handle = await h.client.workflow.start(usageLedgerWorkflow, {
+    workflowId: `airlock-usage-elsewhere-${randomUUID()}`,
+    taskQueue: h.taskQueue,
+    args: [{ task: 'billing.refund_charge' }],
+  });
+  await expect(handle.result()).rejects.toMatchObject({ cause: { type: 'AIRLOCK_LEDGER_MISPLACED' } });
 });

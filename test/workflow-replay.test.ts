@@ -5,6 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { airlockDataConverter } from '../crypto/data-converter';
 import { parseCodecKeys } from '../crypto/encryption-codec';
 import { testEnv } from './support/test-env';
+import { usageLedgerId } from '../common/task-queue';
 
 // Runs recorded by an earlier version (with its own test codec key) must replay on this one: an action waiting for
 // approval across a deploy, or finishing on a new worker, would otherwise fail every workflow task from then on.
@@ -40,6 +41,8 @@ test.each(FIXTURES.flatMap((file) => [...REPLAYABLE, ...(ALSO[file] ?? [])].map(
         dataConverter: airlockDataConverter(parseCodecKeys(JSON.stringify(fixture.codecKeys), 'fixture'), 'mark'),
       },
       history,
+      // A ledger checks that it runs under its task's ledger id: replayed under it (the fixture keeps no ids).
+      name === 'usage-ledger' ? usageLedgerId('replay', 'billing.refund_charge') : undefined,
     );
   },
 );

@@ -73,7 +73,7 @@ export function createActivityDeps(opts: Omit<AirlockWorkerOptions, 'workflowBun
     identities: opts.identities,
     auditLog: new JsonlAuditLog(opts.auditLogPath),
     runs: createRunHistory(historyReader),
-    // Ledgers run on the workers' own task queue: only Airlock workers hold the keys their messages are sealed with.
+    // Ledgers run on the workers' own task queue; a ledger run anywhere else is not believed (see temporalUsageLedger).
     ledger: temporalUsageLedger(historyReader, opts.taskQueue ?? AIRLOCK_TASK_QUEUE),
     workerKey: once(() => readWorkerKey(opts)),
     ...(opts.observe ? { observe: opts.observe } : {}),

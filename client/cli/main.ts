@@ -485,7 +485,10 @@ withJson(
   useProfile();
   const file = (given: string | undefined, variable: string, local: string) => {
     const path = given ?? process.env[variable] ?? (existsSync(local) ? local : undefined);
-    if (!path) throw new CliError(`Which ${local.split('/').at(-1)}? Pass it, or set ${variable}.`);
+    if (!path)
+      throw new CliError(
+        `Which ${local.split('/').at(-1)}? Pass --${local.includes('approvers') ? 'approvers' : 'agents'} <file>, or set ${variable} (the local stack keeps its own in ${local}).`,
+      );
     return path;
   };
   const identities = loadIdentities({
@@ -495,6 +498,12 @@ withJson(
   const registry = createDefaultRegistry();
   const candidate = loadPolicies(dir, registry, identities);
   const logPath = o.auditLog ?? process.env.AIRLOCK_AUDIT_LOG;
+  if (logPath && !existsSync(logPath))
+    throw new CliError(`No audit log at ${visible(logPath)}: nothing to test the policies against. Check --audit-log.`);
+  if (!logPath && !o.running)
+    throw new CliError(
+      'Nothing to test the policies against: pass --audit-log <path> (or set AIRLOCK_AUDIT_LOG), or leave out --no-running.',
+    );
   const actions = await recordedActions({
     auditLog: logPath ? new JsonlAuditLog(logPath) : undefined,
     client: o.running ? await airlock() : undefined,

@@ -58,7 +58,7 @@ export function recordedFromState(s: ActionState): RecordedAction | undefined {
 
 const verdictText = (x: Verdict) =>
   x.decision === 'allow'
-    ? `allow after ${x.approvalsRequired} approval${x.approvalsRequired === 1 ? '' : 's'}`
+    ? `allow after ${v(String(x.approvalsRequired))} approval${x.approvalsRequired === 1 ? '' : 's'}`
     : 'deny';
 
 /** A back-test's report for people: one line per change with the policies that decide it now and would. */
@@ -89,7 +89,8 @@ export function formatExplain(s: ActionState, color: boolean): string {
     ? [
         '  recent (with this action):',
         ...(['agent', 'user', 'task'] as const).map(
-          (scope) => `    ${scope}: ${p.recent![scope].count} action(s), total ${p.recent![scope].total}`,
+          (scope) =>
+            `    ${scope}: ${v(String(p.recent![scope].count))} action(s), total ${v(String(p.recent![scope].total))}`,
         ),
       ]
     : [];

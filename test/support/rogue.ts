@@ -35,6 +35,8 @@ export interface Rogue {
   forgeAudit(taskQueue: string, workflowId: string, status: string, proposal: unknown): Promise<ActivityOutcome>;
   /** Runs `showsState` under `workflowId` (encrypted, as Airlock's are): it answers `getAction` with `state`. */
   showState(workflowId: string, state: unknown): Promise<{ stop(): Promise<void> }>;
+  /** Starts the impostor `usageLedgerWorkflow` under `workflowId` on the attacker's own (encrypted) queue. */
+  impostorLedger(workflowId: string): Promise<{ stop(): Promise<void> }>;
   /** Starts a worker with the impostor `actionWorkflow` (and no activities) on `taskQueue`. */
   impostor(taskQueue: string): Promise<{ stop(): Promise<void> }>;
   /** Starts a worker of the attacker's own activities (and no workflows) on `taskQueue`, with Airlock's codec. */
@@ -163,6 +165,20 @@ export async function startRogue(): Promise<Rogue> {
         taskQueue: queues.encrypted,
         workflowId,
         args: [state],
+      });
+      return {
+        stop: () =>
+          handle.terminate('attack over').then(
+            () => undefined,
+            () => undefined,
+          ),
+      };
+    },
+    async impostorLedger(workflowId) {
+      const handle = await encrypted.workflow.start('usageLedgerWorkflow', {
+        taskQueue: queues.encrypted,
+        workflowId,
+        args: [],
       });
       return {
         stop: () =>
