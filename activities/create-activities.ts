@@ -43,7 +43,7 @@ import {
 } from './evidence';
 import type { UsageLedger } from './usage-ledger';
 import { SWEEP_AFTER_MS, type BookEntry, type Reservation, type Settlement } from '../common/usage-book';
-import { parseDurationSeconds } from '../policy/cedar-policy-engine';
+import { parseDurationSeconds } from '../common/durations';
 
 /** Everything the activities depend on; tests and the worker build it, nothing is global. */
 export interface ActivityDeps {

@@ -1,3 +1,4 @@
+import type { UsageSnapshot } from './usage-book';
 /**
  * Data that crosses the workflow boundary: proposals, plans, decisions, approvals, results.
  * Workflow-safe: types and plain data only.
@@ -100,7 +101,7 @@ export interface PolicyDecision {
   /** The plan's facts the decision was made on (`context.plan`), for a task that declares them. */
   planFacts?: Record<string, number | string | boolean | string[]>;
   /** The task's recent actions the decision counted (`context.recent`), for a counted task. */
-  recent?: { [scope in 'agent' | 'user' | 'task']: { count: number; total: number } };
+  recent?: UsageSnapshot;
   /** The facts the deciding policies read, with their values: `facts.x`, `plan.y`, `recent.agent.total`. */
   factsUsed?: Record<string, number | string | boolean | string[]>;
   /** Forbids that refused the proposal with one approval fewer: why it needs as many as it does. */

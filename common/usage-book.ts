@@ -54,8 +54,11 @@ export interface BookEntry extends Reservation {
   reservedAt: number;
   /** When it was known to have succeeded (ms): it counts until the window has passed since. */
   committedAt?: number;
-  /** What its reservation answered: every later reservation of the same action answers the same. */
-  answered: UsageSnapshot;
+  /**
+   * What its reservation answered: every later reservation of the same action answers the same. Not known of an
+   * entry rebuilt from the audit log until it is reserved again (then it answers the figures of that moment).
+   */
+  answered?: UsageSnapshot;
 }
 
 /** How long a reservation may go unsettled before its ledger asks about it itself (a settle signal may be lost). */
@@ -93,7 +96,7 @@ export class UsageBook {
    */
   reserve(r: Reservation, now: number): UsageSnapshot {
     const known = this.entries.get(r.actionId);
-    if (known && r.amount <= known.amount) return known.answered;
+    if (known && r.amount <= known.amount) return (known.answered ??= this.figures(known, now));
     if (known) {
       known.amount = r.amount;
       known.answered = this.figures(known, now);
@@ -106,19 +109,15 @@ export class UsageBook {
       requester: r.requester,
       amount: r.amount,
       reservedAt: now,
-      answered: { agent: zero(), user: zero(), task: zero() },
     };
     this.entries.set(r.actionId, entry);
-    entry.answered = this.figures(r, now);
-    return entry.answered;
+    return (entry.answered = this.figures(r, now));
   }
 
-  /** Puts back an entry the audit log recorded (a rebuilt book): what it answered then is not known, so it is now. */
-  restore(e: Omit<BookEntry, 'answered'> & { answered?: UsageSnapshot }): void {
+  /** Puts back an entry the audit log recorded (a rebuilt book); what it answered then is not known. */
+  restore(e: BookEntry): void {
     if (this.entries.has(e.actionId) || this.entries.size >= MAX_BOOK_ENTRIES) return;
-    const entry: BookEntry = { ...e, answered: e.answered ?? { agent: zero(), user: zero(), task: zero() } };
-    this.entries.set(e.actionId, entry);
-    if (!e.answered) entry.answered = this.figures(e, e.reservedAt);
+    this.entries.set(e.actionId, { ...e, answered: undefined });
   }
 
   /**

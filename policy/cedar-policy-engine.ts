@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { ConfigError, PolicyEvaluationError } from '../common/errors';
+import { parseDurationSeconds } from '../common/durations';
+import type { UsageSnapshot } from '../common/usage-book';
 import type { PolicyDecision } from '../common/types';
 import type { Risk } from '../common/statuses';
 import { DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS } from '../common/session-limits';
@@ -30,18 +32,8 @@ export interface ProposalQuery {
   recent?: RecentUsage;
 }
 
-/** Count and total (of the task's `usage.sum` fact) of one scope's actions in the task's window. */
-export interface UsageFigures {
-  count: number;
-  total: number;
-}
-
 /** A counted task's recent actions, as policy reads them: `context.recent.agent.total`, ... */
-export interface RecentUsage {
-  agent: UsageFigures;
-  user: UsageFigures;
-  task: UsageFigures;
-}
+export type RecentUsage = UsageSnapshot;
 
 /** A task as policy sees it: its name (its Cedar action), the types of its facts, and whether it is counted. */
 export interface TaskPolicyShape {
@@ -85,12 +77,7 @@ export function loadPolicies(
   );
 }
 
-/** Parses `30s`, `15m`, `24h`, `7d` into seconds. */
-export function parseDurationSeconds(text: string, where: string): number {
-  const m = /^(\d+)\s*([smhd])$/.exec(text.trim());
-  if (!m) throw new ConfigError(`${where}: "${text}" is not a duration; write e.g. 30s, 15m, 24h or 7d.`);
-  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
-}
+export { parseDurationSeconds } from '../common/durations';
 
 /**
  * Cedar policies, schema and entities, loaded and validated once per worker.

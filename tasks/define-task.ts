@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Risk } from '../common/statuses';
 import { RISK_LEVELS } from '../common/statuses';
 import { TaskDefinitionError } from '../common/errors';
+import { parseDurationSeconds } from '../common/durations';
 
 /** AWS credentials of one short-lived session, as STS returns them. Exists only inside an activity. */
 export interface SessionCredentials {
@@ -248,10 +249,11 @@ export function defineTask<S extends z.ZodType>(def: TaskDefinition<S>): TaskDef
       throw new TaskDefinitionError(
         `Task "${def.name}": usage sums "${def.usage.sum}", which is ${type ? `a ${type}` : 'not a fact of the task'}; name one of its Long facts.`,
       );
-    if (!/^\d+[smhd]$/.test(def.usage.window))
-      throw new TaskDefinitionError(
-        `Task "${def.name}": usage window "${def.usage.window}" is not a duration; write e.g. 1h or 24h.`,
-      );
+    try {
+      parseDurationSeconds(def.usage.window, `Task "${def.name}": its usage window`);
+    } catch (err) {
+      throw new TaskDefinitionError((err as Error).message);
+    }
   }
   for (const [i, example] of def.examples.entries()) {
     const parsed = def.inputSchema.safeParse(example);
