@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { ConfigError, PolicyEvaluationError } from '../common/errors';
 import { parseDurationSeconds } from '../common/durations';
+import { approvalForm, holdsAt, type ApprovalForm } from './approval-thresholds';
 import type { UsageSnapshot } from '../common/usage-book';
 import type { PolicyDecision } from '../common/types';
 import type { Risk } from '../common/statuses';
@@ -93,7 +94,10 @@ export class CedarPolicyEngine {
    * copies a request's whole policy set, so a request carries only those that could apply (the decisions are the
    * same: a policy whose scope does not match is not applicable). With shadow policies, their sets too.
    */
-  private readonly setsByAction = new Map<string, { enforced: string; shadow?: string }>();
+  private readonly setsByAction = new Map<
+    string,
+    { enforced: string; shadow?: string; enforcedBases?: string; shadowBases?: string }
+  >();
   private readonly eligibleBy = new Map<string, string[]>();
   /** Every fact any policy (shadow ones too) reads; undefined when requests carry every fact. */
   private readonly needed: ReadonlySet<string> | undefined;
@@ -112,6 +116,8 @@ export class CedarPolicyEngine {
     private readonly scopes: Record<string, (action: string, isTask: boolean) => boolean>,
     tasks: readonly string[],
     split: boolean,
+    /** Each policy's approval tests and base, where it has the usual form (see {@link approvalForm}). */
+    private readonly forms: Record<string, ApprovalForm>,
     private readonly entities: cedar.EntityJson[],
     literals: readonly string[],
     private readonly slicing: boolean,
@@ -136,12 +142,24 @@ export class CedarPolicyEngine {
         throw new ConfigError(`policies.cedar could not be parsed: ${messages(answer.errors)}`);
       return setId;
     };
+    /** The bases of an action's policies, as permits (one evaluation for every number of approvals), if all have one. */
+    const preparseBases = (setId: string, from: Record<string, string>, action: string, isTask: boolean) => {
+      const ids = Object.keys(from).filter((id) => scopes[id](action, isTask));
+      if (!ids.every((id) => forms[id])) return undefined;
+      const bases = Object.fromEntries(ids.map((id) => [id, forms[id].base]));
+      const answer = cedar.preparsePolicySet(setId, { staticPolicies: bases });
+      return answer.type === 'success' ? setId : undefined;
+    };
     for (const [action, isTask] of split
       ? [...tasks.map((t) => [t, true] as const), ['preview', false] as const, ['approve', false] as const]
       : []) {
       this.setsByAction.set(action, {
         enforced: preparse(`${this.policySetId}:${action}`, enforced, action, isTask),
         ...(shadowing ? { shadow: preparse(`${this.policySetId}-shadow:${action}`, policies, action, isTask) } : {}),
+        enforcedBases: preparseBases(`${this.policySetId}:${action}:bases`, enforced, action, isTask),
+        ...(shadowing
+          ? { shadowBases: preparseBases(`${this.policySetId}-shadow:${action}:bases`, policies, action, isTask) }
+          : {}),
       });
     }
     this.byKey = new Map(entities.map((e) => [keyOf(e.uid), e]));
@@ -176,6 +194,11 @@ export class CedarPolicyEngine {
        * every request against every policy, as a reference the split decisions are tested against.
        */
       splitByAction?: boolean;
+      /**
+       * Decide the number of approvals with one evaluation where every policy of the action tests
+       * `context.approvals` only in the usual form (the default); `false` asks once per number, as a reference.
+       */
+      approvalsInOnePass?: boolean;
     } = {},
   ): CedarPolicyEngine {
     const read = (file: string) => {
@@ -224,6 +247,7 @@ export class CedarPolicyEngine {
     const annotations: Record<string, Record<string, string>> = {};
     const reads: Record<string, string[]> = {};
     const scopes: Record<string, (action: string, isTask: boolean) => boolean> = {};
+    const forms: Record<string, ApprovalForm> = {};
     const effects: Record<string, string> = {};
     const literals = new Set<string>();
     for (const text of parts.policies) {
@@ -240,6 +264,8 @@ export class CedarPolicyEngine {
       policies[id] = text;
       reads[id] = [...contextReads(json.json.conditions, new Set())].sort();
       scopes[id] = actionScope(json.json.action);
+      const form = approvalForm(json.json);
+      if (form) forms[id] = form;
       effects[id] = json.json.effect;
       annotations[id] = json.json.annotations ?? {};
       const mode = annotations[id].mode;
@@ -312,6 +338,7 @@ export class CedarPolicyEngine {
       scopes,
       taskNames,
       options.splitByAction !== false,
+      options.approvalsInOnePass === false ? {} : forms,
       entities,
       [...literals],
       options.entitySlicing ?? true,
@@ -345,10 +372,13 @@ export class CedarPolicyEngine {
 
   private decideIn(shadow: boolean, q: ProposalQuery): PolicyDecision {
     const resource = { uid: uid('Target', q.target), attrs: { task: q.task, risk: q.risk }, parents: [] };
+    const at =
+      this.inOnePass(q, resource, shadow) ??
+      ((n: number) =>
+        this.authorize(uid('Agent', q.agent), uid('Action', q.task), resource, this.contextOf(q, n), shadow));
     let lastDeny: string[] = [];
     for (let approvals = 0; approvals <= MAX_APPROVALS; approvals++) {
-      const context = this.contextOf(q, approvals);
-      const response = this.authorize(uid('Agent', q.agent), uid('Action', q.task), resource, context, shadow);
+      const response = at(approvals);
       if (response.decision === 'allow') {
         const raisedBy = approvals ? lastDeny : [];
         const annotated = (name: string) =>
@@ -387,6 +417,44 @@ export class CedarPolicyEngine {
       explanation: lastDeny.length
         ? `Denied for ${actor} by ${lastDeny.join(', ')}.`
         : `Denied: no policy permits ${actor} to run ${q.task}, with any number of approvals. Ask an administrator to add a policy if this should be allowed.`,
+    };
+  }
+
+  /**
+   * The decision at any number of approvals from one evaluation, where the action's policies allow it: its policies'
+   * bases (all as permits) are evaluated once, and a policy applies with `n` approvals when its base did and its
+   * tests hold for `n`; exactly what asking Cedar once per number answers (a property test checks it). Undefined
+   * where they do not, or where a base fails to evaluate (asking per number then says which policy, and whether it
+   * matters at that number).
+   */
+  private inOnePass(
+    q: ProposalQuery,
+    resource: cedar.EntityJson,
+    shadow: boolean,
+  ): ((n: number) => Pick<cedar.Response, 'decision'> & { diagnostics: { reason: string[] } }) | undefined {
+    const sets = this.setsByAction.get(q.task);
+    const setId = shadow ? sets?.shadowBases : sets?.enforcedBases;
+    if (!setId) return undefined;
+    const principal = uid('Agent', q.agent);
+    const action = uid('Action', q.task);
+    const context = this.contextOf(q, 0);
+    const answer = cedar.statefulIsAuthorized({
+      principal,
+      action,
+      resource: resource.uid,
+      context,
+      preparsedPolicySetId: setId,
+      entities: [...this.slice(principal, action, context), resource],
+    });
+    if (answer.type !== 'success' || answer.response.diagnostics.errors.length) return undefined;
+    const applying = answer.response.diagnostics.reason;
+    return (n) => {
+      const holding = applying.filter((id) => holdsAt(this.forms[id].tests, n));
+      const forbids = holding.filter((id) => this.effects[id] === 'forbid').sort();
+      const permits = holding.filter((id) => this.effects[id] === 'permit').sort();
+      return forbids.length || !permits.length
+        ? { decision: 'deny', diagnostics: { reason: forbids } }
+        : { decision: 'allow', diagnostics: { reason: permits } };
     };
   }
 

@@ -259,6 +259,10 @@ test('a request carries only the entities, facts and policies it can reach, and 
       `@id("busy-tasks-need-one")\nforbid (principal, action == Airlock::Action::"billing.refund_charge", resource) when { context.recent.task.count > 3 && context.approvals < 1 };`,
       `@id("this-exact-usage-is-refused")\nforbid (principal, action == Airlock::Action::"billing.refund_charge", resource) when { context.recent.user == {"count": 2, "total": 200} };`,
       `@id("emails-or-updates-by-other-bot")\npermit (principal == Airlock::Agent::"other-bot", action in [Airlock::Action::"support.send_email", Airlock::Action::"crm.update_customer"], resource);`,
+      // Approvals tested in unusual forms: one pass where they are conjuncts, once per number where not (||, unless).
+      `@id("parameters-by-other-bot-at-two-or-four")\npermit (principal == Airlock::Agent::"other-bot", action == Airlock::Action::"ops.set_parameter", resource) when { context.approvals == 2 || context.approvals == 4 };`,
+      `@id("no-notes-with-exactly-one")\nforbid (principal, action == Airlock::Action::"crm.add_note_to_customer", resource) when { 1 == context.approvals && context has user };`,
+      `@id("emails-by-other-bot-unless-three")\nforbid (principal == Airlock::Agent::"other-bot", action == Airlock::Action::"support.send_email", resource) unless { context.approvals >= 3 };`,
     ].join('\n'),
   );
   writeFileSync(
@@ -288,6 +292,7 @@ test('a request carries only the entities, facts and policies it can reach, and 
     entitySlicing: false,
     contextTrimming: false,
     splitByAction: false,
+    approvalsInOnePass: false,
   });
   const users = [...staff.map((p) => p.name), 'erin', 'boss', 'nobody-known'];
   fc.assert(
