@@ -308,9 +308,9 @@ async function main(): Promise<void> {
     breakdown.table,
     '',
     `policy decision (Cedar, decideProposal), a note (no facts): p50 ${policy.plain.p50.toFixed(0)} µs, p95 ${policy.plain.p95.toFixed(0)} µs over ${policy.plain.n} calls`,
-    `policy decision with input facts (an email within example.com; no approval, 1 Cedar evaluation): p50 ${policy.email.p50.toFixed(0)} µs, p95 ${policy.email.p95.toFixed(0)} µs`,
-    `policy decision with plan facts and limits (a 15.00 refund; 1 approval, 2 evaluations): p50 ${policy.refund1.p50.toFixed(0)} µs, p95 ${policy.refund1.p95.toFixed(0)} µs`,
-    `policy decision with plan facts and limits (a 25.00 refund; 2 approvals, 3 evaluations): p50 ${policy.refund2.p50.toFixed(0)} µs, p95 ${policy.refund2.p95.toFixed(0)} µs`,
+    `policy decision with input facts (an email within example.com; no approval): p50 ${policy.email.p50.toFixed(0)} µs, p95 ${policy.email.p95.toFixed(0)} µs`,
+    `policy decision with plan facts and limits (a 15.00 refund; 1 approval): p50 ${policy.refund1.p50.toFixed(0)} µs, p95 ${policy.refund1.p95.toFixed(0)} µs`,
+    `policy decision with plan facts and limits (a 25.00 refund; 2 approvals): p50 ${policy.refund2.p50.toFixed(0)} µs, p95 ${policy.refund2.p95.toFixed(0)} µs`,
     `usage ledger round trip (reserve by Update, one at a time): p50 ${ledger.p50.toFixed(1)} ms, p95 ${ledger.p95.toFixed(1)} ms over ${ledger.n} reservations`,
     ...(['airlock', 'sessions', 'bare'] as const).map(
       (w) =>

@@ -50,6 +50,8 @@ test('a shadow policy is evaluated and recorded beside the enforced decision, an
   const [record] = new JsonlAuditLog(h.auditLogPath).find(id, final.runId, 'final');
   const decided = (record.events as { kind: string; summary: string }[]).find((e) => e.kind === 'policy_decided');
   expect(decided?.summary).toMatch(/allow \(support-bot-emails-customers-for-alice\).*shadow: would allow after 1/);
+  // ...and which facts decided it, with their values.
+  expect(decided?.summary).toContain('facts: facts.recipientDomain = "example.com"');
   expect((await auditTrail(h.client, id)).find((e) => e.kind === 'policy_decided')?.summary).toContain('shadow:');
 
   // explain: the deciding policies, the facts they read, and the shadow verdict.
