@@ -435,17 +435,7 @@ export class CedarPolicyEngine {
     const sets = this.setsByAction.get(q.task);
     const setId = shadow ? sets?.shadowBases : sets?.enforcedBases;
     if (!setId) return undefined;
-    const principal = uid('Agent', q.agent);
-    const action = uid('Action', q.task);
-    const context = this.contextOf(q, 0);
-    const answer = cedar.statefulIsAuthorized({
-      principal,
-      action,
-      resource: resource.uid,
-      context,
-      preparsedPolicySetId: setId,
-      entities: [...this.slice(principal, action, context), resource],
-    });
+    const answer = this.evaluate(setId, uid('Agent', q.agent), uid('Action', q.task), resource, this.contextOf(q, 0));
     if (answer.type !== 'success' || answer.response.diagnostics.errors.length) return undefined;
     const applying = answer.response.diagnostics.reason;
     return (n) => {
@@ -584,6 +574,24 @@ export class CedarPolicyEngine {
     return this.entities.filter((e) => entityType(e) === `${NS}::User`).map((e) => entityId(e));
   }
 
+  /** One Cedar evaluation of a request against a preparsed set, with the entities it can reach. */
+  private evaluate(
+    setId: string,
+    principal: Uid,
+    action: Uid,
+    resource: cedar.EntityJson,
+    context: cedar.Context,
+  ): cedar.AuthorizationAnswer {
+    return cedar.statefulIsAuthorized({
+      principal,
+      action,
+      resource: resource.uid,
+      context,
+      preparsedPolicySetId: setId,
+      entities: [...this.slice(principal, action, context), resource],
+    });
+  }
+
   private authorize(
     principal: Uid,
     action: Uid,
@@ -594,14 +602,7 @@ export class CedarPolicyEngine {
     const sets = this.setsByAction.get(action.id);
     const setId =
       (shadow ? sets?.shadow : sets?.enforced) ?? (shadow ? this.shadowSetId : undefined) ?? this.policySetId;
-    const answer = cedar.statefulIsAuthorized({
-      principal,
-      action,
-      resource: resource.uid,
-      context,
-      preparsedPolicySetId: setId,
-      entities: [...this.slice(principal, action, context), resource],
-    });
+    const answer = this.evaluate(setId, principal, action, resource, context);
     if (answer.type !== 'success')
       throw new PolicyEvaluationError(`Cedar could not evaluate the request: ${messages(answer.errors)}`);
     if (answer.response.diagnostics.errors.length) {
