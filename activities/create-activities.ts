@@ -746,14 +746,14 @@ export function createActivities(deps: ActivityDeps) {
         const planFacts = checked ? left?.planFacts : fresh && planFactsOf(p, fresh);
         const policy = await allowed(p, execution, planFacts, fresh?.hash ?? args.planHash);
         if (fresh && args.planHash && fresh.hash !== args.planHash)
-          return { kind: 'plan_changed', plan: fresh, approvalsRequired: policy.approvalsRequired };
+          return { kind: 'plan_changed', plan: fresh, approvalsRequired: policy.approvalsRequired, policy };
         let approvers: string[] = [];
         if (policy.approvalsRequired > 0) {
           approvers = await evidence.requireQuorum(p, policy, execution, args.planHash, deps.clock().getTime());
           if (!checked) {
             fresh ??= await makePlan(p);
             if (fresh.hash !== args.planHash)
-              return { kind: 'plan_changed', plan: fresh, approvalsRequired: policy.approvalsRequired };
+              return { kind: 'plan_changed', plan: fresh, approvalsRequired: policy.approvalsRequired, policy };
             ctx.heartbeat({ planChecked: await markFor(planFacts), ...(planFacts ? { planFacts } : {}) });
           }
         }

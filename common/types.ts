@@ -213,8 +213,11 @@ export interface CredentialRecord {
  */
 export type ExecuteOutcome =
   | { kind: 'executed'; result: ExecutionResult }
-  /** The target changed since the approved plan: the new plan, and how many approvals policy asks of it. */
-  | { kind: 'plan_changed'; plan: Plan; approvalsRequired?: number };
+  /**
+   * The target changed since the approved plan: the new plan, how many approvals policy asks of it, and the decision
+   * on it (what `show` and `policy explain` then say decided the action).
+   */
+  | { kind: 'plan_changed'; plan: Plan; approvalsRequired?: number; policy?: PolicyDecision };
 
 /** What the execute activity returns when it executed. */
 export interface ExecutionResult {

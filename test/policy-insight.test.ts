@@ -178,6 +178,12 @@ test('a plan that changed is decided again: a refund whose remaining amount grew
   const again = await h.airlock.get(id);
   expect([again.approvalsRequired, again.plan?.summary]).toEqual([2, expect.stringContaining('Refund 25.00 USD')]);
   expect(again.stalePlans).toHaveLength(1);
+  // The decision shown is the one on the new plan: what decided it, and on which amount.
+  expect(again.policy).toMatchObject({
+    approvalsRequired: 2,
+    raisedBy: ['refunds-over-20-need-two-approvers'],
+    planFacts: { amountHundredths: 2500 },
+  });
 
   const sentBefore = h.stripe.requests.filter((r) => r.method === 'POST' && r.path === '/v1/refunds').length;
   await h.decide(id, 'bob', 'approve');

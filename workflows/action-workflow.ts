@@ -132,8 +132,10 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
       }
       // Terraform's "saved plan is stale", for business APIs: the target changed, the new plan needs approving, by
       // as many as policy asks of it (a task whose rules read its plan may ask more, or fewer, than before).
-      if (outcome.approvalsRequired !== undefined && outcome.approvalsRequired > 0)
+      if (outcome.approvalsRequired !== undefined && outcome.approvalsRequired > 0) {
         state.approvalsRequired = outcome.approvalsRequired;
+        if (outcome.policy) state.policy = outcome.policy;
+      }
       if (!decisions.replanned(() => checkedPlan(outcome.plan, state))) {
         action.fail(
           'AIRLOCK_STALE',
