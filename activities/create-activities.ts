@@ -26,9 +26,9 @@ import type { TaskRegistry } from '../tasks/task-registry';
 import type { CedarPolicyEngine } from '../policy/cedar-policy-engine';
 import type { AwsSettings } from '../config/runtime-config';
 import type { Identities } from '../config/identities';
-import type { JsonlAuditLog } from '../audit/audit-log';
+import type { AuditRecordKind, JsonlAuditLog } from '../audit/audit-log';
 import { decisionsIn, type RunHistory } from '../audit/run-history';
-import { admissionFacts, describeHistory, finishedFact, proposedFact } from '../audit/audit-trail';
+import { admissionFacts, describeHistory, finishedFact, proposedFact, type AuditFact } from '../audit/audit-trail';
 import { sha256Canonical } from '../crypto/sha256';
 import { diffValues } from '../common/plan-diff';
 import { redact, redactError } from '../crypto/redact';
@@ -252,6 +252,29 @@ export function createActivities(deps: ActivityDeps) {
     runs: deps.runs,
   });
 
+  /**
+   * Appends a record of this run of what this activity witnessed itself, each fact stamped with this moment (records
+   * built from history, whose events carry their own times, are appended as they are).
+   */
+  const recordNow = (
+    kind: AuditRecordKind,
+    execution: Execution,
+    record: { task: string; status: string; planHash?: string },
+    facts: AuditFact[],
+  ) => {
+    const now = deps.clock().toISOString();
+    return deps.auditLog.append({
+      kind,
+      actionId: execution.workflowId,
+      runId: execution.runId,
+      ...(record.planHash ? { planHash: record.planHash } : {}),
+      task: record.task,
+      status: record.status,
+      recordedAt: now,
+      events: facts.map((fact) => ({ at: now, eventId: 0, ...fact })),
+    });
+  };
+
   /** Runs `fn`, telling `deps.observe` how long it took (when it returns; a failure is not a stage's time). */
   const timed = <T>(stage: ActivityStage, fn: () => T): T => {
     const { observe } = deps;
@@ -377,24 +400,13 @@ export function createActivities(deps: ActivityDeps) {
             // rebuilds from these, and a reservation no worker recorded is dropped.
             const plan = p.task.planFacts ? planHash : undefined;
             if (!deps.auditLog.ref(execution.workflowId, execution.runId, 'reservation', plan))
-              await deps.auditLog.append({
-                kind: 'reservation',
-                actionId: execution.workflowId,
-                runId: execution.runId,
-                ...(plan ? { planHash: plan } : {}),
-                task: p.task.name,
-                status: 'reserved',
-                recordedAt: deps.clock().toISOString(),
-                events: [
-                  {
-                    at: deps.clock().toISOString(),
-                    eventId: 0,
-                    kind: 'usage_reserved',
-                    summary: `${usage.sum} ${reservation.amount} reserved for ${visible(p.requester)} (agent ${p.agent.id})`,
-                    data: reservation,
-                  },
-                ],
-              });
+              await recordNow('reservation', execution, { task: p.task.name, status: 'reserved', planHash: plan }, [
+                {
+                  kind: 'usage_reserved',
+                  summary: `${usage.sum} ${reservation.amount} reserved for ${visible(p.requester)} (agent ${p.agent.id})`,
+                  data: reservation,
+                },
+              ]);
             return deps.ledger.reserve(p.task.name, reservation);
           })
         : undefined;
@@ -516,32 +528,21 @@ export function createActivities(deps: ActivityDeps) {
     planFacts?: FactRecord,
   ): Promise<ExecutionResult> => {
     // Recorded before anything is minted: no effect goes unrecorded, whoever scheduled this and whatever follows.
-    await deps.auditLog.append({
-      kind: 'execution',
-      actionId: execution.workflowId,
-      runId: execution.runId,
-      ...(planHash ? { planHash } : {}),
-      task: p.task.name,
-      status: 'executing',
-      recordedAt: deps.clock().toISOString(),
-      events: [
-        {
-          at: deps.clock().toISOString(),
-          eventId: 0,
-          kind: 'execution_started',
-          summary: `executing for ${visible(p.requester)} (agent ${p.agent.id})${approvers.length ? `, approved by ${approvers.join(', ')} (plan ${String(planHash).slice(0, 12)})` : ', no approval needed'}`,
-          data: {
-            agent: p.agent.id,
-            user: p.user,
-            approvers,
-            planHash,
-            idempotencyKey: p.payload.actionId,
-            policyIds: policy.policyIds,
-            ...(plan ? { plan } : {}),
-          },
+    await recordNow('execution', execution, { task: p.task.name, status: 'executing', planHash }, [
+      {
+        kind: 'execution_started',
+        summary: `executing for ${visible(p.requester)} (agent ${p.agent.id})${approvers.length ? `, approved by ${approvers.join(', ')} (plan ${String(planHash).slice(0, 12)})` : ', no approval needed'}`,
+        data: {
+          agent: p.agent.id,
+          user: p.user,
+          approvers,
+          planHash,
+          idempotencyKey: p.payload.actionId,
+          policyIds: policy.policyIds,
+          ...(plan ? { plan } : {}),
         },
-      ],
-    });
+      },
+    ]);
     // A counted action's reservation is given back once its run has ended without an execution record: a run ended
     // (terminated) while this attempt was on its way must not execute uncounted. Its record is written: from now on
     // the reservation is kept whatever happens to the run.
@@ -584,30 +585,20 @@ export function createActivities(deps: ActivityDeps) {
     const executed = await carryOut(p, policy, execution, undefined, [], plan, planFactsOf(p, plan));
     const ms = deps.clock().getTime() - t0;
     const audited = await timed('audit', () =>
-      deps.auditLog
-        .append({
-          kind: 'final',
-          actionId: execution.workflowId,
-          runId: execution.runId,
-          task: p.task.name,
+      recordNow('final', execution, { task: p.task.name, status: 'succeeded' }, [
+        proposedFact(proposal),
+        ...admissionFacts({ ...admission, plan, executed }, ms),
+        finishedFact({
           status: 'succeeded',
-          recordedAt: deps.clock().toISOString(),
-          events: [
-            proposedFact(proposal),
-            ...admissionFacts({ ...admission, plan, executed }, ms),
-            finishedFact({
-              status: 'succeeded',
-              executed: true,
-              executionStarted: true,
-              approvedBy: [],
-              rejectedBy: [],
-            }),
-          ].map((fact) => ({ at: deps.clock().toISOString(), eventId: 0, ...fact })),
-        })
-        .then(
-          () => true,
-          () => false,
-        ),
+          executed: true,
+          executionStarted: true,
+          approvedBy: [],
+          rejectedBy: [],
+        }),
+      ]).then(
+        () => true,
+        () => false,
+      ),
     );
     if (audited) await settleUsage(p, execution);
     return { ...admission, plan, executed, audited };

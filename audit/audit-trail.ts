@@ -26,6 +26,7 @@ export interface AuditEvent {
     | 'plan_failed'
     | 'plan_changed'
     | 'execution_started'
+    | 'usage_reserved'
     | 'executed'
     | 'execution_failed'
     | 'decision_received'
