@@ -96,7 +96,10 @@ export class UsageBook {
    */
   reserve(r: Reservation, now: number): UsageSnapshot {
     const known = this.entries.get(r.actionId);
-    if (known && r.amount <= known.amount) return (known.answered ??= this.figures(known, now));
+    // An entry rebuilt from the audit log and not answered yet is answered as of its reservation: the reservations
+    // recorded before it, and itself. Workers record a reservation before they send it, so a ledger that rebuilds
+    // while many are in flight finds them all; answering each with all of them would refuse what fits the limit.
+    if (known && r.amount <= known.amount) return (known.answered ??= this.figures(known, now, known.reservedAt));
     if (known) {
       known.amount = r.amount;
       known.answered = this.figures(known, now);
@@ -145,11 +148,14 @@ export class UsageBook {
     else entry.committedAt ??= now;
   }
 
-  /** The figures a reservation by `who` would see now (itself included, if reserved). */
-  figures(who: Pick<Reservation, 'agent' | 'requester'>, now: number): UsageSnapshot {
+  /**
+   * The figures a reservation by `who` would see now (itself included, if reserved); with `asOf`, only what was
+   * reserved by then.
+   */
+  figures(who: Pick<Reservation, 'agent' | 'requester'>, now: number, asOf?: number): UsageSnapshot {
     const out = { agent: zero(), user: zero(), task: zero() };
     for (const e of this.entries.values()) {
-      if (!this.counts(e, now)) continue;
+      if (!this.counts(e, now) || (asOf !== undefined && e.reservedAt > asOf)) continue;
       const add = (f: Figures) => {
         f.count += 1;
         f.total += e.amount;

@@ -125,3 +125,34 @@ test('a full book, or an agent holding its whole share, refuses new actions (not
   for (let i = 0; book.size < MAX_BOOK_ENTRIES; i++) book.reserve(reservation(100_000 + i, 1, `bot-${i % 10}`), 0);
   expect(book.refusal(reservation(999_999, 1, 'fresh-bot'))).toMatch(/holds 4000 actions/);
 });
+
+test('a book rebuilt while reservations were in flight answers each as of its reservation, in any order (property)', () => {
+  // Workers record each reservation in the audit log before they send it; a ledger that rebuilds then finds them all.
+  // Answered in any order, they pass exactly as if reserved one at a time, and never more than the limit.
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 30 }),
+      fc.integer({ min: 0, max: 20000 }),
+      fc.array(fc.nat()),
+      (amounts, limit, picks) => {
+        const book = new UsageBook(DAY);
+        amounts.forEach((amount, i) => book.restore({ ...reservation(i, amount), reservedAt: i + 1 }));
+        const order = amounts.map((_, i) => i);
+        picks.forEach((p, k) => {
+          const a = k % order.length;
+          const b = p % order.length;
+          [order[a], order[b]] = [order[b], order[a]];
+        });
+        const passed = new Set<number>();
+        for (const i of order) if (book.reserve(reservation(i, amounts[i]), 100).agent.total <= limit) passed.add(i);
+        let running = 0;
+        const serial = new Set<number>();
+        amounts.forEach((amount, i) => {
+          running += amount;
+          if (running <= limit) serial.add(i);
+        });
+        expect([...passed].sort((x, y) => x - y)).toEqual([...serial]);
+      },
+    ),
+  );
+});
