@@ -26,6 +26,7 @@ import type { TaskRegistry } from '../tasks/task-registry';
 import type { CedarPolicyEngine } from '../policy/cedar-policy-engine';
 import type { AwsSettings } from '../config/runtime-config';
 import type { Identities } from '../config/identities';
+import type { PasskeyCredential } from '../common/webauthn-assertion';
 import type { AuditRecordKind, JsonlAuditLog } from '../audit/audit-log';
 import { decisionsIn, type RunHistory } from '../audit/run-history';
 import { admissionFacts, describeHistory, finishedFact, proposedFact, type AuditFact } from '../audit/audit-trail';
@@ -121,6 +122,8 @@ export type Admission = (
       policy: PolicyDecision;
       /** Registered people's raw public keys (base64) by canonical id, when approvals are needed. */
       keys?: Record<string, string>;
+      /** Their passkeys by canonical id, when approvals are needed and any are enrolled. */
+      passkeys?: Record<string, PasskeyCredential[]>;
       /**
        * The dry run, made in the same step when policy allows the proposal (a first attempt: should it fail, the
        * workflow plans with `planAction`, which retries).
@@ -485,10 +488,16 @@ export function createActivities(deps: ActivityDeps) {
     // plan its interrupted execution recorded: never planned again against a target it may have changed.
     const plan = needsPlan(p) ? (begun ?? (await makePlan(p))) : undefined;
     const policy = await judge(p, execution, plan && planFactsOf(p, plan), plan?.hash);
-    const keys =
-      policy.approvalsRequired > 0
-        ? Object.fromEntries([...deps.identities.people.values()].map((person) => [person.id, person.rawKey]))
-        : undefined;
+    const people = policy.approvalsRequired > 0 ? [...deps.identities.people.values()] : undefined;
+    const keys = people && Object.fromEntries(people.map((person) => [person.id, person.rawKey]));
+    const passkeys =
+      people &&
+      Object.fromEntries(
+        people.flatMap((person) => {
+          const held = deps.identities.passkeysOf(person.id);
+          return held.length ? [[person.id, held.map(({ cose: _c, ...credential }) => credential)]] : [];
+        }),
+      );
     return {
       ok: true,
       p,
@@ -509,6 +518,7 @@ export function createActivities(deps: ActivityDeps) {
         excluded: p.excluded,
         policy,
         ...(keys ? { keys } : {}),
+        ...(passkeys && Object.keys(passkeys).length ? { passkeys } : {}),
       },
     };
   };
@@ -687,7 +697,7 @@ export function createActivities(deps: ActivityDeps) {
       agent: string;
     }): Promise<DecisionCheck> {
       try {
-        const { nonceFresh: _n, ...facts } = evidence.decisionFacts(args.signed, args);
+        const { nonceFresh: _n, ...facts } = await evidence.decisionFacts(args.signed, args);
         return facts;
       } catch (err) {
         return fail(err);
@@ -912,7 +922,11 @@ export function createActivities(deps: ActivityDeps) {
         );
       }
       // The events already read: the history is fetched once.
-      const decided = evidence.verifiedDecisions(authentic, execution, await decisionsIn(history, deps.runs.decode));
+      const decided = await evidence.verifiedDecisions(
+        authentic,
+        execution,
+        await decisionsIn(history, deps.runs.decode),
+      );
       const approvedBy = [
         ...new Set(
           decided.filter((d) => d.valid && d.acceptedByWorkflow && d.decision === 'approve').map((d) => d.approver),

@@ -3,10 +3,14 @@ import {
   EVIDENCE_CLOCK_SLACK_MS,
   checkDecisionShape,
   checkQuorum,
+  counterAdvances,
   judgeDecision,
   type DecisionFacts,
+  type PasskeyUse,
   type RecordedDecision,
 } from '../common/approval-rules';
+import { parsePasskeySignature } from '../common/webauthn-assertion';
+import { verifyPasskeyPayload } from '../crypto/verify-passkey';
 import { EvidenceError, TaskDefinitionError } from '../common/errors';
 import { canonicalPersonId, parseSigningTime } from '../common/identifiers';
 import { PROPOSAL_FRESHNESS_MS, checkProposalShape } from '../common/proposal';
@@ -226,13 +230,26 @@ export function createEvidence(deps: EvidenceDeps) {
   }
 
   /** What the registry and policy say of one decision: the approver's key, the signature, the permission. */
-  function decisionFacts(
+  async function decisionFacts(
     signed: SignedDecision,
     action: { task: string; risk: Risk; requester: string; agent: string },
-  ): DecisionFacts & { policyIds: string[] } {
+  ): Promise<DecisionFacts & { policyIds: string[] }> {
     const person = deps.identities.people.get(canonicalPersonId(String(signed.payload?.approver ?? '')));
     if (!person) return { signatureValid: false, permitted: false, nonceFresh: true, policyIds: [] };
-    const signatureValid = verifyPayload('airlock.decision.v1', signed.payload, signed.signature, person.publicKey);
+    let signatureValid: boolean;
+    let passkey: PasskeyUse | undefined;
+    const assertion = parsePasskeySignature(String(signed.signature));
+    if (assertion) {
+      // Checked against the registry as it is now, so a passkey enrolled while the action waited counts.
+      const credential = deps.identities.passkeysOf(person.id).find((c) => c.id === assertion.credentialId);
+      const verdict = credential
+        ? await verifyPasskeyPayload('airlock.decision.v1', signed.payload, assertion, credential)
+        : undefined;
+      signatureValid = verdict?.valid === true;
+      if (verdict?.valid) passkey = { credentialId: assertion.credentialId, counter: verdict.counter };
+    } else {
+      signatureValid = verifyPayload('airlock.decision.v1', signed.payload, signed.signature, person.publicKey);
+    }
     const auth = signatureValid
       ? deps.policy.canApprove({
           approver: person.id,
@@ -248,29 +265,34 @@ export function createEvidence(deps: EvidenceDeps) {
       permitted: auth.permitted,
       nonceFresh: true,
       policyIds: auth.policyIds,
+      ...(passkey ? { passkey } : {}),
     };
   }
 
-  /** A run's decisions of the right shape, with what the registry and policy say of each, for this task. */
-  function recorded(
+  /**
+   * A run's decisions of the right shape, with what the registry and policy say of each, for this task. A passkey's
+   * counter must advance from one decision to the next in history order (the clone check the workflow made).
+   */
+  async function recorded(
     p: AuthenticProposal,
     task: TaskDefinition,
     history: readonly HistoryDecision[],
-  ): RecordedDecision[] {
+  ): Promise<RecordedDecision[]> {
     const action = { task: task.name, risk: task.risk, requester: p.requester, agent: p.agent.id };
-    return history.flatMap((d) => {
+    const counters = new Map<string, number>();
+    const out: RecordedDecision[] = [];
+    for (const d of history) {
       const shape = checkDecisionShape(d.signed);
-      return shape.ok
-        ? [
-            {
-              signed: shape.signed,
-              receivedAt: d.receivedAt,
-              acceptedByWorkflow: d.acceptedByWorkflow,
-              facts: decisionFacts(shape.signed, action),
-            },
-          ]
-        : [];
-    });
+      if (!shape.ok) continue;
+      const facts: DecisionFacts = await decisionFacts(shape.signed, action);
+      if (facts.passkey) {
+        const { credentialId, counter } = facts.passkey;
+        facts.counterAdvanced = counterAdvances(counters.get(credentialId), counter);
+        counters.set(credentialId, Math.max(counter, counters.get(credentialId) ?? 0));
+      }
+      out.push({ signed: shape.signed, receivedAt: d.receivedAt, acceptedByWorkflow: d.acceptedByWorkflow, facts });
+    }
+    return out;
   }
 
   /**
@@ -290,7 +312,7 @@ export function createEvidence(deps: EvidenceDeps) {
         `${policy.approvalsRequired} approval(s) are required, and no approved plan hash was given.`,
       );
     const check = checkQuorum({
-      decisions: recorded(p, p.task, await deps.runs.decisions(execution.workflowId, execution.runId)),
+      decisions: await recorded(p, p.task, await deps.runs.decisions(execution.workflowId, execution.runId)),
       actionId: execution.workflowId,
       runId: execution.runId,
       planHash,
@@ -307,13 +329,13 @@ export function createEvidence(deps: EvidenceDeps) {
    * Each of a run's decisions with whether it holds up on its own: signed by a registered, permitted person other
    * than those excluded, for this action and run, fresh, with a reason if a rejection (whichever plan).
    */
-  function verifiedDecisions(
+  async function verifiedDecisions(
     p: AuthenticProposal,
     execution: Execution,
     history: readonly HistoryDecision[],
-  ): { approver: string; decision: string; acceptedByWorkflow: boolean; valid: boolean }[] {
+  ): Promise<{ approver: string; decision: string; acceptedByWorkflow: boolean; valid: boolean }[]> {
     if (!deps.registry.has(p.payload.task)) return [];
-    return recorded(p, deps.registry.get(p.payload.task), history).map((d) => {
+    return (await recorded(p, deps.registry.get(p.payload.task), history)).map((d) => {
       const { payload } = d.signed;
       const ballot = {
         actionId: execution.workflowId,

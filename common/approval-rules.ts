@@ -16,6 +16,12 @@ import {
 } from './identifiers';
 import { signedText } from './signing';
 import { isUndecodable } from './undecodable';
+import {
+  isPasskeySignature,
+  parsePasskeySignature,
+  verifyPasskeyAssertion,
+  type PasskeyCredential,
+} from './webauthn-assertion';
 import type { ActionState, ApprovalAttempt, ApprovalRefusalCode, DecisionPayload, Plan, SignedDecision } from './types';
 
 /** How far a decision's signing time may be from the moment the action receives it. */
@@ -39,6 +45,12 @@ export const EVIDENCE_CLOCK_SLACK_MS = 60 * 1000;
 export const MAX_REFUSALS_PER_PERSON = 3;
 /** Refused attempts kept in the action's state; the rest are counted (they stay in history). */
 export const MAX_KEPT_REFUSALS = 25;
+/**
+ * Refused decisions signed by passkeys this action did not know when it was admitted (checked by the handler against
+ * the registry as it is now), in all. They are not counted against the person they name, whom anyone could name: once
+ * this many were refused, such passkeys are refused before history, and people decide with those known before.
+ */
+export const MAX_LATE_PASSKEY_REFUSALS = 10;
 
 /** A verdict on one decision. */
 export type Verdict = { accepted: true } | { accepted: false; code: ApprovalRefusalCode; message: string };
@@ -79,6 +91,8 @@ export function checkDecisionShape(
   if (typeof signature !== 'string' || !signature) return malformed('no signature');
   if (signature.length > MAX_SIGNATURE_CHARS)
     return oversized(`the signature has ${signature.length} characters, at most ${MAX_SIGNATURE_CHARS}`);
+  if (isPasskeySignature(signature) && !parsePasskeySignature(signature))
+    return malformed('the passkey signature is not four base64url parts');
   if (!payload || typeof payload !== 'object') return malformed('no payload');
   const extra = Object.keys(payload).filter((k) => !DECISION_KEYS.has(k));
   if (extra.length) return malformed(`unexpected fields in the payload (${extra.length})`);
@@ -109,6 +123,27 @@ export interface DecisionFacts {
   permitted: boolean;
   /** The nonce was not seen before on this action. */
   nonceFresh: boolean;
+  /** For a passkey signature: which credential signed, and its signature counter. */
+  passkey?: PasskeyUse;
+  /**
+   * False when the passkey's signature counter did not advance past an earlier decision by the same credential: a
+   * sign of a cloned authenticator (WebAuthn §6.1.1). Undefined for Ed25519 signatures.
+   */
+  counterAdvanced?: boolean;
+}
+
+/** A passkey's use in one decision. */
+export interface PasskeyUse {
+  credentialId: string;
+  counter: number;
+}
+
+/**
+ * Whether a passkey's counter advanced from `last` (its highest in earlier decisions) to `counter`. An authenticator
+ * that keeps no counter (synced passkeys) always reports 0, which is accepted; a counter that is not zero must grow.
+ */
+export function counterAdvances(last: number | undefined, counter: number): boolean {
+  return last === undefined || (last === 0 && counter === 0) || counter > last;
 }
 
 /** The action, as a decision is judged against it. */
@@ -153,7 +188,13 @@ export function judgeDecision(
   if (!facts.signatureValid) {
     return refuse(
       'bad_signature',
-      `The signature does not verify against ${facts.approverId}'s registered key: the decision was altered, or signed with another key.`,
+      `The signature does not verify against ${facts.approverId}'s registered key or passkey: the decision was altered, or signed with another key.`,
+    );
+  }
+  if (facts.counterAdvanced === false) {
+    return refuse(
+      'cloned_authenticator',
+      `The passkey's signature counter went backwards: it may have been cloned. ${facts.approverId} should remove that passkey and enrol a new one.`,
     );
   }
   if (payload.actionId !== ballot.actionId || payload.runId !== ballot.runId) {
@@ -234,6 +275,8 @@ export interface ApprovalRules {
   windowMs: number;
   /** Registered people's public keys (raw, base64) by canonical id, for the validator's signature check. */
   keys: Readonly<Record<string, string>>;
+  /** Their passkeys by canonical id, as registered when the action was admitted. */
+  passkeys?: Readonly<Record<string, readonly PasskeyCredential[]>>;
   verify: SignatureVerifier;
 }
 
@@ -267,6 +310,10 @@ export class ApprovalProcess {
   private rejection?: ApprovalAttempt;
   private readonly nonces = new Set<string>();
   private readonly refusalsBy = new Map<string, number>();
+  /** The highest signature counter seen from each passkey on this action. */
+  private readonly counters = new Map<string, number>();
+  /** Refused decisions signed by passkeys unknown at admission: see {@link MAX_LATE_PASSKEY_REFUSALS}. */
+  private lateRefusals = 0;
 
   private rules: ApprovalRules = { excluded: [], windowMs: 0, keys: {}, verify: () => false };
 
@@ -312,7 +359,24 @@ export class ApprovalProcess {
     const id = canonicalPersonId(payload.approver);
     const key = Object.prototype.hasOwnProperty.call(this.rules.keys, id) ? this.rules.keys[id] : undefined;
     if (key === undefined) return refuse('unknown_key', `No public key is registered for "${payload.approver}".`);
-    if (!this.rules.verify(signedText('airlock.decision.v1', payload), signature, key)) {
+    const text = signedText('airlock.decision.v1', payload);
+    const assertion = parsePasskeySignature(signature);
+    if (assertion) {
+      const passkeys = Object.prototype.hasOwnProperty.call(this.rules.passkeys ?? {}, id)
+        ? (this.rules.passkeys as Record<string, readonly PasskeyCredential[]>)[id]
+        : [];
+      const credential = passkeys.find((c) => c.id === assertion.credentialId);
+      // A passkey enrolled after this action was admitted is not known here: the handler's check reads the live
+      // registry. Such decisions pass only while few of them were refused (a bound on what strangers can record).
+      if (!credential && this.lateRefusals >= MAX_LATE_PASSKEY_REFUSALS)
+        return refuse(
+          'unknown_key',
+          `This passkey was not registered to ${id} when the action began, and too many such decisions were refused; sign with a key or passkey registered before.`,
+        );
+      const verdict = credential && verifyPasskeyAssertion(text, assertion, credential);
+      if (verdict && !verdict.valid)
+        return refuse('bad_signature', `The passkey assertion does not verify for ${id}: ${verdict.why}.`);
+    } else if (!this.rules.verify(text, signature, key)) {
       return refuse('bad_signature', `The signature does not verify against ${id}'s registered key.`);
     }
     if (payload.actionId !== this.state.id || payload.runId !== this.state.runId) {
@@ -367,7 +431,10 @@ export class ApprovalProcess {
     facts: Omit<DecisionFacts, 'nonceFresh'> & { policyIds?: string[] },
     arrival: Arrival,
   ): ApprovalAttempt {
-    const all = { ...facts, nonceFresh: arrival.nonceFresh };
+    const use = facts.signatureValid ? facts.passkey : undefined;
+    const counterAdvanced = use ? counterAdvances(this.counters.get(use.credentialId), use.counter) : undefined;
+    if (use) this.counters.set(use.credentialId, Math.max(use.counter, this.counters.get(use.credentialId) ?? 0));
+    const all = { ...facts, nonceFresh: arrival.nonceFresh, ...(use ? { counterAdvanced } : {}) };
     return this.record(signed, judgeDecision(signed.payload, all, this.ballot(arrival), arrival.at), all, arrival.at);
   }
 
@@ -398,11 +465,23 @@ export class ApprovalProcess {
       return attempt;
     }
     const who = `${facts.approverId ?? canonicalPersonId(payload.approver)}/${payload.decision}`;
-    this.refusalsBy.set(who, (this.refusalsBy.get(who) ?? 0) + 1);
+    if (this.unknownPasskey(signed)) this.lateRefusals += 1;
+    else this.refusalsBy.set(who, (this.refusalsBy.get(who) ?? 0) + 1);
     const kept = this.state.approvals.filter((a) => !a.accepted).length;
     if (kept < MAX_KEPT_REFUSALS) this.state.approvals.push(attempt);
     else this.state.refusalsNotKept += 1;
     return attempt;
+  }
+
+  /** Whether a decision is signed by a passkey this action did not know for the person it names. */
+  private unknownPasskey(signed: SignedDecision): boolean {
+    const assertion = parsePasskeySignature(signed.signature);
+    if (!assertion) return false;
+    const id = canonicalPersonId(signed.payload.approver);
+    const known = Object.prototype.hasOwnProperty.call(this.rules.passkeys ?? {}, id)
+      ? (this.rules.passkeys as Record<string, readonly PasskeyCredential[]>)[id]
+      : [];
+    return !known.some((c) => c.id === assertion.credentialId);
   }
 
   /** Where the stage stands at `now`. A rejection wins over a quorum reached in the same instant. */

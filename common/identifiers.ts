@@ -22,8 +22,8 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 export const MAX_REASON_CHARS = 1000;
 /** Longest idempotency key. */
 export const MAX_IDEMPOTENCY_KEY_CHARS = 200;
-/** Longest signature (base64). Ed25519 needs 88; room is left for other signature kinds. */
-export const MAX_SIGNATURE_CHARS = 1024;
+/** Longest signature. Ed25519 needs 88 characters; a passkey assertion (four base64url parts) about 500. */
+export const MAX_SIGNATURE_CHARS = 2048;
 
 /**
  * Milliseconds since the epoch of a signing time, or undefined when it is not exactly an ISO 8601 UTC time.

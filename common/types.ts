@@ -150,6 +150,7 @@ export const APPROVAL_REFUSAL_CODES = [
   'too_many_attempts',
   'unknown_key',
   'bad_signature',
+  'cloned_authenticator',
   'wrong_action',
   'replayed_nonce',
   'stale_signature',

@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../common/errors';
 import { PRINCIPAL_ID, canonicalPersonId } from '../common/identifiers';
 import { parsePublicKey, rawPublicKey } from '../crypto/signing-keys';
+import { PasskeyEntrySchema, readPasskey, type RegisteredPasskey } from './passkeys';
 
 /** The approvers file: each person who may sign decisions, their public key, and their Cedar groups. */
 export const ApproversFileSchema = z.strictObject({
@@ -12,6 +13,8 @@ export const ApproversFileSchema = z.strictObject({
       name: z.string().regex(PRINCIPAL_ID, 'a name of 2–64 letters, digits, +=,.@_-'),
       publicKey: z.string(),
       groups: z.array(z.string()).default([]),
+      /** Passkeys enrolled through the web inbox (`airlock approvers invite`). */
+      passkeys: z.array(PasskeyEntrySchema).optional(),
     }),
   ),
 });
@@ -49,6 +52,11 @@ export interface Agent {
 export interface Identities {
   people: ReadonlyMap<string, Person>;
   agents: ReadonlyMap<string, Agent>;
+  /**
+   * A registered person's passkeys as the approvers file lists them now: enrolment adds passkeys while workers run,
+   * so this is read again whenever the file changes. (Names, keys and groups are read once, at start.)
+   */
+  passkeysOf(id: string): readonly RegisteredPasskey[];
 }
 
 function readJson(file: string, what: string): unknown {
@@ -73,7 +81,59 @@ export function loadIdentities(files: { approversFile: string; agentsFile: strin
   const agents = AgentsFileSchema.safeParse(readJson(files.agentsFile, 'agents file'));
   if (!agents.success)
     throw new ConfigError(`The agents file ${files.agentsFile} is malformed: ${z.prettifyError(agents.error)}`);
-  return buildIdentities(approvers.data.approvers, agents.data.agents, files);
+  const identities = buildIdentities(approvers.data.approvers, agents.data.agents, files);
+  return { ...identities, passkeysOf: livePasskeys(files.approversFile, identities) };
+}
+
+/**
+ * A person's passkeys, read again from the approvers file whenever its modification time or size changes. A file
+ * that fails to parse while being edited leaves the last good reading in place (and says so once).
+ */
+function livePasskeys(file: string, initial: Identities): Identities['passkeysOf'] {
+  let seen = '';
+  let current = initial.passkeysOf;
+  try {
+    const st = statSync(file);
+    seen = `${st.mtimeMs}/${st.size}`;
+  } catch {
+    // read below on first use
+  }
+  return (id) => {
+    try {
+      const st = statSync(file);
+      const stamp = `${st.mtimeMs}/${st.size}`;
+      if (stamp !== seen) {
+        seen = stamp;
+        const parsed = ApproversFileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+        current = passkeyIndex(parsed.approvers, initial.people, file);
+      }
+    } catch (err) {
+      console.warn(`[airlock] keeping the passkeys read before: ${file} does not read now (${(err as Error).message})`);
+    }
+    return current(id);
+  };
+}
+
+/** Passkeys by canonical id, for people registered at start; one credential belongs to one person. */
+function passkeyIndex(
+  approvers: z.output<typeof ApproversFileSchema>['approvers'],
+  people: ReadonlyMap<string, unknown>,
+  file: string,
+): Identities['passkeysOf'] {
+  const byPerson = new Map<string, RegisteredPasskey[]>();
+  const holder = new Map<string, string>();
+  for (const a of approvers) {
+    const id = canonicalPersonId(a.name);
+    if (!people.has(id)) continue;
+    for (const entry of a.passkeys ?? []) {
+      const other = holder.get(entry.id);
+      if (other)
+        throw new ConfigError(`${file} gives "${a.name}" the passkey ${entry.id.slice(0, 16)}… of "${other}".`);
+      holder.set(entry.id, a.name);
+      byPerson.set(id, [...(byPerson.get(id) ?? []), readPasskey(entry, a.name)]);
+    }
+  }
+  return (id) => byPerson.get(id) ?? [];
 }
 
 /** Builds the registry from parsed entries; see {@link loadIdentities}. */
@@ -116,5 +176,5 @@ export function buildIdentities(
     const { id, publicKey } = claim(a.name, where.agentsFile, a.publicKey);
     registered.set(id, { id, publicKey, owners: [...new Set(a.owners.map(canonicalPersonId))] });
   }
-  return { people, agents: registered };
+  return { people, agents: registered, passkeysOf: passkeyIndex(approvers, people, where.approversFile) };
 }

@@ -22,7 +22,15 @@ import { ConfigError } from '../common/errors';
 export const LOCAL_STACK_PROFILE = join('.airlock', 'local-stack.env');
 
 /** The variables a profile may set: client settings only, never a secret's value. */
-const PROFILE_KEYS = ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'AIRLOCK_CODEC_KEY_FILE', 'AIRLOCK_AUDIT_LOG'] as const;
+const PROFILE_KEYS = [
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'AIRLOCK_CODEC_KEY_FILE',
+  'AIRLOCK_AUDIT_LOG',
+  'AIRLOCK_APPROVERS_FILE',
+  'AIRLOCK_AGENTS_FILE',
+  'AIRLOCK_INBOX_URL',
+] as const;
 
 /** One profile's settings. */
 export type LocalStackProfile = Partial<Record<(typeof PROFILE_KEYS)[number], string>>;

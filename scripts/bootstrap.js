@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * Installs what `npm start` and `npm test` need and a fresh clone lacks: npm packages, the Temporal CLI, moto and
- * stripe-mock.
+ * stripe-mock; with `--browser` (as `npm test` runs it), Debian's chromium for the inbox's browser tests.
  * Plain Node with built-ins only, because it runs before node_modules exists. Idempotent: a second run does nothing.
  *
  * Tools go into .tools/ (git-ignored). Overrides: AIRLOCK_TEMPORAL_CLI (path to a `temporal` binary),
- * AIRLOCK_MOTO_SERVER (path to `moto_server`) and AIRLOCK_STRIPE_MOCK (path to `stripe-mock`) skip that install.
+ * AIRLOCK_MOTO_SERVER (path to `moto_server`), AIRLOCK_STRIPE_MOCK (path to `stripe-mock`) and AIRLOCK_CHROMIUM (path
+ * to a Chromium) skip that install.
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -80,10 +81,37 @@ function stripeMock() {
     throw new Error(`installing stripe-mock failed (${r.error ? r.error.message : `exit code ${r.status}`}).`);
 }
 
+/**
+ * Debian's chromium (the browser tests drive it with playwright-core; its own browser download cannot work here).
+ * Installed with apt-get as root, or through `sudo -n`.
+ */
+function chromium() {
+  if (process.env.AIRLOCK_CHROMIUM || existsSync('/usr/bin/chromium')) return;
+  const help =
+    "The inbox's browser tests need Chromium: install Debian's chromium package (apt-get install chromium), " +
+    'or point AIRLOCK_CHROMIUM at a Chromium binary.';
+  if (!has('apt-get')) throw new Error(help);
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!asRoot && !has('sudo', ['-n', 'true'])) throw new Error(help);
+  process.env.DEBIAN_FRONTEND = 'noninteractive'; // no prompts: this runs unattended in CI
+  const apt = (args, what) =>
+    asRoot
+      ? run('apt-get', args, what)
+      : run('sudo', ['-n', 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', ...args], what);
+  const install = ['install', '-y', '--no-install-recommends', 'chromium'];
+  try {
+    apt(install, 'installing chromium');
+  } catch {
+    apt(['update'], 'updating the package lists');
+    apt(install, 'installing chromium');
+  }
+}
+
 try {
   npmPackages();
   pythonTools();
   stripeMock();
+  if (process.argv.includes('--browser')) chromium();
 } catch (err) {
   console.error(`[bootstrap] ${err.message}`);
   process.exit(1);

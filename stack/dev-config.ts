@@ -49,6 +49,7 @@ export const DevConfigSchema = z.strictObject({
     ),
   }),
   codecServer: z.strictObject({ ip: z.string(), port: z.number().int() }),
+  inbox: z.strictObject({ ip: z.string(), port: z.number().int() }),
   stripeMock: z.strictObject({ ip: z.string(), port: z.number().int() }),
   worker: z.strictObject({ policiesDir: z.string() }),
   approvers: z.array(z.strictObject({ name: z.string(), groups: z.array(z.string()).default([]) })).default([]),

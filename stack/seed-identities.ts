@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createSigningKey, loadSigningKey, publicKeyText } from '../crypto/signing-keys';
 
@@ -10,9 +10,23 @@ function ensureKey(keysDir: string, name: string): string {
     : createSigningKey(name, keysDir).publicKey;
 }
 
+/** The passkeys people enrolled in an approvers file, by name, so that writing the file again keeps them. */
+function enrolledPasskeys(file: string): Map<string, unknown[]> {
+  if (!existsSync(file)) return new Map();
+  try {
+    const { approvers } = JSON.parse(readFileSync(file, 'utf8')) as {
+      approvers?: { name: string; passkeys?: unknown[] }[];
+    };
+    return new Map((approvers ?? []).flatMap((a) => (a.passkeys?.length ? [[a.name, a.passkeys] as const] : [])));
+  } catch {
+    return new Map();
+  }
+}
+
 /**
  * Makes sure each person and each agent has a key in `keysDir` and writes the approvers file (people, public keys,
- * groups) and the agents file (agents, public keys, owners). Used by `npm start` and the tests.
+ * groups, and the passkeys they enrolled before) and the agents file (agents, public keys, owners). Used by
+ * `npm start` and the tests.
  */
 export function seedIdentities(
   keysDir: string,
@@ -20,7 +34,13 @@ export function seedIdentities(
   people: readonly { name: string; groups: string[] }[],
   agents: readonly { name: string; owners: string[] }[],
 ): void {
-  const approvers = people.map(({ name, groups }) => ({ name, publicKey: ensureKey(keysDir, name), groups }));
+  const passkeys = enrolledPasskeys(files.approversFile);
+  const approvers = people.map(({ name, groups }) => ({
+    name,
+    publicKey: ensureKey(keysDir, name),
+    groups,
+    ...(passkeys.has(name) ? { passkeys: passkeys.get(name) } : {}),
+  }));
   const registered = agents.map(({ name, owners }) => ({ name, publicKey: ensureKey(keysDir, name), owners }));
   mkdirSync(dirname(files.approversFile), { recursive: true });
   writeFileSync(files.approversFile, `${JSON.stringify({ approvers }, null, 2)}\n`);

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { loadDevConfig, REPO_ROOT } from './dev-config';
 import { startDemoCrm } from './demo-crm/demo-crm-server';
@@ -21,7 +21,9 @@ import { seedIdentities } from './seed-identities';
 import { startCodecServer } from '../crypto/codec-server';
 import { startStripeMock } from './stripe-mock';
 import { AesGcmCodec, newCodecKeyFile } from '../crypto/encryption-codec';
-import { requireCodecKeys } from '../crypto/data-converter';
+import { airlockDataConverter, requireCodecKeys } from '../crypto/data-converter';
+import { AirlockClient } from '../client/airlock-client';
+import { startInbox } from '../inbox/start-inbox';
 import { writeLocalStackProfile } from '../config/local-stack-profile';
 
 const children: ChildProcess[] = [];
@@ -64,6 +66,7 @@ function settings() {
     },
     motoPort: port('AIRLOCK_MOTO_PORT', cfg.moto.port),
     codecPort: port('AIRLOCK_CODEC_PORT', cfg.codecServer.port),
+    inboxPort: port('AIRLOCK_INBOX_PORT', cfg.inbox.port),
     stateDir,
     crmPort: port('AIRLOCK_CRM_PORT', cfg.demoCrm.port),
     stripePort: port('AIRLOCK_STRIPE_PORT', cfg.stripeMock.port),
@@ -83,6 +86,7 @@ async function main(): Promise<void> {
     crmPort,
     stripePort,
     codecPort,
+    inboxPort,
     dbFile,
     approversFile,
     agentsFile,
@@ -205,12 +209,28 @@ async function main(): Promise<void> {
   });
 
   await polling;
+  const inboxConnection = await Connection.connect({ address });
+  cleanups.push(() => inboxConnection.close());
+  const inboxClient = new AirlockClient(
+    new Client({ connection: inboxConnection, namespace: t.namespace, dataConverter: airlockDataConverter(codecKeys) }),
+  );
+  const inbox = await startInbox({
+    client: inboxClient,
+    approversFile,
+    agentsFile,
+    host: cfg.inbox.ip,
+    port: inboxPort,
+  });
+  cleanups.push(() => inbox.close());
   // How clients reach this stack: `npx airlock` in the repository reads it for whatever its environment leaves unset.
   const profile = writeLocalStackProfile(stateDir, {
     TEMPORAL_ADDRESS: address,
     TEMPORAL_NAMESPACE: t.namespace,
     AIRLOCK_CODEC_KEY_FILE: codecKeyFile,
     AIRLOCK_AUDIT_LOG: auditLog,
+    AIRLOCK_APPROVERS_FILE: approversFile,
+    AIRLOCK_AGENTS_FILE: agentsFile,
+    AIRLOCK_INBOX_URL: inbox.url,
   });
   cleanups.push(async () => rmSync(profile, { force: true }));
   console.log(`
@@ -225,6 +245,7 @@ Airlock local stack is up.
                   temporal workflow show -w <action-id> --address ${address} \\
                       --codec-endpoint ${codecServer.url} --codec-auth "Bearer ${codecToken}"
   worker          polling task queue airlock-actions
+  approval inbox  ${inbox.url}  (approvers enrol a passkey from: npx airlock approvers invite <name>)
   clients         settings in ${profile} (read by \`npx airlock\` from this folder; removed at Ctrl-C)
   approvers       ${cfg.approvers.map((a) => `${a.name}${a.groups.length ? ` (${a.groups.join(', ')})` : ''}`).join(', ')}
   agents          ${cfg.agents.map((a) => `${a.name} (owners ${a.owners.join(', ')})`).join(', ')}
@@ -236,7 +257,7 @@ Try, in another terminal:
   npx airlock propose crm.update_customer --agent support-bot --user alice \\
       --input '{"customerId":"C-1002","changes":{"tier":"gold"}}'
   npx airlock pending
-  npx airlock approve <action-id> --as bob
+  npx airlock approve <action-id> --as bob      (or in the inbox, after: npx airlock approvers invite bob)
   npx airlock audit <action-id>
 
 Ctrl-C stops everything; pending actions stay in ${dbFile}.`);

@@ -116,7 +116,7 @@ describe('the shape of a decision is bounded before anything else', () => {
       (d: SignedDecision) => ({ ...d, payload: { ...d.payload, reason: 'x'.repeat(1_100_000) } }),
       'oversized',
     ],
-    ['a huge signature', (d: SignedDecision) => ({ ...d, signature: 'A'.repeat(2000) }), 'oversized'],
+    ['a huge signature', (d: SignedDecision) => ({ ...d, signature: 'A'.repeat(3000) }), 'oversized'],
     ['an extra field', (d: SignedDecision) => ({ ...d, payload: { ...d.payload, extra: 1 } }), 'malformed'],
     ['an extra top-level field', (d: SignedDecision) => ({ ...d, more: 1 }), 'malformed'],
     [

@@ -9,7 +9,7 @@ import { runAirlock } from './support/cli';
 // `npm start`'s stack, on free ports and a temporary state folder, started twice on the same database.
 jest.setTimeout(240_000);
 
-let ports: Record<'temporal' | 'ui' | 'moto' | 'crm' | 'codec' | 'stripe', number>;
+let ports: Record<'temporal' | 'ui' | 'moto' | 'crm' | 'codec' | 'stripe' | 'inbox', number>;
 const stateDir = mkdtempSync(join(tmpdir(), 'airlock-stack-'));
 const keysDir = join(stateDir, 'keys');
 let stack: ChildProcess | undefined;
@@ -28,6 +28,7 @@ async function startStack(): Promise<void> {
       AIRLOCK_CRM_PORT: String(ports.crm),
       AIRLOCK_CODEC_PORT: String(ports.codec),
       AIRLOCK_STRIPE_PORT: String(ports.stripe),
+      AIRLOCK_INBOX_PORT: String(ports.inbox),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -65,6 +66,7 @@ beforeAll(async () => {
     crm: await freePort(),
     codec: await freePort(),
     stripe: await freePort(),
+    inbox: await freePort(),
   };
 });
 afterAll(stopStack);
@@ -89,6 +91,23 @@ test('npm start brings up Temporal, moto, the demo CRM and the worker; a pending
     });
   expect((await decode()).status).toBe(401);
   expect((await decode(`Bearer ${codecToken}`)).status).toBe(200);
+
+  // The approval inbox is up: its pages need a session; an enrolment link comes from the CLI, which finds the stack
+  // (and the inbox's address) through the profile npm start wrote.
+  expect(output).toContain(`approval inbox  http://localhost:${ports.inbox}`);
+  const inbox = await fetch(`http://127.0.0.1:${ports.inbox}/`, { redirect: 'manual' });
+  expect([inbox.status, inbox.headers.get('location')]).toEqual([303, '/login']);
+  expect((await fetch(`http://127.0.0.1:${ports.inbox}/login`)).headers.get('content-security-policy')).toContain(
+    "script-src 'self'",
+  );
+  const invite = await runAirlock(['approvers', 'invite', 'bob', '--json'], {
+    cwd: stateDir,
+    env: { ...process.env, AIRLOCK_ENV_FILE: join(stateDir, 'local-stack.env'), AIRLOCK_KEYS_DIR: keysDir },
+  });
+  expect([invite.code, JSON.parse(invite.stdout).url]).toEqual([
+    0,
+    expect.stringMatching(new RegExp(`^http://localhost:${ports.inbox}/enrol#[A-Za-z0-9_-]{43}$`)),
+  ]);
 
   const note = await airlock(
     'propose',

@@ -108,6 +108,7 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
         excluded: admission.excluded,
         windowMs: admission.policy.approvalTimeoutSeconds * 1000,
         keys: admission.keys ?? {},
+        passkeys: admission.passkeys ?? {},
         verify: verifyEd25519,
       });
     for (;;) {

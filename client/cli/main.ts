@@ -19,11 +19,13 @@ import { AesGcmCodec } from '../../crypto/encryption-codec';
 import { requireCodecKeys } from '../../crypto/data-converter';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createSigningKey, keysDir, loadSigningKey, publicKeyText } from '../../crypto/signing-keys';
-import { SHA256_HEX } from '../../common/identifiers';
+import { SHA256_HEX, canonicalPersonId } from '../../common/identifiers';
 import { safeJson, visible, visibleLines } from '../../common/terminal-text';
 import { backTest } from '../../policy/back-test';
 import { loadPolicies } from '../../policy/cedar-policy-engine';
 import { loadIdentities } from '../../config/identities';
+import { inboxStateDir, invitesIn, startInbox } from '../../inbox/start-inbox';
+import { parseDurationSeconds } from '../../common/durations';
 import { formatBackTest, formatExplain, recordedActions } from './policy-report';
 import { actionJson, bold, formatAction, formatPlan, red, relative, statusColor, useColor } from './format';
 
@@ -467,6 +469,73 @@ withJson(
   print(events.map((e) => `${e.at}  ${e.summary}`).join('\n'), events);
 });
 
+/** The approvers and agents files: given, from the environment, or the local stack's. */
+function identityFiles(o: { approvers?: string; agents?: string }): { approversFile: string; agentsFile: string } {
+  const file = (given: string | undefined, variable: string, local: string) => {
+    const path = given ?? process.env[variable] ?? (existsSync(local) ? local : undefined);
+    if (!path)
+      throw new CliError(
+        `Which ${local.split('/').at(-1)}? Pass --${local.includes('approvers') ? 'approvers' : 'agents'} <file>, or set ${variable} (the local stack keeps its own in ${local}).`,
+      );
+    return path;
+  };
+  return {
+    approversFile: file(o.approvers, 'AIRLOCK_APPROVERS_FILE', '.airlock/approvers.json'),
+    agentsFile: file(o.agents, 'AIRLOCK_AGENTS_FILE', '.airlock/agents.json'),
+  };
+}
+
+program
+  .command('serve')
+  .description('the approval inbox: a web app where approvers review plans and decide with passkeys')
+  .option('--host <host>', 'interface to listen on', '127.0.0.1')
+  .option('--port <port>', 'port to listen on', '8234')
+  .option('--origin <url>', 'the address approvers open (default http://localhost:<port>; behind TLS, its https URL)')
+  .option('--approvers <file>', 'the approvers file (default AIRLOCK_APPROVERS_FILE, else .airlock/approvers.json)')
+  .option('--agents <file>', 'the agents file (default AIRLOCK_AGENTS_FILE, else .airlock/agents.json)')
+  .action(async (o: { host: string; port: string; origin?: string; approvers?: string; agents?: string }) => {
+    useProfile();
+    const port = Number(o.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port ${o.port} is not a port.`);
+    const inbox = await startInbox({
+      client: await airlock(),
+      ...identityFiles(o),
+      host: o.host,
+      port,
+      origin: o.origin ?? process.env.AIRLOCK_INBOX_URL,
+    });
+    process.stdout.write(`airlock inbox at ${inbox.url}\n`);
+    await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()).once('SIGINT', () => resolve()));
+    await inbox.close();
+  });
+
+const approvers = program.command('approvers').description('approvers of the web inbox: enrolment links');
+withJson(
+  approvers
+    .command('invite <name>')
+    .description('a one-time link with which <name> enrols a passkey in the inbox (they must be in the approvers file)')
+    .option('--ttl <duration>', 'how long the link stays good, e.g. 30m, 24h', '24h')
+    .option('--origin <url>', 'the inbox address (default AIRLOCK_INBOX_URL, else http://localhost:8234)')
+    .option('--approvers <file>', 'the approvers file (default AIRLOCK_APPROVERS_FILE, else .airlock/approvers.json)')
+    .option('--agents <file>', 'the agents file (default AIRLOCK_AGENTS_FILE, else .airlock/agents.json)'),
+).action((name: string, o: { ttl: string; origin?: string; approvers?: string; agents?: string }) => {
+  useProfile();
+  const files = identityFiles(o);
+  const person = loadIdentities(files).people.get(canonicalPersonId(name));
+  if (!person)
+    throw new CliError(`"${name}" is not in ${files.approversFile}; add them (name, public key, groups) first.`);
+  const ttlMs = parseDurationSeconds(o.ttl, '--ttl') * 1000;
+  if (ttlMs < 60_000 || ttlMs > 7 * 86_400_000)
+    throw new CliError(`--ttl ${o.ttl} is not a duration between 1m and 7d (e.g. 30m, 24h).`);
+  const { token, expiresAt } = invitesIn(inboxStateDir(files.approversFile)).create(person.id, ttlMs);
+  const origin = o.origin ?? process.env.AIRLOCK_INBOX_URL ?? 'http://localhost:8234';
+  const url = `${origin.replace(/\/$/, '')}/enrol#${token}`;
+  print(
+    `Send this one-time link to ${person.id} (good until ${expiresAt}; anyone holding it can enrol as them):\n${url}`,
+    { approver: person.id, url, expiresAt },
+  );
+});
+
 const policy = program
   .command('policy')
   .description('test candidate policies against what Airlock decided; explain a decision');
@@ -483,18 +552,7 @@ withJson(
     .option('--no-running', 'only the audit log: do not ask Temporal for running actions'),
 ).action(async (dir: string, o: { auditLog?: string; approvers?: string; agents?: string; running: boolean }) => {
   useProfile();
-  const file = (given: string | undefined, variable: string, local: string) => {
-    const path = given ?? process.env[variable] ?? (existsSync(local) ? local : undefined);
-    if (!path)
-      throw new CliError(
-        `Which ${local.split('/').at(-1)}? Pass --${local.includes('approvers') ? 'approvers' : 'agents'} <file>, or set ${variable} (the local stack keeps its own in ${local}).`,
-      );
-    return path;
-  };
-  const identities = loadIdentities({
-    approversFile: file(o.approvers, 'AIRLOCK_APPROVERS_FILE', '.airlock/approvers.json'),
-    agentsFile: file(o.agents, 'AIRLOCK_AGENTS_FILE', '.airlock/agents.json'),
-  });
+  const identities = loadIdentities(identityFiles(o));
   const registry = createDefaultRegistry();
   const candidate = loadPolicies(dir, registry, identities);
   const logPath = o.auditLog ?? process.env.AIRLOCK_AUDIT_LOG;
