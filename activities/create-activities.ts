@@ -26,6 +26,7 @@ import type { TaskRegistry } from '../tasks/task-registry';
 import type { CedarPolicyEngine } from '../policy/cedar-policy-engine';
 import type { AwsSettings } from '../config/runtime-config';
 import type { Identities } from '../config/identities';
+import { createNotifier, type NotificationChannels } from './notifier';
 import type { PasskeyCredential } from '../common/webauthn-assertion';
 import type { AuditRecordKind, JsonlAuditLog } from '../audit/audit-log';
 import { decisionsIn, type RunHistory } from '../audit/run-history';
@@ -76,6 +77,8 @@ export interface ActivityDeps {
   ledger: UsageLedger;
   /** Told how long each stage of an activity took (the benchmark's breakdown); it must not throw. */
   observe?: (stage: ActivityStage, ms: number, actionId: string) => void;
+  /** Where people are told that actions wait, and how they ended (none: nobody is told). */
+  notifications?: NotificationChannels;
 }
 
 /**
@@ -636,6 +639,16 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   return {
+    ...createNotifier({
+      runs: deps.runs,
+      identities: deps.identities,
+      policy: deps.policy,
+      registry: deps.registry,
+      authenticate: evidence.authenticate,
+      channels: deps.notifications ?? {},
+      http: deps.http,
+    }),
+
     /**
      * The action's first step: admits the proposal (the agent's signature, binding to this action and run, the first
      * of its id, freshness against the run's start, the task, the input, policy, which for a task whose rules read its

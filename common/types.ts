@@ -1,3 +1,4 @@
+import type { NotificationPolicy } from './notification-schedule';
 import type { UsageSnapshot } from './usage-book';
 /**
  * Data that crosses the workflow boundary: proposals, plans, decisions, approvals, results.
@@ -108,6 +109,8 @@ export interface PolicyDecision {
   raisedBy?: string[];
   /** Log-only policies' verdict beside the enforced one, when any is loaded (see `@mode("shadow")`). */
   shadow?: ShadowDecision;
+  /** Whom to remind and when, and whom to escalate to (`@remind`, `@escalate_to`, `@escalate_after`). */
+  notifications?: NotificationPolicy;
 }
 
 /** What the shadow (log-only) policies would have decided, were they enforced with the others. */

@@ -13,6 +13,8 @@ export const ApproversFileSchema = z.strictObject({
       name: z.string().regex(PRINCIPAL_ID, 'a name of 2–64 letters, digits, +=,.@_-'),
       publicKey: z.string(),
       groups: z.array(z.string()).default([]),
+      /** Where notifications reach them (SES), if anywhere. */
+      email: z.string().email().max(254).optional(),
       /** Passkeys enrolled through the web inbox (`airlock approvers invite`). */
       passkeys: z.array(PasskeyEntrySchema).optional(),
     }),
@@ -38,6 +40,8 @@ export interface Person {
   /** The same key, raw and base64, for the workflow's own signature check. */
   rawKey: string;
   groups: string[];
+  /** Where notifications reach them, if anywhere. */
+  email?: string;
 }
 
 /** One registered agent. */
@@ -169,7 +173,13 @@ export function buildIdentities(
   const people = new Map<string, Person>();
   for (const a of approvers) {
     const { id, publicKey } = claim(a.name, where.approversFile, a.publicKey);
-    people.set(id, { id, publicKey, rawKey: rawPublicKey(publicKey), groups: a.groups });
+    people.set(id, {
+      id,
+      publicKey,
+      rawKey: rawPublicKey(publicKey),
+      groups: a.groups,
+      ...(a.email ? { email: a.email } : {}),
+    });
   }
   const registered = new Map<string, Agent>();
   for (const a of agents) {

@@ -24,6 +24,40 @@ export interface WorkerConfig {
   codecKeys: CodecKeys;
   /** The Secrets Manager secret of the workers' own key, when not the default. */
   workerKeySecret?: string;
+  /** Where people are told that actions wait (all optional; none configured tells nobody). */
+  notifications: NotificationSettings;
+}
+
+/** Notification settings: an incoming webhook, a sender address for SES, and the inbox's address for links. */
+export interface NotificationSettings {
+  /** `AIRLOCK_NOTIFY_WEBHOOK_URL`: a Slack or Teams incoming webhook (a secret: whoever has it can post). */
+  webhookUrl?: string;
+  /** `AIRLOCK_NOTIFY_EMAIL_FROM`: a sender SES has verified; people are emailed at their approvers-file address. */
+  emailFrom?: string;
+  /** `AIRLOCK_INBOX_URL`: the inbox's address, for links to action pages. */
+  inboxUrl?: string;
+}
+
+/** Notification settings from the environment; a webhook or inbox address that is not an http(s) URL is refused. */
+export function notificationSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): NotificationSettings {
+  const url = (name: string) => {
+    const value = env[name];
+    if (!value) return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      throw new ConfigError(`${name} is not a URL; give the full address, e.g. https://hooks.slack.com/services/…`);
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+      throw new ConfigError(`${name} must be an http(s) URL.`);
+    return value;
+  };
+  return {
+    ...(url('AIRLOCK_NOTIFY_WEBHOOK_URL') ? { webhookUrl: env.AIRLOCK_NOTIFY_WEBHOOK_URL } : {}),
+    ...(env.AIRLOCK_NOTIFY_EMAIL_FROM ? { emailFrom: env.AIRLOCK_NOTIFY_EMAIL_FROM } : {}),
+    ...(url('AIRLOCK_INBOX_URL') ? { inboxUrl: env.AIRLOCK_INBOX_URL } : {}),
+  };
 }
 
 /** What each required variable is, for the message that names the missing ones. */
@@ -84,6 +118,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     auditLogPath: resolve(env.AIRLOCK_AUDIT_LOG as string),
     codecKeys: codecKeys as CodecKeys,
     workerKeySecret: env.AIRLOCK_WORKER_KEY_SECRET || undefined,
+    notifications: notificationSettingsFromEnv(env),
   };
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { NotificationPolicy } from '../common/notification-schedule';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
@@ -272,6 +273,7 @@ export class CedarPolicyEngine {
       if (mode !== undefined && mode !== 'shadow' && mode !== 'enforce')
         throw new ConfigError(`policy ${id}: @mode("${mode}") is not a mode; write @mode("shadow") or leave it out.`);
       if (annotations[id].approval_timeout) parseDurationSeconds(annotations[id].approval_timeout, `policy ${id}`);
+      checkNotificationAnnotations(id, annotations[id]);
       if (annotations[id].session_duration) {
         const seconds = parseDurationSeconds(annotations[id].session_duration, `policy ${id}`);
         if (seconds < DEFAULT_SESSION_SECONDS || seconds > MAX_SESSION_SECONDS) {
@@ -388,6 +390,7 @@ export class CedarPolicyEngine {
             .map((t) => parseDurationSeconds(t, name));
         const timeouts = annotated('approval_timeout');
         const sessions = annotated('session_duration');
+        const notifications = approvals ? this.notificationsOf(response.diagnostics.reason) : undefined;
         const eligibleApprovers = approvals ? this.eligible(q) : [];
         return {
           decision: 'allow',
@@ -398,6 +401,7 @@ export class CedarPolicyEngine {
           approvalTimeoutSeconds: timeouts.length ? Math.min(...timeouts) : DEFAULT_APPROVAL_TIMEOUT_SECONDS,
           sessionSeconds: sessions.length ? Math.min(...sessions) : DEFAULT_SESSION_SECONDS,
           eligibleApprovers,
+          ...(notifications ? { notifications } : {}),
           explanation: approvals
             ? `Allowed after ${approvals} distinct approval${approvals > 1 ? 's' : ''}${raisedBy.length ? ` (${raisedBy.join(', ')})` : ''} by ${eligibleApprovers.join(', ') || 'nobody (no user may approve this task: fix the policy)'}.`
             : 'Allowed without approval.',
@@ -489,6 +493,28 @@ export class CedarPolicyEngine {
       this.eligibleBy.set(key, people);
     }
     return [...people];
+  }
+
+  /**
+   * Whom to remind and escalate to, from the permitting policies' annotations: the most frequent reminder and the
+   * earliest escalation win (a policy that asks for more attention gets it).
+   */
+  private notificationsOf(permitting: readonly string[]): NotificationPolicy | undefined {
+    const of = (name: string) =>
+      permitting.map((id) => this.annotations[id]?.[name]).filter((t): t is string => Boolean(t));
+    const reminds = of('remind').map((t) => parseDurationSeconds(t, 'remind'));
+    const escalations = permitting
+      .filter((id) => this.annotations[id]?.escalate_to)
+      .map((id) => ({
+        to: this.annotations[id].escalate_to,
+        after: parseDurationSeconds(this.annotations[id].escalate_after, 'escalate_after'),
+      }))
+      .sort((a, b) => a.after - b.after);
+    const out: NotificationPolicy = {
+      ...(reminds.length ? { remindEverySeconds: Math.min(...reminds) } : {}),
+      ...(escalations.length ? { escalateTo: escalations[0].to, escalateAfterSeconds: escalations[0].after } : {}),
+    };
+    return Object.keys(out).length ? out : undefined;
   }
 
   /** The forbids that apply to a task's action: each decision on it is theirs too, fired or not. */
@@ -629,6 +655,25 @@ function factTypes(facts: Record<string, FactType> = {}): Record<string, cedar.T
 }
 
 /** Whether a policy is log-only: evaluated and recorded beside the enforced decision, never enforced. */
+/** A group name in `@escalate_to`: as groups are written in the approvers file. */
+const GROUP_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * Checks a policy's notification annotations: `@remind("2h")`, and `@escalate_to("group")`
+ * only with `@escalate_after("8h")`, and the other way round. Throws ConfigError naming the policy.
+ */
+function checkNotificationAnnotations(id: string, a: Record<string, string>): void {
+  if (a.remind !== undefined && parseDurationSeconds(a.remind, `policy ${id} @remind`) < 1)
+    throw new ConfigError(`policy ${id}: @remind("${a.remind}") must be at least 1s.`);
+  if ((a.escalate_to === undefined) !== (a.escalate_after === undefined))
+    throw new ConfigError(
+      `policy ${id}: @escalate_to and @escalate_after go together: whom to tell, and after how long (e.g. @escalate_to("leads") @escalate_after("8h")).`,
+    );
+  if (a.escalate_to !== undefined && !GROUP_NAME.test(a.escalate_to))
+    throw new ConfigError(`policy ${id}: @escalate_to("${a.escalate_to}") is not a group name.`);
+  if (a.escalate_after !== undefined) parseDurationSeconds(a.escalate_after, `policy ${id} @escalate_after`);
+}
+
 function isShadow(annotations: Record<string, string> | undefined): boolean {
   return annotations?.mode === 'shadow';
 }

@@ -32,7 +32,9 @@ export const DevConfigSchema = z.strictObject({
         value: z.string().optional(),
       }),
     ),
+    emailIdentities: z.array(z.string()).default([]),
   }),
+  notifications: z.strictObject({ emailFrom: z.string() }),
   demoCrm: z.strictObject({
     ip: z.string(),
     port: z.number().int(),
@@ -52,7 +54,9 @@ export const DevConfigSchema = z.strictObject({
   inbox: z.strictObject({ ip: z.string(), port: z.number().int() }),
   stripeMock: z.strictObject({ ip: z.string(), port: z.number().int() }),
   worker: z.strictObject({ policiesDir: z.string() }),
-  approvers: z.array(z.strictObject({ name: z.string(), groups: z.array(z.string()).default([]) })).default([]),
+  approvers: z
+    .array(z.strictObject({ name: z.string(), groups: z.array(z.string()).default([]), email: z.string().optional() }))
+    .default([]),
   agents: z.array(z.strictObject({ name: z.string(), owners: z.array(z.string()).min(1) })).default([]),
 });
 

@@ -92,7 +92,7 @@ export async function seedMoto(
         }),
       );
     }
-    for (const identity of needs.emailIdentities)
+    for (const identity of [...needs.emailIdentities, ...cfg.emailIdentities])
       await ses.send(new VerifyEmailIdentityCommand({ EmailAddress: identity }));
     for (const table of needs.tables) {
       await ddb

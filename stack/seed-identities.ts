@@ -31,14 +31,15 @@ function enrolledPasskeys(file: string): Map<string, unknown[]> {
 export function seedIdentities(
   keysDir: string,
   files: { approversFile: string; agentsFile: string },
-  people: readonly { name: string; groups: string[] }[],
+  people: readonly { name: string; groups: string[]; email?: string }[],
   agents: readonly { name: string; owners: string[] }[],
 ): void {
   const passkeys = enrolledPasskeys(files.approversFile);
-  const approvers = people.map(({ name, groups }) => ({
+  const approvers = people.map(({ name, groups, email }) => ({
     name,
     publicKey: ensureKey(keysDir, name),
     groups,
+    ...(email ? { email } : {}),
     ...(passkeys.has(name) ? { passkeys: passkeys.get(name) } : {}),
   }));
   const registered = agents.map(({ name, owners }) => ({ name, publicKey: ensureKey(keysDir, name), owners }));

@@ -189,6 +189,8 @@ async function main(): Promise<void> {
       AIRLOCK_AGENTS_FILE: agentsFile,
       AIRLOCK_CODEC_KEY_FILE: codecKeyFile,
       AIRLOCK_AUDIT_LOG: auditLog,
+      AIRLOCK_NOTIFY_EMAIL_FROM: cfg.notifications.emailFrom,
+      AIRLOCK_INBOX_URL: `http://localhost:${inboxPort}`,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
   });

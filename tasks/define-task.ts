@@ -180,6 +180,11 @@ export interface TaskDefinition<S extends z.ZodType = z.ZodType> {
    */
   hiddenFromAgents?: string[];
   /**
+   * Input fields whose values must never leave Airlock in a notification (webhook or email): a summary that quotes
+   * one is sent with it masked. (They are still shown to approvers in the inbox and the CLI.)
+   */
+  sensitive?: string[];
+  /**
    * Facts about the input that policy may read (`context.facts`), typed in Cedar: say, the domain an email goes to,
    * or which fields a change touches. A policy naming a fact the task does not declare fails the worker's start.
    */

@@ -166,6 +166,22 @@ permit (principal == Airlock::Agent::"quick-bot", action == Airlock::Action::"cr
   });
 });
 
+test('@remind, @escalate_to and @escalate_after on the permitting policies say whom to tell and when', () => {
+  const dir = policiesWith(`
+@id("quick-notes") @remind("2h") @escalate_to("leads") @escalate_after("8h")
+permit (principal == Airlock::Agent::"quick-bot", action == Airlock::Action::"crm.add_note_to_customer", resource) when { context.approvals >= 1 };
+@id("quick-notes-sooner") @remind("30m") @escalate_to("managers") @escalate_after("1h")
+permit (principal == Airlock::Agent::"quick-bot", action == Airlock::Action::"crm.add_note_to_customer", resource) when { context.approvals >= 1 };`);
+  const e = CedarPolicyEngine.load(dir, shapes, people);
+  // The most attentive wins: the shortest reminder, the earliest escalation.
+  expect(e.decideProposal({ ...note, agent: 'quick-bot', user: undefined })).toMatchObject({
+    approvalsRequired: 1,
+    notifications: { remindEverySeconds: 1800, escalateTo: 'managers', escalateAfterSeconds: 3600 },
+  });
+  // A decision that needs nobody tells nobody.
+  expect(engine.decideProposal(note).notifications).toBeUndefined();
+});
+
 test('only members of the approvers group may approve', () => {
   const q = { task: 'crm.update_customer', risk: 'high' as const, requester: 'alice', agent: 'support-bot' };
   expect(engine.canApprove({ ...q, approver: 'bob' })).toEqual({
@@ -209,6 +225,18 @@ describe('bad policy files fail the worker start with a message naming the probl
       'policies.cedar',
       '@id("x") @approval_timeout("soon") permit (principal, action, resource);',
       /"soon" is not a duration/,
+    ],
+    [
+      'an escalation without a delay',
+      'policies.cedar',
+      '@id("x") @escalate_to("leads") permit (principal, action, resource);',
+      /@escalate_to and @escalate_after go together/,
+    ],
+    [
+      'a reminder that is not a duration',
+      'policies.cedar',
+      '@id("x") @remind("often") permit (principal, action, resource);',
+      /"often" is not a duration/,
     ],
     [
       'entities of an unknown type',

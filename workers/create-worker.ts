@@ -5,7 +5,8 @@ import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/w
 import { createActivities, type ActivityDeps } from '../activities';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 import { loadPolicies } from '../policy/cedar-policy-engine';
-import type { AwsSettings } from '../config/runtime-config';
+import type { AwsSettings, NotificationSettings } from '../config/runtime-config';
+import { SESClient } from '@aws-sdk/client-ses';
 import type { Identities } from '../config/identities';
 import type { CodecKeys } from '../crypto/encryption-codec';
 import { airlockDataConverter } from '../crypto/data-converter';
@@ -46,6 +47,8 @@ export interface AirlockWorkerOptions {
   tuning?: Partial<WorkerOptions>;
   /** Told how long each stage of an activity took (the benchmark's breakdown). */
   observe?: ActivityDeps['observe'];
+  /** Where people are told that actions wait (none: nobody is told). */
+  notifications?: NotificationSettings;
 }
 
 /**
@@ -77,6 +80,23 @@ export function createActivityDeps(opts: Omit<AirlockWorkerOptions, 'workflowBun
     ledger: temporalUsageLedger(historyReader, opts.taskQueue ?? AIRLOCK_TASK_QUEUE),
     workerKey: once(() => readWorkerKey(opts)),
     ...(opts.observe ? { observe: opts.observe } : {}),
+    notifications: {
+      webhookUrl: opts.notifications?.webhookUrl,
+      inboxUrl: opts.notifications?.inboxUrl,
+      // Notifications are the gate's own mail, sent with the worker's identity (never an action's session).
+      ...(opts.notifications?.emailFrom
+        ? {
+            email: {
+              from: opts.notifications.emailFrom,
+              ses: new SESClient({
+                region: opts.aws.region,
+                endpoint: opts.aws.endpoint,
+                credentials: opts.awsCredentials,
+              }),
+            },
+          }
+        : {}),
+    },
   };
 }
 

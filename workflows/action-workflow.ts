@@ -190,6 +190,7 @@ function finish(
       const cause = err instanceof ActivityFailure ? err.cause : err;
       state.auditError = cause instanceof Error ? cause.message : String(cause);
     }
+    await decisions.notifyOutcome();
     return state;
   });
 }

@@ -39,6 +39,24 @@ export const planning = proxyLocalActivities<AirlockActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 
+/**
+ * Notifications: retried with backoff for about an hour, never awaited by the approval wait (a channel that is down
+ * never holds up, nor fails, the action).
+ */
+export const notifying = proxyActivities<AirlockActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 10 },
+});
+
+/**
+ * The requester's notification of the outcome, awaited at the very end (after the final status is set and the audit
+ * record written) so that the run stays open while it is sent, for at most a minute.
+ */
+export const notifyingOutcome = proxyActivities<AirlockActivities>({
+  scheduleToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '20 seconds' },
+});
+
 /** The audit record must be written: retried until it is (appending is idempotent by action and run). */
 export const auditing = proxyActivities<AirlockActivities>({
   startToCloseTimeout: '30 seconds',

@@ -1,4 +1,4 @@
-import { ApplicationFailure, allHandlersFinished, condition, log, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, log, patched, setHandler } from '@temporalio/workflow';
 import {
   ApprovalProcess,
   checkDecisionShape,
@@ -8,7 +8,8 @@ import {
 import { decideUpdate } from '../common/messages';
 import { SA_APPROVERS } from '../common/search-attributes';
 import type { ApprovalAttempt, Plan } from '../common/types';
-import { local } from './activity-stubs';
+import { notificationSchedule, type NotificationKind } from '../common/notification-schedule';
+import { local, notifying, notifyingOutcome } from './activity-stubs';
 import { now, type ActionRecord } from './action-record';
 import { decoded } from './evidence-guards';
 
@@ -22,8 +23,14 @@ import { decoded } from './evidence-guards';
  * - the handler must judge a decision by the action as it was when the decision arrived, before any await;
  * - every signed attempt that passes the validator is recorded, accepted or refused, with its reason.
  */
+/** Runs whose approval windows open from this version on tell people (notifications); earlier ones replay as they ran. */
+export const NOTIFY_PATCH = 'airlock-notify-approvers';
+
 export class DecisionHandler {
   private readonly approval: ApprovalProcess;
+  /** Whether this run tells people (decided when its first window opens, and kept on replay). */
+  private notifies = false;
+  private windowMs = 0;
 
   constructor(private readonly action: ActionRecord) {
     const state = action.state;
@@ -70,7 +77,23 @@ export class DecisionHandler {
   open(rules: ApprovalRules): void {
     this.approval.configure(rules);
     this.approval.open(Date.now());
+    this.windowMs = rules.windowMs;
     this.action.setStatus('awaiting_approval');
+    this.notifies = patched(NOTIFY_PATCH);
+    this.notify('waiting');
+  }
+
+  /**
+   * Tells people (the notifier activity reads what to say from this run's history), without waiting: a notification
+   * that fails is retried, and never holds up or fails the action.
+   */
+  private notify(kind: NotificationKind): void {
+    if (this.notifies) void notifying.notify({ kind }).catch(() => undefined);
+  }
+
+  /** Tells the requester how the action ended, once it has: awaited, for at most a minute; a failure is ignored. */
+  async notifyOutcome(): Promise<void> {
+    if (this.notifies) await notifyingOutcome.notify({ kind: 'outcome' }).catch(() => undefined);
   }
 
   /**
@@ -80,10 +103,17 @@ export class DecisionHandler {
   async outcome(): Promise<Exclude<ApprovalOutcome, 'waiting'>> {
     const state = this.action.state;
     this.action.publish();
-    await condition(
-      () => this.approval.outcome(Date.now()) !== 'waiting',
-      Date.parse(state.expiresAt as string) - Date.now(),
-    );
+    const expiresAt = Date.parse(state.expiresAt as string);
+    const decided = () => this.approval.outcome(Date.now()) !== 'waiting';
+    // Durable timers: reminders, an escalation, a warning before expiry, as the permitting policy asks.
+    const due = this.notifies
+      ? notificationSchedule(expiresAt - this.windowMs, expiresAt, state.policy?.notifications)
+      : [];
+    for (const { at, kind } of due) {
+      if (at > Date.now() && (await condition(decided, at - Date.now()))) break;
+      if (!decided()) this.notify(kind);
+    }
+    await condition(decided, expiresAt - Date.now());
     await this.close();
     const outcome = this.approval.outcome(Date.now());
     if (outcome === 'rejected') {
@@ -107,6 +137,7 @@ export class DecisionHandler {
     this.action.index({ key: SA_APPROVERS, value: [] });
     if (this.action.state.approvalsRequired === 0 || !this.approval.replanned(plan(), Date.now())) return false;
     this.action.setStatus('awaiting_reapproval');
+    this.notify('replanned');
     return true;
   }
 

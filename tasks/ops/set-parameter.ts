@@ -74,6 +74,8 @@ export const setParameter = defineTask({
   target: (input) => `aws-ssm:${input.name}`,
   // A parameter's current value may be anything (a URL with a token in it): approvers see it, agents do not.
   hiddenFromAgents: ['value'],
+  // A configuration value may be a URL with a token in it: it is never sent to a chat or a mailbox.
+  sensitive: ['value'],
   credentials: {
     role: {
       name: 'airlock-ops',

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { NotificationSettings } from '../../config/runtime-config';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type ActivityExecuteInput, type Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
@@ -114,6 +115,8 @@ export async function startHarness(
     /** Keeps no workflow in the worker's cache: every workflow task replays the whole history (a determinism test). */
     noWorkflowCache?: boolean;
     agents?: { name: string; owners: string[] }[];
+    /** Where the worker tells people that actions wait (none by default). */
+    notifications?: NotificationSettings;
   } = {},
 ): Promise<Harness> {
   if (!runtimeInstalled) {
@@ -168,6 +171,7 @@ export async function startHarness(
     codecKeys,
     auditLogPath,
     awsCredentials: { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' },
+    ...(opts.notifications ? { notifications: opts.notifications } : {}),
   };
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
