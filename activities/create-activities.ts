@@ -28,6 +28,7 @@ import type { AwsSettings } from '../config/runtime-config';
 import type { Identities } from '../config/identities';
 import { createNotifier, type NotificationChannels } from './notifier';
 import type { PasskeyCredential } from '../common/webauthn-assertion';
+import type { PasskeyUse } from '../common/approval-rules';
 import type { AuditRecordKind, JsonlAuditLog } from '../audit/audit-log';
 import { decisionsIn, type RunHistory } from '../audit/run-history';
 import { admissionFacts, describeHistory, finishedFact, proposedFact, type AuditFact } from '../audit/audit-trail';
@@ -153,6 +154,8 @@ export interface DecisionCheck {
   signatureValid: boolean;
   permitted: boolean;
   policyIds: string[];
+  /** For a passkey signature that verified: the credential, and its counter (the workflow's clone check). */
+  passkey?: PasskeyUse;
 }
 
 /** What the plan and execute activities are given: the agent's signed proposal, never a credential. */

@@ -246,7 +246,10 @@ export function createEvidence(deps: EvidenceDeps) {
         ? await verifyPasskeyPayload('airlock.decision.v1', signed.payload, assertion, credential)
         : undefined;
       signatureValid = verdict?.valid === true;
-      if (verdict?.valid) passkey = { credentialId: assertion.credentialId, counter: verdict.counter };
+      if (verdict?.valid && credential) {
+        const { cose: _cose, ...registered } = credential;
+        passkey = { credentialId: assertion.credentialId, counter: verdict.counter, credential: registered };
+      }
     } else {
       signatureValid = verifyPayload('airlock.decision.v1', signed.payload, signed.signature, person.publicKey);
     }

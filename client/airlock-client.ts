@@ -82,6 +82,11 @@ export class AirlockClient {
   /** Each action's own run, once seen: the first under its id. */
   private readonly firstRuns = new Map<string, string>();
 
+  /** The task queue this client's actions run on. */
+  get queue(): string {
+    return this.taskQueue;
+  }
+
   constructor(
     readonly temporal: Client,
     opts: AirlockClientOptions = {},

@@ -46,11 +46,12 @@ export const MAX_REFUSALS_PER_PERSON = 3;
 /** Refused attempts kept in the action's state; the rest are counted (they stay in history). */
 export const MAX_KEPT_REFUSALS = 25;
 /**
- * Refused decisions signed by passkeys this action did not know when it was admitted (checked by the handler against
- * the registry as it is now), in all. They are not counted against the person they name, whom anyone could name: once
- * this many were refused, such passkeys are refused before history, and people decide with those known before.
+ * Decisions signed by passkeys this action did not know when it was admitted (checked by the handler against the
+ * registry as it is now), in all, counted as they arrive. Their refusals are not counted against the person they name,
+ * whom anyone could name; once this many arrived, such passkeys are refused before history, and people decide with
+ * the keys and passkeys known before (a late passkey that verified once is known from then on).
  */
-export const MAX_LATE_PASSKEY_REFUSALS = 10;
+export const MAX_LATE_PASSKEYS = 10;
 
 /** A verdict on one decision. */
 export type Verdict = { accepted: true } | { accepted: false; code: ApprovalRefusalCode; message: string };
@@ -123,7 +124,7 @@ export interface DecisionFacts {
   permitted: boolean;
   /** The nonce was not seen before on this action. */
   nonceFresh: boolean;
-  /** For a passkey signature: which credential signed, and its signature counter. */
+  /** For a passkey signature that verified: which credential signed, and its signature counter. */
   passkey?: PasskeyUse;
   /**
    * False when the passkey's signature counter did not advance past an earlier decision by the same credential: a
@@ -136,6 +137,8 @@ export interface DecisionFacts {
 export interface PasskeyUse {
   credentialId: string;
   counter: number;
+  /** The credential as registered, so that a passkey enrolled after admission is known from its first use. */
+  credential?: PasskeyCredential;
 }
 
 /**
@@ -312,8 +315,10 @@ export class ApprovalProcess {
   private readonly refusalsBy = new Map<string, number>();
   /** The highest signature counter seen from each passkey on this action. */
   private readonly counters = new Map<string, number>();
-  /** Refused decisions signed by passkeys unknown at admission: see {@link MAX_LATE_PASSKEY_REFUSALS}. */
-  private lateRefusals = 0;
+  /** Decisions signed by passkeys unknown at admission: see {@link MAX_LATE_PASSKEYS}. */
+  private lateArrivals = 0;
+  /** Passkeys known at admission that the registry no longer holds (removed): refused before history from then on. */
+  private readonly revoked = new Set<string>();
 
   private rules: ApprovalRules = { excluded: [], windowMs: 0, keys: {}, verify: () => false };
 
@@ -335,7 +340,9 @@ export class ApprovalProcess {
    * signed by a registered person for this very action and run, signed recently, for an action awaiting decisions;
    * a replay; or a person's attempts beyond their cap. So what reaches history (and a person's cap) was signed by
    * that person for this run, lately: nobody can fill it with decisions copied from elsewhere. What it lets through
-   * is judged (and recorded) by {@link receive}. Counts what it refuses.
+   * is judged (and recorded) by {@link receive}. Counts what it refuses. (One kind passes unverified: a decision signed
+   * by a passkey enrolled after the action was admitted, which the handler checks against the registry as it is now;
+   * at most {@link MAX_LATE_PASSKEYS} of those, never counted against the person they name.)
    */
   screen(value: unknown, now: number): Verdict {
     const verdict = this.screenOnly(value, now);
@@ -367,12 +374,14 @@ export class ApprovalProcess {
         : [];
       const credential = passkeys.find((c) => c.id === assertion.credentialId);
       // A passkey enrolled after this action was admitted is not known here: the handler's check reads the live
-      // registry. Such decisions pass only while few of them were refused (a bound on what strangers can record).
-      if (!credential && this.lateRefusals >= MAX_LATE_PASSKEY_REFUSALS)
+      // registry. Few such decisions pass (a bound on what strangers can record).
+      if (!credential && this.lateArrivals >= MAX_LATE_PASSKEYS)
         return refuse(
           'unknown_key',
-          `This passkey was not registered to ${id} when the action began, and too many such decisions were refused; sign with a key or passkey registered before.`,
+          `This passkey was not registered to ${id} when the action began, and too many such decisions came; sign with a key or passkey registered before.`,
         );
+      if (this.revoked.has(assertion.credentialId))
+        return refuse('bad_signature', `This passkey is no longer registered to ${id}.`);
       const verdict = credential && verifyPasskeyAssertion(text, assertion, credential);
       if (verdict && !verdict.valid)
         return refuse('bad_signature', `The passkey assertion does not verify for ${id}: ${verdict.why}.`);
@@ -411,6 +420,8 @@ export class ApprovalProcess {
   arrive(signed: SignedDecision, now: number): { arrival: Arrival } | { refused: ApprovalAttempt } {
     const nonceFresh = !this.nonces.has(signed.payload.nonce);
     this.nonces.add(signed.payload.nonce);
+    // Counted here, before the handler's await: decisions in flight together cannot all slip under the bound.
+    if (this.unknownPasskey(signed)) this.lateArrivals += 1;
     const arrival: Arrival = {
       at: now,
       deciding: this.deciding,
@@ -432,6 +443,15 @@ export class ApprovalProcess {
     arrival: Arrival,
   ): ApprovalAttempt {
     const use = facts.signatureValid ? facts.passkey : undefined;
+    if (use?.credential && this.unknownPasskey(signed)) {
+      // A late passkey that verified is known from now on (the credential comes from the check in history: replayed alike).
+      const id = canonicalPersonId(signed.payload.approver);
+      const known = { ...(this.rules.passkeys ?? {}) };
+      known[id] = [...(Object.prototype.hasOwnProperty.call(known, id) ? known[id] : []), use.credential];
+      this.rules = { ...this.rules, passkeys: known };
+    }
+    const assertion = parsePasskeySignature(signed.signature);
+    if (assertion && !facts.signatureValid && !this.unknownPasskey(signed)) this.revoked.add(assertion.credentialId);
     const counterAdvanced = use ? counterAdvances(this.counters.get(use.credentialId), use.counter) : undefined;
     if (use) this.counters.set(use.credentialId, Math.max(use.counter, this.counters.get(use.credentialId) ?? 0));
     const all = { ...facts, nonceFresh: arrival.nonceFresh, ...(use ? { counterAdvanced } : {}) };
@@ -465,8 +485,10 @@ export class ApprovalProcess {
       return attempt;
     }
     const who = `${facts.approverId ?? canonicalPersonId(payload.approver)}/${payload.decision}`;
-    if (this.unknownPasskey(signed)) this.lateRefusals += 1;
-    else this.refusalsBy.set(who, (this.refusalsBy.get(who) ?? 0) + 1);
+    // A passkey signature the handler could not verify (unknown to the action, or removed from the registry) is not
+    // the named person's doing, whoever sent it: it does not use up their attempts.
+    const unverifiedPasskey = isPasskeySignature(signed.signature) && !facts.signatureValid;
+    if (!unverifiedPasskey) this.refusalsBy.set(who, (this.refusalsBy.get(who) ?? 0) + 1);
     const kept = this.state.approvals.filter((a) => !a.accepted).length;
     if (kept < MAX_KEPT_REFUSALS) this.state.approvals.push(attempt);
     else this.state.refusalsNotKept += 1;

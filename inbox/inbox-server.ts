@@ -12,13 +12,15 @@ import type { AirlockClient } from '../client/airlock-client';
 import type { Identities } from '../config/identities';
 import type { RegisteredPasskey } from '../config/passkeys';
 import { ACTION_ID, MAX_REASON_CHARS, SHA256_HEX } from '../common/identifiers';
+import { ACTION_WORKFLOW_TYPE } from '../common/task-queue';
 import { signedText } from '../common/signing';
 import { DECIDING_STATUSES, RISK_LEVELS } from '../common/statuses';
 import type { ActionState, DecisionPayload } from '../common/types';
 import { fromBase64Url, toBase64Url } from '../common/base64';
 import { encodePasskeySignature, passkeyChallenge, type PasskeyAssertion } from '../common/webauthn-assertion';
 import { verifyPasskeyResponse } from '../crypto/verify-passkey';
-import { InviteError, type InviteBook } from './invite-book';
+import type { InviteBook } from './invite-book';
+import { AirlockError } from '../common/errors';
 import { CounterBook, addPasskey } from './passkey-book';
 import { actionPage, batchPage, enrolPage, errorPage, inboxPage, loginPage, type InboxRow, type Viewer } from './pages';
 import { ExpiringMap, SessionStore, randomId, sameSecret, type Session } from './sessions';
@@ -32,7 +34,7 @@ export interface InboxOptions {
   invites: InviteBook;
   /** Where passkey counters are kept (the clone check across actions). */
   countersFile: string;
-  /** The origin approvers open, e.g. http://localhost:8234: passkeys are bound to it. */
+  /** The origin approvers open, e.g. http://localhost:8235: passkeys are bound to it. */
   origin: string;
   /** Task names, for the filter. */
   tasks: readonly string[];
@@ -92,7 +94,10 @@ export function createInboxServer(o: InboxOptions): FastifyInstance {
   const rpID = new URL(o.origin).hostname;
   const secure = o.origin.startsWith('https:');
   const sessions = new SessionStore(o.sessionTtlMs, clock);
+  // Sign-in and enrolment ceremonies anyone may start, and decisions only the signed-in can: kept apart, so that a
+  // flood of the first kind cannot push out a person's decision under way.
   const ceremonies = new ExpiringMap<Ceremony>(10_000, clock);
+  const decisionCeremonies = new ExpiringMap<Ceremony>(10_000, clock);
   const counters = new CounterBook(o.countersFile);
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: false });
 
@@ -128,8 +133,7 @@ export function createInboxServer(o: InboxOptions): FastifyInstance {
       try {
         return reply.type('text/html; charset=utf-8').send(await render(s, req));
       } catch (err) {
-        const status = err instanceof Refusal ? err.status : 500;
-        const message = err instanceof Refusal ? err.message : `Something failed: ${(err as Error).message}`;
+        const { status, message } = answerTo(err);
         return reply
           .code(status)
           .type('text/html; charset=utf-8')
@@ -159,13 +163,8 @@ export function createInboxServer(o: InboxOptions): FastifyInstance {
         }
         return reply.send(await handle(req, s, reply));
       } catch (err) {
-        if (err instanceof Refusal)
-          return reply.code(err.status).send({ ok: false, code: err.code, message: err.message });
-        if (err instanceof InviteError)
-          return reply.code(400).send({ ok: false, code: 'invite', message: err.message });
-        return reply
-          .code(500)
-          .send({ ok: false, code: 'internal', message: `Something failed: ${(err as Error).message}` });
+        const { status, code, message } = answerTo(err);
+        return reply.code(status).send({ ok: false, code, message });
       }
     };
 
@@ -298,6 +297,10 @@ export function createInboxServer(o: InboxOptions): FastifyInstance {
       }
       if (!registration.verified) throw new Refusal(400, 'The passkey could not be registered.', 'registration');
       const { credential, aaguid } = registration.registrationInfo;
+      // The link is used up first, checked again under its lock: of two enrolments racing with one link, one wins,
+      // and an invite voided meanwhile stops this one. (Should adding the passkey fail now, the person asks again.)
+      if (o.invites.consume(ceremony.token) !== approver)
+        throw new Refusal(400, 'This enrolment link was replaced; open the new one.', 'invite');
       addPasskey(o.approversFile, approver, {
         id: credential.id,
         publicKey: toBase64Url(credential.publicKey),
@@ -306,7 +309,6 @@ export function createInboxServer(o: InboxOptions): FastifyInstance {
         addedAt: new Date(clock()).toISOString(),
         aaguid,
       });
-      o.invites.consume(ceremony.token);
       counters.advance(credential.id, credential.counter);
       return { ok: true, approver };
     }),
@@ -336,11 +338,28 @@ export function createInboxServer(o: InboxOptions): FastifyInstance {
     }),
   );
 
+  /**
+   * An action's state, from Airlock's own workflow only: a workflow of the same id run by someone else (another type,
+   * or another task queue) could answer with any id and plan, and have a person sign for the real action.
+   */
   const actionState = async (id: string): Promise<ActionState> => {
     if (!ACTION_ID.test(id)) throw new Refusal(404, `"${id.slice(0, 40)}" is not an action id.`);
-    return o.client.get(id).catch(() => {
-      throw new Refusal(404, `Action ${id} was not found, or no worker answered; try again in a moment.`);
+    const notFound = () =>
+      new Refusal(404, `Action ${id} was not found, or no worker answered; try again in a moment.`);
+    const description = await o.client.temporal.workflow
+      .getHandle(id)
+      .describe()
+      .catch(() => {
+        throw notFound();
+      });
+    if (description.type !== ACTION_WORKFLOW_TYPE || description.taskQueue !== o.client.queue)
+      throw new Refusal(404, `${id} is not an Airlock action on this inbox's task queue.`);
+    const state = await o.client.get(id).catch(() => {
+      throw notFound();
     });
+    if (state.id !== id || state.runId !== description.runId)
+      throw new Refusal(409, `Action ${id} answered as another action or run; it is not shown.`);
+    return state;
   };
 
   app.get(
@@ -421,7 +440,7 @@ export function createInboxServer(o: InboxOptions): FastifyInstance {
         timeout: 120_000,
       });
       const ticket = randomId();
-      ceremonies.put(ticket, {
+      decisionCeremonies.put(ticket, {
         kind: 'decide',
         challenge,
         sessionId: session.id,
@@ -437,7 +456,7 @@ export function createInboxServer(o: InboxOptions): FastifyInstance {
     api(true, async (req, s) => {
       const session = s as Session;
       const { ticket, response } = body(req);
-      const ceremony = ceremonies.take(String(ticket));
+      const ceremony = decisionCeremonies.take(String(ticket));
       if (ceremony?.kind !== 'decide' || ceremony.sessionId !== session.id || !ceremony.payload)
         throw new Refusal(400, 'This decision expired or belongs to another session; decide again.', 'expired');
       const assertion = assertionOf(response);
@@ -467,6 +486,21 @@ export function createInboxServer(o: InboxOptions): FastifyInstance {
   });
 
   return app;
+}
+
+/**
+ * What a person is told of an error: a refusal, or one of Airlock's own errors (written for people), as it is;
+ * anything else only that it failed (its details, which may name files or servers, go to the server's log).
+ */
+function answerTo(err: unknown): { status: number; code: string; message: string } {
+  if (err instanceof Refusal) return { status: err.status, code: err.code, message: err.message };
+  if (err instanceof AirlockError) return { status: 400, code: err.type, message: err.message };
+  console.error(`[airlock inbox] ${(err as Error)?.stack ?? String(err)}`);
+  return {
+    status: 500,
+    code: 'internal',
+    message: 'Something failed on the server; try again, or ask an admin to look at its log.',
+  };
 }
 
 /** The session id in a Cookie header: the value of `airlock_session`, if it looks like one of ours. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { AirlockError } from '../common/errors';
 import { canonicalPersonId } from '../common/identifiers';
-import { readJsonFile, writeJsonFile } from './json-file';
+import { readJsonFile, withFileLock, writeJsonFile } from './json-file';
 
 /** An enrolment link that cannot be used: unknown, used already, or expired. */
 export class InviteError extends AirlockError {
@@ -38,11 +38,13 @@ export class InviteBook {
     const token = randomBytes(32).toString('base64url');
     const now = this.clock();
     const id = canonicalPersonId(approver);
-    // Used links are kept until they would have expired, so that opening one again says it was used.
-    const kept = this.read().filter((i) => Date.parse(i.expiresAt) > now && !(i.approver === id && !i.usedAt));
     const expiresAt = new Date(now + ttlMs).toISOString();
-    kept.push({ tokenHash: hash(token), approver: id, createdAt: new Date(now).toISOString(), expiresAt });
-    writeJsonFile(this.file, { invites: kept });
+    withFileLock(this.file, () => {
+      // Used links are kept until they would have expired, so that opening one again says it was used.
+      const kept = this.read().filter((i) => Date.parse(i.expiresAt) > now && !(i.approver === id && !i.usedAt));
+      kept.push({ tokenHash: hash(token), approver: id, createdAt: new Date(now).toISOString(), expiresAt });
+      writeJsonFile(this.file, { invites: kept });
+    });
     return { token, expiresAt };
   }
 
@@ -51,14 +53,16 @@ export class InviteBook {
     return this.find(token).approver;
   }
 
-  /** Uses a token up (after its passkey is registered). */
+  /** Uses a token up, checking it again under the lock: of two enrolments with one link, one gets it. */
   consume(token: unknown): string {
-    const invite = this.find(token);
-    const all = this.read().map((i) =>
-      i.tokenHash === invite.tokenHash ? { ...i, usedAt: new Date(this.clock()).toISOString() } : i,
-    );
-    writeJsonFile(this.file, { invites: all });
-    return invite.approver;
+    return withFileLock(this.file, () => {
+      const invite = this.find(token);
+      const all = this.read().map((i) =>
+        i.tokenHash === invite.tokenHash ? { ...i, usedAt: new Date(this.clock()).toISOString() } : i,
+      );
+      writeJsonFile(this.file, { invites: all });
+      return invite.approver;
+    });
   }
 
   private find(token: unknown): InviteRecord {

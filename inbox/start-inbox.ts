@@ -43,7 +43,7 @@ export async function startInbox(o: {
     .map((t) => t.name)
     .sort();
   // The origin names the port, so a free port is found first when asked for port 0.
-  let port = o.port ?? 8234;
+  let port = o.port ?? 8235;
   if (port === 0) port = await freePort();
   const origin = o.origin ?? `http://localhost:${port}`;
   const app = createInboxServer({

@@ -15,6 +15,7 @@ import { runAirlock, suiteCliEnv } from './support/cli';
 import { startHarness, type Harness } from './support/harness';
 import { proposeRefundNeedingTwo } from './support/refunds';
 import { approverBrowser, launchChromium, type ApproverBrowser } from './support/browser';
+import { startRogue } from './support/rogue';
 
 let h: Harness;
 let inbox: RunningInbox;
@@ -64,6 +65,23 @@ async function enrolAndSignIn(name: string, link: string): Promise<Page> {
   await page.waitForSelector(`.who:has-text("${name}")`);
   return page;
 }
+
+/** A POST from the page's own script, with the page's CSRF token unless `withToken` is false; its status. */
+const postFromPage = (page: Page, url: string, body: unknown, withToken = true): Promise<number> =>
+  page.evaluate(
+    async ({ url, body, withToken }) => {
+      type Doc = { querySelector(s: string): { getAttribute(n: string): string | null } | null };
+      const doc = (globalThis as unknown as { document: Doc }).document;
+      const token = doc.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(withToken ? { 'x-csrf-token': token } : {}) },
+        body: JSON.stringify(body),
+      });
+      return res.status;
+    },
+    { url, body, withToken },
+  );
 
 /** Clicks approve (or reject) on an action's page and returns what the page said. */
 async function decideInPage(page: Page, id: string, decision: 'approve' | 'reject', reason = ''): Promise<string> {
@@ -282,18 +300,10 @@ describe('attacks fail and change nothing', () => {
   test('a state-changing request without the CSRF token, or from another origin, is refused', async () => {
     const carol = people.carol.page;
     await carol.goto(`${inbox.url}/actions/${other}`);
-    const status = await carol.evaluate(
-      async (body) => {
-        const res = await fetch('/api/decisions/options', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-        return res.status;
-      },
-      { actionId: other, decision: 'approve', planHash: (await h.airlock.get(other)).plan?.hash },
-    );
-    expect(status).toBe(403);
+    const body = { actionId: other, decision: 'approve', planHash: (await h.airlock.get(other)).plan?.hash };
+    expect(await postFromPage(carol, '/api/decisions/options', body, false)).toBe(403);
+    // With the token, the same request from the page is taken (it only builds a payload to sign).
+    expect(await postFromPage(carol, '/api/decisions/options', body)).toBe(200);
 
     // A page on another origin posts to the inbox with the approver's browser: the cookie stays home (SameSite=Strict)
     // and the origin is not the inbox's.
@@ -330,6 +340,26 @@ describe('attacks fail and change nothing', () => {
     await outcome.waitFor();
     expect(await outcome.textContent()).not.toContain('Approved');
     await thief.context.close();
+    expect((await unchanged(other)).approvals).toEqual([]);
+  });
+
+  test("a stranger's workflow under an action id, claiming to be a real action, is not shown and cannot be signed for", async () => {
+    // It answers getAction with the real action's state (its id, run and plan), so that a rejection signed "for it"
+    // would be a rejection of the real one.
+    const rogue = await startRogue();
+    const fakeId = `act-${'f'.repeat(24)}`;
+    const shown = await rogue.showState(fakeId, await h.airlock.get(other));
+    try {
+      const bob = people.bob.page;
+      await bob.goto(`${inbox.url}/actions/${fakeId}`);
+      expect(await bob.locator('main').textContent()).toContain('is not an Airlock action');
+      expect(await bob.locator('section.decide').count()).toBe(0);
+      const body = { actionId: fakeId, decision: 'reject', reason: 'not mine', planHash: 'a'.repeat(64) };
+      expect(await postFromPage(bob, '/api/decisions/options', body)).toBe(404);
+    } finally {
+      await shown.stop();
+      await rogue.close();
+    }
     expect((await unchanged(other)).approvals).toEqual([]);
   });
 

@@ -4,6 +4,7 @@
  * against the approver's registered credential as they verify an Ed25519 signature, and count it the same.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { addPasskey } from '../inbox/passkey-book';
 import type { DecisionPayload } from '../common/types';
 import { startHarness, type Harness } from './support/harness';
@@ -65,6 +66,44 @@ test('a passkey enrolled while the action waited counts: the handler reads the r
   expect(await send(id, carolKey, 'carol')).toMatchObject({ accepted: true, approver: 'carol' });
   expect(await send(id, bobKey, 'bob')).toMatchObject({ accepted: true });
   expect((await h.airlock.result(id, { timeoutMs: 60_000 })).status).toBe('succeeded');
+});
+
+test('a passkey removed from the registry while an action waits is refused, and does not use up its owner’s attempts', async () => {
+  const spare = new SoftPasskey('localhost', ORIGIN);
+  addPasskey(h.approversFile, 'carol', spare.entry());
+  const id = await refund('ch_passkey0004');
+  // The action knew the spare passkey; it is removed (say, the laptop was stolen).
+  const file = JSON.parse(readFileSync(h.approversFile, 'utf8')) as {
+    approvers: { name: string; passkeys?: { id: string }[] }[];
+  };
+  for (const a of file.approvers) if (a.passkeys) a.passkeys = a.passkeys.filter((p) => p.id !== spare.id);
+  writeFileSync(h.approversFile, JSON.stringify(file));
+  // Carol has two refused attempts of her own (a plan she did not review): one more would use up her three.
+  for (let i = 0; i < 2; i++) {
+    const stale = { ...(await payload(id, 'carol')), planHash: 'f'.repeat(64) };
+    expect(await h.airlock.decide(id, carolKey.signDecision(stale))).toMatchObject({
+      refusal: { code: 'wrong_plan_hash' },
+    });
+  }
+  expect(await send(id, spare, 'carol')).toMatchObject({ accepted: false, refusal: { code: 'bad_signature' } });
+  expect(await send(id, spare, 'carol')).toMatchObject({
+    accepted: false,
+    recorded: false,
+    refusal: { code: 'bad_signature', message: expect.stringContaining('no longer registered') },
+  });
+  // Carol's own passkey still decides.
+  expect(await send(id, carolKey, 'carol')).toMatchObject({ accepted: true });
+});
+
+test('a malformed passkey from an enrolment is not written, and the approvers file stays readable', () => {
+  const before = readFileSync(h.approversFile, 'utf8');
+  const entry = new SoftPasskey('localhost', ORIGIN).entry();
+  expect(() => addPasskey(h.approversFile, 'bob', { ...entry, id: 'abcd' })).toThrow(/malformed/);
+  expect(() =>
+    addPasskey(h.approversFile, 'bob', { ...entry, publicKey: `${entry.publicKey}${'A'.repeat(2000)}` }),
+  ).toThrow(/malformed/);
+  expect(() => addPasskey(h.approversFile, 'nobody', entry)).toThrow(/not in the approvers file/);
+  expect(readFileSync(h.approversFile, 'utf8')).toBe(before);
 });
 
 describe('forgeries are refused, and change nothing', () => {

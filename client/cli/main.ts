@@ -489,21 +489,19 @@ program
   .command('serve')
   .description('the approval inbox: a web app where approvers review plans and decide with passkeys')
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
-  .option('--port <port>', 'port to listen on', '8234')
-  .option('--origin <url>', 'the address approvers open (default http://localhost:<port>; behind TLS, its https URL)')
+  .option('--port <port>', "port to listen on (default: AIRLOCK_INBOX_URL's, else 8235)")
+  .option('--origin <url>', 'the address approvers open (default AIRLOCK_INBOX_URL, else http://localhost:<port>)')
   .option('--approvers <file>', 'the approvers file (default AIRLOCK_APPROVERS_FILE, else .airlock/approvers.json)')
   .option('--agents <file>', 'the agents file (default AIRLOCK_AGENTS_FILE, else .airlock/agents.json)')
-  .action(async (o: { host: string; port: string; origin?: string; approvers?: string; agents?: string }) => {
+  .action(async (o: { host: string; port?: string; origin?: string; approvers?: string; agents?: string }) => {
     useProfile();
-    const port = Number(o.port);
+    // Passkeys are bound to the origin: the port approvers open and the port listened on go together, unless an
+    // origin is given (a TLS proxy in front).
+    const configured = process.env.AIRLOCK_INBOX_URL ? new URL(process.env.AIRLOCK_INBOX_URL) : undefined;
+    const port = Number(o.port ?? (configured?.port || 8235));
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port ${o.port} is not a port.`);
-    const inbox = await startInbox({
-      client: await airlock(),
-      ...identityFiles(o),
-      host: o.host,
-      port,
-      origin: o.origin ?? process.env.AIRLOCK_INBOX_URL,
-    });
+    const origin = o.origin ?? (configured && Number(configured.port) === port ? configured.origin : undefined);
+    const inbox = await startInbox({ client: await airlock(), ...identityFiles(o), host: o.host, port, origin });
     process.stdout.write(`airlock inbox at ${inbox.url}\n`);
     await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()).once('SIGINT', () => resolve()));
     await inbox.close();
@@ -515,7 +513,7 @@ withJson(
     .command('invite <name>')
     .description('a one-time link with which <name> enrols a passkey in the inbox (they must be in the approvers file)')
     .option('--ttl <duration>', 'how long the link stays good, e.g. 30m, 24h', '24h')
-    .option('--origin <url>', 'the inbox address (default AIRLOCK_INBOX_URL, else http://localhost:8234)')
+    .option('--origin <url>', 'the inbox address (default AIRLOCK_INBOX_URL, else http://localhost:8235)')
     .option('--approvers <file>', 'the approvers file (default AIRLOCK_APPROVERS_FILE, else .airlock/approvers.json)')
     .option('--agents <file>', 'the agents file (default AIRLOCK_AGENTS_FILE, else .airlock/agents.json)'),
 ).action((name: string, o: { ttl: string; origin?: string; approvers?: string; agents?: string }) => {
@@ -528,7 +526,7 @@ withJson(
   if (ttlMs < 60_000 || ttlMs > 7 * 86_400_000)
     throw new CliError(`--ttl ${o.ttl} is not a duration between 1m and 7d (e.g. 30m, 24h).`);
   const { token, expiresAt } = invitesIn(inboxStateDir(files.approversFile)).create(person.id, ttlMs);
-  const origin = o.origin ?? process.env.AIRLOCK_INBOX_URL ?? 'http://localhost:8234';
+  const origin = o.origin ?? process.env.AIRLOCK_INBOX_URL ?? 'http://localhost:8235';
   const url = `${origin.replace(/\/$/, '')}/enrol#${token}`;
   print(
     `Send this one-time link to ${person.id} (good until ${expiresAt}; anyone holding it can enrol as them):\n${url}`,
