@@ -3,8 +3,10 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { AirlockError } from '../common/errors';
 import { SA_AGENT, SA_REQUESTER, SA_RISK, SA_STATUS, SA_TASK } from '../common/search-attributes';
-import { ACTION_STATUSES, type ActionStatus } from '../common/statuses';
+import { ACTION_STATUSES, RISK_LEVELS, type ActionStatus, type Risk } from '../common/statuses';
 import { ACTION_WORKFLOW_TYPE } from '../common/task-queue';
+import { ACTION_MEMO_KEY, readActionMemo, type ActionMemo } from '../common/action-memo';
+import { historyDecoder } from '../audit/history-payloads';
 
 /** Which actions to list. Every field narrows; none lists every action. */
 export interface ActionFilter {
@@ -13,6 +15,8 @@ export interface ActionFilter {
   task?: string;
   /** The proposing agent. */
   agent?: string;
+  /** The task's risk. */
+  risk?: Risk;
   /** Only actions started at or after this time. */
   since?: Date;
   /** Only actions started before this time. */
@@ -28,6 +32,8 @@ export interface ActionSummary {
   agent: string;
   risk?: string;
   startedAt: Date;
+  /** What the action keeps in its memo (summary, approvals, expiry), for actions that keep one: display only. */
+  memo?: ActionMemo;
 }
 
 /** A page of actions, newest first; `nextPageToken` fetches the next one. */
@@ -65,6 +71,13 @@ export function actionQuery(taskQueue: string, filter: ActionFilter): string {
   if (statuses.length) clauses.push(`${SA_STATUS.name} IN (${statuses.map((s) => `'${s}'`).join(', ')})`);
   if (filter.task) clauses.push(`${SA_TASK.name} = ${name('task', filter.task)}`);
   if (filter.agent) clauses.push(`${SA_AGENT.name} = ${name('agent', filter.agent)}`);
+  if (filter.risk !== undefined) {
+    if (!(RISK_LEVELS as readonly string[]).includes(filter.risk))
+      throw new ListFilterError(
+        `"${String(filter.risk).slice(0, 40)}" is not a risk; use one of ${RISK_LEVELS.join(', ')}.`,
+      );
+    clauses.push(`${SA_RISK.name} = '${filter.risk}'`);
+  }
   const time = (what: string, d: Date) => {
     if (Number.isNaN(d.getTime())) throw new ListFilterError(`The ${what} time is not a date.`);
     return `'${d.toISOString()}'`;
@@ -94,15 +107,127 @@ export async function listActions(
     pageSize: page.pageSize ?? 50,
     nextPageToken: page.pageToken ? Buffer.from(page.pageToken, 'base64url') : undefined,
   });
-  const actions = (response.executions ?? []).map((info): ActionSummary => ({
-    id: info.execution?.workflowId ?? '',
-    task: keyword(info, SA_TASK.name) ?? '',
-    status: (keyword(info, SA_STATUS.name) ?? 'validating') as ActionStatus,
-    requester: keyword(info, SA_REQUESTER.name) ?? '',
-    agent: keyword(info, SA_AGENT.name) ?? '',
-    risk: keyword(info, SA_RISK.name),
-    startedAt: new Date(Number(info.startTime?.seconds ?? 0) * 1000 + Math.floor((info.startTime?.nanos ?? 0) / 1e6)),
-  }));
+  const decode = historyDecoder(client);
+  const actions = await Promise.all(
+    (response.executions ?? []).map(async (info): Promise<ActionSummary> => {
+      const memoPayload = info.memo?.fields?.[ACTION_MEMO_KEY];
+      const memo = memoPayload ? readActionMemo(await decode(memoPayload)) : undefined;
+      return {
+        id: info.execution?.workflowId ?? '',
+        task: keyword(info, SA_TASK.name) ?? '',
+        status: (keyword(info, SA_STATUS.name) ?? 'validating') as ActionStatus,
+        requester: keyword(info, SA_REQUESTER.name) ?? '',
+        agent: keyword(info, SA_AGENT.name) ?? '',
+        risk: keyword(info, SA_RISK.name),
+        startedAt: new Date(
+          Number(info.startTime?.seconds ?? 0) * 1000 + Math.floor((info.startTime?.nanos ?? 0) / 1e6),
+        ),
+        ...(memo ? { memo } : {}),
+      };
+    }),
+  );
   const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
   return { actions, nextPageToken: token };
+}
+
+/** How many more than a page an oldest-first range may hold before it is narrowed further (it is read whole). */
+const RANGE_SLACK = 200;
+
+/** A place in an oldest-first listing: the start time of the last action shown, and the ids shown at that time. */
+export interface OldestFirstCursor {
+  /** Start time (ms). */
+  at: number;
+  ids: string[];
+}
+
+/** A page of actions, oldest first; `next` continues after it. */
+export interface OldestFirstPage {
+  actions: ActionSummary[];
+  next?: OldestFirstCursor;
+  /** How many match the filter in all. */
+  total: number;
+}
+
+/**
+ * One page of actions, oldest first, from visibility alone and without reading every action: SQL visibility lists
+ * only newest first, so the page's end is found by counting (a bisection over start times, a few dozen counts), and
+ * the page is then listed newest first up to that end and turned around (`counts` says how many counts it took). Actions that started in the same
+ * millisecond as the cursor are told apart by id, so none is skipped or shown twice.
+ */
+export async function listOldestFirst(
+  client: Client,
+  taskQueue: string,
+  filter: ActionFilter,
+  page: { pageSize: number; after?: OldestFirstCursor; now?: number; rangeSlack?: number },
+): Promise<OldestFirstPage & { counts: number }> {
+  let counts = 0;
+  const slack = page.rangeSlack ?? RANGE_SLACK;
+  const count = async (f: ActionFilter) =>
+    ++counts &&
+    Number(
+      (
+        await client.workflowService.countWorkflowExecutions({
+          namespace: client.options.namespace,
+          query: actionQuery(taskQueue, f),
+        })
+      ).count ?? 0,
+    );
+  const after = page.after;
+  const base: ActionFilter = { ...filter, ...(after ? { since: new Date(after.at) } : {}) };
+  const seen = new Set(after?.ids ?? []);
+  const total = await count(filter);
+  const remaining = (await count(base)) - seen.size;
+  // The end of the page's range: a start time before which a page's worth remain, and not many more (the range is
+  // read whole). Found by counting: back from now in doubling steps to before the oldest, then halving.
+  const enough = (n: number) => n - seen.size >= page.pageSize;
+  const few = (n: number) => n - seen.size <= page.pageSize + slack;
+  let hi = Math.max(page.now ?? Date.now(), after?.at ?? 0) + 60_000;
+  if (!few(remaining + seen.size)) {
+    let lo = after?.at ?? hi;
+    if (!after) {
+      let step = 1000;
+      while ((await count({ ...base, before: new Date(hi - step) })) > 0 && step < 100 * 366 * 86_400_000) step *= 2;
+      lo = hi - step;
+    }
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      const n = await count({ ...base, before: new Date(mid) });
+      if (!enough(n)) lo = mid;
+      else {
+        hi = mid;
+        if (few(n)) break;
+      }
+    }
+  }
+  // The page's range holds about a page (and what the cursor saw): read it whole, newest first, and turn it around.
+  const inRange: ActionSummary[] = [];
+  let token: string | undefined;
+  do {
+    const listed = await listActions(
+      client,
+      taskQueue,
+      { ...base, before: new Date(hi) },
+      { pageSize: Math.min(1000, page.pageSize + seen.size + 50), pageToken: token },
+    );
+    inRange.push(...listed.actions);
+    token = listed.nextPageToken;
+  } while (token && inRange.length < 10_000);
+  const actions = inRange
+    .filter((a) => !seen.has(a.id))
+    .sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime() || a.id.localeCompare(b.id))
+    .slice(0, page.pageSize);
+  const last = actions.at(-1);
+  const more = remaining > actions.length;
+  const lastAt = last?.startedAt.getTime();
+  const next =
+    more && last && lastAt !== undefined
+      ? {
+          at: lastAt,
+          ids: [
+            ...(after && after.at === lastAt ? after.ids : []),
+            ...actions.filter((a) => a.startedAt.getTime() === lastAt).map((a) => a.id),
+          ],
+        }
+      : undefined;
+  return { actions, total, counts, ...(next ? { next } : {}) };
 }

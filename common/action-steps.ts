@@ -12,3 +12,9 @@ export const TWO_TASK_STEPS = 'two-task' as const;
  * replay so.
  */
 export const ADMIT_AND_EXECUTE_PATCH = 'airlock-admit-and-execute';
+
+/**
+ * The patch under which an action that needs approval keeps its memo (summary, approvals, expiry) for lists and the
+ * inbox. Runs that passed this point before replay without it.
+ */
+export const ACTION_MEMO_PATCH = 'airlock-action-memo';

@@ -13,8 +13,10 @@ import type { Identities } from '../config/identities';
 import type { RegisteredPasskey } from '../config/passkeys';
 import { ACTION_ID, MAX_REASON_CHARS, SHA256_HEX } from '../common/identifiers';
 import { ACTION_WORKFLOW_TYPE } from '../common/task-queue';
+import { actionMemo } from '../common/action-memo';
 import { signedText } from '../common/signing';
-import { DECIDING_STATUSES, RISK_LEVELS } from '../common/statuses';
+import { DECIDING_STATUSES, RISK_LEVELS, type Risk } from '../common/statuses';
+import { listOldestFirst, type OldestFirstCursor } from '../client/action-list';
 import type { ActionState, DecisionPayload } from '../common/types';
 import { fromBase64Url, toBase64Url } from '../common/base64';
 import { encodePasskeySignature, passkeyChallenge, type PasskeyAssertion } from '../common/webauthn-assertion';
@@ -319,22 +321,35 @@ export function createInboxServer(o: InboxOptions): FastifyInstance {
     page(async (s, req) => {
       const q = req.query as Record<string, string | undefined>;
       const task = q.task && o.tasks.includes(q.task) ? q.task : undefined;
-      const risk = q.risk && (RISK_LEVELS as readonly string[]).includes(q.risk) ? q.risk : undefined;
-      const page = await o.client.listPage(
-        { status: DECIDING_STATUSES, ...(task ? { task } : {}) },
-        {
-          pageSize: o.pageSize ?? 25,
-          pageToken: typeof q.page === 'string' && q.page.length < 2000 ? q.page : undefined,
-        },
+      const risk = q.risk && (RISK_LEVELS as readonly string[]).includes(q.risk) ? (q.risk as Risk) : undefined;
+      // Oldest first (the longest waiting on top), a page at a time, from visibility: never every action.
+      const page = await listOldestFirst(
+        o.client.temporal,
+        o.client.queue,
+        { status: DECIDING_STATUSES, ...(task ? { task } : {}), ...(risk ? { risk } : {}) },
+        { pageSize: o.pageSize ?? 25, after: readCursor(q.after), now: clock() },
       );
-      const actions = risk ? page.actions.filter((a) => a.risk === risk) : page.actions;
+      const actions = page.actions;
+      // Each row from visibility and the action's memo; only runs begun before actions kept one are asked.
       const rows: InboxRow[] = await Promise.all(
         actions.map(async (summary) => ({
           summary,
-          state: await o.client.get(summary.id, { queryTimeoutMs: 2000 }).catch(() => undefined),
+          memo:
+            summary.memo ??
+            (await o.client
+              .get(summary.id, { queryTimeoutMs: 2000 })
+              .then(actionMemo)
+              .catch(() => undefined)),
         })),
       );
-      return inboxPage(viewerOf(s), rows, { tasks: o.tasks, task, risk, next: page.nextPageToken, now: clock() });
+      return inboxPage(viewerOf(s), rows, {
+        tasks: o.tasks,
+        task,
+        risk,
+        total: page.total,
+        next: page.next ? writeCursor(page.next) : undefined,
+        now: clock(),
+      });
     }),
   );
 
@@ -501,6 +516,24 @@ function answerTo(err: unknown): { status: number; code: string; message: string
     code: 'internal',
     message: 'Something failed on the server; try again, or ask an admin to look at its log.',
   };
+}
+
+/** A page cursor as a link carries it (base64url JSON). */
+function writeCursor(c: OldestFirstCursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
+
+/** A page cursor from a link, if it is one: a time and at most 1,000 action ids; anything else starts at the top. */
+function readCursor(text: unknown): OldestFirstCursor | undefined {
+  if (typeof text !== 'string' || text.length > 40_000) return undefined;
+  try {
+    const c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<OldestFirstCursor>;
+    if (!Number.isSafeInteger(c.at) || !Array.isArray(c.ids) || c.ids.length > 1000) return undefined;
+    if (!c.ids.every((id) => typeof id === 'string' && ACTION_ID.test(id))) return undefined;
+    return { at: c.at as number, ids: c.ids };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The session id in a Cookie header: the value of `airlock_session`, if it looks like one of ours. */

@@ -5,6 +5,7 @@
  */
 import type { ActionState, DiffEntry, Plan } from '../common/types';
 import type { ActionSummary } from '../client/action-list';
+import type { ActionMemo } from '../common/action-memo';
 import type { AuditEvent } from '../audit/audit-trail';
 import { policyInWords } from '../common/policy-words';
 import { DECIDING_STATUSES, RISK_LEVELS } from '../common/statuses';
@@ -68,18 +69,17 @@ export function enrolPage(): string {
   );
 }
 
-/** One row of the inbox. */
+/** One row of the inbox: what visibility knows, and the action's memo (or, for older runs, what its worker said). */
 export interface InboxRow {
   summary: ActionSummary;
-  /** The action's state when its worker answered in time. */
-  state?: ActionState;
+  memo?: ActionMemo;
 }
 
 /** The inbox: actions awaiting decisions, with filters and pages. */
 export function inboxPage(
   viewer: Viewer,
   rows: readonly InboxRow[],
-  o: { tasks: readonly string[]; task?: string; risk?: string; next?: string; now: number },
+  o: { tasks: readonly string[]; task?: string; risk?: string; total: number; next?: string; now: number },
 ): string {
   const query = (extra: Record<string, string | undefined>) => {
     const params = new URLSearchParams();
@@ -120,8 +120,8 @@ export function inboxPage(
         <tbody>
           ${
             rows.length
-              ? rows.map(({ summary: a, state: s }) => {
-                  const approvals = s ? `${s.approvedBy.length}/${s.approvalsRequired}` : '?';
+              ? rows.map(({ summary: a, memo: s }) => {
+                  const approvals = s ? `${s.approvals}/${s.approvalsRequired}` : '?';
                   const left = s?.expiresAt ? relative(s.expiresAt, o.now) : '';
                   return html`<tr data-id="${a.id}">
                     <td>
@@ -139,7 +139,7 @@ export function inboxPage(
                     </td>
                     <td><span class="risk risk-${riskClass(a.risk)}">${a.risk ?? '?'}</span></td>
                     <td class="summary">
-                      ${s?.plan?.summary ?? html`<span class="dim">(no answer from a worker yet)</span>`}
+                      ${s?.summary ?? html`<span class="dim">(no answer from a worker yet)</span>`}
                     </td>
                     <td>${approvals}</td>
                     <td>${left}</td>
@@ -156,7 +156,8 @@ export function inboxPage(
         <span class="dim">(actions of one task)</span>
       </p>
     </form>
-    ${o.next ? html`<p><a class="next" href="${query({ page: o.next })}">Older actions →</a></p>` : ''}`;
+    <p class="dim">${o.total} waiting, the longest-waiting first.</p>
+    ${o.next ? html`<p><a class="next" href="${query({ after: o.next })}">Next page →</a></p>` : ''}`;
   return layout('Inbox', body, viewer);
 }
 

@@ -412,3 +412,20 @@ async function startEvilSite(_target: string): Promise<{ url: string; close(): P
   const { port } = server.address() as { port: number };
   return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((r) => server.close(() => r())) };
 }
+
+test('the inbox lists waiting actions from visibility and their memo alone: no worker needs to answer', async () => {
+  const id = await refundOver20('ch_inbox0007');
+  await h.stopWorker();
+  try {
+    const bob = people.bob.page;
+    const started = Date.now();
+    await bob.goto(`${inbox.url}/`);
+    const row = bob.locator(`tr[data-id="${id}"]`);
+    expect(await row.textContent()).toContain('Refund 25.00 USD of charge ch_inbox0007');
+    expect(await row.textContent()).toContain('0/2');
+    // A query would have waited for its timeout (2 s) with no worker to answer it.
+    expect(Date.now() - started).toBeLessThan(1500);
+  } finally {
+    await h.startWorker();
+  }
+});

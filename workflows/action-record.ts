@@ -1,5 +1,6 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ACTION_MEMO_KEY, actionMemo } from '../common/action-memo';
 import { getActionQuery } from '../common/messages';
 import { provisionalFields } from '../common/proposal';
 import { SA_STATUS } from '../common/search-attributes';
@@ -20,6 +21,9 @@ export class ActionRecord {
 
   /** Whether search attributes wait for {@link publish}: see {@link batchFromNow}. */
   private batched = false;
+  /** Whether this run keeps its memo (see {@link memoFromNow}), and whether it changed since the last publish. */
+  private memo = false;
+  private memoChanged = false;
 
   constructor(proposal: SignedProposal) {
     const info = workflowInfo();
@@ -56,6 +60,20 @@ export class ActionRecord {
     this.state.updatedAt = now();
     this.state.transitions.push({ status, at: this.state.updatedAt });
     this.index({ key: SA_STATUS, value: status });
+    this.noteMemo();
+  }
+
+  /**
+   * From now on, the run keeps its memo (summary, approvals, expiry) for lists and the inbox, which then need no
+   * worker: for runs that reach this point in this version (a patched step), so that earlier runs replay.
+   */
+  memoFromNow(): void {
+    this.memo = true;
+  }
+
+  /** The memo is to be written at the next {@link publish}: the plan, the approvals or the window changed. */
+  noteMemo(): void {
+    if (this.memo) this.memoChanged = true;
   }
 
   /**
@@ -78,6 +96,10 @@ export class ActionRecord {
    * so an earlier upsert would reach history and visibility no sooner, only as one more event and one more write.
    */
   publish(): void {
+    if (this.memoChanged) {
+      upsertMemo({ [ACTION_MEMO_KEY]: actionMemo(this.state) });
+      this.memoChanged = false;
+    }
     if (!this.unpublished.size) return;
     upsertSearchAttributes([...this.unpublished.values()]);
     this.unpublished.clear();

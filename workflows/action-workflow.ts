@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, patched } from '@temporalio/workflow';
-import { ADMIT_AND_EXECUTE_PATCH, TWO_TASK_STEPS } from '../common/action-steps';
+import { ACTION_MEMO_PATCH, ADMIT_AND_EXECUTE_PATCH, TWO_TASK_STEPS } from '../common/action-steps';
 import { SA_AGENT, SA_REQUESTER, SA_RISK, SA_TASK } from '../common/search-attributes';
 import type { ActionStatus } from '../common/statuses';
 import type { ActionState, SignedProposal } from '../common/types';
@@ -87,6 +87,7 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
       return await end('denied');
     }
     state.approvalsRequired = admission.policy.approvalsRequired;
+    if (twoTasks && state.approvalsRequired > 0 && patched(ACTION_MEMO_PATCH)) action.memoFromNow();
     if (admission.executed) {
       state.plan = checkedPlan(admission.plan as NonNullable<typeof admission.plan>, state);
       state.result = admission.executed;

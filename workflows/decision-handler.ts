@@ -56,6 +56,7 @@ export class DecisionHandler {
           state.updatedAt = now();
           if (attempt.decision === 'approve') {
             this.action.index({ key: SA_APPROVERS, value: [...state.approvedBy] });
+            this.action.noteMemo();
             this.action.publish();
           }
         }
