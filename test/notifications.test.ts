@@ -165,6 +165,31 @@ test('an approved action stops the reminders, and the requester is told it succe
   expect(texts[1]).toContain('status succeeded');
 });
 
+test('a plan that changed at the target after approval: approvers are told the new plan awaits them', async () => {
+  let refunded = 100_000 - 1500; // 15.00 refundable: one approver
+  h.stripe.patchAnswers(/^GET \/v1\/charges\/ch_notifygrow/, (charge) => ({
+    ...charge,
+    amount: 100_000,
+    amount_refunded: refunded,
+  }));
+  const { id } = await h.airlock.propose({
+    task: 'billing.refund_charge',
+    input: { chargeId: 'ch_notifygrow01' },
+    ...alice,
+  });
+  await h.airlock.waitFor(id, ['awaiting_approval']);
+  refunded = 100_000 - 2500; // 25.00 now: the approved plan is stale, and the new one needs two
+  await h.decide(id, 'bob', 'approve');
+  await h.airlock.waitFor(id, ['awaiting_reapproval']);
+  const texts = await until(
+    () => hook.about(id),
+    (t) => t.some((x) => x.includes('changed at the target')),
+  );
+  const replanned = texts.find((x) => x.includes('changed at the target')) as string;
+  expect(replanned).toContain('Refund 25.00 USD of charge ch_notifygrow01');
+  expect(replanned).toContain('0/2 approval(s)');
+});
+
 test('a sensitive input value never leaves in a notification, and agent-written markup arrives escaped', async () => {
   const secret = 'https://hooks.internal/?token=s3cr3t-0123456789';
   const { id } = await h.airlock.propose({
