@@ -128,6 +128,8 @@ export type Admission = (
       keys?: Record<string, string>;
       /** Their passkeys by canonical id, when approvals are needed and any are enrolled. */
       passkeys?: Record<string, PasskeyCredential[]>;
+      /** Whether the admitting worker has a notification channel (approvals needed only). */
+      notifies?: boolean;
       /**
        * The dry run, made in the same step when policy allows the proposal (a first attempt: should it fail, the
        * workflow plans with `planAction`, which retries).
@@ -525,6 +527,8 @@ export function createActivities(deps: ActivityDeps) {
         policy,
         ...(keys ? { keys } : {}),
         ...(passkeys && Object.keys(passkeys).length ? { passkeys } : {}),
+        // Whether this worker tells people anything: a run admitted with no channel schedules no notification.
+        ...(people ? { notifies: Boolean(deps.notifications?.webhookUrl || deps.notifications?.email) } : {}),
       },
     };
   };

@@ -5,7 +5,9 @@ import { describeHistory, type AuditEvent } from '../audit/audit-trail';
 import type { RunHistory } from '../audit/run-history';
 import { EvidenceError, toActivityFailure } from '../common/errors';
 import { canonicalPersonId } from '../common/identifiers';
-import type { NotificationKind } from '../common/notification-schedule';
+import { MAX_REMINDERS, type NotificationKind } from '../common/notification-schedule';
+import { ACTION_WORKFLOW_TYPE } from '../common/task-queue';
+import { isFinalStatus, type ActionStatus } from '../common/statuses';
 import { visible } from '../common/terminal-text';
 import type { Plan, PolicyDecision } from '../common/types';
 import type { Identities } from '../config/identities';
@@ -57,9 +59,17 @@ const HEADLINE: Record<NotificationKind, string> = {
   outcome: 'has finished',
 };
 
-/** Slack's and Teams' markup characters, escaped, after controls and bidi characters are made visible. */
+/**
+ * Text for Slack and Teams: controls and bidi characters made visible, Slack's markup characters escaped, and
+ * Markdown's link syntax (which Teams renders) broken apart, so a summary can neither ping a channel nor disguise a link.
+ */
 const chatText = (value: unknown) =>
-  visible(String(value ?? '')).replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] as string);
+  visible(String(value ?? ''))
+    .replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] as string)
+    .replace(/\]\(/g, '] (');
+
+/** Notifications one action may cause: the most the schedule asks in each of its windows, and the outcome. */
+const MAX_NOTIFICATIONS = 4 * (MAX_REMINDERS + 3) + 1;
 
 /**
  * The notifier activity: tells the people who may approve that an action waits (when it starts waiting, is
@@ -96,9 +106,26 @@ export function createNotifier(deps: NotifierDeps) {
     if (!workflowExecution) throw new EvidenceError('no_workflow', 'notify runs only for an action workflow.');
     const execution = { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId };
     const history = await deps.runs.events(execution.workflowId, execution.runId);
-    const proposal = await deps.runs.decode(history[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]);
-    const authentic = await deps.authenticate(proposal, execution);
-    const action = readAction(await describeHistory(history, deps.runs.decode));
+    const start = history[0]?.workflowExecutionStartedEventAttributes;
+    // The run must be Airlock's action workflow on Airlock's queue (the server wrote its start event): a workflow of a
+    // stranger's, on their own queue, would write its history itself, its "plan" and "approvals" included.
+    // (This activity runs on Airlock's queue: this worker polls no other.)
+    if (
+      start?.workflowType?.name !== ACTION_WORKFLOW_TYPE ||
+      start?.taskQueue?.name !== Context.current().info.taskQueue
+    )
+      throw new EvidenceError('not_an_action', 'notify runs only for an Airlock action workflow on its own queue.');
+    const authentic = await deps.authenticate(await deps.runs.decode(start.input?.payloads?.[0]), execution);
+    const events = await describeHistory(history, deps.runs.decode);
+    const action = readAction(events);
+    // Told only while it waits (or, for the outcome, once it has ended), and never more often than the schedule can
+    // ask: a retry after the action was decided sends nothing.
+    const waiting = action.status === 'awaiting_approval' || action.status === 'awaiting_reapproval';
+    if (kind === 'outcome' ? !isFinalStatus(action.status as ActionStatus) : !waiting)
+      return { kind, webhook: false, emailed: [], skipped: `the action is ${action.status || 'not started'}` };
+    const scheduled = history.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notify');
+    if (scheduled.length > MAX_NOTIFICATIONS)
+      throw new EvidenceError('too_many_notifications', `An action is told about at most ${MAX_NOTIFICATIONS} times.`);
     const task = deps.registry.get(authentic.payload.task);
     const query = {
       task: task.name,
@@ -111,10 +138,10 @@ export function createNotifier(deps: NotifierDeps) {
         ? [canonicalPersonId(authentic.requester)]
         : kind === 'escalation'
           ? [...deps.identities.people.values()]
-              .filter(
-                (p) =>
-                  action.policy?.notifications?.escalateTo && p.groups.includes(action.policy.notifications.escalateTo),
-              )
+              .filter((p) => {
+                const group = action.policy?.notifications?.escalateTo;
+                return group !== undefined && deps.policy.escalationGroups().has(group) && p.groups.includes(group);
+              })
               .map((p) => p.id)
           : [...deps.identities.people.keys()].filter(
               (id) => deps.policy.canApprove({ approver: id, ...query }).permitted && !action.decided.has(id),
@@ -133,8 +160,15 @@ export function createNotifier(deps: NotifierDeps) {
       ...(kind !== 'outcome' && action.expiresAt ? [`expires ${action.expiresAt}`] : []),
     ];
     const headline = `${task.name} requested by ${authentic.requester} ${HEADLINE[kind]}`;
-    const report: NotificationReport = { kind, webhook: false, emailed: [] };
-    if (deps.channels.webhookUrl) {
+    // What an earlier attempt already sent (its heartbeat): a retry sends the rest, not everything again.
+    const before = (Context.current().info.heartbeatDetails ?? {}) as Partial<NotificationReport>;
+    const report: NotificationReport = {
+      kind,
+      webhook: before.webhook === true,
+      emailed: Array.isArray(before.emailed) ? before.emailed.filter((id) => typeof id === 'string') : [],
+    };
+    const progress = () => Context.current().heartbeat({ webhook: report.webhook, emailed: report.emailed });
+    if (deps.channels.webhookUrl && !report.webhook) {
       const text = `Airlock: ${chatText(headline)}\n${chatText(summary)}\n${chatText(facts.join(' · '))}\nReview: ${link}`;
       const res = await deps.http(deps.channels.webhookUrl, {
         method: 'POST',
@@ -144,12 +178,13 @@ export function createNotifier(deps: NotifierDeps) {
       });
       if (!res.ok) throw new Error(`The notification webhook answered ${res.status}; retrying.`);
       report.webhook = true;
+      progress();
     }
     const email = deps.channels.email;
     if (email) {
       for (const id of told) {
         const address = deps.identities.people.get(id)?.email;
-        if (!address) continue;
+        if (!address || report.emailed.includes(id)) continue;
         await email.ses.send(
           new SendEmailCommand({
             Source: email.from,
@@ -166,6 +201,7 @@ export function createNotifier(deps: NotifierDeps) {
           }),
         );
         report.emailed.push(id);
+        progress();
       }
     }
     if (!report.webhook && !report.emailed.length)

@@ -33,6 +33,7 @@ export interface AuditEvent {
     | 'decision_recorded'
     | 'approver_checked'
     | 'approval_window_opened'
+    | 'notification_timer'
     | 'approval_window_closed'
     | 'signal_received'
     | 'finished'
@@ -191,6 +192,8 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
   const out: AuditEvent[] = [];
   /** This run's id, from its first event: an admission made for another run is named, never believed. */
   let runId: string | undefined;
+  /** Timers the workflow named as a notification's (not the approval window's). */
+  const notificationTimers = new Set<string>();
 
   for (const e of events) {
     const at = eventTime(e);
@@ -302,9 +305,17 @@ export async function describeHistory(events: HistoryEvent[], decode: HistoryDec
       );
     } else if (e.timerStartedEventAttributes) {
       const secs = Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0);
-      push('approval_window_opened', `approval window opened for ${formatSeconds(secs)}`);
+      const label = e.userMetadata?.summary ? await decode(e.userMetadata.summary) : undefined;
+      const notification =
+        typeof label === 'string' && label.startsWith('notification: ') ? label.slice(14) : undefined;
+      if (notification) {
+        notificationTimers.add(String(e.timerStartedEventAttributes.timerId));
+        push('notification_timer', `${v(notification)} due in ${formatSeconds(secs)}`);
+      } else push('approval_window_opened', `approval window opened for ${formatSeconds(secs)}`);
     } else if (e.timerFiredEventAttributes) {
-      push('approval_window_closed', 'approval window closed');
+      if (notificationTimers.has(String(e.timerFiredEventAttributes.timerId)))
+        push('notification_timer', 'a notification fell due');
+      else push('approval_window_closed', 'approval window closed');
     } else if (e.workflowExecutionCompletedEventAttributes) {
       const state = (await first(e.workflowExecutionCompletedEventAttributes.result)) as {
         status: string;

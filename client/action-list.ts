@@ -176,13 +176,16 @@ export async function listOldestFirst(
   const base: ActionFilter = { ...filter, ...(after ? { since: new Date(after.at) } : {}) };
   const seen = new Set(after?.ids ?? []);
   const total = await count(filter);
-  const remaining = (await count(base)) - seen.size;
+  const inBase = await count(base);
   // The end of the page's range: a start time before which a page's worth remain, and not many more (the range is
-  // read whole). Found by counting: back from now in doubling steps to before the oldest, then halving.
+  // read whole). Found by counting: back from now in doubling steps to before the oldest, then halving. Left open
+  // when everything left is about a page, or when this clock is behind the server's (nothing counted before "now").
   const enough = (n: number) => n - seen.size >= page.pageSize;
   const few = (n: number) => n - seen.size <= page.pageSize + slack;
-  let hi = Math.max(page.now ?? Date.now(), after?.at ?? 0) + 60_000;
-  if (!few(remaining + seen.size)) {
+  let end: number | undefined;
+  const top = Math.max(page.now ?? Date.now(), after?.at ?? 0) + 60_000;
+  if (!few(inBase) && enough(await count({ ...base, before: new Date(top) }))) {
+    let hi = top;
     let lo = after?.at ?? hi;
     if (!after) {
       let step = 1000;
@@ -198,26 +201,32 @@ export async function listOldestFirst(
         if (few(n)) break;
       }
     }
+    end = hi;
   }
   // The page's range holds about a page (and what the cursor saw): read it whole, newest first, and turn it around.
   const inRange: ActionSummary[] = [];
   let token: string | undefined;
+  let pages = 0;
   do {
+    if (++pages > 20)
+      throw new ListFilterError('Too many actions started within one millisecond to page through them in order.');
     const listed = await listActions(
       client,
       taskQueue,
-      { ...base, before: new Date(hi) },
-      { pageSize: Math.min(1000, page.pageSize + seen.size + 50), pageToken: token },
+      { ...base, ...(end !== undefined ? { before: new Date(end) } : {}) },
+      { pageSize: 1000, pageToken: token },
     );
     inRange.push(...listed.actions);
     token = listed.nextPageToken;
-  } while (token && inRange.length < 10_000);
+  } while (token);
   const actions = inRange
     .filter((a) => !seen.has(a.id))
     .sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime() || a.id.localeCompare(b.id))
     .slice(0, page.pageSize);
+  // The cursor's ids that still wait were read again; those that stopped waiting are not counted as left.
+  const seenStillWaiting = inRange.filter((a) => seen.has(a.id)).length;
   const last = actions.at(-1);
-  const more = remaining > actions.length;
+  const more = inBase - seenStillWaiting > actions.length;
   const lastAt = last?.startedAt.getTime();
   const next =
     more && last && lastAt !== undefined

@@ -368,6 +368,15 @@ export class CedarPolicyEngine {
   }
 
   /** The ids of the log-only policies (`@mode("shadow")`): evaluated beside the others, never enforced. */
+  /** The groups some loaded policy escalates to (`@escalate_to`): the only groups a notification may go to. */
+  escalationGroups(): Set<string> {
+    return new Set(
+      Object.values(this.annotations)
+        .map((a) => a.escalate_to)
+        .filter((g): g is string => Boolean(g)),
+    );
+  }
+
   shadowPolicies(): string[] {
     return Object.keys(this.annotations).filter((id) => isShadow(this.annotations[id]));
   }

@@ -4,6 +4,7 @@
  * plan and decide; the workflow verifies each passkey assertion as it verifies an Ed25519 signature. Then the
  * attacks: forged and replayed assertions, a stale plan, CSRF, a borrowed session cookie, and agent-written markup.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -347,7 +348,8 @@ describe('attacks fail and change nothing', () => {
     // It answers getAction with the real action's state (its id, run and plan), so that a rejection signed "for it"
     // would be a rejection of the real one.
     const rogue = await startRogue();
-    const fakeId = `act-${'f'.repeat(24)}`;
+    // An id of its own (ids are global on the suite's server, and other files forge theirs).
+    const fakeId = `act-${randomBytes(12).toString('hex')}`;
     const shown = await rogue.showState(fakeId, await h.airlock.get(other));
     try {
       const bob = people.bob.page;

@@ -9,6 +9,7 @@ import { startHarness, type Harness } from './support/harness';
 import { policiesWith } from './support/policies-with';
 import { proposeRefundNeedingTwo } from './support/refunds';
 import { startRogue } from './support/rogue';
+import { auditTrail } from '../audit/audit-trail';
 
 jest.setTimeout(90_000);
 
@@ -126,6 +127,10 @@ test('a waiting refund: told at once, reminded, escalated to leads, warned befor
   expect(first).toContain('risk critical · 0/2 approval(s) · expires ');
   expect(first).toContain(`Review: ${INBOX}/actions/${id}`);
   expect(texts.at(-1)).toContain('status expired');
+  // The audit tells the notification timers from the approval window's.
+  const trail = (await auditTrail(h.client, id)).map((e) => e.kind);
+  expect(trail.filter((k) => k === 'approval_window_opened')).toHaveLength(1);
+  expect(trail.filter((k) => k === 'notification_timer').length).toBeGreaterThanOrEqual(6);
 
   const mail = await until(
     () => mailAbout(id),

@@ -105,3 +105,28 @@ test('a filter (risk) is applied by visibility, so pages stay full', async () =>
   expect(new Set(pages.flat().map((a) => a.id)).size).toBe(30);
   for (const page of pages.slice(0, -1)) expect(page).toHaveLength(7);
 });
+
+test('a cursor whose ids no longer wait (decided meanwhile) still leads to every action left', async () => {
+  const first = await listOldestFirst(
+    client,
+    queue,
+    { status: ['awaiting_approval', 'awaiting_reapproval'] },
+    { pageSize: 25, rangeSlack: 0 },
+  );
+  const cursor = first.next as OldestFirstCursor;
+  // As if the actions it saw at its last moment had been decided since: ids the listing no longer holds.
+  const stale = { at: cursor.at, ids: [...cursor.ids, `act-${'0'.repeat(24)}`, `act-${'1'.repeat(24)}`] };
+  const rest: string[] = [];
+  let after: OldestFirstCursor | undefined = stale;
+  for (let i = 0; after && i < 20; i++) {
+    const page = await listOldestFirst(
+      client,
+      queue,
+      { status: ['awaiting_approval', 'awaiting_reapproval'] },
+      { pageSize: 4, after, rangeSlack: 0 },
+    );
+    rest.push(...page.actions.map((a) => a.id));
+    after = page.next;
+  }
+  expect(new Set([...first.actions.map((a) => a.id), ...rest]).size).toBe(60);
+});

@@ -54,6 +54,10 @@ test('a passkey decision and an Ed25519 decision make one quorum, and execution 
   expect(await h.decide(id, 'carol')).toMatchObject({ accepted: true });
   const done = await h.airlock.result(id, { timeoutMs: 60_000 });
   expect(done.status).toBe('succeeded');
+  // This worker has no notification channel: the run scheduled no notification at all.
+  const history = await h.client.workflow.getHandle(id).fetchHistory();
+  const types = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
+  expect(types).not.toContain('notify');
   expect(done.approvals.map((a) => a.signature.slice(0, 12))).toEqual([
     'webauthn.v1:',
     expect.not.stringMatching(/^webauthn/),

@@ -105,7 +105,8 @@ export async function actionWorkflow(proposal: SignedProposal): Promise<ActionSt
     // 3. approval: a window on the plan; quorum or a rejection ends the wait
     const needsApproval = state.approvalsRequired > 0;
     if (needsApproval)
-      decisions.open({
+      // Runs admitted before admission said whether the worker tells anyone did tell (their histories say so).
+      decisions.open(admission.notifies !== false, {
         excluded: admission.excluded,
         windowMs: admission.policy.approvalTimeoutSeconds * 1000,
         keys: admission.keys ?? {},
