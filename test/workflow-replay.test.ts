@@ -12,17 +12,25 @@ import { usageLedgerId } from '../common/task-queue';
 // test/fixtures/histories/airlock-5e6a003.json was recorded by the version before two-task actions (four workflow
 // tasks), airlock-fea4a79.json by the one whose admission was a local activity (before admitAndExecute), and
 // airlock-54230c9.json by the first with policy facts and usage ledgers (a refund decided on its plan, and its ledger),
-// airlock-4eb2729.json by the first that notifies approvers and keeps a memo while it waits (both patched steps).
+// airlock-4eb2729.json by the first that notifies approvers and keeps a memo while it waits (both patched steps), and
+// airlock-01c48db.json by the one whose admission says whether the worker notifies at all (its recorder did not).
 //
 // Its two histories with a decision in them (approved-succeeded, rejected) are not replayed here: the SDK's history
 // replayer fails on them with the very version that recorded them (a local activity inside an update handler), while
 // a live worker replays such histories at every task (test/replay-every-task.test.ts).
 const REPLAYABLE = ['auto-approved-succeeded', 'dry-run-planned', 'denied', 'awaiting-approval'];
-const FIXTURES = ['airlock-5e6a003.json', 'airlock-fea4a79.json', 'airlock-54230c9.json', 'airlock-4eb2729.json'];
+const FIXTURES = [
+  'airlock-5e6a003.json',
+  'airlock-fea4a79.json',
+  'airlock-54230c9.json',
+  'airlock-4eb2729.json',
+  'airlock-01c48db.json',
+];
 /** Histories only a fixture of a later version holds. */
 const ALSO: Record<string, string[]> = {
   'airlock-54230c9.json': ['refund-awaiting-approval', 'usage-ledger'],
   'airlock-4eb2729.json': ['refund-awaiting-approval', 'usage-ledger'],
+  'airlock-01c48db.json': ['refund-awaiting-approval', 'usage-ledger'],
 };
 const fixtures = Object.fromEntries(
   FIXTURES.map((file) => [
