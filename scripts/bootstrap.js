@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * Installs what `npm start` and `npm test` need and a fresh clone lacks: npm packages, the Temporal CLI, moto and
- * stripe-mock; with `--browser` (as `npm test` runs it), Debian's chromium for the inbox's browser tests.
+ * stripe-mock; Node.js 24 when this machine's is older (the npm registry's `node-<platform>-<arch>` package, a real Node
+ * binary, into .tools/node: scripts/with-node.js runs the project under it); with `--browser` (as `npm test` runs it),
+ * Debian's chromium for the inbox's browser tests.
  * Plain Node with built-ins only, because it runs before node_modules exists. Idempotent: a second run does nothing.
  *
  * Tools go into .tools/ (git-ignored). Overrides: AIRLOCK_TEMPORAL_CLI (path to a `temporal` binary),
@@ -10,7 +12,7 @@
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
-const { existsSync, statSync, mkdirSync } = require('node:fs');
+const { existsSync, statSync, mkdirSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
@@ -107,7 +109,43 @@ function chromium() {
   }
 }
 
+/** The Node.js major version the project runs on (an LTS: Node 20 reached its end of life in April 2026). */
+const NODE_MAJOR = 24;
+
+/**
+ * Node.js 24 in .tools/node when the running Node is older: `npm pack node-<platform>-<arch>@24` (the Node binary,
+ * published to the npm registry by the Node.js project's own builds) and unpacked there. Idempotent.
+ */
+function nodeRuntime() {
+  if (Number(process.versions.node.split('.')[0]) >= NODE_MAJOR) return;
+  const dir = join(root, '.tools', 'node');
+  const bin = join(dir, 'bin', 'node');
+  if (existsSync(bin)) {
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+    if (r.status === 0 && r.stdout.startsWith(`v${NODE_MAJOR}.`)) return;
+  }
+  const pkg = `node-${process.platform}-${process.arch}@${NODE_MAJOR}`;
+  mkdirSync(dir, { recursive: true });
+  const packed = spawnSync('npm', ['pack', pkg, '--pack-destination', join(root, '.tools'), '--silent'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  const tarball = packed.status === 0 ? packed.stdout.trim().split('\n').pop() : '';
+  if (!tarball)
+    throw new Error(
+      `Node.js ${NODE_MAJOR} is needed (this is ${process.version}) and ${pkg} could not be fetched from the npm registry ` +
+        `(${(packed.stderr || '').trim().slice(0, 200)}). Install Node.js ${NODE_MAJOR} and run again.`,
+    );
+  run(
+    'tar',
+    ['xzf', join(root, '.tools', tarball), '-C', dir, '--strip-components=1'],
+    `unpacking Node.js ${NODE_MAJOR}`,
+  );
+  rmSync(join(root, '.tools', tarball), { force: true });
+}
+
 try {
+  nodeRuntime();
   npmPackages();
   pythonTools();
   stripeMock();
