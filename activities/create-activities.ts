@@ -173,6 +173,32 @@ export interface EvidenceArgs {
  * the plan hash. A retry trusts it, and only it: anyone who can poll the task queue can write heartbeat
  * details, nobody without the key can write this.
  */
+/** How often an executing activity heartbeats; the workflow gives it EXECUTION_HEARTBEAT_TIMEOUT to be heard from. */
+const HEARTBEAT_EVERY_MS = 1000;
+
+/**
+ * Runs `work` heartbeating every second, repeating the details last set (those of an earlier attempt at first, so a
+ * retry keeps its predecessor's mark until it sets its own): a worker that dies is noticed by the server within the
+ * heartbeat timeout and the activity is tried again on another worker, not after its whole start-to-close timeout.
+ * `beat` sets new details. A local activity has no heartbeats: nothing is sent.
+ */
+async function withHeartbeats<T>(work: (beat: (details: unknown) => void) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  if (ctx.info.isLocal) return work(() => undefined);
+  let details: unknown = ctx.info.heartbeatDetails;
+  const beat = (d: unknown) => {
+    details = d;
+    ctx.heartbeat(d);
+  };
+  beat(details);
+  const timer = setInterval(() => ctx.heartbeat(details), HEARTBEAT_EVERY_MS);
+  try {
+    return await work(beat);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 function planCheckedMark(
   key: Buffer,
   execution: Execution,
@@ -645,6 +671,43 @@ export function createActivities(deps: ActivityDeps) {
     throw toActivityFailure(err);
   };
 
+  /** The body of `executeAction` (see there), with `beat` to set its heartbeat's details. */
+  const executeNow = async (args: EvidenceArgs, beat: (details: unknown) => void): Promise<ExecuteOutcome> => {
+    try {
+      const { p, execution } = await authenticated(args);
+      if (p.payload.dryRun) throw new EvidenceError('dry_run', 'The proposal is a dry run; it is never executed.');
+      // Terraform's "saved plan is stale", for business APIs: what was approved must be what runs. Checked once per
+      // execution: a retry after the target call must not see its own effect as a changed target, so the attempt
+      // that checked says so in its heartbeat, with the approved plan's facts a retry decides on. (Should that
+      // heartbeat be lost in a crash, the retry plans again and at worst asks for new approvals; it never acts twice.)
+      const ctx = Context.current();
+      const left = ctx.info.heartbeatDetails as { planChecked?: unknown; planFacts?: FactRecord } | undefined;
+      const markFor = async (facts: FactRecord | undefined) =>
+        planCheckedMark(await deps.workerKey(), execution, ctx.info, String(args.planHash), facts);
+      const checked = Boolean(args.planHash) && sameMark(left?.planChecked, await markFor(left?.planFacts));
+      // A task whose rules read its plan is decided on a plan made now (or the one this scheduling checked).
+      let fresh = needsPlan(p) && !checked ? await makePlan(p) : undefined;
+      const planFacts = checked ? left?.planFacts : fresh && planFactsOf(p, fresh);
+      const policy = await allowed(p, execution, planFacts, fresh?.hash ?? args.planHash);
+      if (fresh && args.planHash && fresh.hash !== args.planHash)
+        return { kind: 'plan_changed', plan: fresh, approvalsRequired: policy.approvalsRequired, policy };
+      let approvers: string[] = [];
+      if (policy.approvalsRequired > 0) {
+        approvers = await evidence.requireQuorum(p, policy, execution, args.planHash, deps.clock().getTime());
+        if (!checked) {
+          fresh ??= await makePlan(p);
+          if (fresh.hash !== args.planHash)
+            return { kind: 'plan_changed', plan: fresh, approvalsRequired: policy.approvalsRequired, policy };
+          beat({ planChecked: await markFor(planFacts), ...(planFacts ? { planFacts } : {}) });
+        }
+      }
+      const result = await carryOut(p, policy, execution, args.planHash, approvers, undefined, planFacts);
+      return { kind: 'executed', result };
+    } catch (err) {
+      return fail(err);
+    }
+  };
+
   return {
     ...createNotifier({
       runs: deps.runs,
@@ -669,24 +732,26 @@ export function createActivities(deps: ActivityDeps) {
      * no argument but the signed proposal, and asks Temporal when the run started and whether it is the first.
      */
     async admitAndExecute(args: { proposal: unknown }): Promise<Admission> {
-      try {
-        const execution = currentExecution();
-        // An execution this run already began (an attempt that died after its record, perhaps after the target call)
-        // is finished with the plan it recorded, whatever the time: never planned again against a target it may have
-        // changed, never left half done. Unless policy no longer lets it run alone: then it is not tried again.
-        const begun = beganWith(execution);
-        // Whatever it is given (an undecodable proposal included) is refused by admission's own checks, as invalid.
-        const admitted = await admit(args?.proposal, execution, begun);
-        if (!admitted.ok) return admitted.admission;
-        const { p, policy } = admitted;
-        const runsAlone = policy.decision === 'allow' && policy.approvalsRequired === 0 && !p.payload.dryRun;
-        if (begun && !runsAlone) throw new ExecutionInterruptedError(execution.workflowId);
-        if (begun || (runsAlone && deps.clock().getTime() <= actionableUntil(p, policy)))
-          return await executeAtOnce(args.proposal, admitted, execution, begun);
-        return await admitOnly(admitted);
-      } catch (err) {
-        return fail(err);
-      }
+      return withHeartbeats(async () => {
+        try {
+          const execution = currentExecution();
+          // An execution this run already began (an attempt that died after its record, perhaps after the target call)
+          // is finished with the plan it recorded, whatever the time: never planned again against a target it may have
+          // changed, never left half done. Unless policy no longer lets it run alone: then it is not tried again.
+          const begun = beganWith(execution);
+          // Whatever it is given (an undecodable proposal included) is refused by admission's own checks, as invalid.
+          const admitted = await admit(args?.proposal, execution, begun);
+          if (!admitted.ok) return admitted.admission;
+          const { p, policy } = admitted;
+          const runsAlone = policy.decision === 'allow' && policy.approvalsRequired === 0 && !p.payload.dryRun;
+          if (begun && !runsAlone) throw new ExecutionInterruptedError(execution.workflowId);
+          if (begun || (runsAlone && deps.clock().getTime() <= actionableUntil(p, policy)))
+            return await executeAtOnce(args.proposal, admitted, execution, begun);
+          return await admitOnly(admitted);
+        } catch (err) {
+          return fail(err);
+        }
+      });
     },
 
     /**
@@ -750,39 +815,7 @@ export function createActivities(deps: ActivityDeps) {
      * credentials and calls the target with the action id as the idempotency key.
      */
     async executeAction(args: EvidenceArgs): Promise<ExecuteOutcome> {
-      try {
-        const { p, execution } = await authenticated(args);
-        if (p.payload.dryRun) throw new EvidenceError('dry_run', 'The proposal is a dry run; it is never executed.');
-        // Terraform's "saved plan is stale", for business APIs: what was approved must be what runs. Checked once per
-        // execution: a retry after the target call must not see its own effect as a changed target, so the attempt
-        // that checked says so in its heartbeat, with the approved plan's facts a retry decides on. (Should that
-        // heartbeat be lost in a crash, the retry plans again and at worst asks for new approvals; it never acts twice.)
-        const ctx = Context.current();
-        const left = ctx.info.heartbeatDetails as { planChecked?: unknown; planFacts?: FactRecord } | undefined;
-        const markFor = async (facts: FactRecord | undefined) =>
-          planCheckedMark(await deps.workerKey(), execution, ctx.info, String(args.planHash), facts);
-        const checked = Boolean(args.planHash) && sameMark(left?.planChecked, await markFor(left?.planFacts));
-        // A task whose rules read its plan is decided on a plan made now (or the one this scheduling checked).
-        let fresh = needsPlan(p) && !checked ? await makePlan(p) : undefined;
-        const planFacts = checked ? left?.planFacts : fresh && planFactsOf(p, fresh);
-        const policy = await allowed(p, execution, planFacts, fresh?.hash ?? args.planHash);
-        if (fresh && args.planHash && fresh.hash !== args.planHash)
-          return { kind: 'plan_changed', plan: fresh, approvalsRequired: policy.approvalsRequired, policy };
-        let approvers: string[] = [];
-        if (policy.approvalsRequired > 0) {
-          approvers = await evidence.requireQuorum(p, policy, execution, args.planHash, deps.clock().getTime());
-          if (!checked) {
-            fresh ??= await makePlan(p);
-            if (fresh.hash !== args.planHash)
-              return { kind: 'plan_changed', plan: fresh, approvalsRequired: policy.approvalsRequired, policy };
-            ctx.heartbeat({ planChecked: await markFor(planFacts), ...(planFacts ? { planFacts } : {}) });
-          }
-        }
-        const result = await carryOut(p, policy, execution, args.planHash, approvers, undefined, planFacts);
-        return { kind: 'executed', result };
-      } catch (err) {
-        return fail(err);
-      }
+      return withHeartbeats((beat) => executeNow(args, beat));
     },
 
     /**

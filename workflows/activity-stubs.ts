@@ -75,5 +75,8 @@ export const auditingHere = proxyLocalActivities<AirlockActivities>({
  */
 export const executing = proxyActivities<AirlockActivities>({
   startToCloseTimeout: '2 minutes',
+  // The activity heartbeats every second: a worker that dies mid-execution is noticed within 5 s and the execution
+  // tried again on another worker (its record and the idempotency key make that safe), not after 2 minutes.
+  heartbeatTimeout: '5 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
 });

@@ -65,6 +65,23 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * Simulates a worker that dies as an execution begins: the first attempt of every activity that may execute neither
+ * answers nor heartbeats (until the worker shuts down), as if its process were gone. Only the heartbeat timeout lets
+ * Temporal try again.
+ */
+const dieAtFirstExecution = (ctx: ActivityContext) => ({
+  inbound: {
+    async execute(input: ActivityExecuteInput, next: (input: ActivityExecuteInput) => Promise<unknown>) {
+      const executes = ctx.info.activityType === 'executeAction' || ctx.info.activityType === 'admitAndExecute';
+      if (executes && ctx.info.attempt === 1) {
+        await ctx.cancelled; // rejects when the worker shuts down
+      }
+      return next(input);
+    },
+  },
+});
+
 /** Connects to the suite's Temporal and moto, starts a demo CRM and a worker. */
 /**
  * Simulates a worker that crashes after a task's effect but before the result reaches Temporal: the first attempt
@@ -112,6 +129,8 @@ export async function startHarness(
     taskQueue?: string;
     registry?: TaskRegistry;
     crashAfterFirstExecution?: boolean;
+    /** Every execution's first attempt hangs without a heartbeat, as on a worker that died (see dieAtFirstExecution). */
+    dieAtFirstExecution?: boolean;
     /** Keeps no workflow in the worker's cache: every workflow task replays the whole history (a determinism test). */
     noWorkflowCache?: boolean;
     agents?: { name: string; owners: string[] }[];
@@ -182,6 +201,7 @@ export async function startHarness(
       workflowBundle: { codePath: testEnv('workflowBundle') },
       tuning: {
         ...(opts.crashAfterFirstExecution ? { interceptors: { activity: [loseFirstExecutionResult] } } : {}),
+        ...(opts.dieAtFirstExecution ? { interceptors: { activity: [dieAtFirstExecution] } } : {}),
         ...(opts.noWorkflowCache ? { maxCachedWorkflows: 0 } : {}),
       },
     });
