@@ -40,7 +40,7 @@ export const planning = proxyLocalActivities<AirlockActivities>({
 });
 
 /**
- * Notifications: retried with backoff for about an hour, never awaited by the approval wait (a channel that is down
+ * Notifications: retried with backoff for about half an hour, never awaited by the approval wait (a channel that is down
  * never holds up, nor fails, the action).
  */
 export const notifying = proxyActivities<AirlockActivities>({
