@@ -167,13 +167,7 @@ export interface EvidenceArgs {
   planHash?: string;
 }
 
-/**
- * The mark an execution attempt leaves after it checked the plan: an HMAC, with the workers' own key, of the run, this
- * scheduling of the activity (its id and when it was scheduled: a mark copied to a later scheduling is worthless) and
- * the plan hash. A retry trusts it, and only it: anyone who can poll the task queue can write heartbeat
- * details, nobody without the key can write this.
- */
-/** How often an executing activity heartbeats; the workflow gives it EXECUTION_HEARTBEAT_TIMEOUT to be heard from. */
+/** How often an executing activity heartbeats (the workflow gives it 5 s to be heard from: activity-stubs.ts). */
 const HEARTBEAT_EVERY_MS = 1000;
 
 /**
@@ -199,6 +193,12 @@ async function withHeartbeats<T>(work: (beat: (details: unknown) => void) => Pro
   }
 }
 
+/**
+ * The mark an execution attempt leaves after it checked the plan: an HMAC, with the workers' own key, of the run, this
+ * scheduling of the activity (its id and when it was scheduled: a mark copied to a later scheduling is worthless) and
+ * the plan hash. A retry trusts it, and only it: anyone who can poll the task queue can write heartbeat
+ * details, nobody without the key can write this.
+ */
 function planCheckedMark(
   key: Buffer,
   execution: Execution,
@@ -527,8 +527,9 @@ export function createActivities(deps: ActivityDeps) {
     const passkeys =
       people &&
       Object.fromEntries(
-        people.flatMap((person) => {
-          const held = deps.identities.passkeysOf(person.id);
+        // The registry is looked at once (for the first person), then read as cached.
+        people.flatMap((person, i) => {
+          const held = deps.identities.passkeysOf(person.id, { fresh: i === 0 });
           return held.length ? [[person.id, held.map(({ cose: _c, ...credential }) => credential)]] : [];
         }),
       );

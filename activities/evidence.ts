@@ -241,7 +241,9 @@ export function createEvidence(deps: EvidenceDeps) {
     const assertion = parsePasskeySignature(String(signed.signature));
     if (assertion) {
       // Checked against the registry as it is now, so a passkey enrolled while the action waited counts.
-      const credential = deps.identities.passkeysOf(person.id).find((c) => c.id === assertion.credentialId);
+      const credential = deps.identities
+        .passkeysOf(person.id, { fresh: true })
+        .find((c) => c.id === assertion.credentialId);
       const verdict = credential
         ? await verifyPasskeyPayload('airlock.decision.v1', signed.payload, assertion, credential)
         : undefined;

@@ -6,6 +6,7 @@ import type { RunHistory } from '../audit/run-history';
 import { EvidenceError, toActivityFailure } from '../common/errors';
 import { canonicalPersonId } from '../common/identifiers';
 import { MAX_REMINDERS, type NotificationKind } from '../common/notification-schedule';
+import { MAX_STALE_PLANS } from '../common/approval-rules';
 import { ACTION_WORKFLOW_TYPE } from '../common/task-queue';
 import { isFinalStatus, type ActionStatus } from '../common/statuses';
 import { visible } from '../common/terminal-text';
@@ -68,8 +69,11 @@ const chatText = (value: unknown) =>
     .replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] as string)
     .replace(/\]\(/g, '] (');
 
-/** Notifications one action may cause: the most the schedule asks in each of its windows, and the outcome. */
-const MAX_NOTIFICATIONS = 4 * (MAX_REMINDERS + 3) + 1;
+/**
+ * Notifications one action may cause, at most: in each of its approval windows (fewer than 1 + MAX_STALE_PLANS) the most
+ * the schedule asks (the opening, reminders, an escalation, a warning), and the outcome.
+ */
+const MAX_NOTIFICATIONS = (1 + MAX_STALE_PLANS) * (MAX_REMINDERS + 3) + 1;
 
 /**
  * The notifier activity: tells the people who may approve that an action waits (when it starts waiting, is
@@ -137,12 +141,7 @@ export function createNotifier(deps: NotifierDeps) {
       kind === 'outcome'
         ? [canonicalPersonId(authentic.requester)]
         : kind === 'escalation'
-          ? [...deps.identities.people.values()]
-              .filter((p) => {
-                const group = action.policy?.notifications?.escalateTo;
-                return group !== undefined && deps.policy.escalationGroups().has(group) && p.groups.includes(group);
-              })
-              .map((p) => p.id)
+          ? escalationRecipients(deps, action.policy?.notifications?.escalateTo)
           : [...deps.identities.people.keys()].filter(
               (id) => deps.policy.canApprove({ approver: id, ...query }).permitted && !action.decided.has(id),
             );
@@ -208,6 +207,12 @@ export function createNotifier(deps: NotifierDeps) {
       report.skipped = deps.channels.webhookUrl || email ? 'nobody to tell' : 'no channel configured';
     return report;
   }
+}
+
+/** The members of a group a loaded policy escalates to (a group named only in history is not believed). */
+function escalationRecipients(deps: NotifierDeps, group: string | undefined): string[] {
+  if (group === undefined || !deps.policy.escalationGroups().has(group)) return [];
+  return [...deps.identities.people.values()].filter((p) => p.groups.includes(group)).map((p) => p.id);
 }
 
 /** What a notification says of an action, read from its history. */

@@ -5,8 +5,10 @@
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
-const newer = join(__dirname, '..', '.tools', 'node', 'bin', 'node');
-if (Number(process.versions.node.split('.')[0]) < 24 && existsSync(newer)) {
+const { isProjectNode, toolsNodeDir } = require('../scripts/project-node');
+
+const newer = join(toolsNodeDir(join(__dirname, '..')), 'bin', 'node');
+if (!isProjectNode() && existsSync(newer)) {
   const { spawnSync } = require('node:child_process');
   const r = spawnSync(newer, [__filename, ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);

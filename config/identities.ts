@@ -60,7 +60,7 @@ export interface Identities {
    * A registered person's passkeys as the approvers file lists them now: enrolment adds passkeys while workers run,
    * so this is read again whenever the file changes. (Names, keys and groups are read once, at start.)
    */
-  passkeysOf(id: string): readonly RegisteredPasskey[];
+  passkeysOf(id: string, o?: { fresh?: boolean }): readonly RegisteredPasskey[];
 }
 
 function readJson(file: string, what: string): unknown {
@@ -102,7 +102,12 @@ function livePasskeys(file: string, initial: Identities): Identities['passkeysOf
   } catch {
     // read below on first use
   }
-  return (id) => {
+  let checkedAt = Date.now();
+  return (id, o) => {
+    // Asked for everyone at each admission and sign-in: the file is looked at once for each (the first asks `fresh`),
+    // as for each check of a signature, and otherwise at most once a second.
+    if (!o?.fresh && Date.now() - checkedAt < 1000) return current(id);
+    checkedAt = Date.now();
     try {
       const st = statSync(file);
       const stamp = `${st.mtimeMs}/${st.size}`;

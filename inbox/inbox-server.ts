@@ -80,6 +80,14 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   },
 };
 
+/** The assets' bytes, read once. */
+const assetCache = new Map<string, Buffer>();
+const assetBytes = (name: string, file: string): Buffer => {
+  let bytes = assetCache.get(name);
+  if (!bytes) assetCache.set(name, (bytes = readFileSync(file)));
+  return bytes;
+};
+
 /**
  * The approval inbox (`airlock serve`): pending actions, their plans and diffs, and decisions signed with passkeys.
  *
@@ -184,8 +192,11 @@ export function createInboxServer(o: InboxOptions): FastifyInstance {
   };
 
   const passkeyOf = (credentialId: string): { person: string; passkey: RegisteredPasskey } | undefined => {
+    // A sign-in reads the registry as it is (a passkey enrolled a moment ago signs in), then for everyone as cached.
+    let fresh = true;
     for (const person of o.identities.people.keys()) {
-      const passkey = o.identities.passkeysOf(person).find((p) => p.id === credentialId);
+      const passkey = o.identities.passkeysOf(person, { fresh }).find((p) => p.id === credentialId);
+      fresh = false;
       if (passkey) return { person, passkey };
     }
     return undefined;
@@ -205,9 +216,10 @@ export function createInboxServer(o: InboxOptions): FastifyInstance {
   };
 
   app.get('/assets/:name', async (req, reply) => {
-    const asset = ASSETS[(req.params as { name: string }).name];
+    const name = (req.params as { name: string }).name;
+    const asset = Object.prototype.hasOwnProperty.call(ASSETS, name) ? ASSETS[name] : undefined;
     if (!asset) return reply.code(404).send('Not found');
-    return reply.type(asset.type).header('cache-control', 'no-cache').send(readFileSync(asset.file));
+    return reply.type(asset.type).header('cache-control', 'no-cache').send(assetBytes(name, asset.file));
   });
 
   app.get('/login', async (_req, reply) => reply.type('text/html; charset=utf-8').send(loginPage()));
@@ -433,7 +445,7 @@ export function createInboxServer(o: InboxOptions): FastifyInstance {
           'The plan changed since you opened this page; reload it and review the new plan before you approve.',
           'wrong_plan_hash',
         );
-      const passkeys = o.identities.passkeysOf(session.approver);
+      const passkeys = o.identities.passkeysOf(session.approver, { fresh: true });
       if (!passkeys.length)
         throw new Refusal(403, `${session.approver} has no passkey enrolled; ask an admin for an enrolment link.`);
       const payload: DecisionPayload = {
@@ -475,7 +487,9 @@ export function createInboxServer(o: InboxOptions): FastifyInstance {
       if (ceremony?.kind !== 'decide' || ceremony.sessionId !== session.id || !ceremony.payload)
         throw new Refusal(400, 'This decision expired or belongs to another session; decide again.', 'expired');
       const assertion = assertionOf(response);
-      const passkey = o.identities.passkeysOf(session.approver).find((p) => p.id === assertion.credentialId);
+      const passkey = o.identities
+        .passkeysOf(session.approver, { fresh: true })
+        .find((p) => p.id === assertion.credentialId);
       if (!passkey)
         throw new Refusal(
           403,

@@ -79,8 +79,6 @@ export function loadPolicies(
   );
 }
 
-export { parseDurationSeconds } from '../common/durations';
-
 /**
  * Cedar policies, schema and entities, loaded and validated once per worker.
  * Each policy needs an `@id`; the ids name policies in decisions and in the audit.
@@ -367,15 +365,18 @@ export class CedarPolicyEngine {
     };
   }
 
-  /** The ids of the log-only policies (`@mode("shadow")`): evaluated beside the others, never enforced. */
   /** The groups some loaded policy escalates to (`@escalate_to`): the only groups a notification may go to. */
-  escalationGroups(): Set<string> {
-    return new Set(
+  escalationGroups(): ReadonlySet<string> {
+    this.escalatesTo ??= new Set(
       Object.values(this.annotations)
         .map((a) => a.escalate_to)
         .filter((g): g is string => Boolean(g)),
     );
+    return this.escalatesTo;
   }
+  private escalatesTo?: Set<string>;
+
+  /** The ids of the log-only policies (`@mode("shadow")`): evaluated beside the others, never enforced. */
 
   shadowPolicies(): string[] {
     return Object.keys(this.annotations).filter((id) => isShadow(this.annotations[id]));
@@ -663,7 +664,6 @@ function factTypes(facts: Record<string, FactType> = {}): Record<string, cedar.T
   );
 }
 
-/** Whether a policy is log-only: evaluated and recorded beside the enforced decision, never enforced. */
 /** A group name in `@escalate_to`: as groups are written in the approvers file. */
 const GROUP_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -683,6 +683,7 @@ function checkNotificationAnnotations(id: string, a: Record<string, string>): vo
   if (a.escalate_after !== undefined) parseDurationSeconds(a.escalate_after, `policy ${id} @escalate_after`);
 }
 
+/** Whether a policy is log-only: evaluated and recorded beside the enforced decision, never enforced. */
 function isShadow(annotations: Record<string, string> | undefined): boolean {
   return annotations?.mode === 'shadow';
 }

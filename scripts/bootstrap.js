@@ -14,6 +14,7 @@
 const { spawnSync } = require('node:child_process');
 const { existsSync, statSync, mkdirSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
+const { NODE_MAJOR, isProjectNode, toolsNodeDir } = require('./project-node');
 
 const root = join(__dirname, '..');
 const venv = join(root, '.tools', 'venv');
@@ -109,16 +110,13 @@ function chromium() {
   }
 }
 
-/** The Node.js major version the project runs on (an LTS: Node 20 reached its end of life in April 2026). */
-const NODE_MAJOR = 24;
-
 /**
  * Node.js 24 in .tools/node when the running Node is older: `npm pack node-<platform>-<arch>@24` (the Node binary,
  * published to the npm registry by the Node.js project's own builds) and unpacked there. Idempotent.
  */
 function nodeRuntime() {
-  if (Number(process.versions.node.split('.')[0]) >= NODE_MAJOR) return;
-  const dir = join(root, '.tools', 'node');
+  if (isProjectNode()) return;
+  const dir = toolsNodeDir(root);
   const bin = join(dir, 'bin', 'node');
   if (existsSync(bin)) {
     const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });

@@ -8,6 +8,7 @@
 const { spawnSync } = require('node:child_process');
 const { existsSync } = require('node:fs');
 const { delimiter, join } = require('node:path');
+const { NODE_MAJOR, isProjectNode, toolsNodeDir } = require('./project-node');
 
 const root = join(__dirname, '..');
 const [command, ...args] = process.argv.slice(2);
@@ -16,11 +17,11 @@ if (!command) {
   process.exit(2);
 }
 const env = { ...process.env };
-const tools = join(root, '.tools', 'node', 'bin');
-if (Number(process.versions.node.split('.')[0]) < 24) {
+const tools = join(toolsNodeDir(root), 'bin');
+if (!isProjectNode()) {
   if (!existsSync(join(tools, 'node'))) {
     console.error(
-      `[with-node] Node.js 24 is needed (this is ${process.version}): run \`node scripts/bootstrap.js\` first.`,
+      `[with-node] Node.js ${NODE_MAJOR} is needed (this is ${process.version}): run \`node scripts/bootstrap.js\` first.`,
     );
     process.exit(1);
   }

@@ -50,7 +50,7 @@ async function waitForTemporal(address: string, child: ChildProcess): Promise<Co
 /**
  * temporal-dev.yml's settings, with ports and the state folder overridable for running a second stack beside the
  * first (the stack's own test does): AIRLOCK_STACK_DIR, AIRLOCK_TEMPORAL_PORT, AIRLOCK_UI_PORT, AIRLOCK_MOTO_PORT,
- * AIRLOCK_CRM_PORT.
+ * AIRLOCK_CRM_PORT, AIRLOCK_CODEC_PORT, AIRLOCK_STRIPE_PORT, AIRLOCK_INBOX_PORT.
  */
 function settings() {
   const cfg = loadDevConfig();

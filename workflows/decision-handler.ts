@@ -13,6 +13,9 @@ import { local, notifying, notifyingOutcome } from './activity-stubs';
 import { now, type ActionRecord } from './action-record';
 import { decoded } from './evidence-guards';
 
+/** Runs whose approval windows open from this version on tell people (notifications); earlier ones replay as they ran. */
+export const NOTIFY_PATCH = 'airlock-notify-approvers';
+
 /**
  * The `decide` Update of one action, and the approval stage it drives: the handler and its validator beside the
  * short workflow (as in Temporal's safe-message-handlers sample), the rules in the pure {@link ApprovalProcess}.
@@ -23,9 +26,6 @@ import { decoded } from './evidence-guards';
  * - the handler must judge a decision by the action as it was when the decision arrived, before any await;
  * - every signed attempt that passes the validator is recorded, accepted or refused, with its reason.
  */
-/** Runs whose approval windows open from this version on tell people (notifications); earlier ones replay as they ran. */
-export const NOTIFY_PATCH = 'airlock-notify-approvers';
-
 export class DecisionHandler {
   private readonly approval: ApprovalProcess;
   /** Whether this run tells people (decided when its first window opens, and kept on replay). */
