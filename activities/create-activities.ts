@@ -1,6 +1,7 @@
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sameSecret } from '../crypto/same-secret';
 import { Context } from '@temporalio/activity';
 import { canonicalJson } from '../common/canonical-json';
 import { planHashBody } from '../common/plan-hash';
@@ -219,11 +220,6 @@ function planCheckedMark(
       }),
     )
     .digest('base64');
-}
-
-function sameMark(left: unknown, expected: string): boolean {
-  if (typeof left !== 'string' || left.length !== expected.length) return false;
-  return timingSafeEqual(Buffer.from(left), Buffer.from(expected));
 }
 
 /**
@@ -685,7 +681,7 @@ export function createActivities(deps: ActivityDeps) {
       const left = ctx.info.heartbeatDetails as { planChecked?: unknown; planFacts?: FactRecord } | undefined;
       const markFor = async (facts: FactRecord | undefined) =>
         planCheckedMark(await deps.workerKey(), execution, ctx.info, String(args.planHash), facts);
-      const checked = Boolean(args.planHash) && sameMark(left?.planChecked, await markFor(left?.planFacts));
+      const checked = Boolean(args.planHash) && sameSecret(left?.planChecked, await markFor(left?.planFacts));
       // A task whose rules read its plan is decided on a plan made now (or the one this scheduling checked).
       let fresh = needsPlan(p) && !checked ? await makePlan(p) : undefined;
       const planFacts = checked ? left?.planFacts : fresh && planFactsOf(p, fresh);

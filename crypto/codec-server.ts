@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import { sameSecret } from './same-secret';
 import type { AddressInfo } from 'node:net';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -63,12 +63,11 @@ export async function startCodecServer(opts: {
   const { auth } = opts;
   if (!auth.token && !auth.oidc && !auth.trustedUiOrigin)
     throw new Error('The codec server needs a token or OIDC settings: it must never decode for anyone who asks.');
-  const expected = auth.token ? Buffer.from(`Bearer ${auth.token}`) : undefined;
+  const expected = auth.token ? `Bearer ${auth.token}` : undefined;
   const jwks = auth.oidc ? createRemoteJWKSet(new URL(auth.oidc.jwksUrl)) : undefined;
   const authorised = async (req: IncomingMessage): Promise<boolean> => {
     const header = req.headers.authorization ?? '';
-    const got = Buffer.from(header);
-    if (expected && got.length === expected.length && timingSafeEqual(got, expected)) return true;
+    if (expected && sameSecret(header, expected)) return true;
     const bearer = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(header)?.[1];
     if (jwks && auth.oidc && bearer?.includes('.')) {
       try {

@@ -25,7 +25,8 @@ import type { InviteBook } from './invite-book';
 import { AirlockError } from '../common/errors';
 import { CounterBook, addPasskey } from './passkey-book';
 import { actionPage, batchPage, enrolPage, errorPage, inboxPage, loginPage, type InboxRow, type Viewer } from './pages';
-import { ExpiringMap, SessionStore, randomId, sameSecret, type Session } from './sessions';
+import { ExpiringMap, SessionStore, randomId, type Session } from './sessions';
+import { sameSecret } from '../crypto/same-secret';
 
 /** What the inbox needs. */
 export interface InboxOptions {

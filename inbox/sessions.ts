@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 /** A signed-in approver. */
 export interface Session {
@@ -11,14 +11,6 @@ export interface Session {
 }
 
 const token = () => randomBytes(32).toString('base64url');
-
-/** Whether two secrets are equal, in constant time. */
-export function sameSecret(a: string | undefined, b: string): boolean {
-  if (typeof a !== 'string') return false;
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 /**
  * Values kept for a short time under a random key, each taken once, at most `cap` at a time (the oldest go first):
