@@ -28,15 +28,17 @@ import type { CedarPolicyEngine } from '../policy/cedar-policy-engine';
 import type { AwsSettings } from '../config/runtime-config';
 import type { Identities } from '../config/identities';
 import { createNotifier, type NotificationChannels } from './notifier';
+import { createLateDecisionActivities } from './late-decisions';
 import type { PasskeyCredential } from '../common/webauthn-assertion';
 import type { PasskeyUse } from '../common/approval-rules';
-import type { AuditRecordKind, JsonlAuditLog } from '../audit/audit-log';
+import type { AuditRecordKind, AuditStore } from '../audit/audit-store';
 import { decisionsIn, type RunHistory } from '../audit/run-history';
 import { admissionFacts, describeHistory, finishedFact, proposedFact, type AuditFact } from '../audit/audit-trail';
 import { sha256Canonical } from '../crypto/sha256';
 import { diffValues } from '../common/plan-diff';
 import { redact, redactError } from '../crypto/redact';
 import { mintSession, type MintedSession } from './mint-session';
+import { readBackAfter } from './read-back';
 import {
   createEvidence,
   planFactsOf,
@@ -57,6 +59,8 @@ export interface ActivityDeps {
   secrets: (credentials: SessionCredentials) => SecretsManagerClient;
   /** HTTP client handed to tasks. */
   http: typeof fetch;
+  /** How long one target call may take (default {@link DEFAULT_TARGET_TIMEOUT_MS}). */
+  targetTimeoutMs?: number;
   /** Current time. */
   clock: () => Date;
   registry: TaskRegistry;
@@ -66,8 +70,8 @@ export interface ActivityDeps {
   endpoints: Record<string, string>;
   /** Registered people (who sign decisions) and agents (who sign proposals), with their public keys. */
   identities: Identities;
-  /** The append-only audit log every finished action is recorded in. */
-  auditLog: JsonlAuditLog;
+  /** The append-only audit log every finished action is recorded in (a file, or a DynamoDB table). */
+  auditLog: AuditStore;
   /** Reads actions' runs back from Temporal. */
   runs: RunHistory;
   /**
@@ -172,6 +176,21 @@ export interface EvidenceArgs {
 const HEARTBEAT_EVERY_MS = 1000;
 
 /**
+ * How long one call to a target may take by default: well inside the execution's 2-minute start-to-close timeout,
+ * so a hung call is retried (same idempotency key) by the same worker instead of waiting out the activity.
+ */
+export const DEFAULT_TARGET_TIMEOUT_MS = 30_000;
+
+/** `http`, with every call cut after `ms` (as well as by whatever signal the caller passes). */
+function withTimeout(http: typeof fetch, ms: number): typeof fetch {
+  return (input, init) =>
+    http(input, {
+      ...init,
+      signal: init?.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(ms)]) : AbortSignal.timeout(ms),
+    });
+}
+
+/**
  * Runs `work` heartbeating every second, repeating the details last set (those of an earlier attempt at first, so a
  * retry keeps its predecessor's mark until it sets its own): a worker that dies is noticed by the server within the
  * heartbeat timeout and the activity is tried again on another worker, not after its whole start-to-close timeout.
@@ -220,6 +239,17 @@ function planCheckedMark(
       }),
     )
     .digest('base64');
+}
+
+/** Whether `plan` is the plan of this proposal whose hash is `hash` (a plan proves itself by its hash). */
+function planHasHash(p: VerifiedProposal, plan: Plan, hash: string): boolean {
+  return sha256Canonical(planHashBody(p.task.name, p.parsed, plan)) === hash;
+}
+
+/** This activity's scheduling (not its attempt): what an execution record and a plan-checked mark are bound to. */
+function schedulingOf(): { activityId?: string; scheduledAt?: number } {
+  const info = Context.current().info;
+  return { activityId: info.activityId, scheduledAt: info.scheduledTimestampMs };
 }
 
 /**
@@ -325,7 +355,8 @@ export function createActivities(deps: ActivityDeps) {
     actionId,
     secrets: session.secrets,
     endpoints: deps.endpoints,
-    fetch: deps.http,
+    fetch: withTimeout(deps.http, deps.targetTimeoutMs ?? DEFAULT_TARGET_TIMEOUT_MS),
+    callTimeoutMs: deps.targetTimeoutMs ?? DEFAULT_TARGET_TIMEOUT_MS,
     aws: { region: deps.aws.region, endpoint: deps.aws.endpoint, credentials: session.credentials },
     ...(planFacts ? { planFacts } : {}),
   });
@@ -432,7 +463,7 @@ export function createActivities(deps: ActivityDeps) {
             // Recorded before the ledger counts it, per plan (a changed plan may count more): every run of a ledger
             // rebuilds from these, and a reservation no worker recorded is dropped.
             const plan = p.task.planFacts ? planHash : undefined;
-            if (!deps.auditLog.ref(execution.workflowId, execution.runId, 'reservation', plan))
+            if (!(await deps.auditLog.ref(execution.workflowId, execution.runId, 'reservation', plan)))
               await recordNow('reservation', execution, { task: p.task.name, status: 'reserved', planHash: plan }, [
                 {
                   kind: 'usage_reserved',
@@ -558,8 +589,8 @@ export function createActivities(deps: ActivityDeps) {
 
   /**
    * Carries out a plan whose evidence holds (checked by the caller): records the execution before anything is
-   * minted (with the plan itself when no approval names it by hash), then mints the action's session and calls the
-   * target with the action id as the idempotency key.
+   * minted (with the plan: the one it made for an action nobody approves, the approved one otherwise), then mints the
+   * action's session, calls the target with the action id as the idempotency key, and reads the target back.
    */
   const carryOut = async (
     p: VerifiedProposal,
@@ -583,6 +614,8 @@ export function createActivities(deps: ActivityDeps) {
           idempotencyKey: p.payload.actionId,
           policyIds: policy.policyIds,
           ...(plan ? { plan } : {}),
+          // Which scheduling wrote it: a retry of that scheduling may trust it, no later one (see recordedExecutionOf).
+          ...schedulingOf(),
         },
       },
     ]);
@@ -595,20 +628,50 @@ export function createActivities(deps: ActivityDeps) {
         `Action ${execution.workflowId} ended before its execution began; nothing was executed. Propose again if still needed.`,
       );
     return timed('execute', () =>
-      withSession(p, 'execute', policy.sessionSeconds, async (session) => ({
-        output: await p.task.execute(p.parsed, taskContext(p.payload.actionId, session, planFacts)),
-        credentials: session.record,
-        idempotencyKey: p.payload.actionId,
-      })),
+      withSession(p, 'execute', policy.sessionSeconds, async (session) => {
+        const output = await p.task.execute(p.parsed, taskContext(p.payload.actionId, session, planFacts));
+        // What happened must be what was planned: read back with the plan's read-only grants only, never failing.
+        const verification = await readBackAfter({
+          task: p.task,
+          input: p.parsed,
+          ctx: { ...taskContext(p.payload.actionId, session), secrets: session.readSecrets ?? {} },
+          plan,
+          executed: output,
+          clock: deps.clock,
+        });
+        return { output, credentials: session.record, idempotencyKey: p.payload.actionId, verification };
+      }),
     );
   };
 
   type Admitted = Extract<Awaited<ReturnType<typeof admit>>, { ok: true }>;
 
+  /**
+   * The approved plan an earlier attempt of this scheduling of the execution recorded before it minted anything (so
+   * after it checked the plan), when it is the one the approvals name: the record is the workers' own, and the plan
+   * proves itself by its hash.
+   */
+  const recordedExecutionOf = async (
+    execution: Execution,
+    p: VerifiedProposal,
+    planHash: string | undefined,
+  ): Promise<Plan | undefined> => {
+    if (!planHash) return undefined;
+    const scheduling = schedulingOf();
+    for (const record of await deps.auditLog.find(execution.workflowId, execution.runId, 'execution')) {
+      if (record.planHash !== planHash) continue;
+      const data = (record.events[0] as { data?: { plan?: Plan; activityId?: unknown; scheduledAt?: unknown } })?.data;
+      // A later scheduling (a stranger's, perhaps, long after the target changed) checks the plan again.
+      if (data?.activityId !== scheduling.activityId || data?.scheduledAt !== scheduling.scheduledAt) continue;
+      if (data?.plan && planHasHash(p, data.plan, planHash)) return data.plan;
+    }
+    return undefined;
+  };
+
   /** The plan this run's execution recorded when it began, if it began (no approval names its plan by hash). */
-  const beganWith = (execution: Execution): Plan | undefined => {
-    if (!deps.auditLog.has(execution.workflowId, execution.runId, 'execution')) return undefined;
-    const [record] = deps.auditLog.find(execution.workflowId, execution.runId, 'execution');
+  const beganWith = async (execution: Execution): Promise<Plan | undefined> => {
+    if (!(await deps.auditLog.has(execution.workflowId, execution.runId, 'execution'))) return undefined;
+    const [record] = await deps.auditLog.find(execution.workflowId, execution.runId, 'execution');
     return (record?.events[0] as { data?: { plan?: Plan } } | undefined)?.data?.plan;
   };
 
@@ -668,6 +731,20 @@ export function createActivities(deps: ActivityDeps) {
     throw toActivityFailure(err);
   };
 
+  /**
+   * The approved plan an earlier attempt left in its heartbeat, if it is the one whose hash the approvals name (anyone
+   * polling the task queue can write heartbeat details; nobody can make another plan with that hash).
+   */
+  const approvedPlanIn = (
+    left: { plan?: Plan } | undefined,
+    p: VerifiedProposal,
+    args: EvidenceArgs,
+  ): Plan | undefined => {
+    const plan = left?.plan;
+    if (!plan || typeof plan !== 'object' || !args.planHash) return undefined;
+    return planHasHash(p, plan, args.planHash) ? plan : undefined;
+  };
+
   /** The body of `executeAction` (see there), with `beat` to set its heartbeat's details. */
   const executeNow = async (args: EvidenceArgs, beat: (details: unknown) => void): Promise<ExecuteOutcome> => {
     try {
@@ -678,13 +755,18 @@ export function createActivities(deps: ActivityDeps) {
       // that checked says so in its heartbeat, with the approved plan's facts a retry decides on. (Should that
       // heartbeat be lost in a crash, the retry plans again and at worst asks for new approvals; it never acts twice.)
       const ctx = Context.current();
-      const left = ctx.info.heartbeatDetails as { planChecked?: unknown; planFacts?: FactRecord } | undefined;
+      const left = ctx.info.heartbeatDetails as
+        { planChecked?: unknown; planFacts?: FactRecord; plan?: Plan } | undefined;
       const markFor = async (facts: FactRecord | undefined) =>
         planCheckedMark(await deps.workerKey(), execution, ctx.info, String(args.planHash), facts);
-      const checked = Boolean(args.planHash) && sameSecret(left?.planChecked, await markFor(left?.planFacts));
+      const marked = Boolean(args.planHash) && sameSecret(left?.planChecked, await markFor(left?.planFacts));
+      // An attempt that died after its execution record (heartbeats are throttled: its mark may never have reached
+      // the server) checked this very plan before it wrote the record, which holds the plan: so did this one.
+      const recorded = marked ? undefined : await recordedExecutionOf(execution, p, args.planHash);
+      const checked = marked || recorded !== undefined;
       // A task whose rules read its plan is decided on a plan made now (or the one this scheduling checked).
       let fresh = needsPlan(p) && !checked ? await makePlan(p) : undefined;
-      const planFacts = checked ? left?.planFacts : fresh && planFactsOf(p, fresh);
+      const planFacts = marked ? left?.planFacts : recorded ? planFactsOf(p, recorded) : fresh && planFactsOf(p, fresh);
       const policy = await allowed(p, execution, planFacts, fresh?.hash ?? args.planHash);
       if (fresh && args.planHash && fresh.hash !== args.planHash)
         return { kind: 'plan_changed', plan: fresh, approvalsRequired: policy.approvalsRequired, policy };
@@ -695,10 +777,17 @@ export function createActivities(deps: ActivityDeps) {
           fresh ??= await makePlan(p);
           if (fresh.hash !== args.planHash)
             return { kind: 'plan_changed', plan: fresh, approvalsRequired: policy.approvalsRequired, policy };
-          beat({ planChecked: await markFor(planFacts), ...(planFacts ? { planFacts } : {}) });
+          // With the approved plan, for a retry's read-back: it proves itself by its hash, not by where it was found.
+          beat({ planChecked: await markFor(planFacts), ...(planFacts ? { planFacts } : {}), plan: fresh });
         }
       }
-      const result = await carryOut(p, policy, execution, args.planHash, approvers, undefined, planFacts);
+      const approved = !args.planHash
+        ? undefined
+        : fresh?.hash === args.planHash
+          ? fresh
+          : (recorded ?? (checked ? approvedPlanIn(left, p, args) : undefined));
+      // The record holds the approved plan: what a retry after a crash carries out, without planning again.
+      const result = await carryOut(p, policy, execution, args.planHash, approvers, approved, planFacts);
       return { kind: 'executed', result };
     } catch (err) {
       return fail(err);
@@ -706,6 +795,7 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   return {
+    ...createLateDecisionActivities(deps, evidence),
     ...createNotifier({
       runs: deps.runs,
       identities: deps.identities,
@@ -735,7 +825,7 @@ export function createActivities(deps: ActivityDeps) {
           // An execution this run already began (an attempt that died after its record, perhaps after the target call)
           // is finished with the plan it recorded, whatever the time: never planned again against a target it may have
           // changed, never left half done. Unless policy no longer lets it run alone: then it is not tried again.
-          const begun = beganWith(execution);
+          const begun = await beganWith(execution);
           // Whatever it is given (an undecodable proposal included) is refused by admission's own checks, as invalid.
           const admitted = await admit(args?.proposal, execution, begun);
           if (!admitted.ok) return admitted.admission;
@@ -832,10 +922,10 @@ export function createActivities(deps: ActivityDeps) {
           .filter((a) => typeof a?.actionId === 'string' && typeof a.runId === 'string');
         const answers = await Promise.all(
           actions.map(async ({ actionId, runId }): Promise<[string, Settlement]> => {
-            if (deps.auditLog.has(actionId, runId, 'execution')) return [actionId, 'committed'];
+            if (await deps.auditLog.has(actionId, runId, 'execution')) return [actionId, 'committed'];
             // No worker reserved it (a worker records a reservation before it makes it): someone else's message.
-            if (!deps.auditLog.has(actionId, runId, 'reservation')) return [actionId, 'released'];
-            if (deps.auditLog.ref(actionId, runId, 'final')) return [actionId, 'released'];
+            if (!(await deps.auditLog.has(actionId, runId, 'reservation'))) return [actionId, 'released'];
+            if (await deps.auditLog.ref(actionId, runId, 'final')) return [actionId, 'released'];
             return [actionId, (await deps.ledger.ended(actionId, runId)) ? 'released' : 'running'];
           }),
         );
@@ -869,7 +959,7 @@ export function createActivities(deps: ActivityDeps) {
         const reserved = new Map<string, Omit<BookEntry, 'answered'>>();
         const executed = new Map<string, number>();
         const finished = new Set<string>();
-        for (const record of deps.auditLog.read()) {
+        for (const record of await deps.auditLog.read()) {
           const key = `${record.actionId} ${record.runId}`;
           if (record.kind === 'execution' && !executed.has(key)) executed.set(key, Date.parse(record.recordedAt));
           else if ((record.kind ?? 'final') === 'final') finished.add(key);
@@ -961,7 +1051,7 @@ export function createActivities(deps: ActivityDeps) {
       const executedInHistory = events.some((e) => e.kind === 'executed');
       // An execution that started and then did not finish as "executed" (a failure, a lost attempt whose retry found
       // the target changed) is recorded with its outcome; a success needs both proofs, and an executed history a success.
-      const executionStarted = deps.auditLog.has(execution.workflowId, execution.runId, 'execution');
+      const executionStarted = await deps.auditLog.has(execution.workflowId, execution.runId, 'execution');
       if (
         (status === 'succeeded' && !(executionStarted && executedInHistory)) ||
         (executedInHistory && status !== 'succeeded')

@@ -4,7 +4,7 @@ import { CredentialError } from '../common/errors';
 import type { CredentialRecord } from '../common/types';
 import type { SessionCredentials, TaskDefinition } from '../tasks/define-task';
 import type { AwsSettings } from '../config/runtime-config';
-import { buildSessionPolicy } from './session-policy';
+import { buildSessionPolicy, sessionSteps } from './session-policy';
 import { AssumeRoleRequestSchema } from './session-request';
 import { z } from 'zod';
 import { classifyTargetError } from '../tasks/kit';
@@ -14,6 +14,11 @@ import { DEFAULT_SESSION_SECONDS } from '../common/session-limits';
 export interface MintedSession {
   credentials: SessionCredentials;
   secrets: Record<string, string>;
+  /**
+   * For an execution of a task that reads its target back: the plan step's (read-only) secrets, by its logical names,
+   * which only the read-back is handed.
+   */
+  readSecrets?: Record<string, string>;
   record: CredentialRecord;
   /** Every string that must never leave the activity: secret values and credential strings. */
   sensitive: string[];
@@ -92,27 +97,39 @@ export async function mintSession(
   const sensitive = [c.AccessKeyId, c.SecretAccessKey, c.SessionToken];
 
   const client = deps.secretsClient(credentials);
+  const steps = sessionSteps(task, mode);
   const secrets: Record<string, string> = {};
+  const readSecrets: Record<string, string> = {};
+  const wanted = [
+    ...Object.entries(steps.own.secrets ?? {}).map(([name, secretId]) => ({ into: secrets, name, secretId })),
+    ...Object.entries(steps.readBack?.secrets ?? {}).map(([name, secretId]) => ({ into: readSecrets, name, secretId })),
+  ];
   const secretsStarted = performance.now();
   try {
-    for (const [name, secretId] of Object.entries(task.credentials[mode].secrets ?? {})) {
-      try {
-        const value = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-        if (value.SecretString === undefined) {
-          throw new CredentialError(`Secret ${secretId} has no string value; Airlock reads SecretString only.`, false);
+    // At once: an execution that reads back reads two secrets, and waits for one round trip.
+    await Promise.all(
+      wanted.map(async ({ into, name, secretId }) => {
+        try {
+          const value = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+          if (value.SecretString === undefined) {
+            throw new CredentialError(
+              `Secret ${secretId} has no string value; Airlock reads SecretString only.`,
+              false,
+            );
+          }
+          into[name] = value.SecretString;
+          sensitive.push(value.SecretString);
+        } catch (err) {
+          if (err instanceof CredentialError) throw err;
+          const failure = classifyTargetError(err);
+          throw new CredentialError(
+            `Reading secret ${secretId} with the action's session failed (${String((err as { name?: string }).name ?? failure.kind)}). ` +
+              'Check that the secret exists and that the role may read it.',
+            failure.retryable,
+          );
         }
-        secrets[name] = value.SecretString;
-        sensitive.push(value.SecretString);
-      } catch (err) {
-        if (err instanceof CredentialError) throw err;
-        const failure = classifyTargetError(err);
-        throw new CredentialError(
-          `Reading secret ${secretId} with the action's session failed (${String((err as { name?: string }).name ?? failure.kind)}). ` +
-            'Check that the secret exists and that the role may read it.',
-          failure.retryable,
-        );
-      }
-    }
+      }),
+    );
   } finally {
     client.destroy();
   }
@@ -120,6 +137,7 @@ export async function mintSession(
   return {
     credentials,
     secrets,
+    ...(steps.readBack ? { readSecrets } : {}),
     sensitive,
     record: {
       roleArn,
@@ -127,7 +145,7 @@ export async function mintSession(
       sourceIdentity: requester,
       expiresAt: c.Expiration.toISOString(),
       durationSeconds,
-      secretIds: Object.values(task.credentials[mode].secrets ?? {}),
+      secretIds: [...new Set(wanted.map((w) => w.secretId))],
     },
   };
 }

@@ -14,60 +14,26 @@ import {
 import { dirname } from 'node:path';
 import { canonicalJson } from '../common/canonical-json';
 import { sha256Canonical } from '../crypto/sha256';
+import {
+  GENESIS_HASH,
+  recordKey,
+  refOf,
+  runKey,
+  secondRecordError,
+  type AuditEntry,
+  type AuditRecord,
+  type AuditRecordKind,
+  type AuditRecordRef,
+  type AuditStore,
+  type VerifyResult,
+} from './audit-store';
+import { ChainVerifier } from './chain-verifier';
+import { FileCheckpoint } from './file-checkpoint';
 
-/** The hash the first record chains to. */
-export const GENESIS_HASH = '0'.repeat(64);
-
-/**
- * What a record says: `execution`, written by the activity that executes before it mints credentials (so that no
- * effect goes unrecorded, whoever scheduled it and whatever its workflow does next); `final`, the finished action's
- * record; `reservation`, a counted task's action reserved in its usage ledger, per plan (what a ledger is rebuilt
- * from, and how it knows a worker reserved it).
- */
-export type AuditRecordKind = 'execution' | 'final' | 'reservation';
-
-/** One audit record of an action's run, chained to the one before it. */
-export interface AuditRecord {
-  /** 1, 2, 3, ... in file order. */
-  seq: number;
-  kind: AuditRecordKind;
-  actionId: string;
-  /**
-   * For an execution record: the plan it carried out (a re-approved plan is a new execution); for a reservation, the
-   * plan it was reserved on (a changed plan may count more).
-   */
-  planHash?: string;
-  runId: string;
-  task: string;
-  status: string;
-  recordedAt: string;
-  /** The same events as `airlock audit --json`. */
-  events: unknown[];
-  /** `hash` of the previous record (GENESIS_HASH for the first). */
-  prevHash: string;
-  /** sha-256 of the canonical JSON of every other field. */
-  hash: string;
-}
-
-/** What `verify` found. */
-export type VerifyResult =
-  | { ok: true; records: number; head: string }
-  | {
-      ok: false;
-      records: number;
-      line: number;
-      actionId?: string;
-      problem: 'unreadable' | 'changed' | 'removed' | 'reordered';
-      message: string;
-    };
+// The record's types were first defined here; importers of this module keep them.
+export { GENESIS_HASH, type AuditRecord, type AuditRecordKind, type AuditRecordRef, type VerifyResult };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** What the log keeps in memory of a record: enough to chain the next one and to answer a retry. */
-export type AuditRecordRef = Pick<
-  AuditRecord,
-  'seq' | 'hash' | 'kind' | 'actionId' | 'runId' | 'planHash' | 'status' | 'task'
->;
 
 /** The records read so far, and where in which file reading stopped. */
 interface LogIndex {
@@ -76,7 +42,7 @@ interface LogIndex {
   /** Bytes read: always at the end of a whole line. */
   size: number;
   last?: AuditRecordRef;
-  /** By action, run, kind and plan (see {@link keyOf}). */
+  /** By action, run, kind, plan and approver (see {@link recordKey}). */
   byKey: Map<string, AuditRecordRef>;
   /** Action, run and kind of every record, whatever its plan. */
   runs: Set<string>;
@@ -91,19 +57,32 @@ interface LogIndex {
  *
  * Appends are idempotent by action, run and kind (a retried activity never writes twice; a second, different record
  * of the same kind is refused) and serialised across processes by a lock file. Truncating the newest records cannot
- * be seen from the file alone: keep the head hash `verify` prints.
+ * be seen from the file alone: give it a checkpoint file (`checkpointPath`, ideally where the log's writers cannot
+ * rewrite it), advanced after every append, which `verify` compares the log with; or keep the head hash `verify`
+ * prints.
  */
-export class JsonlAuditLog {
+export class JsonlAuditLog implements AuditStore {
   private index?: LogIndex;
+  private readonly checkpoint?: FileCheckpoint;
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    opts: { checkpointPath?: string } = {},
+  ) {
+    if (opts.checkpointPath) this.checkpoint = new FileCheckpoint(opts.checkpointPath);
+  }
+
+  /** The file, for messages. */
+  get where(): string {
+    return this.path;
+  }
 
   /**
    * Appends a record, unless the log has one of this action, run and kind already: then returns that one if it says
    * the same (a retry), and throws if it says otherwise. Reads only what other writers appended since its last call
    * (the whole file again only if it was replaced or shrank), so an append costs the same however long the log is.
    */
-  async append(entry: Omit<AuditRecord, 'seq' | 'prevHash' | 'hash'>): Promise<AuditRecordRef> {
+  async append(entry: AuditEntry): Promise<AuditRecordRef> {
     return this.locked(() => {
       const index = this.indexed();
       // Holding the lock, a line without its end is a write that never finished (a crash, a full disk): appending
@@ -112,34 +91,44 @@ export class JsonlAuditLog {
         throw new Error(
           `The audit log ${this.path} ends with an incomplete record (${index.unfinished} bytes after the last full line: a write that did not finish). Nothing more is appended until it is repaired: keep a copy, remove the incomplete last line, and run \`airlock audit verify\`.`,
         );
-      const existing = index.byKey.get(keyOf(entry));
+      const existing = index.byKey.get(recordKey(entry));
       if (existing) {
-        if (existing.status !== entry.status || existing.task !== entry.task) {
-          throw new Error(
-            `The audit log already holds a ${entry.kind} record of action ${entry.actionId} (run ${entry.runId}) with status ${existing.status}; refusing a second one with ${entry.status}.`,
-          );
-        }
+        if (existing.status !== entry.status || existing.task !== entry.task) throw secondRecordError(entry, existing);
         return existing;
       }
       const { last } = index;
+      // A log behind its checkpoint lost its newest records: chaining to what is left would hide that.
+      const checkpoint = this.checkpoint?.read();
+      if (checkpoint && checkpoint.seq > (last?.seq ?? 0))
+        throw new Error(
+          `The audit log ${this.path} ends at record ${last?.seq ?? 0}, but its checkpoint ${this.checkpoint?.path} says it held ${checkpoint.seq}: its newest records were removed. Nothing more is appended until it is restored: run \`airlock audit verify\`, and restore the log from a backup.`,
+        );
       const body = { ...entry, seq: (last?.seq ?? 0) + 1, prevHash: last?.hash ?? GENESIS_HASH };
       const record: AuditRecord = { ...body, hash: sha256Canonical(body) };
       appendFileSync(this.path, `${canonicalJson(record)}\n`, { mode: 0o600 });
+      // After the record, under the lock: a crash in between leaves the checkpoint one behind, which is no alarm.
+      this.checkpoint?.write({ seq: record.seq, hash: record.hash, at: new Date().toISOString() });
       return refOf(record);
     });
   }
 
   /** Whether the log holds a record of this action, run and kind (of any plan). */
   has(actionId: string, runId: string, kind: AuditRecordKind): boolean {
-    return this.indexed().runs.has(runKeyOf({ actionId, runId, kind }));
+    return this.indexed().runs.has(runKey({ actionId, runId, kind }));
   }
 
   /**
-   * The record of this action, run, kind and plan (none for a final record), as the index holds it (sequence, hash,
-   * status, task), without reading the file again.
+   * The record of this action, run, kind, plan and approver (none for a final record), as the index holds it
+   * (sequence, hash, status, task), without reading the file again.
    */
-  ref(actionId: string, runId: string, kind: AuditRecordKind, planHash?: string): AuditRecordRef | undefined {
-    return this.indexed().byKey.get(keyOf({ actionId, runId, kind, planHash }));
+  ref(
+    actionId: string,
+    runId: string,
+    kind: AuditRecordKind,
+    planHash?: string,
+    approver?: string,
+  ): AuditRecordRef | undefined {
+    return this.indexed().byKey.get(recordKey({ actionId, runId, kind, planHash, approver }));
   }
 
   /**
@@ -173,8 +162,8 @@ export class JsonlAuditLog {
       for (const line of whole.split('\n')) {
         if (!line.trim()) continue;
         const ref = refOf(JSON.parse(line) as AuditRecord);
-        index.byKey.set(keyOf(ref), ref);
-        index.runs.add(runKeyOf(ref));
+        index.byKey.set(recordKey(ref), ref);
+        index.runs.add(runKey(ref));
         index.last = ref;
       }
       index.size += Buffer.byteLength(whole);
@@ -198,53 +187,19 @@ export class JsonlAuditLog {
       .map((l) => JSON.parse(l) as AuditRecord);
   }
 
-  /** Checks the chain; names the first record that was changed, removed or reordered. */
+  /**
+   * Checks the chain; names the first record that was changed, removed or reordered, and, against the checkpoint,
+   * whether the newest records were removed.
+   */
   verify(): VerifyResult {
-    if (!existsSync(this.path)) return { ok: true, records: 0, head: GENESIS_HASH };
-    const lines = readFileSync(this.path, 'utf8').split('\n');
-    if (lines.at(-1) === '') lines.pop();
-    // A sequence number missing from the whole file was removed; one found elsewhere was moved.
-    const seqs = new Set(lines.map(seqOf));
-    let prev = GENESIS_HASH;
-    for (const [i, line] of lines.entries()) {
-      const n = i + 1;
-      type Problem = Extract<VerifyResult, { ok: false }>['problem'];
-      const broken = (problem: Problem, message: string, actionId?: string): VerifyResult => ({
-        ok: false,
-        records: lines.length,
-        line: n,
-        ...(actionId === undefined ? {} : { actionId }),
-        problem,
-        message,
-      });
-      let record: AuditRecord;
-      try {
-        record = JSON.parse(line) as AuditRecord;
-      } catch {
-        return broken('unreadable', `Record ${n} is not valid JSON: it was changed.`);
-      }
-      const { hash, ...body } = record;
-      const where = `Record ${n} (action ${record.actionId})`;
-      const { actionId } = record;
-      if (record.seq > n && !seqs.has(n))
-        return broken(
-          'removed',
-          `${where} has sequence number ${record.seq}: ${record.seq - n} record(s) before it were removed.`,
-          actionId,
-        );
-      if (record.seq !== n)
-        return broken('reordered', `${where} has sequence number ${record.seq}: records were reordered.`, actionId);
-      if (sha256Canonical(body) !== hash)
-        return broken('changed', `${where} does not match its hash: it was changed.`, actionId);
-      if (record.prevHash !== prev)
-        return broken(
-          'changed',
-          `${where} does not chain to record ${n - 1}: a record before it was changed and its hash recomputed.`,
-          actionId,
-        );
-      prev = hash;
+    // The checkpoint first: an append between the two reads then only makes the log longer than it.
+    const verifier = new ChainVerifier(this.checkpoint?.read());
+    if (existsSync(this.path)) {
+      const lines = readFileSync(this.path, 'utf8').split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      for (const line of lines) verifier.push(line);
     }
-    return { ok: true, records: lines.length, head: prev };
+    return verifier.finish();
   }
 
   /** Runs `fn` holding the log's lock file (O_EXCL), so processes sharing the log append one at a time. */
@@ -275,30 +230,6 @@ export class JsonlAuditLog {
       unlinkSync(lock);
     }
   }
-}
-
-function seqOf(line: string): number | undefined {
-  try {
-    return (JSON.parse(line) as AuditRecord).seq;
-  } catch {
-    return undefined;
-  }
-}
-
-type KeyFields = Pick<AuditRecord, 'actionId' | 'runId' | 'kind' | 'planHash'>;
-
-/** Action, run, kind and (for executions) plan: the key appends are idempotent by. */
-function keyOf(r: KeyFields): string {
-  return JSON.stringify([r.actionId, r.runId, r.kind ?? 'final', r.planHash ?? '']);
-}
-
-function runKeyOf(r: Omit<KeyFields, 'planHash'>): string {
-  return JSON.stringify([r.actionId, r.runId, r.kind ?? 'final']);
-}
-
-function refOf(r: AuditRecord): AuditRecordRef {
-  const { seq, hash, kind, actionId, runId, planHash, status, task } = r;
-  return { seq, hash, kind: kind ?? 'final', actionId, runId, ...(planHash ? { planHash } : {}), status, task };
 }
 
 function emptyIndex(dev: number, ino: number): LogIndex {

@@ -9,6 +9,8 @@ import { isUndecodable } from '../common/undecodable';
 import type { HistoryDecoder } from './history-payloads';
 import { createRunHistory, eventTime, type HistoryEvent } from './run-history';
 import { visible } from '../common/terminal-text';
+import { verificationInWords } from '../common/read-back';
+import type { ReadBackVerification } from '../common/types';
 
 /** One entry of an action's audit trail, read from its workflow history. */
 export interface AuditEvent {
@@ -121,10 +123,16 @@ export function executedFact(executed: Record<string, unknown> | undefined, ms?:
     kind: 'executed',
     summary:
       `executed${ms === undefined ? '' : ` in ${ms} ms`} with role ${v(cred.roleArn)}, session ${v(cred.sessionName)} (source identity ${v(cred.sourceIdentity)}, expires ${v(cred.expiresAt)}); ` +
-      `idempotency key ${v(executed?.idempotencyKey)}; target answered ${short(JSON.stringify(executed?.output) ?? 'null')}`,
+      `idempotency key ${v(executed?.idempotencyKey)}; target answered ${short(JSON.stringify(executed?.output) ?? 'null')}` +
+      // Results recorded before read-back existed have no verification.
+      (isVerification(executed?.verification) ? `; ${short(verificationInWords(executed.verification), 600)}` : ''),
     data: executed,
   };
 }
+
+/** Whether a result's `verification` is one (a result from before read-back has none). */
+const isVerification = (x: unknown): x is ReadBackVerification =>
+  typeof x === 'object' && x !== null && typeof (x as { status?: unknown }).status === 'string';
 
 /** What an audit record says of how an action finished. */
 export interface FinishedData {

@@ -4,16 +4,30 @@ import {
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
+  WorkflowFailedError,
   WorkflowUpdateFailedError,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
-import { ActionNotFoundError, DecisionError, IdempotencyConflictError, PlanIntegrityError } from '../common/errors';
+import {
+  ActionNotFoundError,
+  DecisionError,
+  IdempotencyConflictError,
+  LateDecisionError,
+  PlanIntegrityError,
+} from '../common/errors';
 import { planHashBody } from '../common/plan-hash';
-import type { actionWorkflow } from '../workflows';
+import type { actionWorkflow, lateDecisionWorkflow } from '../workflows';
 import { decideUpdate, getActionQuery } from '../common/messages';
 import { initialSearchAttributes, SA_STATUS } from '../common/search-attributes';
 import { isFinalStatus, type ActionStatus } from '../common/statuses';
-import { ACTION_WORKFLOW_TYPE, AIRLOCK_TASK_QUEUE } from '../common/task-queue';
+import {
+  ACTION_WORKFLOW_TYPE,
+  AIRLOCK_TASK_QUEUE,
+  LATE_DECISION_WORKFLOW_TYPE,
+  lateDecisionWorkflowId,
+} from '../common/task-queue';
+import { checkDecisionShape } from '../common/approval-rules';
+import { canonicalPersonId } from '../common/identifiers';
 import { listActions, type ActionFilter, type ActionPage, type ActionSummary } from './action-list';
 import { APPROVAL_REFUSAL_CODES } from '../common/types';
 import type {
@@ -26,7 +40,7 @@ import type {
   SignedDecision,
   SignedProposal,
 } from '../common/types';
-import { randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadSigningKey, signPayload } from '../crypto/signing-keys';
 import { sha256Canonical } from '../crypto/sha256';
@@ -46,6 +60,8 @@ export interface AirlockClientOptions {
   taskQueue?: string;
   /** The private key of an agent, to sign its proposals; by default `<agent>.key` in the keys directory. */
   agentKey?: (agent: string) => KeyObject;
+  /** How long a decision on a finished action waits for the workers to record it (15 s by default). */
+  lateTimeoutMs?: number;
 }
 
 /** What `propose` returns. */
@@ -79,6 +95,7 @@ const REFUSAL_CODES = new Set<string>(APPROVAL_REFUSAL_CODES);
 export class AirlockClient {
   private readonly taskQueue: string;
   private readonly agentKey: (agent: string) => KeyObject;
+  private readonly lateTimeoutMs: number;
   /** Each action's own run, once seen: the first under its id. */
   private readonly firstRuns = new Map<string, string>();
 
@@ -93,6 +110,7 @@ export class AirlockClient {
   ) {
     this.taskQueue = opts.taskQueue ?? AIRLOCK_TASK_QUEUE;
     this.agentKey = opts.agentKey ?? ((agent) => loadSigningKey(agent));
+    this.lateTimeoutMs = opts.lateTimeoutMs ?? 15_000;
   }
 
   /** Connects using the environment (see README); the local stack by default. */
@@ -294,7 +312,8 @@ export class AirlockClient {
   /**
    * Signs and sends an approver's decision on the action's current plan (or on `planHash`, the one they reviewed).
    * Resolves with the recorded attempt, accepted or refused (`refusal.code` names the rule).
-   * Throws {@link DecisionError} if the action has finished.
+   * Throws {@link LateDecisionError} if the action has finished: the decision changes nothing, and the workers record
+   * it in the audit log as a late decision (see {@link decide}).
    */
   async decideAs(
     id: string,
@@ -305,8 +324,14 @@ export class AirlockClient {
       throw err instanceof WorkflowNotFoundError ? new ActionNotFoundError(id) : err;
     });
     if (description.status.name !== 'RUNNING') {
-      const final = (await this.get(id)).status;
-      throw new DecisionError(`Action ${id} has finished (${final}); a decision changes nothing.`);
+      const final = await this.get(id);
+      // Signed on the plan the approver reviewed, as it would have been: the workers record it for what it says.
+      const planHash = opts.planHash ?? final.plan?.hash;
+      if (!planHash)
+        throw new DecisionError(
+          `Action ${id} has finished (${final.status}) with no plan; a decision changes nothing.`,
+        );
+      return this.lateDecision(id, final.status, signedDecision(opts, id, description.runId, planHash));
     }
     let planHash = opts.planHash;
     if (!planHash) {
@@ -315,22 +340,15 @@ export class AirlockClient {
         throw new DecisionError(`Action ${id} has no plan yet (${state.status}); try again in a moment.`);
       planHash = state.plan.hash;
     }
-    const payload: DecisionPayload = {
-      approver: opts.approver,
-      actionId: id,
-      runId: description.runId,
-      planHash,
-      decision: opts.decision,
-      reason: opts.reason,
-      time: new Date().toISOString(),
-      nonce: randomBytes(16).toString('hex'),
-    };
-    return this.decide(id, { payload, signature: signPayload('airlock.decision.v1', payload, opts.key) });
+    return this.decide(id, signedDecision(opts, id, description.runId, planHash));
   }
 
   /**
    * Sends an already signed decision (see {@link decideAs}); the workflow verifies and records it. A decision the
    * workflow refused before history (malformed, unsigned, replayed, ...) comes back refused with `recorded: false`.
+   * A decision on an action that has finished throws {@link LateDecisionError}, once the workers have recorded it in
+   * the audit log (or refused to: one not genuinely signed, or sent before) or have not answered within
+   * `lateTimeoutMs` (15 s by default).
    */
   async decide(id: string, signed: SignedDecision): Promise<ApprovalAttempt> {
     const handle = await this.handle(id);
@@ -356,7 +374,7 @@ export class AirlockClient {
       }
       if (err instanceof WorkflowNotFoundError) {
         const state = await this.get(id).catch(() => undefined);
-        if (state) throw new DecisionError(`Action ${id} has finished (${state.status}); a decision changes nothing.`);
+        if (state) return this.lateDecision(id, state.status, signed);
         throw new ActionNotFoundError(id);
       }
       if (err instanceof WorkflowUpdateFailedError)
@@ -364,4 +382,81 @@ export class AirlockClient {
       throw err;
     }
   }
+
+  /**
+   * A decision on an action that has ended: handed to the workers (a client never writes the audit log), who record
+   * it if it is genuine, once per approver. Throws, saying how the action ended and what became of the decision.
+   */
+  private async lateDecision(id: string, status: string, signed: SignedDecision): Promise<never> {
+    const ended = `Action ${id} has finished (${status}); a decision changes nothing.`;
+    const shape = checkDecisionShape(signed);
+    if (!shape.ok) throw new LateDecisionError(`${ended} It was not recorded: ${shape.message}`);
+    const { payload, signature } = shape.signed;
+    const workflowId = lateDecisionWorkflowId(
+      id,
+      canonicalPersonId(payload.approver),
+      createHash('sha256').update(signature).digest('hex'),
+    );
+    const options = {
+      workflowId,
+      taskQueue: this.taskQueue,
+      args: [signed] as [SignedDecision],
+      // The same decision sent again (a retry, a flood) meets the one run; only a run that failed is tried anew.
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    };
+    let handle;
+    try {
+      handle = await this.temporal.workflow.start<typeof lateDecisionWorkflow>(LATE_DECISION_WORKFLOW_TYPE, options);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      handle = this.temporal.workflow.getHandle<typeof lateDecisionWorkflow>(workflowId);
+    }
+    // Waited for a while, not for ever: the poll is abandoned, not left running, when the time is up.
+    const outcome = await this.temporal
+      .withAbortSignal(AbortSignal.timeout(this.lateTimeoutMs), () => handle.result())
+      .catch((err: unknown) => {
+        if (err instanceof WorkflowFailedError)
+          throw new LateDecisionError(
+            `${ended} The workers could not record it in the audit log (${err.cause?.message ?? err.message}); send it again later.`,
+          );
+        return undefined;
+      });
+    if (!outcome)
+      throw new LateDecisionError(
+        `${ended} It was handed to the workers to record in the audit log (workflow ${workflowId}), who have not confirmed it yet; \`airlock audit verify\` and the log show it once they have.`,
+      );
+    const how = outcome.status && outcome.status !== status ? ` (it ended ${outcome.status})` : '';
+    if (!outcome.recorded)
+      throw new LateDecisionError(
+        `${ended}${how} It was not recorded: ${outcome.refusal?.message ?? 'the workers refused it.'}`,
+        outcome,
+      );
+    throw new LateDecisionError(
+      outcome.earlier
+        ? `${ended}${how} The audit log already holds the decision you sent after it ended (record ${outcome.seq}); this one was not recorded again.`
+        : `${ended}${how} Your decision was recorded in the audit log as a late decision (record ${outcome.seq}).`,
+      outcome,
+    );
+  }
+}
+
+/** A decision on `planHash` of the run, signed with the approver's key (a new nonce each time). */
+function signedDecision(
+  opts: { approver: string; key: KeyObject; decision: 'approve' | 'reject'; reason?: string },
+  actionId: string,
+  runId: string,
+  planHash: string,
+): { payload: DecisionPayload; signature: string } {
+  const payload: DecisionPayload = {
+    approver: opts.approver,
+    actionId,
+    runId,
+    planHash,
+    decision: opts.decision,
+    reason: opts.reason,
+    time: new Date().toISOString(),
+    nonce: randomBytes(16).toString('hex'),
+  };
+  return { payload, signature: signPayload('airlock.decision.v1', payload, opts.key) };
 }

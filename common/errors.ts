@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import type { LateDecisionOutcome } from './late-decision';
 
 /**
  * Airlock's errors: each has a stable `type` (what code and people match on) and a message that says what was
@@ -25,7 +26,13 @@ export abstract class AirlockError extends Error {
       message: this.message,
       nonRetryable: !this.retryable,
       details: this.details === undefined ? undefined : [this.details],
+      ...(this.nextRetryDelayMs() !== undefined ? { nextRetryDelay: this.nextRetryDelayMs() } : {}),
     });
+  }
+
+  /** When the next attempt must come, if not at Temporal's own backoff. */
+  protected nextRetryDelayMs(): number | undefined {
+    return undefined;
   }
 }
 
@@ -80,8 +87,15 @@ export class TargetError extends AirlockError {
     message: string,
     readonly status: number | undefined,
     override readonly retryable: boolean,
+    /** How long the target asked to be left alone (`Retry-After`): the next attempt must not come sooner. */
+    readonly retryAfterMs?: number,
   ) {
     super(message, { status });
+  }
+
+  // Temporal's own backoff would knock again too soon: the target said when.
+  protected override nextRetryDelayMs(): number | undefined {
+    return this.retryable ? this.retryAfterMs : undefined;
   }
 }
 
@@ -152,6 +166,19 @@ export class PlanIntegrityError extends AirlockError {
 /** A decision could not be delivered (the action finished, or the command was malformed). */
 export class DecisionError extends AirlockError {
   readonly type = 'AIRLOCK_DECISION';
+}
+
+/**
+ * A decision that arrived after its action had ended: it changed nothing. `outcome` says whether the workers recorded
+ * it in the audit log (absent when they had not answered in time).
+ */
+export class LateDecisionError extends DecisionError {
+  constructor(
+    message: string,
+    readonly outcome?: LateDecisionOutcome,
+  ) {
+    super(message, outcome);
+  }
 }
 
 /** Turns any thrown value into the Temporal failure an activity should throw; unknown errors stay retryable. */

@@ -16,3 +16,13 @@ export const usageLedgerId = (taskQueue: string, task: string): string => `airlo
 /** Whether `workflowId` is the usage ledger id of `task` (on whichever queue). */
 export const isUsageLedgerIdOf = (workflowId: string, task: string): boolean =>
   workflowId.startsWith('airlock-usage:') && workflowId.endsWith(`:${task}`) && !task.includes(':');
+
+/** Workflow type name of a decision that arrived after its action had ended (it records it; it decides nothing). */
+export const LATE_DECISION_WORKFLOW_TYPE = 'lateDecisionWorkflow';
+
+/**
+ * The workflow id of a late decision: one per action, approver and signature (`signatureDigest`, hex sha-256 of the
+ * signature), so that the same decision sent again, or sent in a flood, meets the one workflow already there.
+ */
+export const lateDecisionWorkflowId = (actionId: string, approver: string, signatureDigest: string): string =>
+  `airlock-late:${actionId}:${approver}:${signatureDigest.slice(0, 32)}`;

@@ -230,7 +230,43 @@ export interface ExecutionResult {
   credentials: CredentialRecord;
   /** The idempotency key sent to the target. */
   idempotencyKey: string;
+  /**
+   * What reading the target back after the effect found, against the plan's `after`. Absent from results recorded
+   * before read-back existed.
+   */
+  verification?: ReadBackVerification;
 }
+
+/** One field where the target, read back after execution, does not hold what the plan said it would. */
+export interface ReadBackDifference {
+  /** Dotted path of the field, as in a plan's diff. */
+  path: string;
+  /** What the plan's `after` holds there; absent when the plan has no such field. */
+  planned?: unknown;
+  /** What the target holds there; absent when it has no such field. */
+  found?: unknown;
+}
+
+/**
+ * Terraform's "inconsistent result after apply", for business APIs: after the effect, the task read its target again
+ * and compared it with the plan's `after`. `matches` and `differs` say what the read found; `unverified`, that the
+ * read could not be made or had nothing to compare with (the effect still happened); `not_readable`, that the task's
+ * target cannot be read back (say, a sent email).
+ */
+export interface ReadBackVerification {
+  status: 'matches' | 'differs' | 'unverified' | 'not_readable';
+  /** With `differs`: the fields that differ, the first {@link MAX_READ_BACK_DIFFERENCES}. */
+  differences?: ReadBackDifference[];
+  /** With `differs`: how many more fields differ than are listed. */
+  moreDifferences?: number;
+  /** With `unverified` and `not_readable`: why, in words. */
+  reason?: string;
+  /** When the target was read (ISO 8601), for `matches` and `differs`. */
+  readAt?: string;
+}
+
+/** How many differing fields a verification lists (the rest are counted): a result stays small in history. */
+export const MAX_READ_BACK_DIFFERENCES = 20;
 
 /** An error as recorded on an action. */
 export interface ActionError {

@@ -15,6 +15,8 @@ import { startDemoCrm } from './demo-crm/demo-crm-server';
 import { MOTO_ADMIN, seedMoto, startMoto } from './moto';
 import { registerSearchAttributes } from './register-search-attributes';
 import { dynamicConfigArgs, sqlitePragmaArgs } from './temporal-dev-server';
+import { waitForTemporal } from './temporal-server-process';
+import { WORKER_ENV, WORKER_NODE_OPTIONS } from './worker-process';
 import { temporalCliPath } from './tools';
 import { keysDir } from '../crypto/signing-keys';
 import { seedIdentities } from './seed-identities';
@@ -31,20 +33,6 @@ const cleanups: (() => Promise<void>)[] = [];
 
 function log(part: string, text: string): void {
   for (const line of text.split('\n')) if (line.trim()) console.log(`[${part}] ${line}`);
-}
-
-async function waitForTemporal(address: string, child: ChildProcess): Promise<Connection> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`the Temporal dev server exited (code ${child.exitCode}); is port ${address} already in use?`);
-    try {
-      return await Connection.connect({ address, connectTimeout: 1000 });
-    } catch {
-      if (Date.now() > deadline) throw new Error(`the Temporal dev server did not answer on ${address} within 60 s.`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  }
 }
 
 /**
@@ -169,31 +157,36 @@ async function main(): Promise<void> {
   if (added.length) log('temporal', `registered search attributes: ${added.join(', ')}`);
   await connection.close();
 
-  const worker = spawn(process.execPath, [require.resolve('tsx/cli'), join(REPO_ROOT, 'workers', 'main.ts')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // The worker's whole configuration: it has no defaults of its own (config/runtime-config.ts).
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: address,
-      TEMPORAL_NAMESPACE: t.namespace,
-      AWS_ENDPOINT_URL: moto.endpoint,
-      AWS_REGION: cfg.moto.region,
-      AIRLOCK_AWS_ACCOUNT_ID: cfg.moto.accountId,
-      // moto accepts any key pair; this one names the worker in moto's logs.
-      AWS_ACCESS_KEY_ID: 'airlock-worker',
-      AWS_SECRET_ACCESS_KEY: 'airlock-worker',
-      AIRLOCK_POLICIES_DIR: join(REPO_ROOT, cfg.worker.policiesDir),
-      AIRLOCK_ENDPOINT_DEMO_CRM: crm.url,
-      AIRLOCK_ENDPOINT_STRIPE: stripe.url,
-      AIRLOCK_APPROVERS_FILE: approversFile,
-      AIRLOCK_AGENTS_FILE: agentsFile,
-      AIRLOCK_CODEC_KEY_FILE: codecKeyFile,
-      AIRLOCK_AUDIT_LOG: auditLog,
-      AIRLOCK_NOTIFY_EMAIL_FROM: cfg.notifications.emailFrom,
-      AIRLOCK_INBOX_URL: `http://localhost:${inboxPort}`,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  const worker = spawn(
+    process.execPath,
+    [...WORKER_NODE_OPTIONS, require.resolve('tsx/cli'), join(REPO_ROOT, 'workers', 'main.ts')],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // The worker's whole configuration: it has no defaults of its own (config/runtime-config.ts).
+      env: {
+        ...WORKER_ENV,
+        ...process.env,
+        TEMPORAL_ADDRESS: address,
+        TEMPORAL_NAMESPACE: t.namespace,
+        AWS_ENDPOINT_URL: moto.endpoint,
+        AWS_REGION: cfg.moto.region,
+        AIRLOCK_AWS_ACCOUNT_ID: cfg.moto.accountId,
+        // moto accepts any key pair; this one names the worker in moto's logs.
+        AWS_ACCESS_KEY_ID: 'airlock-worker',
+        AWS_SECRET_ACCESS_KEY: 'airlock-worker',
+        AIRLOCK_POLICIES_DIR: join(REPO_ROOT, cfg.worker.policiesDir),
+        AIRLOCK_ENDPOINT_DEMO_CRM: crm.url,
+        AIRLOCK_ENDPOINT_STRIPE: stripe.url,
+        AIRLOCK_APPROVERS_FILE: approversFile,
+        AIRLOCK_AGENTS_FILE: agentsFile,
+        AIRLOCK_CODEC_KEY_FILE: codecKeyFile,
+        AIRLOCK_AUDIT_LOG: auditLog,
+        AIRLOCK_NOTIFY_EMAIL_FROM: cfg.notifications.emailFrom,
+        AIRLOCK_INBOX_URL: `http://localhost:${inboxPort}`,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
     },
-  });
+  );
   children.push(worker);
   const polling = new Promise<void>((resolve) => {
     worker.stdout?.on('data', (c: Buffer) => {

@@ -19,8 +19,16 @@ export interface TaskContext {
   secrets: Record<string, string>;
   /** Base URLs of target services by name (e.g. `demo-crm`), from the worker's configuration. */
   endpoints: Record<string, string>;
-  /** HTTP client; the worker's, so that tests and production share one code path. */
+  /**
+   * HTTP client; the worker's, so that tests and production share one code path. Each call is cut after
+   * `callTimeoutMs`.
+   */
   fetch: typeof fetch;
+  /**
+   * How long one call to the target may take before it is given up as a network failure (and retried, with the same
+   * idempotency key): a hung target must not hold an execution until its activity times out.
+   */
+  callTimeoutMs?: number;
   /** This action's AWS session, for tasks whose target is an AWS API. */
   aws: { region: string; endpoint?: string; credentials: SessionCredentials };
   /**
@@ -160,6 +168,30 @@ export interface UsageCounting {
   window: string;
 }
 
+/**
+ * How a task reads its target back after executing, so that what happened can be checked against what was planned
+ * (Terraform's "inconsistent result after apply", for business APIs): `read`, or why the target cannot be read.
+ */
+export type ReadBack<I> =
+  | {
+      /**
+       * Reads the target as it is now, in the shape of the plan's `after`; Airlock compares the two field by field.
+       * It runs right after `execute`, in the execution's session with the plan step's grants only (its read-only
+       * secrets and actions, in `ctx`): it must only read, and must not change anything. `executed` is what `execute`
+       * returned (ids the target assigned). A read that fails or is slow leaves the execution unverified, never failed.
+       */
+      read: (input: I, ctx: TaskContext, executed: unknown) => Promise<unknown>;
+      /**
+       * Dotted paths of fields the target sets itself (ids, timestamps) that the plan cannot know: not compared.
+       * Only what is named here is left out.
+       */
+      ignore?: string[];
+    }
+  | {
+      /** Why the target cannot be read back (say, a sent email): recorded with every execution, in place of a check. */
+      notReadable: string;
+    };
+
 /** Everything Airlock knows about one task. One file under `tasks/` defines one. */
 export interface TaskDefinition<S extends z.ZodType = z.ZodType> {
   /** `area.verb_object`, e.g. `crm.add_note_to_customer`. */
@@ -206,6 +238,11 @@ export interface TaskDefinition<S extends z.ZodType = z.ZodType> {
    * Must send `ctx.actionId` as the target's idempotency key, so a retry never acts twice.
    */
   execute: (input: z.output<S>, ctx: TaskContext) => Promise<unknown>;
+  /**
+   * After `execute`: how the target is read again and checked against the plan's `after` (see {@link ReadBack}).
+   * Without it, every execution is recorded as not readable.
+   */
+  readBack?: ReadBack<z.output<S>>;
 }
 
 const TASK_NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
@@ -247,6 +284,16 @@ export function defineTask<S extends z.ZodType>(def: TaskDefinition<S>): TaskDef
       throw new TaskDefinitionError(
         `Task "${def.name}": describe each fact in a line (descriptions), no more and no less: facts ${declared.join(', ')}; described ${described.join(', ') || 'none'}.`,
       );
+  }
+  if (def.readBack && 'notReadable' in def.readBack && !def.readBack.notReadable.trim()) {
+    throw new TaskDefinitionError(
+      `Task "${def.name}": say why its target cannot be read back (readBack.notReadable): approvers read it with every execution.`,
+    );
+  }
+  if (def.readBack && 'read' in def.readBack && def.readBack.ignore?.some((path) => !/^[^.]+(\.[^.]+)*$/.test(path))) {
+    throw new TaskDefinitionError(
+      `Task "${def.name}": readBack.ignore names fields by dotted path (e.g. \`createdAt\`, \`note.id\`); got ${JSON.stringify(def.readBack.ignore)}.`,
+    );
   }
   if (def.usage) {
     const type = def.facts?.types[def.usage.sum] ?? def.planFacts?.types[def.usage.sum];

@@ -36,11 +36,12 @@ test('a low-risk note runs to succeeded with no approval and lands in the CRM on
   expect(final.transitions.map((t) => t.status)).toEqual(['validating', 'succeeded']);
 
   // What STS was really asked for: a plan session that may read only the read-only token, and an execute session
-  // that may read only the read-write one, each with the inline policy the least-privilege tests simulate.
+  // that may read the read-write one and, for reading the target back after the effect, the read-only one, each with
+  // the inline policy the least-privilege tests simulate.
   const sessions = await sessionsOf(h.motoEndpoint, id);
   expect(sessions.map((s) => s.session_name).sort()).toEqual([id, `${id}.plan`]);
   for (const session of sessions) {
-    const secret = session.session_name === id ? 'api-token' : 'read-token';
+    const secrets = session.session_name === id ? ['api-token', 'read-token'] : ['read-token'];
     expect(JSON.parse(session.policy!)).toEqual({
       Version: '2012-10-17',
       Statement: [
@@ -48,7 +49,9 @@ test('a low-risk note runs to succeeded with no approval and lands in the CRM on
           Sid: 'ReadTaskSecrets',
           Effect: 'Allow',
           Action: 'secretsmanager:GetSecretValue',
-          Resource: [`arn:aws:secretsmanager:us-east-1:123456789012:secret:airlock/demo-crm/${secret}-??????`],
+          Resource: secrets.map(
+            (secret) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:airlock/demo-crm/${secret}-??????`,
+          ),
           Condition: { DateLessThan: { 'aws:CurrentTime': expect.stringMatching(/^\d{4}-\d\d-\d\dT/) } },
         },
       ],

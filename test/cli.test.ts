@@ -248,6 +248,13 @@ test('pending still lists an action whose worker is away, from its search attrib
       unavailable: expect.any(String),
     });
     expect((await airlock('pending')).stdout).toContain('details unavailable');
+    // show answers too, from what Temporal holds: search attributes, the memo, the history so far.
+    const shown = await airlock('show', id);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/crm\.update_customer {2}\[high\] {2}awaiting_approval {2}by alice/);
+    expect(shown.stdout).toContain('approvals 0/1');
+    expect(shown.stdout).toContain('No worker answered for it within 5 s');
+    expect(shown.stdout).toContain('support-bot for alice proposed crm.update_customer');
   } finally {
     await h.startWorker();
   }

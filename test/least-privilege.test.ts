@@ -67,9 +67,17 @@ const all = tasks.flatMap((task) =>
     })),
   ),
 );
+/**
+ * What a session of `mode` is meant to carry, from the task itself: the step's grants, and for an execution of a task
+ * that reads its target back, the plan's (read-only) grants, for that read.
+ */
+const declaredSteps = (task: TaskDefinition, mode: 'plan' | 'execute') =>
+  mode === 'execute' && task.readBack && 'read' in task.readBack
+    ? [task.credentials.execute, task.credentials.plan]
+    : [task.credentials[mode]];
 /** Steps for which a task declares nothing get no session at all (see the activities). */
 const needsNothing = (c: (typeof all)[number]) =>
-  Object.keys(c.task.credentials[c.mode].secrets ?? {}).length === 0 && !c.task.credentials[c.mode].statements;
+  declaredSteps(c.task, c.mode).every((step) => Object.keys(step.secrets ?? {}).length === 0 && !step.statements);
 
 /** What a statement's conditions ask of a request (besides time): the keys it pins and the values it allows. */
 function pinnedContext(statement: { Condition?: Record<string, Record<string, string | string[]>> }): RequestContext {
@@ -93,19 +101,22 @@ describe.each(cases)('$name', ({ task, mode, input }) => {
   const role = seed.roles.find((r) => r.name === task.credentials.role.name);
   const policy = buildSessionPolicy(task, input, mode, aws, expiresAt);
   // What the task declares it needs, read from the task itself, not from the policy under test.
-  const step = task.credentials[mode];
-  const intended: { action: string; resource: string; context: RequestContext }[] = [
-    ...Object.values(step.secrets ?? {}).map((name) => ({
-      action: 'secretsmanager:GetSecretValue',
-      resource: `arn:aws:secretsmanager:${aws.region}:${aws.accountId}:secret:${name}-Ab12Cd`,
-      context: {},
-    })),
-    ...(step.statements?.(input, aws) ?? []).flatMap((s) =>
-      [s.Action]
-        .flat()
-        .flatMap((action) => [s.Resource].flat().map((resource) => ({ action, resource, context: pinnedContext(s) }))),
-    ),
-  ];
+  const intended: { action: string; resource: string; context: RequestContext }[] = declaredSteps(task, mode).flatMap(
+    (step) => [
+      ...Object.values(step.secrets ?? {}).map((name) => ({
+        action: 'secretsmanager:GetSecretValue',
+        resource: `arn:aws:secretsmanager:${aws.region}:${aws.accountId}:secret:${name}-Ab12Cd`,
+        context: {},
+      })),
+      ...(step.statements?.(input, aws) ?? []).flatMap((s) =>
+        [s.Action]
+          .flat()
+          .flatMap((action) =>
+            [s.Resource].flat().map((resource) => ({ action, resource, context: pinnedContext(s) })),
+          ),
+      ),
+    ],
+  );
   const pinned = intended.filter((r) => Object.keys(r.context).length > 0);
 
   test('the role exists in the stack seed and the policy fits STS', () => {
@@ -193,6 +204,25 @@ describe.each(cases)('$name', ({ task, mode, input }) => {
     }
   });
 });
+
+// A read-back runs in the execution's session with the plan's grants: those must be reads, so that the read-back can
+// change nothing, and an execution must not get them unless its task reads back.
+test.each(tasks.map((task) => ({ task, label: task.name })))(
+  '$label: a read-back gets only the plan’s read-only grants, and only when the task reads back',
+  ({ task }) => {
+    const input = task.inputSchema.parse(task.examples[0]);
+    const plan = buildSessionPolicy(task, input, 'plan', aws, expiresAt);
+    const execute = buildSessionPolicy(task, input, 'execute', aws, expiresAt);
+    const readsBack = Boolean(task.readBack && 'read' in task.readBack);
+    const planActions = (task.credentials.plan.statements?.(input, aws) ?? []).flatMap((s) => [s.Action].flat());
+    for (const action of planActions) expect(action).toMatch(/^[a-z0-9-]+:(Get|Describe|List|BatchGet|Query|Scan)/);
+    const readBackStatements = execute.Statement.filter((s) => s.Sid?.startsWith('ReadBack'));
+    expect(readBackStatements.flatMap((s) => [s.Action].flat())).toEqual(readsBack ? planActions : []);
+    const secretsOf = (policy: PolicyDocument) =>
+      policy.Statement.filter((s) => s.Sid === 'ReadTaskSecrets').flatMap((s) => [s.Resource].flat());
+    for (const secret of secretsOf(plan)) expect(secretsOf(execute).includes(secret)).toBe(readsBack);
+  },
+);
 
 test('a task asking for a wildcard action or resource is refused when its policy is built', () => {
   const [task] = tasks;

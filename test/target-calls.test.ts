@@ -1,5 +1,7 @@
 import { TargetError } from '../common/errors';
 import { callTarget, classifyTargetError, named } from '../tasks/kit';
+import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../tasks/kit/call-target';
+import fc from 'fast-check';
 
 // One rule for every task (and for STS and Secrets Manager): what may be retried after a failed call.
 const aws = (name: string, status?: number) =>
@@ -44,6 +46,8 @@ test.each([
     false,
   ],
   ['a body that is not JSON', new SyntaxError('Unexpected token < in JSON'), 'unknown', false],
+  ['the action’s session expired mid-activity', aws('ExpiredTokenException', 400), 'expired', true],
+  ['STS’s expired token', aws('ExpiredToken', 400), 'expired', true],
 ] as const)('%s → %s, retryable %s', (_label, err, kind, retryable) => {
   expect(classifyTargetError(err)).toMatchObject({ kind, retryable });
 });
@@ -80,4 +84,45 @@ test('callTarget throws one TargetError that says which target, which call, what
   const own = new TargetError('refusing: only 10 refundable', 400, false);
   await expect(callTarget('Stripe', 'refunds.create', () => Promise.reject(own))).rejects.toBe(own);
   await expect(callTarget('Stripe', 'charges.retrieve', async () => 'ok')).resolves.toBe('ok');
+});
+
+describe('Retry-After', () => {
+  const now = Date.parse('2026-11-26T10:00:00Z');
+  test.each([
+    ['seconds', '4', 4000],
+    ['fractions of a second, never under the executions’ first interval', '0.25', 1000],
+    ['zero: not a tight loop', '0', 1000],
+    ['an HTTP date', 'Thu, 26 Nov 2026 10:00:07 GMT', 7000],
+    ['a date already past', 'Thu, 26 Nov 2026 09:00:00 GMT', 1000],
+    ['a day, cut to the longest honoured', '86400', MAX_RETRY_AFTER_MS],
+  ])('%s: %s → %s ms', (_label, value, ms) => {
+    expect(parseRetryAfter(value, now)).toBe(ms);
+  });
+
+  test('anything else is no Retry-After at all, never a crash nor a wait past the cap', () => {
+    for (const v of ['', 'soon', '-5', 'NaN', '1e999', 'x'.repeat(100), undefined, 42, null])
+      expect(parseRetryAfter(v, now)).toBeUndefined();
+    fc.assert(
+      fc.property(fc.string(), (v) => {
+        const ms = parseRetryAfter(v, now);
+        return ms === undefined || (Number.isInteger(ms) && ms >= 1000 && ms <= MAX_RETRY_AFTER_MS);
+      }),
+    );
+  });
+
+  test('a throttled or 5xx call says when to come back, and its Temporal failure carries it as the next retry delay', async () => {
+    const throttled = Object.assign(new Error('slow down'), {
+      status: 429,
+      headers: new Headers({ 'retry-after': '3' }),
+    });
+    const err = await callTarget('the demo CRM', 'POST /x', () => Promise.reject(throttled)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TargetError);
+    expect((err as TargetError).retryAfterMs).toBe(3000);
+    expect((err as TargetError).message).toMatch(/asked for 3 s before the next try/);
+    expect((err as TargetError).toFailure().nextRetryDelay).toBe(3000);
+    // A refusal that will not pass is not retried, whatever it says about when.
+    const refused = Object.assign(new Error('no'), { status: 400, headers: { 'retry-after': '3' } });
+    const final = (await callTarget('t', 'w', () => Promise.reject(refused)).catch((e: unknown) => e)) as TargetError;
+    expect([final.retryable, final.retryAfterMs, final.toFailure().nonRetryable]).toEqual([false, undefined, true]);
+  });
 });

@@ -56,6 +56,8 @@ interface Case {
   approvals: number;
   /** Checks the target after the action ran once. */
   check: (before: unknown, after: unknown, actionId: string) => void;
+  /** What reading the target back after the effect finds. */
+  readBack: 'matches' | 'differs' | 'not_readable';
 }
 
 const refundRequests = () => h.stripe.requests.filter((r) => r.method === 'POST' && r.path === '/v1/refunds');
@@ -67,6 +69,8 @@ const cases: Case[] = [
     user: 'alice',
     input: { chargeId: 'ch_effecttest0001', amount: 40, reason: 'requested_by_customer' },
     approvals: 1,
+    // stripe-mock keeps no state: the charge reads back unrefunded, as the plan did not say it would be.
+    readBack: 'differs',
     effect: async () => refundRequests().length,
     // stripe-mock keeps no state: what it can show is that it accepted the request as valid for Stripe's API, and that
     // every attempt carried the action id as Idempotency-Key, which is how Stripe makes a retry the same refund.
@@ -88,6 +92,7 @@ const cases: Case[] = [
     user: 'alice',
     input: { customerId: 'C-1001', note: 'effect test note' },
     approvals: 0,
+    readBack: 'matches',
     effect: async () => h.crm.store.notes.filter((n) => n.text === 'effect test note').length,
     check: (before, after) => expect([before, after]).toEqual([0, 1]),
   },
@@ -97,6 +102,7 @@ const cases: Case[] = [
     user: 'alice',
     input: { customerId: 'C-1002', changes: { email: 'hopper@navy.example' } },
     approvals: 1,
+    readBack: 'matches',
     effect: async () => ({ email: h.crm.store.customers.get('C-1002')!.email, writes: h.crm.store.writes }),
     check: (before, after) => {
       expect((after as { email: string }).email).toBe('hopper@navy.example');
@@ -108,6 +114,7 @@ const cases: Case[] = [
     agent: 'ops-bot',
     input: { name: '/app/flags/effect-test', value: 'on' },
     approvals: 1,
+    readBack: 'matches',
     effect: async () => (await parameterHistory('/app/flags/effect-test')).map((p) => p.Value),
     check: (before, after) => expect([before, after]).toEqual([['off'], ['off', 'on']]),
   },
@@ -117,6 +124,7 @@ const cases: Case[] = [
     user: 'alice',
     input: { to: 'ada@example.com', subject: 'Effect test quote', body: 'Dear Ada, your quote is ready.' },
     approvals: 0,
+    readBack: 'not_readable',
     effect: async () => (await sentMail()).filter((m) => m.subject === 'Effect test quote'),
     check: (before, after) => {
       expect(before).toEqual([]);
@@ -172,6 +180,8 @@ describe.each(cases)('$task', (c) => {
     c.check(before, await c.effect(), id);
     // The execution really ran twice (its first result was lost), and the target saw one effect.
     expect(await executionAttempts(id)).toBe(2);
+    // The retry read the target back against the approved plan (which the first attempt left it) or recorded why not.
+    expect(final.result?.verification?.status).toBe(c.readBack);
   });
 });
 

@@ -2,14 +2,18 @@ import { readFileSync } from 'node:fs';
 import * as workflows from '../workflows';
 import { SHARED_WORKFLOW_MODULES } from '../workers/workflow-bundle';
 import { testEnv } from './support/test-env';
-import { ACTION_WORKFLOW_TYPE, USAGE_LEDGER_WORKFLOW_TYPE } from '../common/task-queue';
+import { ACTION_WORKFLOW_TYPE, LATE_DECISION_WORKFLOW_TYPE, USAGE_LEDGER_WORKFLOW_TYPE } from '../common/task-queue';
 
-// Clients start the action workflow by its type name, typed by its function (`start<typeof actionWorkflow>`), and
-// activities start usage ledgers by theirs: the names they send must be the ones the worker registers.
-test('the worker registers exactly the action workflow and the usage ledger, under the names they are started by', () => {
-  expect(Object.keys(workflows).sort()).toEqual([ACTION_WORKFLOW_TYPE, USAGE_LEDGER_WORKFLOW_TYPE].sort());
+// Clients start the action workflow and late decisions by their type names, typed by their functions
+// (`start<typeof actionWorkflow>`), and activities start usage ledgers by theirs: the names they send must be the
+// ones the worker registers.
+test('the worker registers exactly the action workflow, the usage ledger and late decisions, under the names they are started by', () => {
+  expect(Object.keys(workflows).sort()).toEqual(
+    [ACTION_WORKFLOW_TYPE, USAGE_LEDGER_WORKFLOW_TYPE, LATE_DECISION_WORKFLOW_TYPE].sort(),
+  );
   expect(workflows.actionWorkflow.name).toBe(ACTION_WORKFLOW_TYPE);
   expect(workflows.usageLedgerWorkflow.name).toBe(USAGE_LEDGER_WORKFLOW_TYPE);
+  expect(workflows.lateDecisionWorkflow.name).toBe(LATE_DECISION_WORKFLOW_TYPE);
 });
 
 // A module listed for sharing that the bundler drops (say, a package marked free of side effects, listed itself) is

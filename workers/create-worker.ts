@@ -11,6 +11,7 @@ import type { Identities } from '../config/identities';
 import type { CodecKeys } from '../crypto/encryption-codec';
 import { airlockDataConverter } from '../crypto/data-converter';
 import { JsonlAuditLog } from '../audit/audit-log';
+import type { AuditStore } from '../audit/audit-store';
 import { createRunHistory } from '../audit/run-history';
 import { Client } from '@temporalio/client';
 import type { TaskRegistry } from '../tasks/task-registry';
@@ -32,8 +33,10 @@ export interface AirlockWorkerOptions {
   identities: Identities;
   /** Payload encryption keys: every payload and failure this worker writes to history is encrypted. */
   codecKeys: CodecKeys;
-  /** The append-only audit log (JSON Lines, hash-chained). */
-  auditLogPath: string;
+  /** The append-only audit log as a JSON Lines file (hash-chained), unless {@link auditStore} is given. */
+  auditLogPath?: string;
+  /** The audit store (a DynamoDB table for workers on several hosts; see `openAuditStore`). */
+  auditStore?: AuditStore;
   taskQueue?: string;
   registry?: TaskRegistry;
   /** A prebuilt workflow bundle (tests build one and share it); otherwise the workflows are bundled at start. */
@@ -41,6 +44,14 @@ export interface AirlockWorkerOptions {
   /** The worker's own AWS credentials (moto accepts any); in production the default provider chain. */
   awsCredentials?: { accessKeyId: string; secretAccessKey: string };
   fetch?: typeof fetch;
+  /** How long one target call may take before it is retried as a network failure (default 30 s). */
+  targetTimeoutMs?: number;
+  /**
+   * How many workflows the worker keeps in memory (default {@link DEFAULT_MAX_CACHED_WORKFLOWS}). An action waits for
+   * approval for days and needs no cache meanwhile: a workflow evicted is replayed from its history when a message
+   * arrives.
+   */
+  maxCachedWorkflows?: number;
   /** The secret holding the workers' own key; `airlock/worker/evidence-key` by default. */
   workerKeySecret?: string;
   /** Extra worker options (e.g. for benchmarks). */
@@ -68,13 +79,14 @@ export function createActivityDeps(opts: Omit<AirlockWorkerOptions, 'workflowBun
     secrets: (credentials) =>
       new SecretsManagerClient({ region: opts.aws.region, endpoint: opts.aws.endpoint, credentials }),
     http: opts.fetch ?? fetch,
+    ...(opts.targetTimeoutMs ? { targetTimeoutMs: opts.targetTimeoutMs } : {}),
     clock: () => new Date(),
     registry,
     policy,
     aws: opts.aws,
     endpoints: opts.endpoints,
     identities: opts.identities,
-    auditLog: new JsonlAuditLog(opts.auditLogPath),
+    auditLog: opts.auditStore ?? auditFile(opts.auditLogPath),
     runs: createRunHistory(historyReader),
     // Ledgers run on the workers' own task queue; a ledger run anywhere else is not believed (see temporalUsageLedger).
     ledger: temporalUsageLedger(historyReader, opts.taskQueue ?? AIRLOCK_TASK_QUEUE),
@@ -98,6 +110,12 @@ export function createActivityDeps(opts: Omit<AirlockWorkerOptions, 'workflowBun
         : {}),
     },
   };
+}
+
+/** The JSON Lines audit log, when no other store was given: one of the two is required. */
+function auditFile(path: string | undefined): AuditStore {
+  if (!path) throw new ConfigError('The worker has no audit log: give it auditLogPath (a file) or auditStore.');
+  return new JsonlAuditLog(path);
 }
 
 /** The secret that holds the workers' own key (HMAC of the marks attempts leave each other). */
@@ -136,6 +154,16 @@ function once<T>(fn: () => Promise<T>): () => Promise<T> {
     }));
 }
 
+/**
+ * Workflows a worker keeps cached by default. Each costs about 240 KB (measured with 1,500 waiting actions), and the
+ * SDK's own default grows with the heap (thousands): 10,000 waiting actions held 2.4 GB. Cached, a workflow answers
+ * its next message without replaying; evicted, it replays a short history (an action has tens of events).
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
+
+/** How long a workflow task waits for the worker that has its workflow cached before another worker replays it. */
+const STICKY_TIMEOUT = '3 seconds';
+
 /** Builds an Airlock worker with its activities wired to their dependencies. */
 export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<Worker> {
   const deps = createActivityDeps(opts);
@@ -147,6 +175,10 @@ export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<W
     activities: createActivities(deps),
     // A payload this worker cannot decrypt becomes a marker every consumer refuses, never a failed workflow task.
     dataConverter: airlockDataConverter(opts.codecKeys, 'mark'),
+    maxCachedWorkflows: opts.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
+    // A workflow task for a workflow cached on a worker that died waits this long before any worker may take it
+    // (default 10 s): after a crash, the action's next step would sit that long (see the fault suite's figures).
+    stickyQueueScheduleToStartTimeout: STICKY_TIMEOUT,
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : {

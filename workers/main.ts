@@ -7,13 +7,22 @@ import { connectWorker } from '../config/temporal-connection';
 import { workerConfigFromEnv } from '../config/runtime-config';
 import { loadIdentities } from '../config/identities';
 import { createAirlockWorker } from './create-worker';
+import { openAuditStore } from '../audit/open-audit-store';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
 
 async function main(): Promise<void> {
   const config = workerConfigFromEnv();
   const identities = loadIdentities({ approversFile: config.approversFile, agentsFile: config.agentsFile });
   const connection = await connectWorker(config.temporal);
-  const worker = await createAirlockWorker({ connection, namespace: config.temporal.namespace, identities, ...config });
+  const { workflowBundlePath, ...rest } = config;
+  const worker = await createAirlockWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    identities,
+    ...rest,
+    auditStore: openAuditStore(config.audit, config.aws),
+    ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : {}),
+  });
   console.log(
     `airlock worker: polling ${AIRLOCK_TASK_QUEUE} on ${config.temporal.address} (namespace ${config.temporal.namespace})`,
   );

@@ -37,3 +37,13 @@ export const WORKFLOW_BUNDLE_OPTIONS = {
   failureConverterPath: FAILURE_CONVERTER_PATH,
   preloadModules: [...SHARED_WORKFLOW_MODULES],
 } satisfies Partial<BundleOptions>;
+
+/** A logger for bundling ahead (tests, the process stack): webpack's progress is noise; its warnings and errors are not. */
+export const QUIET_BUNDLER_LOGGER = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (m: string) => console.warn(m),
+  error: (m: string) => console.error(m),
+};

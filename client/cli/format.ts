@@ -1,5 +1,6 @@
 import { policyInWords } from '../../common/policy-words';
-import type { ActionState, DiffEntry, Plan } from '../../common/types';
+import type { ActionState, DiffEntry, Plan, ReadBackVerification } from '../../common/types';
+import { differenceInWords, verificationInWords } from '../../common/read-back';
 import { diffValues } from '../../common/plan-diff';
 import { visible as v } from '../../common/terminal-text';
 import { DECIDING_STATUSES } from '../../common/statuses';
@@ -61,7 +62,8 @@ export function formatPlan(plan: Plan, color: boolean): string[] {
  */
 export function formatAction(s: ActionState, color: boolean): string {
   const lines = [
-    `${bold(v(s.id), color)}  ${v(s.task)}  ${statusColor(s.status, color)}`,
+    `${bold(v(s.id), color)}  ${v(s.task)}  ${statusColor(s.status, color)}` +
+      (s.result?.verification?.status === 'differs' ? `  ${red('(read back differs from the plan)', color)}` : ''),
     `  requested by ${v(s.agent)}${s.user ? ` for ${v(s.user)}` : ''}${s.reason ? ` — "${v(s.reason)}"` : ''}${s.owners?.length ? ` (agent owned by ${v(s.owners.join(', '))})` : ''}`,
     `  risk ${v(s.risk ?? '?')}${s.dryRun ? ' · dry run' : ''} · created ${v(s.createdAt)}`,
   ];
@@ -107,9 +109,31 @@ export function formatAction(s: ActionState, color: boolean): string {
     lines.push(yellow(`  ${early.total} decision message(s) refused before history (${codes})`, color));
   }
   if (s.result) lines.push(`  result: ${v(JSON.stringify(s.result.output))}`);
+  if (s.result?.verification) lines.push(...formatVerification(s.result.verification, color));
   if (s.error) lines.push(red(`  error ${v(s.error.type)}: ${v(s.error.message)}`, color));
   if (s.auditError) lines.push(red(`  audit record not written: ${v(s.auditError)}`, color));
   return lines.join('\n');
+}
+
+/**
+ * What reading the target back after execution found, for `show`: a difference from the plan in red, a field a line,
+ * so that nobody takes "succeeded" for "did what was planned" when it did not.
+ */
+export function formatVerification(verification: ReadBackVerification, color: boolean): string[] {
+  if (verification.status === 'matches') return [green(`  ${verificationInWords(verification)}`, color)];
+  if (verification.status === 'unverified') return [yellow(`  ${verificationInWords(verification)}`, color)];
+  if (verification.status !== 'differs') return [dim(`  ${verificationInWords(verification)}`, color)];
+  return [
+    red(
+      bold(
+        `  READ BACK DIFFERS FROM THE PLAN: the target does not hold what was planned (read ${v(verification.readAt ?? '?')})`,
+        color,
+      ),
+      color,
+    ),
+    ...(verification.differences ?? []).map((d) => red(`    ~ ${differenceInWords(d)}`, color)),
+    ...(verification.moreDifferences ? [red(`    … and ${verification.moreDifferences} more field(s)`, color)] : []),
+  ];
 }
 
 /** A status word, coloured by outcome. */

@@ -2,16 +2,22 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError } from 'commander';
-import { AirlockError, DecisionError, PlanIntegrityError } from '../../common/errors';
-import { ACTION_STATUSES, DECIDING_STATUSES, type ActionStatus } from '../../common/statuses';
+import { AirlockError, DecisionError } from '../../common/errors';
+import { ACTION_STATUSES, type ActionStatus } from '../../common/statuses';
 import { temporalTargetFromEnv } from '../../config/temporal-connection';
 import { JsonlAuditLog } from '../../audit/audit-log';
+import { openAuditStore } from '../../audit/open-audit-store';
+import { provisionAuditTables } from '../../audit/provision-audit-tables';
+import { dynamoDbClient } from '../../audit/dynamodb-sdk';
+import { auditStoreConfigFromEnv, type AuditStoreConfig } from '../../config/runtime-config';
 import { createDefaultRegistry, defaultCatalog } from '../../tasks';
 import { taskProvisioning } from '../../tasks/task-provisioning';
 import { codecKeysFromEnv } from '../../crypto/encryption-codec';
 import { loadCliEnvironment } from './cli-environment';
 import type { ActionSummary } from '../action-list';
 import { AirlockClient } from '../airlock-client';
+import { pendingPage } from '../pending-page';
+import { actionWithoutWorker } from '../action-from-history';
 import { auditTrail } from '../../audit/audit-trail';
 import { createMcpServer } from '../mcp-server';
 import { startCodecServer } from '../../crypto/codec-server';
@@ -263,74 +269,60 @@ withJson(
     .option('--limit <n>', 'actions to show (1–1000)', '50')
     .option('--offset <n>', 'skip this many of the oldest first', '0'),
 ).action(async (o: { task?: string; agent?: string; limit: string; offset: string }) => {
-  const client = await airlock();
   const [limit, offset] = [parseCount('--limit', o.limit, 1), parseCount('--offset', o.offset, 0)];
-  // Every waiting action, not the newest few: the oldest wait longest and must not be hidden by new proposals.
-  const all = (
-    await client.list({ status: DECIDING_STATUSES, task: o.task, agent: o.agent, limit: Number.MAX_SAFE_INTEGER })
-  ).sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
-  const pending = all.slice(offset, offset + limit);
-  // One action whose worker is away must not hide the others: it is listed from its search attributes alone.
-  const rows = await Promise.all(
-    pending.map(async (p) => {
-      try {
-        const s = await client.get(p.id, { queryTimeoutMs: 5000 });
-        return {
-          id: s.id,
-          task: s.task,
-          status: s.status,
-          requester: s.requester,
-          agent: s.agent,
-          risk: s.risk,
-          summary: s.plan?.summary,
-          planHash: s.plan?.hash,
-          approvals: s.approvedBy.length,
-          approvalsRequired: s.approvalsRequired,
-          createdAt: s.createdAt,
-          expiresAt: s.expiresAt,
-        };
-      } catch (err) {
-        return {
-          id: p.id,
-          task: p.task,
-          status: p.status,
-          requester: p.requester,
-          risk: p.risk,
-          createdAt: p.startedAt.toISOString(),
-          unavailable: (err as Error).message,
-          ...(err instanceof PlanIntegrityError ? { planMismatch: true } : {}),
-        };
-      }
-    }),
-  );
+  // Every waiting action, oldest first (they wait longest and must not be hidden by new proposals), from visibility:
+  // the same time with 10 or 10,000 waiting, and a row whose worker is busy or away is still listed, from its memo.
+  const { rows, total } = await pendingPage(await airlock(), { task: o.task, agent: o.agent, pageSize: limit, offset });
   const human = rows.length
     ? rows
         .map(
           (r) =>
-            `${bold(visible(r.id), color)}  ${visible(r.task)}  [${visible(r.risk)}]  by ${visible(r.requester)}  proposed ${relative(r.createdAt)}${r.status === 'awaiting_reapproval' ? `  ${statusColor('the target changed: review the new plan', color)}` : ''}\n` +
-            ('planMismatch' in r
-              ? `  ${red('DO NOT APPROVE', color)}: ${visible(r.unavailable)}`
-              : 'unavailable' in r
-                ? `  details unavailable (${visible(r.unavailable)}); is its worker running?`
-                : `  ${visible(r.summary)}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'}`),
+            `${bold(visible(r.id), color)}  ${visible(r.task)}  [${visible(r.risk ?? '?')}]  by ${visible(r.requester)}  proposed ${relative(r.createdAt)}${r.status === 'awaiting_reapproval' ? `  ${statusColor('the target changed: review the new plan', color)}` : ''}\n` +
+            (r.planMismatch
+              ? `  ${red('DO NOT APPROVE', color)}: ${visible(r.unavailable ?? '')}`
+              : r.unavailable
+                ? `${r.summary ? `  ${visible(r.summary)}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'} (from its memo, unchecked)\n` : ''}  details unavailable: no worker answered for it in time (busy or down: ${visible(r.unavailable)}); \`airlock show ${visible(r.id)}\` checks it`
+                : `  ${visible(r.summary ?? '')}\n  approvals ${r.approvals}/${r.approvalsRequired} · expires ${r.expiresAt ? relative(r.expiresAt) : '?'}`),
         )
         .join('\n')
-    : offset && all.length
-      ? `No pending actions past the first ${all.length}.`
+    : offset && total
+      ? `No pending actions past the first ${total}.`
       : 'Nothing awaits approval.';
   const range =
-    all.length > rows.length && rows.length
-      ? `\n${offset + 1}–${offset + rows.length} of ${all.length} pending, oldest first${offset + rows.length < all.length ? `; next: airlock pending --offset ${offset + rows.length}` : ''}`
+    total > rows.length && rows.length
+      ? `\n${offset + 1}–${offset + rows.length} of ${total} pending, oldest first${offset + rows.length < total ? `; next: airlock pending --offset ${offset + rows.length}` : ''}`
       : '';
   print(`${human}${range}`, rows);
 });
 
 withJson(program.command('show <action-id>').description('an action: status, plan and diff, approvals, result')).action(
   async (id: string) => {
-    const state = await (await airlock()).get(id);
+    const client = await airlock();
+    let state;
+    try {
+      state = await client.get(id, { queryTimeoutMs: SHOW_QUERY_MS });
+    } catch (err) {
+      // Unknown actions and plans that fail their check are Airlock's own errors: said as they are. Anything else is
+      // a worker that did not answer (busy or down): the action is shown from what Temporal holds of it.
+      if (err instanceof AirlockError) throw err;
+      const a = await actionWithoutWorker(client, id);
+      const memo = a.memo
+        ? `  ${visible(a.memo.summary ?? '')}\n  approvals ${a.memo.approvals}/${a.memo.approvalsRequired} · expires ${a.memo.expiresAt ? relative(a.memo.expiresAt) : '?'} (from its memo, unchecked)\n`
+        : '';
+      print(
+        `${bold(visible(a.id), color)}  ${visible(a.task ?? '?')}  [${visible(a.risk ?? '?')}]  ${statusColor(a.status ?? '?', color)}  by ${visible(a.requester ?? '?')}\n${memo}` +
+          `No worker answered for it within ${SHOW_QUERY_MS / 1000} s (busy or down: ${visible((err as Error).message)}). Its history so far:\n` +
+          a.history.map((e) => `  ${e.at}  ${e.summary}`).join('\n'),
+        { ...a, unavailable: (err as Error).message },
+      );
+      return;
+    }
     print(formatAction(state, color), actionJson(state));
   },
 );
+
+/** How long `show` waits for a worker to answer before it shows the action from its history. */
+const SHOW_QUERY_MS = 5000;
 
 /** Asks a yes/no question on the terminal; only "y" or "yes" is yes. */
 async function confirm(question: string, out: NodeJS.WriteStream): Promise<boolean> {
@@ -441,33 +433,86 @@ withJson(keys.command('list').description('keys in the keys directory (AIRLOCK_K
 
 withJson(
   program
-    .command('audit <action-id|verify>')
+    .command('audit <action-id|verify|create-tables>')
     .description(
-      'an action’s audit trail, read from its workflow history; `audit verify` checks the audit log’s hash chain',
+      'an action’s audit trail, read from its workflow history; `audit verify` checks the audit log’s hash chain and checkpoint; `audit create-tables` creates the DynamoDB audit tables',
     )
-    .option('--file <path>', 'with verify: the audit log (default AIRLOCK_AUDIT_LOG; the local stack’s while it runs)'),
-).action(async (id: string, o: { file?: string }) => {
+    .option(
+      '--file <path>',
+      'with verify: the audit log file (default AIRLOCK_AUDIT_LOG; the local stack’s while it runs)',
+    )
+    .option('--checkpoint <path>', 'with verify --file: its checkpoint file (default AIRLOCK_AUDIT_CHECKPOINT)')
+    .option('--table <name>', 'the DynamoDB audit table (default AIRLOCK_AUDIT_TABLE)')
+    .option('--checkpoint-table <name>', 'its checkpoint table (default AIRLOCK_AUDIT_CHECKPOINT_TABLE)'),
+).action(async (id: string, o: { file?: string; checkpoint?: string; table?: string; checkpointTable?: string }) => {
+  if (id === 'create-tables') {
+    const config = auditConfigOf(o);
+    if (config.kind !== 'dynamodb')
+      throw new CliError('create-tables makes DynamoDB tables: pass --table <name> and --checkpoint-table <name>.');
+    const client = await dynamoDbClient(awsForCli());
+    try {
+      await provisionAuditTables(client, config);
+    } finally {
+      client.destroy();
+    }
+    print(`Audit tables ready: ${config.table} (log) and ${config.checkpointTable} (checkpoint).`, config);
+    return;
+  }
   if (id === 'verify') {
-    const file = o.file ?? (useProfile(), process.env.AIRLOCK_AUDIT_LOG);
-    if (!file)
-      throw new CliError(
-        'Which audit log? Pass --file <path> or set AIRLOCK_AUDIT_LOG (the local stack keeps its own in .airlock/audit.jsonl).',
-      );
-    const log = new JsonlAuditLog(file);
-    const result = log.verify();
+    const config = auditConfigOf(o);
+    const log = openAuditStore(config, config.kind === 'dynamodb' ? awsForCli() : undefined);
+    const result = await log.verify();
+    const where = config.kind === 'file' ? { file: config.path } : { table: config.table };
     if (result.ok) {
-      print(`${log.path}: ${result.records} record(s), chain intact; head ${result.head}`, {
-        file: log.path,
-        ...result,
-      });
+      const cp = result.checkpoint;
+      print(
+        `${log.where}: ${result.records} record(s), chain intact; head ${result.head}` +
+          (cp ? `; checkpoint of ${cp.at} at record ${cp.seq} matches` : '; no checkpoint to compare with'),
+        { ...where, ...result },
+      );
       return;
     }
-    print(`${log.path}: ${visible(result.message)}`, { file: log.path, ...result });
+    print(`${log.where}: ${visible(result.message)}`, { ...where, ...result });
     throw new CliError('', EXIT.error);
   }
   const events = await auditTrail((await airlock()).temporal, id);
   print(events.map((e) => `${e.at}  ${e.summary}`).join('\n'), events);
 });
+
+/** The audit log a command names (`--file`, `--table`), else the environment's (the local stack's while it runs). */
+function auditConfigOf(o: { file?: string; checkpoint?: string; table?: string; checkpointTable?: string }) {
+  if (o.file && o.table) throw new CliError('Pass --file or --table, not both: they name two different audit logs.');
+  if (o.table) {
+    const checkpointTable = o.checkpointTable ?? process.env.AIRLOCK_AUDIT_CHECKPOINT_TABLE;
+    if (!checkpointTable || checkpointTable === o.table)
+      throw new CliError(
+        `Which checkpoint table goes with ${visible(o.table)}? Pass --checkpoint-table <name> (or set AIRLOCK_AUDIT_CHECKPOINT_TABLE): another table than the log's.`,
+      );
+    return { kind: 'dynamodb', table: o.table, checkpointTable } satisfies AuditStoreConfig;
+  }
+  if (o.file)
+    return {
+      kind: 'file',
+      path: o.file,
+      ...(o.checkpoint ? { checkpointPath: o.checkpoint } : {}),
+    } satisfies AuditStoreConfig;
+  useProfile();
+  try {
+    return auditStoreConfigFromEnv(process.env);
+  } catch (err) {
+    throw new CliError(
+      `Which audit log? Pass --file <path> (with --checkpoint <path> if it has one) or --table <name> --checkpoint-table <name>, or set AIRLOCK_AUDIT_LOG or AIRLOCK_AUDIT_TABLE (the local stack keeps its own in .airlock/audit.jsonl). ${(err as Error).message}`,
+    );
+  }
+}
+
+/** Where the CLI reaches DynamoDB: AWS_REGION (required) and AWS_ENDPOINT_URL; credentials from the SDK's chain. */
+function awsForCli(): { region: string; endpoint?: string } {
+  useProfile();
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new CliError('Set AWS_REGION to the region of the audit tables.');
+  return { region, ...(process.env.AWS_ENDPOINT_URL ? { endpoint: process.env.AWS_ENDPOINT_URL } : {}) };
+}
 
 /** The approvers and agents files: given, from the environment, or the local stack's. */
 function identityFiles(o: { approvers?: string; agents?: string }): { approversFile: string; agentsFile: string } {
@@ -556,12 +601,14 @@ withJson(
   const logPath = o.auditLog ?? process.env.AIRLOCK_AUDIT_LOG;
   if (logPath && !existsSync(logPath))
     throw new CliError(`No audit log at ${visible(logPath)}: nothing to test the policies against. Check --audit-log.`);
-  if (!logPath && !o.running)
+  // A deployment's DynamoDB audit log, unless a file is named.
+  const table = !logPath && process.env.AIRLOCK_AUDIT_TABLE ? auditConfigOf({}) : undefined;
+  if (!logPath && !table && !o.running)
     throw new CliError(
-      'Nothing to test the policies against: pass --audit-log <path> (or set AIRLOCK_AUDIT_LOG), or leave out --no-running.',
+      'Nothing to test the policies against: pass --audit-log <path> (or set AIRLOCK_AUDIT_LOG or AIRLOCK_AUDIT_TABLE), or leave out --no-running.',
     );
   const actions = await recordedActions({
-    auditLog: logPath ? new JsonlAuditLog(logPath) : undefined,
+    auditLog: logPath ? new JsonlAuditLog(logPath) : table && openAuditStore(table, awsForCli()),
     client: o.running ? await airlock() : undefined,
   });
   const report = backTest(candidate, registry, actions);

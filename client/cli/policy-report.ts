@@ -1,4 +1,4 @@
-import type { JsonlAuditLog } from '../../audit/audit-log';
+import type { AuditStore } from '../../audit/audit-store';
 import { policyInWords } from '../../common/policy-words';
 import { ACTION_STATUSES, FINAL_STATUSES, type ActionStatus } from '../../common/statuses';
 import { visible } from '../../common/terminal-text';
@@ -19,11 +19,11 @@ const RUNNING: ActionStatus[] = ACTION_STATUSES.filter(
  * action) and, with a client, every running one as its workflow holds it (a running one wins over a record).
  */
 export async function recordedActions(sources: {
-  auditLog?: JsonlAuditLog;
+  auditLog?: AuditStore;
   client?: AirlockClient;
 }): Promise<RecordedAction[]> {
   const byId = new Map<string, RecordedAction>();
-  for (const record of sources.auditLog?.read() ?? []) {
+  for (const record of (await sources.auditLog?.read()) ?? []) {
     if (record.kind !== 'final') continue;
     const recorded = recordedFromAudit(record);
     if (recorded) byId.set(recorded.actionId, recorded);

@@ -58,6 +58,15 @@ interface ChargeState {
   refunded: number;
 }
 
+/** A charge as a refund's plan shows it, with `refunded` of it refunded. */
+const chargeState = (charge: { id: string; currency: string; amount: number }, refunded: number) => ({
+  charge: charge.id,
+  currency: charge.currency,
+  amount: charge.amount,
+  refunded,
+  remaining: charge.amount - refunded,
+});
+
 /** Stripe answers 409 while a request with the same idempotency key is still in flight: that one passes. */
 const stripeCall = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
   callTarget('Stripe', what, fn, { retryableStatuses: [409] });
@@ -129,18 +138,11 @@ export const refundCharge = defineTask({
       );
     }
     const money = (n: number) => `${(n / 100).toFixed(2)} ${charge.currency.toUpperCase()}`;
-    const state = (refunded: number) => ({
-      charge: charge.id,
-      currency: charge.currency,
-      amount: charge.amount,
-      refunded,
-      remaining: charge.amount - refunded,
-    });
     return {
       summary: `Refund ${money(amount)} of charge ${charge.id} (${money(remaining)} refundable)`,
       sideEffects: [`moves ${money(amount)} back to the customer's card; refunds cannot be undone`],
-      before: state(charge.amount_refunded),
-      after: state(charge.amount_refunded + amount),
+      before: chargeState(charge, charge.amount_refunded),
+      after: chargeState(charge, charge.amount_refunded + amount),
     };
   },
   async execute(input, ctx) {
@@ -174,5 +176,15 @@ export const refundCharge = defineTask({
       currency: refund.currency,
       status: refund.status,
     };
+  },
+  // The charge again, with the plan's read-only key: what Stripe now says is refunded of it (another refund made
+  // meanwhile, or one that did not take, shows).
+  readBack: {
+    async read(input, ctx) {
+      const charge = await stripeCall('charges.retrieve', async () =>
+        (await stripeFor(ctx)).charges.retrieve(input.chargeId),
+      );
+      return chargeState(charge, charge.amount_refunded);
+    },
   },
 });

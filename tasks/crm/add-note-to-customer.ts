@@ -34,4 +34,12 @@ export const addNoteToCustomer = defineTask({
     const note = await crmRequest<Note>(ctx, 'POST', `/customers/${input.customerId}/notes`, { text: input.note });
     return { noteId: note.id, customerId: note.customerId, createdAt: note.createdAt };
   },
+  // The customer's notes again: how many there are, and the text of the note this action created (by its id).
+  readBack: {
+    async read(input, ctx, executed) {
+      const notes = await crmRequest<Note[]>(ctx, 'GET', `/customers/${input.customerId}/notes`);
+      const created = notes.find((n) => n.id === (executed as { noteId?: unknown } | undefined)?.noteId);
+      return { customer: input.customerId, notes: notes.length, newNote: created?.text };
+    },
+  },
 });

@@ -67,4 +67,8 @@ export const updateCustomer = defineTask({
     const changed = Object.keys(input.changes) as (keyof Customer)[];
     return { customer: { id: updated.id, ...Object.fromEntries(changed.map((k) => [k, updated[k]])) } };
   },
+  // The whole record again, as the plan's `after` shows it: a field someone else changed meanwhile shows too.
+  readBack: {
+    read: (input, ctx) => crmRequest<Customer>(ctx, 'GET', `/customers/${input.customerId}`),
+  },
 });

@@ -5,7 +5,16 @@ import type { AwsAccount, PolicyStatement, TaskContext } from '../define-task';
  * The SDK does not retry: Temporal retries the activity, and `callTarget` says whether it may.
  */
 export function awsClientConfig(ctx: TaskContext) {
-  return { region: ctx.aws.region, endpoint: ctx.aws.endpoint, credentials: ctx.aws.credentials, maxAttempts: 1 };
+  return {
+    region: ctx.aws.region,
+    endpoint: ctx.aws.endpoint,
+    credentials: ctx.aws.credentials,
+    maxAttempts: 1,
+    // Without throwOnRequestTimeout the SDK only warns and goes on waiting.
+    ...(ctx.callTimeoutMs
+      ? { requestHandler: { requestTimeout: ctx.callTimeoutMs, throwOnRequestTimeout: true } }
+      : {}),
+  };
 }
 
 /** A role grant to read the secrets under `prefix` (e.g. `airlock/stripe/`): Secrets Manager adds a suffix to ARNs. */

@@ -1,7 +1,7 @@
 import { TargetError } from '../../common/errors';
 
 /** Why a target call failed, as far as retrying is concerned. */
-export type FailureKind = 'status' | 'throttled' | 'network' | 'unknown';
+export type FailureKind = 'status' | 'throttled' | 'network' | 'expired' | 'unknown';
 
 /** What Airlock makes of an error a target call threw. */
 export interface TargetFailure {
@@ -10,7 +10,51 @@ export interface TargetFailure {
   status?: number;
   /** Whether the same call may succeed if tried again. */
   retryable: boolean;
+  /** When retryable and the target said when (`Retry-After`): how long to wait, capped at {@link MAX_RETRY_AFTER_MS}. */
+  retryAfterMs?: number;
   message: string;
+}
+
+/**
+ * The longest `Retry-After` honoured: a target (or whatever stands in its place) must not park an execution for
+ * hours by asking; a longer wait is cut to this, and the activity's own retry limits still apply.
+ */
+export const MAX_RETRY_AFTER_MS = 60_000;
+
+/** The shortest wait a `Retry-After` gives: the executions' own first retry interval. */
+export const MIN_RETRY_AFTER_MS = 1000;
+
+/**
+ * A `Retry-After` value (seconds, or an HTTP date against `now`) in milliseconds, capped at
+ * {@link MAX_RETRY_AFTER_MS}; undefined when absent or unreadable.
+ */
+export function parseRetryAfter(value: unknown, now: number = Date.now()): number | undefined {
+  if (typeof value !== 'string' || value.trim() === '' || value.length > 64) return undefined;
+  const text = value.trim();
+  // Seconds, or an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"): nothing else Date.parse would take a guess at.
+  const ms = /^\d+(\.\d+)?$/.test(text)
+    ? Number(text) * 1000
+    : /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(text)
+      ? Date.parse(text) - now
+      : NaN;
+  if (!Number.isFinite(ms)) return undefined;
+  // Never sooner than the activity's own first interval (1 s): a target that says "now" gets no tight loop.
+  return Math.min(Math.max(MIN_RETRY_AFTER_MS, Math.ceil(ms)), MAX_RETRY_AFTER_MS);
+}
+
+/** The `Retry-After` header an error carries (fetch answers, the AWS SDK's `$response`, Stripe's `headers`). */
+function retryAfterHeader(chain: ErrorLike[]): string | undefined {
+  for (const c of chain) {
+    for (const headers of [c.headers, c.$response?.headers, c.raw?.headers]) {
+      if (!headers || typeof headers !== 'object') continue;
+      const value =
+        typeof (headers as Headers).get === 'function'
+          ? (headers as Headers).get('retry-after')
+          : (headers as Record<string, unknown>)['retry-after'];
+      if (typeof value === 'string') return value;
+    }
+  }
+  return undefined;
 }
 
 /** How a task tunes the one classification. */
@@ -38,6 +82,9 @@ const THROTTLED = new Set([
   'StripeRateLimitError',
   'rate_limit_error',
 ]);
+// The action's session ran out mid-activity: refused before anything was done, and the next attempt mints a new
+// session. (`RequestExpired` is the worker's clock, which a new session does not mend: a refusal like any other.)
+const EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'TokenRefreshRequired']);
 // Errors of a call that never got an answer: the connection failed, was reset, or timed out.
 const NETWORK_CODES = new Set([
   'ECONNRESET',
@@ -75,6 +122,9 @@ type ErrorLike = {
   statusCode?: unknown;
   $metadata?: { httpStatusCode?: number };
   $retryable?: { throttling?: boolean };
+  $response?: { headers?: unknown };
+  headers?: unknown;
+  raw?: { headers?: unknown };
   cause?: unknown;
 };
 
@@ -108,6 +158,8 @@ export function classifyTargetError(err: unknown, opts: CallOptions = {}): Targe
   const e = chain[0] ?? {};
   const message = `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message ?? String(err)}`;
   const status = statusOf(e);
+  const retryAfterMs = parseRetryAfter(retryAfterHeader(chain));
+  const after = retryAfterMs === undefined ? {} : { retryAfterMs };
   if (
     status === 429 ||
     chain.some(
@@ -118,15 +170,13 @@ export function classifyTargetError(err: unknown, opts: CallOptions = {}): Targe
         c.$retryable?.throttling,
     )
   ) {
-    return { kind: 'throttled', status, retryable: true, message };
+    return { kind: 'throttled', status, retryable: true, ...after, message };
   }
+  if (chain.some((c) => EXPIRED.has(String(c.name)) || EXPIRED.has(String(c.code))))
+    return { kind: 'expired', status, retryable: true, message };
   if (status !== undefined) {
-    return {
-      kind: 'status',
-      status,
-      retryable: status >= 500 || status === 408 || (opts.retryableStatuses ?? []).includes(status),
-      message,
-    };
+    const retryable = status >= 500 || status === 408 || (opts.retryableStatuses ?? []).includes(status);
+    return { kind: 'status', status, retryable, ...(retryable ? after : {}), message };
   }
   const network = chain.some(
     (c) =>
@@ -160,12 +210,18 @@ export async function callTarget<T>(
     const message =
       f.kind === 'network'
         ? `${who} could not be reached for ${what} (${f.message}).`
-        : f.kind === 'throttled'
-          ? `${who} throttled ${what}${f.status ? ` (HTTP ${f.status})` : ''}: ${f.message}`
-          : f.kind === 'status'
-            ? `${who} refused ${what}: HTTP ${f.status} ${f.message}`
-            : `${what} on ${target} failed: ${f.message}`;
-    throw new TargetError(message, f.status, f.retryable);
+        : f.kind === 'expired'
+          ? `${who} refused ${what}: the action's session expired (${f.message}); the next attempt mints a new one.`
+          : f.kind === 'throttled'
+            ? `${who} throttled ${what}${f.status ? ` (HTTP ${f.status})` : ''}: ${f.message}`
+            : f.kind === 'status'
+              ? `${who} refused ${what}: HTTP ${f.status} ${f.message}`
+              : `${what} on ${target} failed: ${f.message}`;
+    const waiting =
+      f.retryAfterMs === undefined
+        ? ''
+        : ` The target asked for ${Math.ceil(f.retryAfterMs / 1000)} s before the next try.`;
+    throw new TargetError(`${message}${waiting}`, f.status, f.retryable, f.retryAfterMs);
   }
 }
 

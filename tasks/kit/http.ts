@@ -7,6 +7,8 @@ class HttpStatusError extends Error {
   constructor(
     readonly status: number,
     body: string,
+    /** The answer's headers: `Retry-After` says when to try again. */
+    readonly headers: Headers,
   ) {
     super(body.slice(0, 500));
   }
@@ -52,7 +54,7 @@ export async function requestJson<T>(
         body: req.body === undefined ? undefined : JSON.stringify(req.body),
       });
       const text = await res.text();
-      if (!res.ok) throw new HttpStatusError(res.status, text);
+      if (!res.ok) throw new HttpStatusError(res.status, text, res.headers);
       return JSON.parse(text) as T;
     },
     opts,

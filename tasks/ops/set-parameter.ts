@@ -149,4 +149,12 @@ export const setParameter = defineTask({
       return { name: input.name, version: Number(put.Version), replayed: false };
     });
   },
+  // The parameter's value again (GetParameter, the plan's own read): a value someone else wrote meanwhile shows.
+  readBack: {
+    read: (input, ctx) =>
+      withSsm(ctx, async (ssm) => {
+        const now = await current(ssm, input.name);
+        return now ? { name: input.name, value: now.value } : { name: input.name };
+      }),
+  },
 });

@@ -24,6 +24,14 @@ const tableArn = (aws: { region: string; accountId: string }) =>
   `arn:aws:dynamodb:${aws.region}:${aws.accountId}:table/${SENT_MAIL_TABLE}`;
 
 const conditionFailed = named('ConditionalCheckFailedException');
+
+/**
+ * Whether a failed send certainly sent nothing: SES refused it (a 4xx: invalid, throttled, not allowed). A 5xx (from
+ * SES or anything between) or no answer at all does not prove the mail stayed unsent.
+ */
+function refusedBySes(err: unknown): boolean {
+  return err instanceof TargetError && err.status !== undefined && err.status >= 400 && err.status < 500;
+}
 const aws = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
   callTarget('AWS', what, fn, { passThrough: conditionFailed });
 
@@ -150,7 +158,10 @@ export const sendEmail = defineTask({
           ),
         );
       } catch (err) {
-        // SES answered with an error: nothing was sent, so a retry may send.
+        // No answer (a timeout, a reset) or a 5xx: SES may have sent it. The marker stays "sending", so that no retry
+        // sends it again (at most once).
+        if (!refusedBySes(err)) throw err;
+        // SES refused it: nothing was sent, so a retry may send.
         await aws('Marking the failed send', () =>
           ddb.send(
             new UpdateItemCommand({
@@ -180,5 +191,9 @@ export const sendEmail = defineTask({
       ddb.destroy();
       ses.destroy();
     }
+  },
+  readBack: {
+    notReadable:
+      'SES keeps no copy of a sent message that could be read back (the sent-mail marker says only that it was sent); check delivery in the SES logs',
   },
 });

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { REPO_ROOT } from '../../stack/dev-config';
-import { WORKFLOW_BUNDLE_OPTIONS } from '../../workers/workflow-bundle';
+import { QUIET_BUNDLER_LOGGER, WORKFLOW_BUNDLE_OPTIONS } from '../../workers/workflow-bundle';
 import { newCodecKeyFile } from '../../crypto/encryption-codec';
 import { startEphemeralStack, type EphemeralStack } from '../../stack/ephemeral-stack';
 import { TEST_ENV } from './test-env';
@@ -12,7 +12,7 @@ export default async function globalSetup(): Promise<void> {
   const stack = await startEphemeralStack();
   (globalThis as { __AIRLOCK_STACK__?: EphemeralStack }).__AIRLOCK_STACK__ = stack;
 
-  const { code } = await bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, logger: QUIET_BUNDLER_LOGGER });
   const dir = join(REPO_ROOT, '.airlock', 'test');
   mkdirSync(dir, { recursive: true });
   const bundlePath = join(dir, 'workflow-bundle.js');
@@ -32,12 +32,3 @@ export default async function globalSetup(): Promise<void> {
     keys: { ...keys.keys, ...JSON.parse(newCodecKeyFile('k2')).keys },
   });
 }
-
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m: string) => console.warn(m),
-  error: (m: string) => console.error(m),
-};

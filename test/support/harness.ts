@@ -11,7 +11,7 @@ import { createActivityDeps, createAirlockWorker } from '../../workers/create-wo
 import type { ActivityDeps } from '../../activities';
 import { startDemoCrm, type DemoCrm } from '../../stack/demo-crm/demo-crm-server';
 import { TEST_ENV, testEnv } from './test-env';
-import { startFaultProxy, type FaultProxy } from './fault-proxy';
+import { startFaultProxy, type FaultProxy } from '../../stack/fault-proxy';
 import { airlockDataConverter } from '../../crypto/data-converter';
 import { parseCodecKeys } from '../../crypto/encryption-codec';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { loadSigningKey } from '../../crypto/signing-keys';
 import { seedIdentities } from '../../stack/seed-identities';
 import type { ApprovalAttempt } from '../../common/types';
 import type { TaskRegistry } from '../../tasks/task-registry';
+import type { AuditStore } from '../../audit/audit-store';
 
 let runtimeInstalled = false;
 /** Everything the worker runtime logged in this test file (messages and their metadata, as text). */
@@ -136,6 +137,8 @@ export async function startHarness(
     agents?: { name: string; owners: string[] }[];
     /** Where the worker tells people that actions wait (none by default). */
     notifications?: NotificationSettings;
+    /** The worker's audit store (by default the file {@link Harness.auditLogPath}). */
+    auditStore?: AuditStore;
   } = {},
 ): Promise<Harness> {
   if (!runtimeInstalled) {
@@ -189,6 +192,7 @@ export async function startHarness(
     identities,
     codecKeys,
     auditLogPath,
+    ...(opts.auditStore ? { auditStore: opts.auditStore } : {}),
     awsCredentials: { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' },
     ...(opts.notifications ? { notifications: opts.notifications } : {}),
   };
