@@ -133,7 +133,8 @@ export function createLateDecisionActivities(deps: ActivityDeps, evidence: Evide
             at: now,
             eventId: 0,
             kind: 'late_decision',
-            summary: `${approver} sent "${payload.decision}" for plan ${payload.planHash.slice(0, 12)} after the action had ended ${visible(status)}${payload.reason ? `: "${visible(payload.reason).slice(0, 160)}"` : ''}; it changed nothing`,
+            // It reached Airlock after the end; when it was signed is the payload's `time`, which may be earlier.
+            summary: `${approver}'s "${payload.decision}" for plan ${payload.planHash.slice(0, 12)} (signed ${visible(payload.time)}) reached Airlock after the action had ended ${visible(status)}${payload.reason ? `: "${visible(payload.reason).slice(0, 160)}"` : ''}; it changed nothing`,
             data: {
               approver,
               decision: payload.decision,

@@ -72,7 +72,8 @@ export async function pendingPage(
           : {}),
       };
       try {
-        const s = await airlock.get(a.id, { queryTimeoutMs: budget });
+        // The whole check (describe, then the query) within the budget, not only the query.
+        const s = await withinMs(budget, airlock.get(a.id, { queryTimeoutMs: budget }));
         return {
           id: s.id,
           task: s.task,
@@ -97,4 +98,17 @@ export async function pendingPage(
     }),
   );
   return { rows, total: page.total, ...(page.next ? { next: page.next } : {}) };
+}
+
+/** `work`, or a rejection once `ms` have passed (the work goes on, unheeded). */
+async function withinMs<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
