@@ -1,4 +1,5 @@
 import { verifyAuthenticationResponse } from '@simplewebauthn/server';
+import { p256 } from '@noble/curves/nist';
 import type { RegisteredPasskey } from '../config/passkeys';
 import { fromBase64Url } from '../common/base64';
 import { passkeyChallenge, type PasskeyAssertion, type PasskeyVerdict } from '../common/webauthn-assertion';
@@ -16,6 +17,10 @@ export async function verifyPasskeyResponse(
   passkey: RegisteredPasskey,
 ): Promise<PasskeyVerdict> {
   if (assertion.credentialId !== passkey.id) return { valid: false, why: 'the assertion is by another credential' };
+  // The library reads a DER signature leniently (a wrong outer length passes): one signature would then have many
+  // encodings, each a "different" decision. Only its one canonical encoding is accepted, as the workflow's check does.
+  if (!canonicalDerSignature(fromBase64Url(assertion.signature)))
+    return { valid: false, why: 'the signature is not canonical DER' };
   const clientData = fromBase64Url(assertion.clientDataJSON);
   try {
     const parsed = clientData && (JSON.parse(Buffer.from(clientData).toString('utf8')) as Record<string, unknown>);
@@ -45,6 +50,16 @@ export async function verifyPasskeyResponse(
       : { valid: false, why: 'the signature does not verify' };
   } catch (err) {
     return { valid: false, why: String((err as Error).message ?? err).slice(0, 200) };
+  }
+}
+
+/** Whether `bytes` is an ECDSA P-256 signature in DER exactly as it encodes again (strict, minimal, nothing after). */
+function canonicalDerSignature(bytes: Uint8Array | undefined): boolean {
+  if (!bytes) return false;
+  try {
+    return Buffer.from(p256.Signature.fromDER(bytes).toDERRawBytes()).equals(Buffer.from(bytes));
+  } catch {
+    return false;
   }
 }
 

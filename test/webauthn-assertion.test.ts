@@ -107,6 +107,13 @@ describe('passkey assertions over a decision', () => {
     );
   });
 
+  test('a signature re-encoded leniently (its DER length byte changed) is refused by both (found by the property above)', async () => {
+    const genuine = passkey.assert(challenge);
+    const bytes = fromBase64Url(genuine.signature) as Uint8Array;
+    bytes[1] ^= 96;
+    expect(await both({ ...genuine, signature: toBase64Url(bytes) })).toMatchObject({ pure: false, library: false });
+  });
+
   test('the encoded signature stays well within the decision size limit', () => {
     const s = encodePasskeySignature(passkey.assert(challenge));
     expect(s.length).toBeLessThan(1000);
