@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { executionAttempt } from './support/execution-attempt';
 import { GetParameterHistoryCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { readBackAfter } from '../activities/read-back';
@@ -30,18 +31,6 @@ async function run(task: string, input: unknown, who: { agent: string; user?: st
   const { id } = await h.airlock.propose({ task, input, ...who, reason: 'read-back test' });
   await h.approveAll(id);
   return h.airlock.result(id, { timeoutMs: 60_000 });
-}
-
-/** The attempt on which the action's execution (admission's, or executeAction's) completed, from its history. */
-async function executionAttempt(id: string): Promise<number> {
-  const events = (await h.client.workflow.getHandle(id).fetchHistory()).events ?? [];
-  const type = (name: string) =>
-    events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name);
-  const scheduled = type('executeAction') ?? type('admitAndExecute');
-  const started = events.find(
-    (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId),
-  );
-  return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
 }
 
 /** The `executed` event of the action's final audit record, as the audit log holds it. */
@@ -134,7 +123,7 @@ describe('crm.add_note_to_customer', () => {
     expect([final.status, final.error]).toEqual(['succeeded', undefined]);
     expect(h.crm.store.notes.filter((n) => n.text === 'read-back note three')).toHaveLength(1);
     expect(h.crm.store.writes).toBe(writes + 1);
-    expect(await executionAttempt(final.id)).toBe(1);
+    expect(await executionAttempt(h.client, final.id)).toBe(1);
     const verification = verificationOf(final);
     expect(verification?.status).toBe('unverified');
     expect(verification?.reason).toMatch(
@@ -208,7 +197,7 @@ describe('ops.set_parameter', () => {
     held.release();
     const final = await h.airlock.result(id, { timeoutMs: 60_000 });
     expect([final.status, final.error]).toEqual(['succeeded', undefined]);
-    expect(await executionAttempt(id)).toBe(1);
+    expect(await executionAttempt(h.client, id)).toBe(1);
     expect((await history('/app/flags/read-back-3')).map((p) => [p.Value, p.Description])).toEqual([
       ['off', undefined],
       ['on', `Set by Airlock action ${id}`],
@@ -292,7 +281,7 @@ describe('billing.refund_charge', () => {
     held.release();
     const final = await h.airlock.result(id, { timeoutMs: 60_000 });
     expect([final.status, final.error]).toEqual(['succeeded', undefined]);
-    expect(await executionAttempt(id)).toBe(1);
+    expect(await executionAttempt(h.client, id)).toBe(1);
     const refunds = h.stripe.requests.filter(
       (r) =>
         r.method === 'POST' &&

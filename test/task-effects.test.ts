@@ -1,4 +1,5 @@
 import { GetParameterCommand, GetParameterHistoryCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { executionAttempt } from './support/execution-attempt';
 import { loadDevConfig } from '../stack/dev-config';
 import { MOTO_ADMIN } from '../stack/moto';
 import { startHarness, type Harness } from './support/harness';
@@ -30,19 +31,6 @@ async function parameterHistory(name: string) {
   } finally {
     client.destroy();
   }
-}
-
-/** The attempt on which the action's execution completed, from its history. */
-async function executionAttempts(id: string): Promise<number> {
-  const events = (await h.client.workflow.getHandle(id).fetchHistory()).events ?? [];
-  // Admission carries out an action that needs no approval; executeAction one that does.
-  const type = (name: string) =>
-    events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name);
-  const scheduled = type('executeAction') ?? type('admitAndExecute');
-  const started = events.find(
-    (e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled?.eventId),
-  );
-  return started?.activityTaskStartedEventAttributes?.attempt ?? 0;
 }
 
 interface Case {
@@ -179,7 +167,7 @@ describe.each(cases)('$task', (c) => {
     expect([final.approvalsRequired, final.approvedBy.length]).toEqual([c.approvals, c.approvals]);
     c.check(before, await c.effect(), id);
     // The execution really ran twice (its first result was lost), and the target saw one effect.
-    expect(await executionAttempts(id)).toBe(2);
+    expect(await executionAttempt(h.client, id)).toBe(2);
     // The retry read the target back against the approved plan (which the first attempt left it) or recorded why not.
     expect(final.result?.verification?.status).toBe(c.readBack);
   });
