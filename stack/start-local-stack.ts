@@ -159,7 +159,7 @@ async function main(): Promise<void> {
 
   const worker = spawn(
     process.execPath,
-    [...WORKER_NODE_OPTIONS, require.resolve('tsx/cli'), join(REPO_ROOT, 'workers', 'main.ts')],
+    [...WORKER_NODE_OPTIONS, '--import', 'tsx', join(REPO_ROOT, 'workers', 'main.ts')],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
       // The worker's whole configuration: it has no defaults of its own (config/runtime-config.ts).
