@@ -8,9 +8,13 @@
  * 2. The same with two worker processes on the task queue (BENCH_LOAD_TWO_WORKERS, 400 actions): the same guarantees,
  *    and the audit log (written by both) one valid chain.
  * 3. BENCH_LOAD_PENDING (10,000) actions waiting for approval at once, on one fresh worker process: its RSS (target
- *    under 300 MB), and the first page of `airlock pending` (target under 1 s), with the worker busy and with none.
+ *    under 300 MB), and the first page of `airlock pending` (target under 1 s; 20 times, each by a new client as the
+ *    CLI is), with the worker up and with none.
  * 4. BENCH_LOAD_KILLS (10) times: a worker SIGKILLed inside an execution, before its target call, and a new one started:
  *    the time from the kill to the action's end (target under 15 s p95).
+ *
+ * Workers are the built worker (`npm run build`) with the worker Node options of stack/worker-process.ts, and the
+ * probe; BENCH_WORKER_ARGV (a JSON array) adds Node options, e.g. `["--no-optimize-for-size"]` to compare.
  *
  * Prints the figures and writes .airlock/bench/load.json. Exits 1 if a guarantee failed (lost, duplicated, not
  * audited, broken chain); the figures are reported, not asserted.
@@ -24,13 +28,21 @@ import { startProcessStack, type ProcessStack } from '../stack/process-stack';
 import type { WorkerProcess } from '../stack/worker-process';
 import { newTag, TASK_CASES, type TaskCase } from '../test/faults/support/effects';
 import { pendingPage } from '../client/pending-page';
+import { AirlockClient } from '../client/airlock-client';
+import { Client, Connection } from '@temporalio/client';
 
 const ACTIONS = Number(process.env.BENCH_LOAD_ACTIONS ?? 1000);
 const CLIENTS = Number(process.env.BENCH_LOAD_CLIENTS ?? 50);
 const TWO_WORKERS = Number(process.env.BENCH_LOAD_TWO_WORKERS ?? 400);
 const PENDING = Number(process.env.BENCH_LOAD_PENDING ?? 10_000);
 const KILLS = Number(process.env.BENCH_LOAD_KILLS ?? 10);
-const PROBE = ['--import', join(REPO_ROOT, 'bench', 'worker-probe.mjs')];
+/** First pages of `airlock pending` asked for, with the worker up and with none. */
+const PAGES = 20;
+const PROBE = [
+  '--import',
+  join(REPO_ROOT, 'bench', 'worker-probe.mjs'),
+  ...(JSON.parse(process.env.BENCH_WORKER_ARGV ?? '[]') as string[]),
+];
 
 /** What the probe in each worker process printed, by worker. */
 const probes = new Map<string, { rss: number; p99: number; max: number; mean: number }[]>();
@@ -270,18 +282,29 @@ async function manyPending(s: ProcessStack, worker: string) {
   const allWaitingIn = (performance.now() - t0) / 1000;
   check(n >= PENDING, `pending: only ${n} of ${PENDING} reached awaiting_approval`);
   await sleep(5000); // settled
+  // Each page as `airlock pending` asks for it: a new process each time, so a new connection (closed after the page,
+  // which cancels what it left unanswered) and a client that knows no action yet.
   const page = async () => {
     const t = performance.now();
-    const p = await pendingPage(s.airlock, { pageSize: 50 });
-    check(p.rows.length === 50, `pending: the first page listed ${p.rows.length}`);
-    return performance.now() - t;
+    const connection = await Connection.connect({ address: s.temporalAddress });
+    try {
+      const client = new Client({ connection, namespace: s.namespace, dataConverter: s.client.options.dataConverter });
+      const p = await pendingPage(new AirlockClient(client), { pageSize: 50 });
+      check(p.rows.length === 50, `pending: the first page listed ${p.rows.length}`);
+      checked.push(p.rows.filter((r) => !r.unavailable).length);
+      return performance.now() - t;
+    } finally {
+      await connection.close();
+    }
   };
+  const checked: number[] = [];
   const busy: number[] = [];
-  for (let i = 0; i < 10; i++) busy.push(await page());
+  for (let i = 0; i < PAGES; i++) busy.push(await page());
   const probe = probeOf(worker, samplesBefore);
+  const checkedWithWorker = checked.splice(0);
   await s.workers.at(-1)!.kill('SIGTERM');
   const none: number[] = [];
-  for (let i = 0; i < 10; i++) none.push(await page());
+  for (let i = 0; i < PAGES; i++) none.push(await page());
   return {
     pending: PENDING,
     proposedInSeconds: round(proposedIn),
@@ -290,7 +313,11 @@ async function manyPending(s: ProcessStack, worker: string) {
     workerSettledRssMb: probe.lastRssMb,
     loopDelayP99Ms: probe.loopDelayP99Ms,
     firstPageMs: {
-      withWorker: { p50: round(pct(busy, 0.5)), p95: round(pct(busy, 0.95)) },
+      withWorker: {
+        p50: round(pct(busy, 0.5)),
+        p95: round(pct(busy, 0.95)),
+        rowsCheckedByTheWorkerP50: pct(checkedWithWorker, 0.5),
+      },
       noWorker: { p50: round(pct(none, 0.5)), p95: round(pct(none, 0.95)) },
     },
     statuses: DECIDING_STATUSES,

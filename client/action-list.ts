@@ -176,7 +176,7 @@ export async function listOldestFirst(
   const base: ActionFilter = { ...filter, ...(after ? { since: new Date(after.at) } : {}) };
   const seen = new Set(after?.ids ?? []);
   const total = await count(filter);
-  const inBase = await count(base);
+  const inBase = after ? await count(base) : total; // the same count, without a cursor
   // The end of the page's range: a start time before which a page's worth remain, and not many more (the range is
   // read whole). Found by counting: back from now in doubling steps to before the oldest, then halving. Left open
   // when everything left is about a page, or when this clock is behind the server's (nothing counted before "now").

@@ -26,19 +26,26 @@ export interface PendingRow {
   planMismatch?: boolean;
 }
 
-/** How long a page waits for workers to answer for its rows, all at once. */
+/** How long a page waits for workers to answer for its rows, all at once, at most. */
 export const PENDING_QUERY_BUDGET_MS = 400;
+
+/**
+ * How long a page may take in all: its rows are checked for what the listing left of this (up to
+ * {@link PENDING_QUERY_BUDGET_MS}), so a slow listing (visibility counting 10,000 waiting) does not make a slow page.
+ */
+export const PENDING_PAGE_DEADLINE_MS = 900;
 
 /**
  * One page of actions awaiting a decision, oldest first, read from visibility (search attributes and memo) so that
  * it needs no worker and costs the same with 10 or 10,000 waiting; the workers are then asked for the page's rows
- * at once, within {@link PENDING_QUERY_BUDGET_MS}, to check each plan. A row whose worker is busy or down is shown
- * from its memo, marked unavailable.
+ * at once, within {@link PENDING_QUERY_BUDGET_MS} and what is left of {@link PENDING_PAGE_DEADLINE_MS}, to check
+ * each plan. A row whose worker is busy, down or late is shown from its memo, marked unavailable.
  */
 export async function pendingPage(
   airlock: AirlockClient,
   opts: { task?: string; agent?: string; pageSize: number; offset?: number; queryBudgetMs?: number },
 ): Promise<{ rows: PendingRow[]; total: number; next?: OldestFirstCursor }> {
+  const started = Date.now();
   const filter = { status: DECIDING_STATUSES, task: opts.task, agent: opts.agent };
   // An offset is walked a page of up to 1,000 at a time: the oldest-first cursor has no random access.
   let after: OldestFirstCursor | undefined;
@@ -50,7 +57,9 @@ export async function pendingPage(
     skip -= step;
   }
   const page = await listOldestFirst(airlock.temporal, airlock.queue, filter, { pageSize: opts.pageSize, after });
-  const budget = opts.queryBudgetMs ?? PENDING_QUERY_BUDGET_MS;
+  const budget =
+    opts.queryBudgetMs ??
+    Math.max(0, Math.min(PENDING_QUERY_BUDGET_MS, PENDING_PAGE_DEADLINE_MS - (Date.now() - started)));
   const rows = await Promise.all(
     page.actions.map(async (a): Promise<PendingRow> => {
       const fromMemo: PendingRow = {
@@ -104,7 +113,8 @@ export async function pendingPage(
 async function withinMs<T>(ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    const why = ms > 0 ? `no answer within ${ms} ms` : 'not asked: listing the page took its time';
+    timer = setTimeout(() => reject(new Error(why)), ms);
   });
   try {
     return await Promise.race([work, late]);

@@ -3,12 +3,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { AirlockClient } from '../client/airlock-client';
 import { airlockDataConverter } from '../crypto/data-converter';
 import { newCodecKeyFile, parseCodecKeys } from '../crypto/encryption-codec';
 import { loadSigningKey } from '../crypto/signing-keys';
-import { QUIET_BUNDLER_LOGGER, WORKFLOW_BUNDLE_OPTIONS } from '../workers/workflow-bundle';
+import { builtWorkerEntry } from './built-worker';
 import { loadDevConfig, REPO_ROOT } from './dev-config';
 import { startDemoCrm, type DemoCrm } from './demo-crm/demo-crm-server';
 import { startFaultProxy, type FaultProxy } from './fault-proxy';
@@ -71,15 +70,11 @@ export async function startProcessStack(
       args: [...dynamicConfigArgs(cfg.temporal), ...sqlitePragmaArgs(cfg.temporal)],
       log: (t: string) => log('temporal', t),
     };
-    const bundlePath = join(dir, 'workflow-bundle.js');
+    builtWorkerEntry(); // before anything starts: a missing or stale build says so at once
     const [firstTemporal, moto, stripeMock] = await Promise.all([
       startTemporalServerProcess(serverOpts),
       startMoto(motoPort),
       startStripeMock(stripePort),
-      // Built once: every worker process starts from it at once, instead of bundling for seconds.
-      bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, logger: QUIET_BUNDLER_LOGGER }).then(({ code }) =>
-        writeFileSync(bundlePath, code),
-      ),
     ]);
     let temporal: TemporalServerProcess = firstTemporal;
     cleanups.push(
@@ -137,7 +132,6 @@ export async function startProcessStack(
       AIRLOCK_AGENTS_FILE: agentsFile,
       AIRLOCK_CODEC_KEY_FILE: codecKeyFile,
       AIRLOCK_AUDIT_LOG: auditLogPath,
-      AIRLOCK_WORKFLOW_BUNDLE: bundlePath,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ...opts.workerEnv,
     };

@@ -17,6 +17,7 @@ import { registerSearchAttributes } from './register-search-attributes';
 import { dynamicConfigArgs, sqlitePragmaArgs } from './temporal-dev-server';
 import { waitForTemporal } from './temporal-server-process';
 import { WORKER_ENV, WORKER_NODE_OPTIONS } from './worker-process';
+import { builtWorkerEntry } from './built-worker';
 import { temporalCliPath } from './tools';
 import { keysDir } from '../crypto/signing-keys';
 import { seedIdentities } from './seed-identities';
@@ -157,36 +158,32 @@ async function main(): Promise<void> {
   if (added.length) log('temporal', `registered search attributes: ${added.join(', ')}`);
   await connection.close();
 
-  const worker = spawn(
-    process.execPath,
-    [...WORKER_NODE_OPTIONS, '--import', 'tsx', join(REPO_ROOT, 'workers', 'main.ts')],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // The worker's whole configuration: it has no defaults of its own (config/runtime-config.ts).
-      env: {
-        ...WORKER_ENV,
-        ...process.env,
-        TEMPORAL_ADDRESS: address,
-        TEMPORAL_NAMESPACE: t.namespace,
-        AWS_ENDPOINT_URL: moto.endpoint,
-        AWS_REGION: cfg.moto.region,
-        AIRLOCK_AWS_ACCOUNT_ID: cfg.moto.accountId,
-        // moto accepts any key pair; this one names the worker in moto's logs.
-        AWS_ACCESS_KEY_ID: 'airlock-worker',
-        AWS_SECRET_ACCESS_KEY: 'airlock-worker',
-        AIRLOCK_POLICIES_DIR: join(REPO_ROOT, cfg.worker.policiesDir),
-        AIRLOCK_ENDPOINT_DEMO_CRM: crm.url,
-        AIRLOCK_ENDPOINT_STRIPE: stripe.url,
-        AIRLOCK_APPROVERS_FILE: approversFile,
-        AIRLOCK_AGENTS_FILE: agentsFile,
-        AIRLOCK_CODEC_KEY_FILE: codecKeyFile,
-        AIRLOCK_AUDIT_LOG: auditLog,
-        AIRLOCK_NOTIFY_EMAIL_FROM: cfg.notifications.emailFrom,
-        AIRLOCK_INBOX_URL: `http://localhost:${inboxPort}`,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
+  const worker = spawn(process.execPath, [...WORKER_NODE_OPTIONS, builtWorkerEntry()], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // The worker's whole configuration: it has no defaults of its own (config/runtime-config.ts).
+    env: {
+      ...WORKER_ENV,
+      ...process.env,
+      TEMPORAL_ADDRESS: address,
+      TEMPORAL_NAMESPACE: t.namespace,
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_REGION: cfg.moto.region,
+      AIRLOCK_AWS_ACCOUNT_ID: cfg.moto.accountId,
+      // moto accepts any key pair; this one names the worker in moto's logs.
+      AWS_ACCESS_KEY_ID: 'airlock-worker',
+      AWS_SECRET_ACCESS_KEY: 'airlock-worker',
+      AIRLOCK_POLICIES_DIR: join(REPO_ROOT, cfg.worker.policiesDir),
+      AIRLOCK_ENDPOINT_DEMO_CRM: crm.url,
+      AIRLOCK_ENDPOINT_STRIPE: stripe.url,
+      AIRLOCK_APPROVERS_FILE: approversFile,
+      AIRLOCK_AGENTS_FILE: agentsFile,
+      AIRLOCK_CODEC_KEY_FILE: codecKeyFile,
+      AIRLOCK_AUDIT_LOG: auditLog,
+      AIRLOCK_NOTIFY_EMAIL_FROM: cfg.notifications.emailFrom,
+      AIRLOCK_INBOX_URL: `http://localhost:${inboxPort}`,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
-  );
+  });
   children.push(worker);
   const polling = new Promise<void>((resolve) => {
     worker.stdout?.on('data', (c: Buffer) => {

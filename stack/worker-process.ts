@@ -1,12 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO_ROOT } from './dev-config';
+import { builtWorkerEntry } from './built-worker';
 
 /**
- * Node options a worker process runs with: a young generation of 1 MB semi-spaces (Node's default of 16 MB each
- * held ~50 MB idle and ~400 MB more after a burst of 2,000 proposals; measured in README, *Load*).
+ * Node options a worker process runs with (measured in README, *Load*): a young generation of 1 MB semi-spaces (Node's
+ * default of 16 MB each held ~50 MB idle and ~400 MB more after a burst of 2,000 proposals), and V8 tuned for size:
+ * otherwise the V8 heaps (the main thread's and the workflow thread's), whose garbage V8 is in no hurry to collect
+ * with gigabytes allowed, grew by ~130 MB over 3,000 waiting actions. It costs a third of a burst's throughput (12
+ * against 17 actions a second here), spent collecting. No hard heap cap: `--max-old-space-size=128` kept as little,
+ * but would kill a worker whose activities briefly need more.
  */
-export const WORKER_NODE_OPTIONS = ['--max-semi-space-size=1'];
+export const WORKER_NODE_OPTIONS = ['--max-semi-space-size=1', '--optimize-for-size'];
 
 /**
  * Environment a worker process runs with unless set otherwise: glibc's malloc keeps an arena per thread (Temporal's
@@ -17,7 +20,7 @@ export const WORKER_ENV: Record<string, string> = { MALLOC_ARENA_MAX: '2' };
 /** The line the worker prints once it polls its task queue. */
 export const WORKER_READY_LINE = 'airlock worker: polling';
 
-/** An Airlock worker running as its own process (`workers/main.ts`), configured by its environment alone. */
+/** An Airlock worker running as its own process (the built `workers/main.ts`), configured by its environment alone. */
 export interface WorkerProcess {
   process: ChildProcess;
   pid: number;
@@ -28,8 +31,8 @@ export interface WorkerProcess {
 }
 
 /**
- * Starts `workers/main.ts` in a new Node process with `env` (on top of this process's), and resolves once it polls
- * (90 s at most; set AIRLOCK_WORKFLOW_BUNDLE for a start without bundling). Fails at once if it exits first.
+ * Starts the built worker (`dist/workers/main.js`; see {@link builtWorkerEntry}) in a new Node process with `env` (on
+ * top of this process's), and resolves once it polls (90 s at most). Fails at once if it exits first.
  */
 export async function startWorkerProcess(
   env: Record<string, string>,
@@ -37,9 +40,9 @@ export async function startWorkerProcess(
 ): Promise<WorkerProcess> {
   const child = spawn(
     process.execPath,
-    // tsx as a loader, not its CLI: the CLI runs the worker in a child process of its own, which a SIGKILL of the
-    // CLI would leave running.
-    [...WORKER_NODE_OPTIONS, ...(opts.execArgv ?? []), '--import', 'tsx', join(REPO_ROOT, 'workers', 'main.ts')],
+    // JavaScript run by Node itself: the process killed is the worker (tsx's CLI ran it in a child of its own, which a
+    // SIGKILL of the CLI left running), and no compiler sits in its memory.
+    [...WORKER_NODE_OPTIONS, ...(opts.execArgv ?? []), builtWorkerEntry()],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...WORKER_ENV, ...process.env, ...env } },
   );
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+/**
+ * `npm run build`: compiles the TypeScript into dist/ (JavaScript, declarations and source maps), copies the inbox's
+ * assets, and bundles the workflows once into dist/workflow-bundle.js. A worker started from dist/workers/main.js then
+ * compiles and bundles nothing: it starts in about a second and holds ~40 MB less than one run through tsx.
+ * Incremental: with nothing changed it takes a few seconds. Plain Node; run under the project's Node (with-node.js).
+ */
+'use strict';
+const { spawnSync } = require('node:child_process');
+const { cpSync, existsSync, readdirSync, statSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+const dist = join(root, 'dist');
+
+const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+cpSync(join(root, 'inbox', 'assets'), join(dist, 'inbox', 'assets'), { recursive: true });
+
+/** The newest modification time of the JavaScript under `dir`. */
+function newestJs(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestJs(path));
+    else if (entry.name.endsWith('.js')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+async function main() {
+  const bundlePath = join(dist, 'workflow-bundle.js');
+  const compiled = Math.max(newestJs(join(dist, 'workflows')), newestJs(join(dist, 'common')));
+  if (!existsSync(bundlePath) || statSync(bundlePath).mtimeMs < compiled) {
+    const { bundleWorkflowCode } = require('@temporalio/worker');
+    const { QUIET_BUNDLER_LOGGER, WORKFLOW_BUNDLE_OPTIONS } = require(join(dist, 'workers', 'workflow-bundle'));
+    const { code } = await bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, logger: QUIET_BUNDLER_LOGGER });
+    writeFileSync(bundlePath, code);
+  }
+  // What the stack checks the sources against (stack/built-worker.ts): written last, once all of the above is done.
+  writeFileSync(join(dist, 'build-info.json'), `${JSON.stringify({ builtAt: new Date().toISOString() })}\n`);
+}
+
+main().catch((err) => {
+  console.error(`build: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
