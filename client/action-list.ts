@@ -178,8 +178,8 @@ export async function listOldestFirst(
   const total = await count(filter);
   const inBase = after ? await count(base) : total; // the same count, without a cursor
   // The end of the page's range: a start time before which a page's worth remain, and not many more (the range is
-  // read whole). Found by counting: back from now in doubling steps to before the oldest, then halving. Left open
-  // when everything left is about a page, or when this clock is behind the server's (nothing counted before "now").
+  // read whole). Found by counting: the age of the oldest to within a power of two, then halving. Left open when
+  // everything left is about a page, or when this clock is behind the server's (nothing counted before "now").
   const enough = (n: number) => n - seen.size >= page.pageSize;
   const few = (n: number) => n - seen.size <= page.pageSize + slack;
   let end: number | undefined;
@@ -188,9 +188,19 @@ export async function listOldestFirst(
     let hi = top;
     let lo = after?.at ?? hi;
     if (!after) {
-      let step = 1000;
-      while ((await count({ ...base, before: new Date(hi - step) })) > 0 && step < 100 * 366 * 86_400_000) step *= 2;
-      lo = hi - step;
+      // A bisection over the age's power of two (1 s to 136 years), rather than doubling back from now: a count scans
+      // the rows it counts, so counts of the past cost little and counts near now, all of them, the most (15 ms
+      // against 5 ms with 10,000 waiting on the in-memory server; more on a file). Ages: enough before top - 2^young
+      // seconds (or top itself), not before top - 2^old seconds.
+      let [young, old, found] = [-1, 32, false];
+      while (old - young > 1 && !found) {
+        const mid = Math.floor((young + old) / 2);
+        const n = await count({ ...base, before: new Date(top - 2 ** mid * 1000) });
+        if (enough(n)) [young, found] = [mid, few(n)];
+        else old = mid;
+      }
+      hi = young < 0 ? top : top - 2 ** young * 1000;
+      lo = found ? hi : top - 2 ** old * 1000;
     }
     while (hi - lo > 1) {
       const mid = Math.floor((lo + hi) / 2);
