@@ -80,6 +80,8 @@ export async function pendingPage(
             }
           : {}),
       };
+      // Nothing left of the page's time: not asked at all (asked, the workers would answer for nobody).
+      if (budget === 0) return { ...fromMemo, unavailable: 'not asked: listing the page took its time' };
       try {
         // The whole check (describe, then the query) within the budget, not only the query.
         const s = await withinMs(budget, airlock.get(a.id, { queryTimeoutMs: budget }));
@@ -113,8 +115,7 @@ export async function pendingPage(
 async function withinMs<T>(ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    const why = ms > 0 ? `no answer within ${ms} ms` : 'not asked: listing the page took its time';
-    timer = setTimeout(() => reject(new Error(why)), ms);
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
   try {
     return await Promise.race([work, late]);

@@ -1,22 +1,6 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { REPO_ROOT } from './dev-config';
-
-/** The folders `npm run build` compiles (tsconfig.build.json): a source in one newer than the build makes it stale. */
-const BUILT_SOURCES = [
-  'activities',
-  'audit',
-  'client',
-  'common',
-  'config',
-  'crypto',
-  'inbox',
-  'policy',
-  'stack',
-  'tasks',
-  'workers',
-  'workflows',
-];
 
 /**
  * The built worker (`dist/workers/main.js` under the checkout `root`, which starts from the workflow bundle built
@@ -31,7 +15,9 @@ export function builtWorkerEntry(root = REPO_ROOT): string {
   if (!existsSync(entry) || !existsSync(stamp))
     throw new Error('The worker is not built: run `npm run build` (npm start and the test commands do so themselves).');
   const builtAt = statSync(stamp).mtimeMs;
-  const changed = BUILT_SOURCES.map((dir) => newerSource(join(root, dir), builtAt)).find(Boolean);
+  // The folders the build compiles, as tsconfig.build.json names them.
+  const { include } = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as { include: string[] };
+  const changed = include.map((dir) => newerSource(join(root, dir), builtAt)).find(Boolean);
   if (changed)
     throw new Error(
       `The built worker is older than ${relative(root, changed)}: run \`npm run build\` (npm start and the test commands do so themselves).`,

@@ -12,6 +12,7 @@ function checkout(): string {
   writeFileSync(join(root, 'inbox', 'assets', 'inbox.css'), '');
   writeFileSync(join(root, 'dist', 'workers', 'main.js'), '');
   writeFileSync(join(root, 'dist', 'build-info.json'), '{}');
+  writeFileSync(join(root, 'tsconfig.build.json'), JSON.stringify({ include: ['workflows', 'inbox'] }));
   const past = new Date(Date.now() - 60_000);
   for (const f of ['workflows/nested/stage.ts', 'inbox/assets/inbox.css']) utimesSync(join(root, f), past, past);
   return root;
