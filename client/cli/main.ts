@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError } from 'commander';
 import { AirlockError, DecisionError } from '../../common/errors';
@@ -19,11 +19,9 @@ import { AirlockClient } from '../airlock-client';
 import { pendingPage } from '../pending-page';
 import { actionWithoutWorker } from '../action-from-history';
 import { auditTrail } from '../../audit/audit-trail';
-import { createMcpServer } from '../mcp-server';
 import { startCodecServer } from '../../crypto/codec-server';
 import { AesGcmCodec } from '../../crypto/encryption-codec';
 import { requireCodecKeys } from '../../crypto/data-converter';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { createSigningKey, keysDir, loadSigningKey, publicKeyText } from '../../crypto/signing-keys';
 import { SHA256_HEX, canonicalPersonId } from '../../common/identifiers';
 import { safeJson, visible, visibleLines } from '../../common/terminal-text';
@@ -32,6 +30,7 @@ import { loadPolicies } from '../../policy/cedar-policy-engine';
 import { loadIdentities } from '../../config/identities';
 import { inboxStateDir, invitesIn, startInbox } from '../../inbox/start-inbox';
 import { parseDurationSeconds } from '../../common/durations';
+import { serveMcp } from './mcp-command';
 import { formatBackTest, formatExplain, recordedActions } from './policy-report';
 import { actionJson, bold, formatAction, formatPlan, red, relative, statusColor, useColor } from './format';
 
@@ -636,19 +635,7 @@ program
     'serve the Model Context Protocol on stdio for one agent (AIRLOCK_AGENT, optional AIRLOCK_USER and AIRLOCK_AGENT_KEY)',
   )
   .action(async () => {
-    const agent = process.env.AIRLOCK_AGENT;
-    if (!agent)
-      throw new CliError(
-        'Set AIRLOCK_AGENT to the agent this MCP server proposes as (and AIRLOCK_USER to the user it acts for, if any).',
-      );
-    // The agent's private key signs every proposal: AIRLOCK_AGENT_KEY (a PEM file), else <agent>.key in the keys directory.
-    const keyFile = process.env.AIRLOCK_AGENT_KEY;
-    const key = keyFile ? createPrivateKey(readFileSync(keyFile)) : loadSigningKey(agent);
-    const client = await connect({ agentKey: () => key });
-    const server = createMcpServer(client, { agent, user: process.env.AIRLOCK_USER || undefined }, defaultCatalog());
-    await server.connect(new StdioServerTransport());
-    // Serve until the client closes stdin.
-    await new Promise<void>((resolve) => process.stdin.once('close', resolve).once('end', resolve));
+    await serveMcp({}, { connect, fail: (message: string) => new CliError(message) });
   });
 
 program
