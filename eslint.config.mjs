@@ -48,7 +48,16 @@ export default tseslint.config(
   {
     // Workflows only orchestrate: no I/O, no Node built-ins, no SDKs. They may import @temporalio/workflow,
     // @temporalio/common and workflow-safe modules under common/; activities and tasks only as types.
-    files: ['workflows/**/*.ts', 'common/**/*.ts'],
+    // The telemetry modules bundled with the workflows (workflowInterceptorModules) run in the sandbox too.
+    files: [
+      'workflows/**/*.ts',
+      'common/**/*.ts',
+      'telemetry/workflow-interceptors.ts',
+      'telemetry/action-tracing.ts',
+      'telemetry/trace-context.ts',
+      'telemetry/names.ts',
+      'telemetry/sinks.ts',
+    ],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

@@ -48,6 +48,7 @@ import {
   type VerifiedProposal,
 } from './evidence';
 import type { UsageLedger } from './usage-ledger';
+import type { ActivityTelemetry } from '../telemetry/activity-telemetry';
 import { SWEEP_AFTER_MS, type BookEntry, type Reservation, type Settlement } from '../common/usage-book';
 import { parseDurationSeconds } from '../common/durations';
 
@@ -85,6 +86,8 @@ export interface ActivityDeps {
   observe?: (stage: ActivityStage, ms: number, actionId: string) => void;
   /** Where people are told that actions wait, and how they ended (none: nobody is told). */
   notifications?: NotificationChannels;
+  /** Spans of each stage (in traced actions) and the execution's latency; none: nothing is recorded. */
+  telemetry?: ActivityTelemetry;
 }
 
 /**
@@ -338,16 +341,20 @@ export function createActivities(deps: ActivityDeps) {
     });
   };
 
-  /** Runs `fn`, telling `deps.observe` how long it took (when it returns; a failure is not a stage's time). */
-  const timed = <T>(stage: ActivityStage, fn: () => T): T => {
-    const { observe } = deps;
-    if (!observe) return fn();
+  /**
+   * Runs `fn`, telling `deps.observe` how long it took (when it returns; a failure is not a stage's time), as a stage
+   * of `deps.telemetry` (for `task`, where given).
+   */
+  const timed = <T>(stage: ActivityStage, fn: () => T, task?: string): T => {
+    const { observe, telemetry } = deps;
+    const run = telemetry ? () => telemetry.stage(stage, fn, task) : fn;
+    if (!observe) return run();
     const t0 = performance.now();
     const told = (value: unknown) => {
       observe(stage, performance.now() - t0, Context.current().info.workflowExecution?.workflowId ?? '');
       return value;
     };
-    const out = fn();
+    const out = run();
     return (out instanceof Promise ? out.then(told) : told(out)) as T;
   };
 
@@ -474,7 +481,7 @@ export function createActivities(deps: ActivityDeps) {
             return deps.ledger.reserve(p.task.name, reservation);
           })
         : undefined;
-    return timed('policy', () => evidence.decide(p, { planFacts, recent }));
+    return timed('policy', () => evidence.decide(p, { planFacts, recent }), p.task.name);
   };
 
   /** Policy allows the proposal now, and it is not too old to act on; else it throws, saying which. */
@@ -627,20 +634,23 @@ export function createActivities(deps: ActivityDeps) {
         'run_ended',
         `Action ${execution.workflowId} ended before its execution began; nothing was executed. Propose again if still needed.`,
       );
-    return timed('execute', () =>
-      withSession(p, 'execute', policy.sessionSeconds, async (session) => {
-        const output = await p.task.execute(p.parsed, taskContext(p.payload.actionId, session, planFacts));
-        // What happened must be what was planned: read back with the plan's read-only grants only, never failing.
-        const verification = await readBackAfter({
-          task: p.task,
-          input: p.parsed,
-          ctx: { ...taskContext(p.payload.actionId, session), secrets: session.readSecrets ?? {} },
-          plan,
-          executed: output,
-          clock: deps.clock,
-        });
-        return { output, credentials: session.record, idempotencyKey: p.payload.actionId, verification };
-      }),
+    return timed(
+      'execute',
+      () =>
+        withSession(p, 'execute', policy.sessionSeconds, async (session) => {
+          const output = await p.task.execute(p.parsed, taskContext(p.payload.actionId, session, planFacts));
+          // What happened must be what was planned: read back with the plan's read-only grants only, never failing.
+          const verification = await readBackAfter({
+            task: p.task,
+            input: p.parsed,
+            ctx: { ...taskContext(p.payload.actionId, session), secrets: session.readSecrets ?? {} },
+            plan,
+            executed: output,
+            clock: deps.clock,
+          });
+          return { output, credentials: session.record, idempotencyKey: p.payload.actionId, verification };
+        }),
+      p.task.name,
     );
   };
 

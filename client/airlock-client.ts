@@ -46,6 +46,8 @@ import { loadSigningKey, signPayload } from '../crypto/signing-keys';
 import { sha256Canonical } from '../crypto/sha256';
 import { connectClient } from '../config/temporal-connection';
 import { actionIdFor } from './action-id';
+import { proposalSummary } from '../workflows/action-details';
+import { clientTelemetry, tracedClient } from '../telemetry/client-tracing';
 
 /** A proposal, as an agent backend sends it. */
 export interface ProposeOptions extends ActionRequest {
@@ -115,7 +117,8 @@ export class AirlockClient {
 
   /** Connects using the environment (see README); the local stack by default. */
   static async connect(opts: AirlockClientOptions = {}): Promise<AirlockClient> {
-    return new AirlockClient(await connectClient(), opts);
+    // Proposals and decisions traced when the OTEL_* variables ask for it (see telemetry/client-tracing.ts).
+    return new AirlockClient(tracedClient(await connectClient(), clientTelemetry()), opts);
   }
 
   /**
@@ -147,6 +150,8 @@ export class AirlockClient {
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: initialSearchAttributes(request),
         memo: { requestHash },
+        // The Web UI's workflow list line (encrypted like the memo); the workflow keeps the details current.
+        staticSummary: proposalSummary(request),
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

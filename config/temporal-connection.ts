@@ -1,5 +1,5 @@
 import { Client, Connection, type Metadata } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { ConfigError } from '../common/errors';
 import { airlockDataConverter, requireCodecKeys } from '../crypto/data-converter';
@@ -50,6 +50,9 @@ export async function connectClient(target = temporalTargetFromEnv(), keys = req
 
 /** A worker connection. */
 export async function connectWorker(target = temporalTargetFromEnv()): Promise<NativeConnection> {
+  // Loaded here, not above: the CLI and the SDK read this module's settings and never run a worker, and the worker's
+  // package (its native core) takes ~90 ms to load.
+  const { NativeConnection } = await import('@temporalio/worker');
   return NativeConnection.connect({
     address: requireAddress(target),
     tls: target.tls as never,

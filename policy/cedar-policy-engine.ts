@@ -98,6 +98,10 @@ export class CedarPolicyEngine {
     { enforced: string; shadow?: string; enforcedBases?: string; shadowBases?: string }
   >();
   private readonly eligibleBy = new Map<string, string[]>();
+  /** The enforced policies' text by id: what {@link mayEverAllow} evaluates partially. */
+  private readonly enforcedTexts: Record<string, string>;
+  /** Whether a policy names a target literally, so a request's target id could matter to {@link mayEverAllow}. */
+  private targetsNamed?: boolean;
   /** Every fact any policy (shadow ones too) reads; undefined when requests carry every fact. */
   private readonly needed: ReadonlySet<string> | undefined;
   private readonly byKey: Map<string, cedar.EntityJson>;
@@ -122,6 +126,7 @@ export class CedarPolicyEngine {
     private readonly slicing: boolean,
     trimming: boolean,
   ) {
+    this.enforcedTexts = Object.fromEntries(Object.entries(policies).filter(([id]) => !isShadow(annotations[id])));
     const needed = new Set(Object.values(reads).flat());
     this.needed = trimming && !needed.has('*') ? needed : undefined;
     const enforced = Object.fromEntries(Object.entries(policies).filter(([id]) => !isShadow(annotations[id])));
@@ -560,6 +565,48 @@ export class CedarPolicyEngine {
     if (q.user) context.user = ref('User', q.user);
     const response = this.authorize(uid('Agent', q.agent), uid('Action', 'preview'), resource, context);
     return { permitted: response.decision === 'allow', policyIds: response.diagnostics.reason };
+  }
+
+  /**
+   * Whether any proposal of this task by this agent, for this user (or none), could ever be allowed (`preview`: any
+   * preview of it): Cedar evaluates the enforced policies partially, with the approvals, facts, plan facts and usage
+   * unknown, and only a definite deny says never. It must not say never of a proposal policy could allow (the MCP
+   * server hides such tasks from the agent); saying maybe of one policy always denies only shows a tool that is then
+   * denied. The target's id is unknown too, unless no policy and no entity names a target (then the target's task and
+   * risk are given, and its id cannot matter).
+   */
+  mayEverAllow(q: { agent: string; user?: string; task: string; risk: Risk; preview?: boolean }): boolean {
+    const unknown = (name: string) => ({ __extn: { fn: 'unknown', arg: name } }) as unknown as cedar.CedarValueJson;
+    const context: cedar.Context = q.preview
+      ? {}
+      : { approvals: unknown('approvals'), facts: unknown('facts'), plan: unknown('plan'), recent: unknown('recent') };
+    if (q.user) context.user = ref('User', q.user);
+    // A target may be named in a policy, or held by an entity a policy reads (an allow-list kept as data).
+    this.targetsNamed ??= (() => {
+      const named = new Set<string>();
+      for (const text of Object.values(this.enforcedTexts)) {
+        const json = cedar.policyToJson(text);
+        if (json.type !== 'success') return true;
+        entityLiterals(json.json, named);
+      }
+      for (const entity of this.entities) entityLiterals([entity.attrs, entity.parents ?? []], named);
+      return [...named].some((key) => key.startsWith(`${NS}::Target::`));
+    })();
+    const resource = this.targetsNamed
+      ? undefined
+      : { uid: uid('Target', '(any target)'), attrs: { task: q.task, risk: q.risk }, parents: [] };
+    const action = uid('Action', q.preview ? 'preview' : q.task);
+    const answer = cedar.isAuthorizedPartial({
+      principal: uid('Agent', q.agent),
+      action,
+      resource: resource?.uid ?? null,
+      context,
+      policies: { staticPolicies: this.enforcedTexts },
+      entities: [...this.entities, ...(resource ? [resource] : [])],
+    });
+    if (answer.type !== 'residuals')
+      throw new PolicyEvaluationError(`Cedar could not evaluate the policies partially: ${messages(answer.errors)}`);
+    return answer.response.decision !== 'deny';
   }
 
   /** Whether policy lets this user approve this task. */

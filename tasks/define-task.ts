@@ -212,6 +212,13 @@ export interface TaskDefinition<S extends z.ZodType = z.ZodType> {
    */
   hiddenFromAgents?: string[];
   /**
+   * What a tool client may assume of running it twice or of what it changes (MCP's tool annotations): `destructive`
+   * when it overwrites or removes state, or does what cannot be undone (a payment, an email); false when it only adds
+   * (a note). `idempotent` when running it again with the same input changes nothing more (setting a value). When
+   * left out, MCP's own defaults: destructive, not idempotent. Airlock's approvals apply either way.
+   */
+  toolHints?: { destructive?: boolean; idempotent?: boolean };
+  /**
    * Input fields whose values must never leave Airlock in a notification (webhook or email): a summary that quotes
    * one is sent with it masked. (They are still shown to approvers in the inbox and the CLI.)
    */

@@ -13,6 +13,8 @@ export interface TaskSummary {
   inputSchema: unknown;
   /** Plan fields whose current values agents must not see (see `TaskDefinition.hiddenFromAgents`). */
   hiddenFromAgents: string[];
+  /** What a tool client may assume of it (see `TaskDefinition.toolHints`), MCP's defaults filled in. */
+  toolHints: { destructive: boolean; idempotent: boolean };
 }
 
 /**
@@ -78,6 +80,10 @@ export class TaskRegistry {
         risk: task.risk,
         inputSchema: z.toJSONSchema(task.inputSchema, { io: 'input' }),
         hiddenFromAgents: [...(task.hiddenFromAgents ?? [])],
+        toolHints: {
+          destructive: task.toolHints?.destructive ?? true,
+          idempotent: task.toolHints?.idempotent ?? false,
+        },
       };
     });
   }

@@ -7,6 +7,8 @@ import { createDefaultRegistry, defaultCatalog } from '../tasks';
 import { startHarness, type Harness } from './support/harness';
 import { testEnv } from './support/test-env';
 import { AIRLOCK_BIN } from './support/cli';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../stack/dev-config';
 
 // The SDK's real MCP client, talking to the real `airlock mcp` process over stdio.
 jest.setTimeout(120_000);
@@ -31,6 +33,9 @@ async function connect(agent: string, user?: string): Promise<Client> {
       AIRLOCK_CODEC_KEYS: testEnv('codecKeys'),
       AIRLOCK_AGENT: agent,
       AIRLOCK_KEYS_DIR: h.keysDir,
+      AIRLOCK_POLICIES_DIR: join(REPO_ROOT, 'policies'),
+      AIRLOCK_APPROVERS_FILE: h.approversFile,
+      AIRLOCK_AGENTS_FILE: h.agentsFile,
       ...(user ? { AIRLOCK_USER: user } : {}),
     },
     stderr: 'pipe',
@@ -51,9 +56,22 @@ beforeAll(async () => {
   bot = await connect('support-bot', 'alice');
 });
 
-test('the tools are list_tasks, propose_action and get_action; schemas come from zod, in the list and the description', async () => {
+test('a tool per task policy could allow, a read-only preview beside it, and the generic three; schemas from zod', async () => {
   const { tools } = await bot.listTools();
-  expect(tools.map((t) => t.name).sort()).toEqual(['get_action', 'list_tasks', 'propose_action']);
+  // support-bot acting for alice: the four tasks policy lets it propose and preview; never ops.set_parameter.
+  expect(tools.map((t) => t.name).sort()).toEqual([
+    'billing__refund_charge',
+    'billing__refund_charge__preview',
+    'crm__add_note_to_customer',
+    'crm__add_note_to_customer__preview',
+    'crm__update_customer',
+    'crm__update_customer__preview',
+    'get_action',
+    'list_tasks',
+    'propose_action',
+    'support__send_email',
+    'support__send_email__preview',
+  ]);
   const propose = tools.find((t) => t.name === 'propose_action')!;
   expect(Object.keys(propose.inputSchema.properties ?? {}).sort()).toEqual([
     'dry_run',
@@ -65,8 +83,115 @@ test('the tools are list_tasks, propose_action and get_action; schemas come from
   expect(propose.description).toContain('"required":["customerId","note"]');
 
   const listed = JSON.parse(body(await call(bot, 'list_tasks', {})));
+  expect(listed.map((t: { name: string }) => t.name).sort()).toEqual([
+    'billing.refund_charge',
+    'crm.add_note_to_customer',
+    'crm.update_customer',
+    'support.send_email',
+  ]);
   const note = listed.find((t: { name: string }) => t.name === 'crm.add_note_to_customer');
   expect(note.inputSchema).toEqual(defaultCatalog().find((t) => t.name === 'crm.add_note_to_customer')!.inputSchema);
+
+  const noteTool = tools.find((t) => t.name === 'crm__add_note_to_customer')!;
+  const { $schema: _s, ...taskSchema } = note.inputSchema;
+  expect(noteTool.inputSchema).toEqual({
+    ...taskSchema,
+    properties: {
+      ...taskSchema.properties,
+      airlock_reason: expect.objectContaining({ type: 'string' }),
+      airlock_idempotency_key: expect.objectContaining({ type: 'string' }),
+    },
+  });
+  expect(noteTool.outputSchema).toMatchObject({ type: 'object', required: ['action_id', 'task', 'status', 'message'] });
+  expect(noteTool.annotations).toEqual({
+    title: 'crm.add_note_to_customer',
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: true,
+  });
+  expect(tools.find((t) => t.name === 'billing__refund_charge')!.annotations).toMatchObject({
+    destructiveHint: true,
+    idempotentHint: false,
+  });
+  expect(tools.find((t) => t.name === 'crm__update_customer__preview')!.annotations).toMatchObject({
+    readOnlyHint: true,
+    openWorldHint: true,
+  });
+
+  // ops-bot (for nobody) may only ever set parameters: one task, and its preview.
+  const ops = await connect('ops-bot');
+  expect((await ops.listTools()).tools.map((t) => t.name).sort()).toEqual([
+    'get_action',
+    'list_tasks',
+    'ops__set_parameter',
+    'ops__set_parameter__preview',
+    'propose_action',
+  ]);
+  // A tool that is not listed is not callable by its name either.
+  const hidden = await call(ops, 'crm__add_note_to_customer', { customerId: 'C-1001', note: 'x' });
+  expect(hidden.isError).toBe(true);
+  expect(body(hidden)).toContain('Tool crm__add_note_to_customer is not available to you');
+});
+
+test('a task tool proposes with the task input, answers with structuredContent, and its preview executes nothing', async () => {
+  const r = await bot.callTool({
+    name: 'crm__add_note_to_customer',
+    arguments: { customerId: 'C-1002', note: 'via a task tool', airlock_reason: 'follow-up' },
+  });
+  expect(r.isError).toBeFalsy();
+  expect(r.structuredContent).toMatchObject({
+    task: 'crm.add_note_to_customer',
+    status: 'succeeded',
+    message: expect.stringMatching(/^Action act-[0-9a-f]+ succeeded\.$/),
+    result: { customerId: 'C-1002' },
+  });
+  const state = await h.airlock.get((r.structuredContent as { action_id: string }).action_id);
+  expect([state.agent, state.user, state.reason]).toEqual(['support-bot', 'alice', 'follow-up']);
+  expect(h.crm.store.notes.map((n) => n.text)).toContain('via a task tool');
+
+  const writes = h.crm.store.writes;
+  const preview = await bot.callTool({
+    name: 'crm__update_customer__preview',
+    arguments: { customerId: 'C-1005', changes: { tier: 'gold' } },
+  });
+  expect(preview.isError).toBeFalsy();
+  expect(preview.structuredContent).toMatchObject({
+    status: 'planned',
+    diff: [{ path: 'tier', op: 'change', before: 'silver', after: 'gold' }],
+  });
+  expect(h.crm.store.writes).toBe(writes);
+
+  // Invalid input is Airlock's refusal, recorded, with the zod issues in structuredContent.
+  const invalid = await bot.callTool({ name: 'crm__add_note_to_customer', arguments: { customerId: 'X', note: '' } });
+  expect(invalid.isError).toBe(true);
+  expect(invalid.structuredContent).toMatchObject({ status: 'invalid', issues: expect.any(Array) });
+  // Fields the task does not have (a model trying to choose whom it acts as) make the input invalid: nothing runs.
+  const spoof = await bot.callTool({
+    name: 'crm__add_note_to_customer',
+    arguments: { customerId: 'C-1002', note: 'spoof', agent: 'admin-bot', user: 'carol' },
+  });
+  expect(spoof.structuredContent).toMatchObject({ status: 'invalid' });
+  expect(h.crm.store.notes.map((n) => n.text)).not.toContain('spoof');
+});
+
+test('hostile text reaches the model escaped, in structuredContent as in the text', async () => {
+  const hostile = 'ok \u001b[2J\u202eevil\u0007 end';
+  const r = await bot.callTool({
+    name: 'crm__add_note_to_customer',
+    arguments: { customerId: 'C-1001', note: hostile },
+  });
+  expect(r.structuredContent).toMatchObject({ status: 'succeeded' });
+  // The note comes back in the plan's diff: shown, but as visible escapes.
+  expect(JSON.stringify(r.structuredContent)).toContain('evil');
+  const strings: string[] = [];
+  const collect = (v: unknown): void => {
+    if (typeof v === 'string') strings.push(v);
+    else if (v && typeof v === 'object') Object.values(v).forEach(collect);
+  };
+  collect(r);
+  expect(strings.join('')).toContain('evil');
+  expect(strings.filter((t) => /[\u001b\u202e\u0007]/.test(t))).toEqual([]);
 });
 
 test('a valid low-risk proposal succeeds and returns the result', async () => {
@@ -175,15 +300,17 @@ test('a dry run plans and changes nothing', async () => {
 });
 
 test('the model cannot choose who it acts as, nor read other agents’ actions', async () => {
+  const notes = h.crm.store.notes.length;
   const r = await call(bot, 'propose_action', {
     task: 'crm.add_note_to_customer',
     input: { customerId: 'C-1002', note: 'spoof' },
     agent: 'admin-bot',
     user: 'carol',
   });
-  const { action_id } = JSON.parse(body(r));
-  const state = await h.airlock.get(action_id);
-  expect([state.agent, state.user]).toEqual(['support-bot', 'alice']);
+  // Arguments that are not the tool's are refused outright: nothing is proposed.
+  expect(r.isError).toBe(true);
+  expect(body(r)).toMatch(/propose_action: .*Unrecognized keys: "agent", "user"/s);
+  expect(h.crm.store.notes.length).toBe(notes);
 
   const other = await h.airlock.propose({
     task: 'crm.add_note_to_customer',

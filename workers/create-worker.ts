@@ -18,6 +18,9 @@ import type { TaskRegistry } from '../tasks/task-registry';
 import { createDefaultRegistry } from '../tasks';
 import { WORKFLOW_BUNDLE_OPTIONS } from './workflow-bundle';
 import { temporalUsageLedger } from '../activities/usage-ledger';
+import type { AirlockTelemetry } from '../telemetry/telemetry';
+import { activityTelemetry, tracedTargetFetch } from '../telemetry/activity-telemetry';
+import { activityTracing, workerSinks } from '../telemetry/worker-telemetry';
 
 /** What a worker is built from. */
 export interface AirlockWorkerOptions {
@@ -60,6 +63,11 @@ export interface AirlockWorkerOptions {
   observe?: ActivityDeps['observe'];
   /** Where people are told that actions wait (none: nobody is told). */
   notifications?: NotificationSettings;
+  /**
+   * Traces and metrics (see telemetry/telemetry.ts; `telemetryFromEnv` reads the `OTEL_*` variables). None: no spans,
+   * no metrics, and nothing spent on them.
+   */
+  telemetry?: AirlockTelemetry;
 }
 
 /**
@@ -68,6 +76,7 @@ export interface AirlockWorkerOptions {
  */
 export function createActivityDeps(opts: Omit<AirlockWorkerOptions, 'workflowBundle' | 'tuning'>): ActivityDeps {
   const registry = opts.registry ?? createDefaultRegistry();
+  const http = opts.fetch ?? fetch;
   const policy = loadPolicies(opts.policiesDir, registry, opts.identities);
   const historyReader = new Client({
     connection: opts.connection,
@@ -78,7 +87,7 @@ export function createActivityDeps(opts: Omit<AirlockWorkerOptions, 'workflowBun
     sts: new STSClient({ region: opts.aws.region, endpoint: opts.aws.endpoint, credentials: opts.awsCredentials }),
     secrets: (credentials) =>
       new SecretsManagerClient({ region: opts.aws.region, endpoint: opts.aws.endpoint, credentials }),
-    http: opts.fetch ?? fetch,
+    http: opts.telemetry ? tracedTargetFetch(http, opts.endpoints, opts.telemetry) : http,
     ...(opts.targetTimeoutMs ? { targetTimeoutMs: opts.targetTimeoutMs } : {}),
     clock: () => new Date(),
     registry,
@@ -92,6 +101,7 @@ export function createActivityDeps(opts: Omit<AirlockWorkerOptions, 'workflowBun
     ledger: temporalUsageLedger(historyReader, opts.taskQueue ?? AIRLOCK_TASK_QUEUE),
     workerKey: once(() => readWorkerKey(opts)),
     ...(opts.observe ? { observe: opts.observe } : {}),
+    ...(opts.telemetry ? { telemetry: activityTelemetry(opts.telemetry) } : {}),
     notifications: {
       webhookUrl: opts.notifications?.webhookUrl,
       inboxUrl: opts.notifications?.inboxUrl,
@@ -169,6 +179,8 @@ const STICKY_TIMEOUT = '3 seconds';
 export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<Worker> {
   const deps = createActivityDeps(opts);
   await deps.workerKey(); // a worker that cannot read its own key does not start
+  const tracing = opts.telemetry?.tracing;
+  const { interceptors: tuned, ...tuning } = opts.tuning ?? {};
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -180,12 +192,25 @@ export async function createAirlockWorker(opts: AirlockWorkerOptions): Promise<W
     // A workflow task for a workflow cached on a worker that died waits this long before any worker may take it
     // (default 10 s): after a crash, the action's next step would sit that long (see the fault suite's figures).
     stickyQueueScheduleToStartTimeout: STICKY_TIMEOUT,
+    // Registered whether telemetry is on or not: the workflows report to them either way (to no-ops when off).
+    sinks: workerSinks(opts.telemetry),
+    ...tuning,
+    interceptors: {
+      ...tuned,
+      // Temporal's activity span first (outermost), so that every other interceptor runs inside it.
+      activity: [...(tracing ? [activityTracing(tracing)] : []), ...(tuned?.activity ?? [])],
+      // When the workflows are bundled here; a prebuilt bundle has them already (see workflow-bundle.ts).
+      ...(opts.workflowBundle
+        ? {}
+        : {
+            workflowModules: [...WORKFLOW_BUNDLE_OPTIONS.workflowInterceptorModules, ...(tuned?.workflowModules ?? [])],
+          }),
+    },
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : {
           workflowsPath: WORKFLOW_BUNDLE_OPTIONS.workflowsPath,
           bundlerOptions: { preloadModules: WORKFLOW_BUNDLE_OPTIONS.preloadModules },
         }),
-    ...opts.tuning,
   });
 }

@@ -11,12 +11,15 @@ import { loadIdentities } from '../config/identities';
 import { createAirlockWorker } from './create-worker';
 import { openAuditStore } from '../audit/open-audit-store';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
+import { telemetryIfWanted } from '../telemetry/telemetry-env';
 
 async function main(): Promise<void> {
   const config = workerConfigFromEnv();
   const identities = loadIdentities({ approversFile: config.approversFile, agentsFile: config.agentsFile });
   const connection = await connectWorker(config.temporal);
   const { workflowBundlePath = builtBundle(), ...rest } = config;
+  // Traces and metrics when the standard OTEL_* variables ask for them (OTEL_EXPORTER_OTLP_ENDPOINT); else none.
+  const telemetry = telemetryIfWanted('airlock-worker');
   const worker = await createAirlockWorker({
     connection,
     namespace: config.temporal.namespace,
@@ -24,11 +27,13 @@ async function main(): Promise<void> {
     ...rest,
     auditStore: openAuditStore(config.audit, config.aws),
     ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : {}),
+    ...(telemetry ? { telemetry } : {}),
   });
   console.log(
-    `airlock worker: polling ${AIRLOCK_TASK_QUEUE} on ${config.temporal.address} (namespace ${config.temporal.namespace})`,
+    `airlock worker: polling ${AIRLOCK_TASK_QUEUE} on ${config.temporal.address} (namespace ${config.temporal.namespace})${telemetry ? '; telemetry on (OTLP, as the OTEL_* variables say)' : ''}`,
   );
   await worker.run();
+  await telemetry?.shutdown(); // the last spans and metrics, before the process goes
   await connection.close();
 }
 

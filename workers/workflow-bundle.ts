@@ -31,11 +31,17 @@ export const SHARED_WORKFLOW_MODULES: readonly string[] = [
   ].map((name) => require.resolve(`../common/${name}`)),
 ];
 
-/** How Airlock's workflows are bundled, by the worker and by the tests alike. */
+/**
+ * How Airlock's workflows are bundled, by the worker and by the tests alike. The telemetry interceptors are always in
+ * the bundle (metrics of every action; spans of traced ones, whose OpenTelemetry code loads only for them): a
+ * prebuilt bundle cannot take them in later, and a worker with tracing on must replay what one without it recorded.
+ * They keep per-workflow state, so they are not shared.
+ */
 export const WORKFLOW_BUNDLE_OPTIONS = {
   workflowsPath: require.resolve('../workflows'),
   failureConverterPath: FAILURE_CONVERTER_PATH,
   preloadModules: [...SHARED_WORKFLOW_MODULES],
+  workflowInterceptorModules: [require.resolve('../telemetry/workflow-interceptors')],
 } satisfies Partial<BundleOptions>;
 
 /** A logger for bundling ahead (tests, the process stack): webpack's progress is noise; its warnings and errors are not. */

@@ -1,9 +1,10 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { ACTION_MEMO_KEY, actionMemo } from '../common/action-memo';
 import { getActionQuery } from '../common/messages';
 import { provisionalFields } from '../common/proposal';
 import { SA_STATUS } from '../common/search-attributes';
+import { actionDetails } from './action-details';
 import type { ActionStatus } from '../common/statuses';
 import type { ActionState, SignedProposal } from '../common/types';
 
@@ -96,6 +97,8 @@ export class ActionRecord {
    * so an earlier upsert would reach history and visibility no sooner, only as one more event and one more write.
    */
   publish(): void {
+    // The Web UI's current details (no command: what the UI reads by query, never part of history).
+    setCurrentDetails(actionDetails(this.state));
     if (this.memoChanged) {
       upsertMemo({ [ACTION_MEMO_KEY]: actionMemo(this.state) });
       this.memoChanged = false;

@@ -77,6 +77,7 @@ export const refundCharge = defineTask({
   description:
     'Refund all or part of a Stripe charge (amount in the smallest currency unit; omit it to refund what remains).',
   risk: 'critical',
+  toolHints: { destructive: true, idempotent: false },
   inputSchema: RefundChargeSchema,
   examples: [{ chargeId: 'ch_3MmlLrLkdIwHu7ix0snN0B15', amount: 40, reason: 'requested_by_customer' }],
   target: (input) => `stripe:charge/${input.chargeId}`,

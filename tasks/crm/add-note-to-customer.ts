@@ -16,6 +16,7 @@ export const addNoteToCustomer = defineTask({
   name: 'crm.add_note_to_customer',
   description: 'Add a note to a customer record in the CRM (demo CRM). Does not change any customer field.',
   risk: 'low',
+  toolHints: { destructive: false, idempotent: false },
   inputSchema: AddNoteToCustomerSchema,
   examples: [{ customerId: 'C-1001', note: 'Called about the renewal; wants a quote by Friday.' }],
   target: (input) => `demo-crm:customer/${input.customerId}`,

@@ -31,6 +31,7 @@ export const updateCustomer = defineTask({
   name: 'crm.update_customer',
   description: 'Change a customer record in the CRM (demo CRM): name, email, phone and/or tier.',
   risk: 'high',
+  toolHints: { destructive: true, idempotent: true },
   inputSchema: UpdateCustomerSchema,
   examples: [
     { customerId: 'C-1002', changes: { tier: 'gold' } },

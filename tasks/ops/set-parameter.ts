@@ -69,6 +69,7 @@ export const setParameter = defineTask({
   name: 'ops.set_parameter',
   description: `Set a feature flag or configuration value in AWS Systems Manager Parameter Store (String parameters under ${PARAMETER_PREFIX}).`,
   risk: 'high',
+  toolHints: { destructive: true, idempotent: true },
   inputSchema: SetParameterSchema,
   examples: [{ name: '/app/flags/new-checkout', value: 'on' }],
   target: (input) => `aws-ssm:${input.name}`,

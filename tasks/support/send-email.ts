@@ -46,6 +46,7 @@ export const sendEmail = defineTask({
   name: 'support.send_email',
   description: `Send an email to a customer from ${SUPPORT_SENDER} through AWS SES. It cannot be unsent.`,
   risk: 'high',
+  toolHints: { destructive: true, idempotent: false },
   inputSchema: SendEmailSchema,
   examples: [
     { to: 'ada@example.com', subject: 'Your renewal quote', body: 'Dear Ada,\n\nyour quote is attached.\n\nSupport' },

@@ -23,6 +23,8 @@ import { seedIdentities } from '../../stack/seed-identities';
 import type { ApprovalAttempt } from '../../common/types';
 import type { TaskRegistry } from '../../tasks/task-registry';
 import type { AuditStore } from '../../audit/audit-store';
+import type { AirlockTelemetry } from '../../telemetry/telemetry';
+import { tracedClient } from '../../telemetry/client-tracing';
 
 let runtimeInstalled = false;
 /** Everything the worker runtime logged in this test file (messages and their metadata, as text). */
@@ -139,6 +141,8 @@ export async function startHarness(
     notifications?: NotificationSettings;
     /** The worker's audit store (by default the file {@link Harness.auditLogPath}). */
     auditStore?: AuditStore;
+    /** Traces and metrics of the worker and of the client's proposals and decisions (none by default). */
+    telemetry?: AirlockTelemetry;
   } = {},
 ): Promise<Harness> {
   if (!runtimeInstalled) {
@@ -180,7 +184,10 @@ export async function startHarness(
   seedIdentities(keysDir, { approversFile, agentsFile }, cfg.approvers, opts.agents ?? TEST_AGENTS);
   const identities = loadIdentities({ approversFile, agentsFile });
   const taskQueue = opts.taskQueue ?? `airlock-test-${randomUUID()}`;
-  const airlock = new AirlockClient(client, { taskQueue, agentKey: (agent) => loadSigningKey(agent, keysDir) });
+  const airlock = new AirlockClient(tracedClient(client, opts.telemetry), {
+    taskQueue,
+    agentKey: (agent) => loadSigningKey(agent, keysDir),
+  });
 
   const workerOptions = {
     connection: nativeConnection,
@@ -195,6 +202,7 @@ export async function startHarness(
     ...(opts.auditStore ? { auditStore: opts.auditStore } : {}),
     awsCredentials: { accessKeyId: 'airlock-worker', secretAccessKey: 'airlock-worker' },
     ...(opts.notifications ? { notifications: opts.notifications } : {}),
+    ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
   };
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
