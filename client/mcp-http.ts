@@ -102,6 +102,10 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
  */
 export async function startMcpHttpGateway(o: McpHttpOptions): Promise<McpHttpGateway> {
   const host = o.host ?? '127.0.0.1';
+  if (o.publicUrl !== undefined && !URL.canParse(o.publicUrl))
+    throw new Error(
+      `The MCP endpoint's public URL "${visible(o.publicUrl)}" is not a URL (e.g. https://airlock.example.com/mcp).`,
+    );
   const sessions = new Map<string, Session>();
   const admit = rateLimiter(o.callsPerMinute ?? 60);
   const sessionsPerToken = o.sessionsPerToken ?? 20;
@@ -269,7 +273,7 @@ export async function startMcpHttpGateway(o: McpHttpOptions): Promise<McpHttpGat
     http.listen(o.port ?? 0, host, () => resolve());
   });
   const port = (http.address() as AddressInfo).port;
-  url = o.publicUrl ?? `http://${host}:${port}/mcp`;
+  url = o.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}/mcp`;
   base = new URL(url).origin;
 
   // Policy, identity and token files are checked for changes; sessions whose token stopped being valid are closed.

@@ -98,6 +98,7 @@ export function loadPolicyView(files: PolicyFiles, registry: TaskRegistry): Poli
       if (policiesNow === policiesSeen && identitiesNow === identitiesSeen) return false;
       if (identitiesNow !== identitiesSeen) {
         identitiesSeen = identitiesNow;
+        answers = new Map();
         try {
           identities = loadIdentities(files);
         } catch (err) {

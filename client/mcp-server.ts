@@ -12,6 +12,7 @@ import { safeJson, visibleLines } from '../common/terminal-text';
 import {
   ACTION_VIEW_JSON_SCHEMA,
   IDEMPOTENCY_KEY_ARG,
+  jsonSchemaOf,
   REASON_ARG,
   taskToolAnnotations,
   taskToolDescription,
@@ -159,10 +160,7 @@ const ControlArgs = z.object({
   [IDEMPOTENCY_KEY_ARG]: z.string().max(200).optional(),
 });
 
-const inputSchemaOf = (schema: z.ZodType) => {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
-  return rest as Tool['inputSchema'];
-};
+const inputSchemaOf = (schema: z.ZodType) => jsonSchemaOf(schema, 'input') as Tool['inputSchema'];
 
 /**
  * Airlock as an MCP server for one agent: a tool per task it could ever be allowed (and a read-only preview tool

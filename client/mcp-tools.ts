@@ -68,12 +68,13 @@ export const ActionViewSchema = z.looseObject({
 /** An action as a tool answers it. */
 export type ActionView = z.infer<typeof ActionViewSchema>;
 
-const jsonSchemaOf = (schema: z.ZodType) => {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'output' }) as Record<string, unknown>;
+/** A zod object schema as the JSON Schema of a tool's input or output (without `$schema`, which MCP does not want). */
+export const jsonSchemaOf = (schema: z.ZodType, io: 'input' | 'output') => {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io }) as Record<string, unknown>;
   return rest as { type: 'object'; [key: string]: unknown };
 };
 /** The `outputSchema` of every tool that answers with an action. */
-export const ACTION_VIEW_JSON_SCHEMA = jsonSchemaOf(ActionViewSchema);
+export const ACTION_VIEW_JSON_SCHEMA = jsonSchemaOf(ActionViewSchema, 'output');
 
 /**
  * A task tool's `inputSchema`: the task's own input JSON Schema, with Airlock's optional arguments added beside the

@@ -126,10 +126,10 @@ export class CedarPolicyEngine {
     private readonly slicing: boolean,
     trimming: boolean,
   ) {
-    this.enforcedTexts = Object.fromEntries(Object.entries(policies).filter(([id]) => !isShadow(annotations[id])));
+    const enforced = Object.fromEntries(Object.entries(policies).filter(([id]) => !isShadow(annotations[id])));
+    this.enforcedTexts = enforced;
     const needed = new Set(Object.values(reads).flat());
     this.needed = trimming && !needed.has('*') ? needed : undefined;
-    const enforced = Object.fromEntries(Object.entries(policies).filter(([id]) => !isShadow(annotations[id])));
     const parsed = cedar.preparsePolicySet(this.policySetId, { staticPolicies: enforced });
     if (parsed.type !== 'success')
       throw new ConfigError(`policies.cedar could not be parsed: ${messages(parsed.errors)}`);

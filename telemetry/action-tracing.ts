@@ -36,10 +36,9 @@ import {
   type WorkflowInternalsInterceptor,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
-import { ApplicationFailure } from '@temporalio/common';
 import { SA_STATUS } from '../common/search-attributes';
 import type { ActionState, ApprovalAttempt } from '../common/types';
-import { ATTR, SPAN, TRACE_HEADER } from './names';
+import { ATTR, SPAN, TRACE_HEADER, refusalCodeOf } from './names';
 
 const WAITING = new Set(['awaiting_approval', 'awaiting_reapproval']);
 
@@ -151,7 +150,7 @@ export class ActionTracing {
         return attempt;
       } catch (err) {
         span.setAttribute(ATTR.accepted, false);
-        span.setAttribute(ATTR.refusalCode, err instanceof ApplicationFailure && err.type ? err.type : 'unknown');
+        span.setAttribute(ATTR.refusalCode, refusalCodeOf(err));
         span.setStatus({ code: SpanStatusCode.ERROR });
         throw err;
       } finally {

@@ -87,7 +87,8 @@ export function tracedTargetFetch(
     if (!trace.getActiveSpan()?.isRecording()) return http(input, init);
     const url = new URL(input instanceof Request ? input.url : String(input));
     const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
-    const target = Object.entries(endpoints).find(([, base]) => url.href.startsWith(base))?.[0];
+    // The endpoint whose origin and path this URL is under (`:4010` is not `:40100`, nor `/api` `/apix`).
+    const target = Object.entries(endpoints).find(([, base]) => isUnder(url, base))?.[0];
     const span = tracer.startSpan(SPAN.targetCall, {
       kind: SpanKind.CLIENT,
       attributes: {
@@ -110,4 +111,12 @@ export function tracedTargetFetch(
       span.end();
     }
   };
+}
+
+/** Whether `url` is `base` or under it: the same origin, and a path that is base's or goes on from it after a `/`. */
+function isUnder(url: URL, base: string): boolean {
+  if (!URL.canParse(base)) return false;
+  const b = new URL(base);
+  const path = b.pathname.replace(/\/$/, '');
+  return url.origin === b.origin && (url.pathname === path || url.pathname.startsWith(`${path}/`) || path === '');
 }

@@ -1,6 +1,6 @@
 import type { Meter } from '@opentelemetry/api';
 import { APPROVAL_REFUSAL_CODES } from '../common/types';
-import { METRIC } from './names';
+import { ATTR, METRIC } from './names';
 import type { FinishedAction, RefusedDecision } from './sinks';
 
 /** Bucket bounds of approval waits, in seconds: from seconds to the two days a window can last. */
@@ -41,20 +41,20 @@ export class AirlockMetrics {
 
   /** A finished action (from its workflow, through the metrics sink). */
   finished(action: FinishedAction): void {
-    this.actions.add(1, { 'airlock.task': action.task, 'airlock.status': action.status });
+    this.actions.add(1, { [ATTR.task]: action.task, [ATTR.status]: action.status });
     for (const wait of action.waits)
-      this.approvalWait.record(wait.ms / 1000, { 'airlock.task': action.task, 'airlock.outcome': wait.outcome });
+      this.approvalWait.record(wait.ms / 1000, { [ATTR.task]: action.task, [ATTR.outcome]: wait.outcome });
   }
 
   /** A refused decision (from its workflow, through the metrics sink). */
   refused(decision: RefusedDecision): void {
     // The code comes from a sandbox any client can send updates to: only known codes become labels.
     const code = REFUSAL_CODES.has(decision.code) ? decision.code : 'other';
-    this.refusals.add(1, { 'airlock.refusal_code': code, 'airlock.recorded': decision.recorded });
+    this.refusals.add(1, { [ATTR.refusalCode]: code, [ATTR.recorded]: decision.recorded });
   }
 
   /** One execution's duration (from the execute stage of an activity). */
   executed(task: string, outcome: 'ok' | 'error', ms: number): void {
-    this.executionDuration.record(ms, { 'airlock.task': task, 'airlock.outcome': outcome });
+    this.executionDuration.record(ms, { [ATTR.task]: task, [ATTR.outcome]: outcome });
   }
 }

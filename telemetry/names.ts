@@ -1,3 +1,5 @@
+import { ApplicationFailure } from '@temporalio/common';
+
 /**
  * Names of Airlock's spans, span attributes and metrics, defined once for the worker, the workflow sandbox and the
  * client. Workflow-safe (constants only).
@@ -58,3 +60,8 @@ export const UNVERIFIED_TASK = '(unverified)';
 
 /** The header Temporal's OpenTelemetry interceptors carry a trace context in (`TRACE_HEADER` of the package). */
 export const TRACE_HEADER = '_tracer-data';
+
+/** The refusal code of a decision the workflow refused by throwing (its update validator, or a malformed decision). */
+export function refusalCodeOf(err: unknown): string {
+  return err instanceof ApplicationFailure && err.type ? err.type : 'unknown';
+}

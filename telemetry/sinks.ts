@@ -27,6 +27,3 @@ export interface AirlockMetricsSink extends Sink {
 export interface AirlockSinks extends Sinks {
   airlockMetrics: AirlockMetricsSink;
 }
-
-/** The sink's name, as the worker registers it. */
-export const METRICS_SINK = 'airlockMetrics';

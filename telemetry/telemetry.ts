@@ -132,9 +132,10 @@ function otlpTarget(
 
 /**
  * Telemetry as the standard OpenTelemetry variables ask (see {@link wantedSignals}: OTLP over HTTP), or none (off,
- * at no cost) when they ask for nothing. Headers, timeouts,
- * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and OTEL_METRIC_EXPORT_INTERVAL apply as usual.
- * A collector that does not answer loses the data, never an action.
+ * at no cost) when they ask for nothing. The endpoints, headers and OTEL_METRIC_EXPORT_INTERVAL are read from `env`;
+ * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and the exporters' timeouts the SDK reads from the
+ * process's own environment (so a caller passing another `env`, as the local stack does for its inbox, gets the
+ * process's). A collector that does not answer loses the data, never an action.
  */
 export function telemetryFromEnv(
   serviceName: string,

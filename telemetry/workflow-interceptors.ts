@@ -10,12 +10,11 @@
  * - metrics go out through a sink, never during replay; spans through Temporal's span exporter sink;
  * - an action whose proposal was not traced loads no OpenTelemetry code at all (nothing to pay when tracing is off).
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { proxySinks, workflowInfo, type WorkflowInterceptors } from '@temporalio/workflow';
 import { ACTION_WORKFLOW_TYPE } from '../common/task-queue';
 import { decideUpdate } from '../common/messages';
 import type { ActionState, ApprovalAttempt } from '../common/types';
-import { UNVERIFIED_TASK } from './names';
+import { UNVERIFIED_TASK, refusalCodeOf } from './names';
 import type { AirlockSinks, FinishedAction } from './sinks';
 import { carriesTrace } from './trace-context';
 import type { ActionTracing } from './action-tracing';
@@ -33,11 +32,6 @@ export function finishedAction(state: ActionState): FinishedAction {
   });
   // A proposal admission refused may name any task at all: its name is a claim, not a label.
   return { task: state.policy ? state.task : UNVERIFIED_TASK, status: state.status, waits };
-}
-
-/** The refusal code of a decision the workflow refused by throwing (the validator, or a malformed one). */
-function refusalCode(err: unknown): string {
-  return err instanceof ApplicationFailure && err.type ? err.type : 'unknown';
 }
 
 /** The span side, loaded only for a traced action (it brings OpenTelemetry into this workflow's sandbox). */
@@ -73,7 +67,7 @@ export const interceptors = (): WorkflowInterceptors => {
                 airlockMetrics.refused({ code: attempt.refusal?.code ?? 'unknown', recorded: true });
               return attempt;
             } catch (err) {
-              if (live()) airlockMetrics.refused({ code: refusalCode(err), recorded: true });
+              if (live()) airlockMetrics.refused({ code: refusalCodeOf(err), recorded: true });
               throw err;
             }
           };
@@ -85,7 +79,7 @@ export const interceptors = (): WorkflowInterceptors => {
             next(input);
           } catch (err) {
             // Validators never run on replay; a refusal here leaves no trace in history, only this count.
-            airlockMetrics.refused({ code: refusalCode(err), recorded: false });
+            airlockMetrics.refused({ code: refusalCodeOf(err), recorded: false });
             throw err;
           }
         },

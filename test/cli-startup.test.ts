@@ -20,9 +20,15 @@ writeFileSync(
 
 /** The module files `airlock <args>` loaded, run in an empty folder with nothing configured. */
 function loadedBy(...args: string[]): Promise<{ code: number; loaded: string[] }> {
-  const out = join(dir, `${args.join('-') || 'none'}.txt`);
+  return loadedWith({}, ...args);
+}
+
+/** The same, with `extra` in the environment. */
+function loadedWith(extra: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; loaded: string[] }> {
+  const out = join(dir, `${args.join('-') || 'none'}-${Object.keys(extra).length}.txt`);
   const env: NodeJS.ProcessEnv = { ...process.env, AIRLOCK_TEST_LOADED: out, XDG_CACHE_HOME: join(dir, 'cache') };
   for (const name of Object.keys(env)) if (/^(TEMPORAL_|AIRLOCK_(?!TEST_LOADED))/.test(name)) delete env[name];
+  Object.assign(env, extra);
   return new Promise((resolve) =>
     execFile(process.execPath, ['-r', hook, AIRLOCK_BIN, ...args], { cwd: dir, env }, (err) =>
       resolve({
@@ -59,4 +65,15 @@ test('pending loads the Temporal client and never the worker, Cedar, the inbox o
   expect(code).toBe(1);
   expect(within(loaded, ['@temporalio/client'])).not.toEqual([]);
   expect(within(loaded, ['@temporalio/worker', '@temporalio/core-bridge', 'inbox', ...SDKS])).toEqual([]);
+});
+
+test('pending, connecting (to a Temporal that is not there), loads the client but never the worker or an SDK', async () => {
+  const keys = JSON.stringify({ current: 'k1', keys: { k1: Buffer.alloc(32, 7).toString('base64') } });
+  const { code, loaded } = await loadedWith({ TEMPORAL_ADDRESS: '127.0.0.1:1', AIRLOCK_CODEC_KEYS: keys }, 'pending');
+  expect(code).toBe(1);
+  // It got as far as the client Airlock connects with.
+  expect(loaded.some((file) => /\/client\/airlock-client\.(js|ts)$/.test(file))).toBe(true);
+  expect(within(loaded, ['@temporalio/worker', '@temporalio/core-bridge', 'inbox', '@opentelemetry', ...SDKS])).toEqual(
+    [],
+  );
 });

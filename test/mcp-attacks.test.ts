@@ -2,88 +2,37 @@ import { appendFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startMcpHttpGateway, type McpHttpGateway } from '../client/mcp-http';
-import { loadPolicyView, type PolicyView } from '../client/mcp-policy-view';
+import { startMcpHttpGateway } from '../client/mcp-http';
+import { loadPolicyView } from '../client/mcp-policy-view';
 import { TokenBook } from '../client/mcp-tokens';
 import { publicKeyText } from '../crypto/signing-keys';
 import { CedarPolicyEngine } from '../policy/cedar-policy-engine';
 import { loadDevConfig } from '../stack/dev-config';
 import { createDefaultRegistry, defaultCatalog } from '../tasks';
 import { policiesWith } from './support/policies-with';
-import { startHarness, type Harness } from './support/harness';
+import type { Harness } from './support/harness';
+import { INITIALIZE as initialize, startTestGateway, type TestGateway } from './support/mcp-gateway';
 
 // Attacks on the MCP HTTP gateway (client/mcp-http.ts), its token book and its policy view, in process against the
 // suite's real Temporal and a real worker. Each test states the control; a failing test is a control that does not
 // hold today.
 jest.setTimeout(120_000);
 
+let t: TestGateway;
 let h: Harness;
-let gateway: McpHttpGateway;
-let tokens: TokenBook;
-let policy: PolicyView;
-const clients: Client[] = [];
-const SESSIONS_PER_AGENT = 3;
+let gateway: TestGateway['gateway'];
+let tokens: TestGateway['tokens'];
+let tokenFor: TestGateway['tokenFor'];
+let connect: TestGateway['connect'];
+let post: TestGateway['post'];
+const SESSIONS_PER_TOKEN = 3;
 
 beforeAll(async () => {
-  const policiesDir = policiesWith('');
-  h = await startHarness({ policiesDir });
-  tokens = new TokenBook(join(mkdtempSync(join(tmpdir(), 'airlock-mcp-attacks-')), 'tokens.json'));
-  policy = loadPolicyView(
-    { policiesDir, approversFile: h.approversFile, agentsFile: h.agentsFile },
-    createDefaultRegistry(),
-  );
-  gateway = await startMcpHttpGateway({
-    airlock: h.airlock,
-    catalog: defaultCatalog(),
-    tokens,
-    policy,
-    callsPerMinute: 1000,
-    sessionsPerToken: SESSIONS_PER_AGENT,
-    pollMs: 100,
-  });
+  t = await startTestGateway({ callsPerMinute: 1000, sessionsPerToken: SESSIONS_PER_TOKEN });
+  ({ h, gateway, tokens, tokenFor, connect, post } = t);
 });
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-  await gateway?.close();
-  await h?.close();
-});
+afterAll(() => t?.close());
 
-const tokenFor = (
-  agent: string,
-  o: { user?: string; seconds?: number; book?: TokenBook; view?: PolicyView; audience?: string } = {},
-) =>
-  (o.book ?? tokens).create({
-    agent,
-    user: o.user,
-    audience: o.audience ?? gateway.url,
-    agentKey: (o.view ?? policy).agentKey(agent)!,
-    seconds: o.seconds ?? 3600,
-  });
-
-async function connect(token: string): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(new URL(gateway.url), {
-    requestInit: { headers: { Authorization: `Bearer ${token}` } },
-  });
-  const client = new Client({ name: 'airlock-attacker', version: '1.0.0' });
-  await client.connect(transport);
-  clients.push(client);
-  return client;
-}
-
-const initialize = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
-const post = (headers: Record<string, string>, body: unknown = initialize, url = gateway.url) =>
-  fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
 /** Opens a session with a raw initialize; returns its id. */
 async function openSession(token: string, url = gateway.url): Promise<string> {
   const r = await post({ authorization: `Bearer ${token}` }, initialize, url);
@@ -116,7 +65,7 @@ test('a burst of concurrent initializes cannot hold more sessions than the token
   expect(opened).toHaveLength(12);
   // The count (mcp-http.ts newSession) and the session's registration (onsessioninitialized) are not separated by
   // I/O, so concurrent requests cannot all see the same count: the control holds.
-  expect(gateway.sessions()['slow-bot']).toBeLessThanOrEqual(SESSIONS_PER_AGENT);
+  expect(gateway.sessions()['slow-bot']).toBeLessThanOrEqual(SESSIONS_PER_TOKEN);
 });
 
 test('a token of the same agent, acting for another user, cannot close a session it does not own', async () => {
@@ -125,7 +74,7 @@ test('a token of the same agent, acting for another user, cannot close a session
   expect((await inSession(alice.token, sessionId)).status).toBe(200);
   // bob's backend (same agent, its own token) opens as many sessions as the agent may hold.
   const bob = tokenFor('support-bot', { user: 'bob' });
-  for (let i = 0; i < SESSIONS_PER_AGENT; i++) await openSession(bob.token);
+  for (let i = 0; i < SESSIONS_PER_TOKEN; i++) await openSession(bob.token);
   expect((await inSession(alice.token, sessionId)).status).toBe(200);
 });
 

@@ -1,86 +1,31 @@
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { AIRLOCK_TASK_QUEUE } from '../common/task-queue';
-import { startMcpHttpGateway, type McpHttpGateway } from '../client/mcp-http';
-import { loadPolicyView } from '../client/mcp-policy-view';
-import { TokenBook } from '../client/mcp-tokens';
 import { publicKeyText, rawPublicKey } from '../crypto/signing-keys';
-import { createDefaultRegistry, defaultCatalog } from '../tasks';
-import { policiesWith } from './support/policies-with';
-import { startHarness, type Harness } from './support/harness';
+import type { Harness } from './support/harness';
+import { INITIALIZE as initialize, startTestGateway, type TestGateway } from './support/mcp-gateway';
 
 // The MCP gateway over Streamable HTTP, in process against the suite's real Temporal and a real worker, reached by
 // the SDK's own client. Every attack here must fail with nothing done.
 jest.setTimeout(120_000);
 
+let t: TestGateway;
 let h: Harness;
-let gateway: McpHttpGateway;
-let tokens: TokenBook;
+let gateway: TestGateway['gateway'];
+let tokens: TestGateway['tokens'];
 let policiesDir: string;
-const clients: Client[] = [];
+let tokenFor: TestGateway['tokenFor'];
+let connect: TestGateway['connect'];
+let post: TestGateway['post'];
 
 beforeAll(async () => {
-  policiesDir = policiesWith('');
-  h = await startHarness({ taskQueue: AIRLOCK_TASK_QUEUE, policiesDir });
-  tokens = new TokenBook(join(mkdtempSync(join(tmpdir(), 'airlock-mcp-')), 'tokens.json'));
-  const policy = loadPolicyView(
-    { policiesDir, approversFile: h.approversFile, agentsFile: h.agentsFile },
-    createDefaultRegistry(),
-  );
-  gateway = await startMcpHttpGateway({
-    airlock: h.airlock,
-    catalog: defaultCatalog(),
-    tokens,
-    policy,
-    callsPerMinute: 8,
-    sessionsPerToken: 3,
-    pollMs: 100,
-  });
-  keyOf = (agent) => policy.agentKey(agent)!;
+  t = await startTestGateway({ taskQueue: AIRLOCK_TASK_QUEUE, callsPerMinute: 8, sessionsPerToken: 3 });
+  ({ h, gateway, tokens, policiesDir, tokenFor, connect, post } = t);
 });
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
-  await gateway?.close();
-  await h?.close();
-});
-
-let keyOf: (agent: string) => string;
-const tokenFor = (agent: string, o: { user?: string; audience?: string; seconds?: number } = {}) =>
-  tokens.create({
-    agent,
-    user: o.user,
-    audience: o.audience ?? gateway.url,
-    agentKey: keyOf(agent),
-    seconds: o.seconds ?? 3600,
-  });
-
-async function connect(token: string): Promise<Client> {
-  const transport = new StreamableHTTPClientTransport(new URL(gateway.url), {
-    requestInit: { headers: { Authorization: `Bearer ${token}` } },
-  });
-  const client = new Client({ name: 'airlock-http-test', version: '1.0.0' });
-  await client.connect(transport);
-  clients.push(client);
-  return client;
-}
-
-const post = (headers: Record<string, string>, body: unknown = initialize, url = gateway.url) =>
-  fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
-    body: JSON.stringify(body),
-  });
-const initialize = {
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'initialize',
-  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-};
+afterAll(() => t?.close());
+const keyOf = (agent: string) => t.policy.agentKey(agent)!;
 
 test('a token names the agent and user: support-bot for alice gets its tools and proposes as itself', async () => {
   const { token } = tokenFor('support-bot', { user: 'alice' });

@@ -13,6 +13,7 @@ import { canonicalJson } from '../common/canonical-json';
 import { failureConverter } from '../common/failure-converter';
 import { planHashBody } from '../common/plan-hash';
 import { signedText } from '../common/signing';
+import { safeJson, visible } from '../common/terminal-text';
 import type { ActionState, DecisionPayload, Plan, ProposalPayload } from '../common/types';
 import { AesGcmCodec, parseCodecKeys, type CodecKeys } from '../crypto/encryption-codec';
 import { sha256Canonical } from '../crypto/sha256';
@@ -40,7 +41,7 @@ const UPDATE = process.env.AIRLOCK_UPDATE_PYTHON_FIXTURES === '1';
  * The number of tests in clients/python/tests: every one must pass, none skipped. Adding a Python test means
  * raising this, so a test that stops being collected is noticed.
  */
-const EXPECTED_PYTHON_TESTS = 65;
+const EXPECTED_PYTHON_TESTS = 67;
 
 /** Runs a command to its end without blocking this process (the harness's worker must keep running meanwhile). */
 function runProcess(
@@ -366,6 +367,10 @@ async function makeVectors() {
       plan: PLAN,
       hash: sha256Canonical(planHashBody('crm.update_customer', PLAN_INPUT, PLAN)),
     },
+    terminalText: {
+      escapedRanges: escapedRanges(),
+      samples: TERMINAL_SAMPLES.map((text) => ({ text, visible: visible(text), safeJson: safeJson({ text }) })),
+    },
     agentView: {
       catalog: VIEW_CATALOG,
       cases: viewStates().map((state) => ({ state, view: JSON.parse(JSON.stringify(agentView(state, VIEW_CATALOG))) })),
@@ -387,6 +392,35 @@ async function makeVectors() {
     },
   };
 }
+
+/**
+ * Every code point `visible()` escapes, as ranges: the Python client must escape exactly these (its Unicode tables and
+ * V8's can differ, and only the whole range shows it).
+ */
+function escapedRanges(): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (let cp = 0; cp <= 0x10ffff; cp++) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue; // lone surrogates are not text
+    const c = String.fromCodePoint(cp);
+    if (visible(c) === c) continue;
+    const last = ranges[ranges.length - 1];
+    if (last && last[1] === cp - 1) last[1] = cp;
+    else ranges.push([cp, cp]);
+  }
+  return ranges;
+}
+
+/** Text a target or an agent could send, to be escaped alike on both sides. */
+const TERMINAL_SAMPLES = [
+  'plain ASCII, é, 中文, 😀',
+  'ESC \u001b[2J, BEL \u0007, tab\tand CR\r',
+  'bidi \u202eevil\u202c and \u2066isolate\u2069',
+  'tags \u{e0049}\u{e0067}\u{e006e}\u{e006f}\u{e0072}\u{e0065}',
+  'soft\u00adhyphen, \u034fgrapheme joiner, \u115ffiller, \u3164, \uffa0',
+  'zero\u200bwidth, \ufeffBOM, \u2028line, \u2029paragraph, \u061cALM',
+  'emoji ❤\ufe0f and 👨\u200d👩\u200d👧',
+  'private \ue000 \u{f0000}, music \u{1d173}, \u0600 number sign',
+];
 
 type Vectors = Awaited<ReturnType<typeof makeVectors>>;
 
@@ -432,6 +466,11 @@ describe('the shared vectors and the shipped catalog', () => {
     expect(sha256Canonical(planHashBody(v.planHash.task, v.planHash.input, v.planHash.plan))).toBe(v.planHash.hash);
     for (const c of v.agentView.cases) {
       expect(JSON.parse(JSON.stringify(agentView(c.state as ActionState, v.agentView.catalog)))).toEqual(c.view);
+    }
+    expect(v.terminalText.escapedRanges).toEqual(escapedRanges());
+    for (const t of v.terminalText.samples) {
+      expect(visible(t.text)).toBe(t.visible);
+      expect(safeJson({ text: t.text })).toBe(t.safeJson);
     }
   });
 

@@ -23,7 +23,7 @@ export function markdownText(value: unknown): string {
 /** The summary line's limit in the Web UI (bytes). */
 const SUMMARY_MAX_BYTES = 200;
 
-/** `text` cut to at most `max` UTF-8 bytes, without cutting an escape or a character in two. */
+/** `text` cut to at most `max` UTF-8 bytes, without cutting a character in two or leaving a lone backslash at the end. */
 function withinBytes(text: string, max: number): string {
   const bytes = (s: string) => new TextEncoder().encode(s).length;
   if (bytes(text) <= max) return text;

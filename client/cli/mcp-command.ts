@@ -11,6 +11,8 @@ import { keysDir, loadSigningKey } from '../../crypto/signing-keys';
 import { createDefaultRegistry, defaultCatalog } from '../../tasks';
 import { parseDurationSeconds } from '../../common/durations';
 import { visible } from '../../common/terminal-text';
+import { envList } from '../../config/env-list';
+import { PRINCIPAL_ID } from '../../common/identifiers';
 
 /** What `airlock mcp` was asked for. */
 export interface McpCommandOptions {
@@ -106,6 +108,11 @@ async function serveHttp(opts: McpCommandOptions, deps: McpCommandDeps): Promise
   // The gateway holds the agents' private keys (<agent>.key in the keys directory): it signs as whom the token names.
   // Read at each proposal, so that a rotated key is used as soon as its file is replaced.
   const client = await deps.connect({ agentKey: (agent) => loadSigningKey(agent, dir) });
+  const publicUrl = opts.url || process.env.AIRLOCK_MCP_URL;
+  if (publicUrl && !URL.canParse(publicUrl))
+    throw deps.fail(
+      `${opts.url ? '--url' : 'AIRLOCK_MCP_URL'} "${visible(publicUrl)}" is not a URL; give the MCP endpoint's public URL, e.g. https://airlock.example.com/mcp.`,
+    );
   const port = opts.port === undefined ? MCP_HTTP_PORT : Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw deps.fail(`--port ${opts.port} is not a port number (0 to 65535).`);
@@ -119,18 +126,17 @@ async function serveHttp(opts: McpCommandOptions, deps: McpCommandDeps): Promise
     policy,
     host: opts.host ?? '127.0.0.1',
     port,
-    publicUrl: opts.url ?? process.env.AIRLOCK_MCP_URL ?? undefined,
+    publicUrl: opts.url || process.env.AIRLOCK_MCP_URL || undefined,
     ...(perMinute ? { callsPerMinute: Number(perMinute) } : {}),
-    allowedOrigins: (process.env.AIRLOCK_MCP_ALLOWED_ORIGINS ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-    authorizationServers: (process.env.AIRLOCK_MCP_AUTHORIZATION_SERVERS ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    allowedOrigins: envList(process.env.AIRLOCK_MCP_ALLOWED_ORIGINS),
+    authorizationServers: envList(process.env.AIRLOCK_MCP_AUTHORIZATION_SERVERS),
   });
   process.stdout.write(`airlock mcp: serving Streamable HTTP at ${gateway.url} (tokens: ${tokenFile()})\n`);
+  // Tokens made without --audience are for the default endpoint: say so when this gateway is another.
+  if (defaultAudience() !== gateway.url)
+    process.stderr.write(
+      `airlock mcp: tokens are checked against ${gateway.url}; make them with \`airlock mcp token create <agent> --audience ${gateway.url}\` (or set AIRLOCK_MCP_URL=${gateway.url} for both).\n`,
+    );
   const loopback = ['127.0.0.1', 'localhost', '::1'].includes(opts.host ?? '127.0.0.1');
   if (!loopback && new URL(gateway.url).protocol === 'http:')
     process.stderr.write(
@@ -147,7 +153,7 @@ export function createToken(agent: string, o: McpTokenOptions, deps: McpCommandD
   const agentKey = view.agentKey(agent);
   if (!agentKey)
     throw deps.fail(
-      `${agent} is not an agent in ${files.agentsFile}. Register it there (with its public key) before giving it a token.`,
+      `${visible(agent)} is not an agent in ${files.agentsFile}. Register it there (with its public key) before giving it a token.`,
     );
   const seconds = parseDurationSeconds(o.expires ?? '90d', '--expires');
   const audience = o.audience ?? defaultAudience();
@@ -158,6 +164,10 @@ export function createToken(agent: string, o: McpTokenOptions, deps: McpCommandD
       `--audience ${audience} is not a URL; give the MCP endpoint's URL, e.g. https://airlock.example.com/mcp.`,
     );
   }
+  if (o.user !== undefined && !PRINCIPAL_ID.test(o.user))
+    throw deps.fail(`--user "${visible(o.user)}" is not a user id (2 to 64 letters, digits and +=,.@_-).`);
+  if (o.label !== undefined && o.label.length > 200)
+    throw deps.fail(`--label has ${o.label.length} characters; a label has at most 200.`);
   const { token, record } = new TokenBook(tokenFile()).create({
     agent,
     user: o.user,

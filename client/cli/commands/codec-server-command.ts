@@ -1,6 +1,7 @@
 import { startCodecServer } from '../../../crypto/codec-server';
 import { requireCodecKeys } from '../../../crypto/data-converter';
 import { AesGcmCodec } from '../../../crypto/encryption-codec';
+import { envList } from '../../../config/env-list';
 import { CliError } from '../cli-context';
 
 /**
@@ -31,10 +32,7 @@ export async function codecServerCommand(o: { host: string; port: string }): Pro
   const server = await startCodecServer({
     codec: new AesGcmCodec(requireCodecKeys(), 'mark'),
     auth: { token, oidc },
-    allowedOrigins: (env.AIRLOCK_CODEC_ALLOWED_ORIGINS ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    allowedOrigins: envList(env.AIRLOCK_CODEC_ALLOWED_ORIGINS),
     host: o.host,
     port: Number(o.port),
   });

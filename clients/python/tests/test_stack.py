@@ -313,6 +313,21 @@ def test_tools_propose_as_the_bound_agent_and_answer_the_agents_view(
     assert (state["agent"], state["user"]) == ("support-bot", "alice")
 
 
+def test_tools_keep_an_idempotency_key_to_their_user(airlock: AirlockClient, run: Run) -> None:
+    alice = AirlockTools(airlock, "support-bot", user="alice")
+    bob = AirlockTools(airlock, "support-bot", user="bob")
+    mine = run(alice.call("crm__add_note_to_customer", {"customerId": "C-1002", "note": "alice's"}, idempotency_key="k-7"))
+    # The same key from another user's tools: another action (denied: support-bot acts for alice only), never a
+    # conflict that would name alice's action.
+    theirs = run(bob.call("crm__add_note_to_customer", {"customerId": "C-1002", "note": "bob's"}, idempotency_key="k-7"))
+    assert theirs["action_id"] != mine["action_id"]
+    assert theirs["status"] == "denied", theirs
+    assert mine["action_id"] not in json.dumps(theirs)
+    # Resent by alice's tools, the same action.
+    again = run(alice.call("crm__add_note_to_customer", {"customerId": "C-1002", "note": "alice's"}, idempotency_key="k-7"))
+    assert again["action_id"] == mine["action_id"]
+
+
 def test_list_actions_reads_visibility_and_refuses_filters_that_are_not_names(airlock: AirlockClient, run: Run) -> None:
     p = run(airlock.propose(NOTE, {"customerId": "C-1002", "note": "to be listed"}, "ops-bot"))
     run(airlock.result(p.id, timeout=60))

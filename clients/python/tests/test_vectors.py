@@ -112,3 +112,21 @@ def test_a_failure_encoded_by_typescript_decodes_with_its_message_type_and_detai
     assert error.type == "malformed"
     assert error.non_retryable is True
     assert list(error.details) == v["details"]
+
+
+def test_terminal_text_escapes_exactly_what_typescript_escapes(vectors: dict[str, Any]) -> None:
+    from airlock_client.terminal_text import is_unsafe, visible
+
+    ranges: list[list[int]] = []
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        if not is_unsafe(chr(code)):
+            continue
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    assert ranges == vectors["terminalText"]["escapedRanges"]
+    for sample in vectors["terminalText"]["samples"]:
+        assert visible(sample["text"]) == sample["visible"]

@@ -22,7 +22,7 @@ from typing import Any
 from .agent_view import agent_view
 from .catalog import Task
 from .client import DECIDING_STATUSES, AirlockClient
-from .errors import ActionTimeoutError, AirlockError
+from .errors import ActionTimeoutError, AirlockError, IdempotencyConflictError
 from .tool_definitions import (
     anthropic_tools,
     openai_tools,
@@ -114,15 +114,24 @@ class AirlockTools:
                 raise AirlockError(f"The arguments of {tool_name_for(task)} are not JSON: {err}.") from None
         if not isinstance(arguments, Mapping):
             raise AirlockError(f"The arguments of {tool_name_for(task)} must be a JSON object.")
-        proposal = await self.client.propose(
-            task,
-            dict(arguments),
-            self.agent,
-            user=self.user,
-            reason=reason,
-            dry_run=dry_run,
-            idempotency_key=idempotency_key,
-        )
+        # A key is this agent's for this user (as the MCP server scopes it): another user's tools sending the same key
+        # reach another action, and are never told this one's id. User ids hold no ':' and are 2+ characters long.
+        scoped = None if idempotency_key is None else f"{self.user or '-'}:{idempotency_key}"
+        try:
+            proposal = await self.client.propose(
+                task,
+                dict(arguments),
+                self.agent,
+                user=self.user,
+                reason=reason,
+                dry_run=dry_run,
+                idempotency_key=scoped,
+            )
+        except IdempotencyConflictError:
+            raise AirlockError(
+                "The idempotency key was already used for a different proposal; nothing was done. Use a new key for "
+                "a new proposal, or resend exactly the same proposal to get the existing action."
+            ) from None
         try:
             await self.client.wait_for(proposal.id, DECIDING_STATUSES, timeout=self.settle_seconds)
         except ActionTimeoutError:

@@ -248,7 +248,7 @@ class AirlockClient:
         request_hash = sha256_canonical(request)
         if idempotency_key is not None:
             try:
-                found = await self.temporal.get_workflow_handle(action_id).describe()
+                found = await (await self._handle(action_id)).describe()
             except RPCError as err:
                 if not _not_found(err):
                     raise
@@ -268,7 +268,7 @@ class AirlockClient:
                 memo={"requestHash": request_hash},
             )
         except WorkflowAlreadyStartedError:
-            found = await self.temporal.get_workflow_handle(action_id).describe()
+            found = await (await self._handle(action_id)).describe()
             return await self._same_proposal(action_id, found, request_hash, idempotency_key)
         if idempotency_key is None:
             # A fresh random id nobody could have used before: the run just started is the action's own.
@@ -276,7 +276,7 @@ class AirlockClient:
                 self._remember(action_id, started.first_execution_run_id)
             return Proposal(id=action_id, status="validating", existing=False)
         # With a key, a concurrent proposal may have won the start: make sure it is this one.
-        found = await self.temporal.get_workflow_handle(action_id).describe()
+        found = await (await self._handle(action_id)).describe()
         same = await self._same_proposal(action_id, found, request_hash, idempotency_key)
         return Proposal(id=same.id, status=same.status, existing=False)
 
