@@ -12,8 +12,8 @@
  * Plain Node with built-ins only.
  */
 'use strict';
-const { existsSync, readdirSync, readFileSync, statSync } = require('node:fs');
-const { isAbsolute, join, relative } = require('node:path');
+const { existsSync } = require('node:fs');
+const { isAbsolute, join } = require('node:path');
 
 const root = join(__dirname, '..');
 
@@ -39,39 +39,13 @@ if (node && !node.isProjectNode()) {
 const built = join(root, 'dist', 'client', 'cli', 'main.js');
 const sources = join(root, 'client', 'cli', 'main.ts');
 
-/** A source (TypeScript, or an inbox asset) under `dir` modified after `since`, if any: the first one found. */
-function newerSource(dir, since) {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return undefined;
-  }
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      const found = newerSource(path, since);
-      if (found) return found;
-    } else if (/\.(ts|js|css)$/.test(entry.name) && statSync(path).mtimeMs > since) return path;
-  }
-  return undefined;
-}
-
 /**
  * Why the build of this checkout must not run (missing, unfinished, or older than a source), or undefined when it
- * may. The same rule as the built worker's (stack/built-worker.ts): dist/build-info.json is written last by the
- * build, and every folder tsconfig.build.json compiles is compared with it.
+ * may: the same rule as the built worker's (scripts/build-freshness.js, which only a checkout has).
  */
 function staleBuild() {
-  const stamp = join(root, 'dist', 'build-info.json');
-  if (!existsSync(built) || !existsSync(stamp)) return 'airlock is not built';
-  const builtAt = statSync(stamp).mtimeMs;
-  const { include } = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8'));
-  for (const dir of include) {
-    const changed = newerSource(join(root, dir), builtAt);
-    if (changed) return `the build is older than ${relative(root, changed)}`;
-  }
-  return undefined;
+  const why = require('../scripts/build-freshness').staleBuild(root, built);
+  return why && (why === 'not built' ? 'airlock is not built' : `the build is ${why}`);
 }
 
 /**

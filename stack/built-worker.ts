@@ -1,5 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { REPO_ROOT } from './dev-config';
 
 /**
@@ -11,29 +10,17 @@ import { REPO_ROOT } from './dev-config';
  */
 export function builtWorkerEntry(root = REPO_ROOT): string {
   const entry = join(root, 'dist', 'workers', 'main.js');
-  const stamp = join(root, 'dist', 'build-info.json');
-  if (!existsSync(entry) || !existsSync(stamp))
+  // The command's rule (required by path from the repository: this module also runs compiled, from dist/stack).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { staleBuild } = require(
+    join(REPO_ROOT, 'scripts', 'build-freshness.js'),
+  ) as typeof import('../scripts/build-freshness');
+  const stale = staleBuild(root, entry);
+  if (stale === 'not built')
     throw new Error('The worker is not built: run `npm run build` (npm start and the test commands do so themselves).');
-  const builtAt = statSync(stamp).mtimeMs;
-  // The folders the build compiles, as tsconfig.build.json names them.
-  const { include } = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as { include: string[] };
-  const changed = include.map((dir) => newerSource(join(root, dir), builtAt)).find(Boolean);
-  if (changed)
+  if (stale)
     throw new Error(
-      `The built worker is older than ${relative(root, changed)}: run \`npm run build\` (npm start and the test commands do so themselves).`,
+      `The built worker is ${stale}: run \`npm run build\` (npm start and the test commands do so themselves).`,
     );
   return entry;
-}
-
-/** A TypeScript source (or inbox asset) under `dir` modified after `since`, if any. */
-function newerSource(dir: string, since: number): string | undefined {
-  if (!existsSync(dir)) return undefined;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      const found = newerSource(path, since);
-      if (found) return found;
-    } else if (/\.(ts|js|css)$/.test(entry.name) && statSync(path).mtimeMs > since) return path;
-  }
-  return undefined;
 }

@@ -17,13 +17,14 @@ interface Layout {
   modules?: boolean;
 }
 
-/** A copy of the command: bin/, scripts/project-node.js, and what `layout` asks for, all a minute old. */
+/** A copy of the command: bin/, scripts/project-node.js and build-freshness.js, and what `layout` asks for, all a minute old. */
 function checkout(layout: Layout): string {
   const root = mkdtempSync(join(tmpdir(), 'airlock-entry-'));
   mkdirSync(join(root, 'bin'));
   mkdirSync(join(root, 'scripts'));
   copyFileSync(join(REPO_ROOT, 'bin', 'airlock.js'), join(root, 'bin', 'airlock.js'));
   copyFileSync(join(REPO_ROOT, 'scripts', 'project-node.js'), join(root, 'scripts', 'project-node.js'));
+  copyFileSync(join(REPO_ROOT, 'scripts', 'build-freshness.js'), join(root, 'scripts', 'build-freshness.js'));
   writeFileSync(join(root, 'tsconfig.build.json'), JSON.stringify({ include: ['client'] }));
   const past = new Date(Date.now() - 60_000);
   if (layout.sources) {
