@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -257,9 +257,20 @@ function viewStates(): ActionState[] {
   ] as ActionState[];
 }
 
+/**
+ * The vectors' signing key: an Ed25519 key whose seed is the sha-256 of a sentence, public by design, so that the
+ * repository holds no private key (both sides derive it).
+ */
+const VECTOR_KEY_TEXT = 'airlock shared vectors: a test key, public by design';
+function vectorKey(text: string) {
+  const seed = createHash('sha256').update(text).digest();
+  // PKCS#8 for Ed25519: a fixed 16-byte prefix, then the 32-byte seed.
+  const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+}
+
 async function makeVectors() {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const privateKey = vectorKey(VECTOR_KEY_TEXT);
   const proposals: ProposalPayload[] = [
     {
       actionId: 'act-0123456789abcdef01234567',
@@ -340,7 +351,7 @@ async function makeVectors() {
       sha256: sha256Canonical(value),
     })),
     signing: {
-      privateKeyPem: pem,
+      keySeedText: VECTOR_KEY_TEXT,
       publicKey: publicKeyText(createPublicKey(privateKey)),
       proposals: proposals.map((payload) => ({
         payload,
@@ -453,7 +464,7 @@ describe('the shared vectors and the shipped catalog', () => {
       expect(canonicalJson(c.value)).toBe(c.canonical);
       expect(sha256Canonical(c.value)).toBe(c.sha256);
     }
-    const key = createPrivateKey(v.signing.privateKeyPem);
+    const key = vectorKey(v.signing.keySeedText);
     expect(publicKeyText(createPublicKey(key))).toBe(v.signing.publicKey);
     for (const p of v.signing.proposals) {
       expect(signedText('airlock.proposal.v1', p.payload)).toBe(p.signedText);

@@ -98,3 +98,14 @@ def airlock(stack: Stack, run: Callable[[Coroutine[Any, Any, Any]], Any]) -> Air
             task_queue=stack.task_queue,
         )
     )
+
+
+def vector_key(vectors: dict[str, Any]) -> Any:
+    """The vectors' signing key: Ed25519 from the sha-256 of a sentence, public by design (the repository holds no
+    private key; test/python-client.test.ts derives the same)."""
+    import hashlib
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    seed = hashlib.sha256(vectors["signing"]["keySeedText"].encode()).digest()
+    return Ed25519PrivateKey.from_private_bytes(seed)

@@ -10,10 +10,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from airlock_client import ConfigError, load_signing_key, public_key_text, sign_payload, verify_payload
 from airlock_client.signing import parse_public_key
+from cryptography.hazmat.primitives import serialization
+
+from conftest import vector_key
 
 
 def test_a_key_file_written_by_the_typescript_side_loads_and_signs(tmp_path: Path, vectors: dict[str, Any]) -> None:
-    (tmp_path / "support-bot.key").write_text(vectors["signing"]["privateKeyPem"])
+    # The key file as `airlock keys new` writes it (PKCS#8 PEM), of the vectors' key.
+    pem = vector_key(vectors).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (tmp_path / "support-bot.key").write_bytes(pem)
     key = load_signing_key("support-bot", tmp_path)
     assert public_key_text(key) == vectors["signing"]["publicKey"]
     public = parse_public_key(vectors["signing"]["publicKey"], "support-bot")

@@ -9,7 +9,6 @@ import base64
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ApplicationError
@@ -32,9 +31,11 @@ from airlock_client import (
 )
 from airlock_client.catalog import parse_catalog
 
+from conftest import vector_key
+
 
 def _private_key(vectors: dict[str, Any]) -> Any:
-    return serialization.load_pem_private_key(vectors["signing"]["privateKeyPem"].encode(), password=None)
+    return vector_key(vectors)
 
 
 def test_canonical_json_and_digests_match_typescript_byte_for_byte(vectors: dict[str, Any]) -> None:
